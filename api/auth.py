@@ -1,0 +1,178 @@
+"""Authentication: HTTP Basic (Account SID + auth token, or API key SID + secret) for servers and admins;
+Access Tokens (Twilio's JWT layout, HS256, signed with an API key secret) for agents and chat customers."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import jwt
+
+from domain.errors import AuthenticationFailed, PermissionDenied
+from domain.sids import SidPrefix, is_sid
+from storage.db import Database
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    AGENT = "agent"
+    CUSTOMER = "customer"
+
+
+@dataclass(frozen=True)
+class Principal:
+    account_sid: str
+    role: Role
+    identity: str | None = None
+    worker_sid: str | None = None
+    workspace_sid: str | None = None
+    chat_service_sid: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    def require_admin(self) -> None:
+        if not self.is_admin:
+            raise PermissionDenied("This action requires account credentials")
+
+    def require_workspace(self, workspace_sid: str) -> None:
+        """Admins see everything in their account; supervisors and agents only their own workspace."""
+        if self.is_admin:
+            return
+        if self.role in (Role.SUPERVISOR, Role.AGENT) and self.workspace_sid == workspace_sid:
+            return
+        raise PermissionDenied("The token does not grant access to this workspace")
+
+    def require_worker(self, workspace_sid: str, worker_sid: str) -> None:
+        self.require_workspace(workspace_sid)
+        if self.role is Role.AGENT and self.worker_sid != worker_sid:
+            raise PermissionDenied("An agent may act only on its own worker")
+
+
+@dataclass
+class _Cache:
+    ttl: float = 30.0
+    entries: dict[str, tuple[float, Any]] = field(default_factory=dict)
+
+    def get(self, key: str) -> Any:
+        hit = self.entries.get(key)
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1]
+
+    def put(self, key: str, value: Any) -> None:
+        self.entries[key] = (time.monotonic() + self.ttl, value)
+
+
+class Authenticator:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._cache = _Cache()
+
+    async def _secret_for(self, sid: str) -> tuple[str, str] | None:
+        """(account_sid, secret) for an account SID (auth token) or an API key SID (key secret)."""
+        cached = self._cache.get(sid)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        async with self.db.read() as q:
+            if is_sid(sid, SidPrefix.ACCOUNT):
+                row = await q.fetchone(
+                    "SELECT sid AS account_sid, auth_token AS secret FROM accounts "
+                    "WHERE sid = %s AND status = 'active'",
+                    (sid,),
+                )
+            elif is_sid(sid, SidPrefix.API_KEY):
+                row = await q.fetchone("SELECT account_sid, secret FROM api_keys WHERE sid = %s", (sid,))
+            else:
+                row = None
+        if row is None:
+            return None
+        value = (row["account_sid"], row["secret"])
+        self._cache.put(sid, value)
+        return value
+
+    async def basic(self, header: str) -> Principal:
+        try:
+            decoded = base64.b64decode(header.split(" ", 1)[1], validate=True).decode()
+            username, password = decoded.split(":", 1)
+        except (IndexError, ValueError, binascii.Error, UnicodeDecodeError):
+            raise AuthenticationFailed("Malformed Basic authorization header") from None
+        found = await self._secret_for(username)
+        if found is None or not hmac.compare_digest(found[1].encode(), password.encode()):
+            raise AuthenticationFailed("Authentication Error - invalid username or password")
+        return Principal(account_sid=found[0], role=Role.ADMIN)
+
+    async def token(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            raise AuthenticationFailed("Malformed access token") from None
+        if header.get("alg") != "HS256":
+            raise AuthenticationFailed("Access tokens must be signed with HS256")
+        key_sid = unverified.get("iss")
+        found = await self._secret_for(key_sid) if isinstance(key_sid, str) else None
+        if found is None or not is_sid(key_sid, SidPrefix.API_KEY):
+            raise AuthenticationFailed("Access token issuer is not a known API key")
+        account_sid, secret = found
+        try:
+            claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp", "sub"]})
+        except jwt.ExpiredSignatureError:
+            raise AuthenticationFailed("Access token expired") from None
+        except jwt.PyJWTError as exc:
+            raise AuthenticationFailed(f"Invalid access token: {exc}") from None
+        if claims.get("sub") != account_sid:
+            raise AuthenticationFailed("Access token subject does not own the signing key")
+        return principal_from_grants(account_sid, claims.get("grants") or {})
+
+
+def principal_from_grants(account_sid: str, grants: dict[str, Any]) -> Principal:
+    identity = grants.get("identity")
+    task_router = grants.get("task_router") or {}
+    chat = grants.get("chat") or {}
+    if task_router.get("workspace_sid"):
+        role = Role.SUPERVISOR if task_router.get("role") == "supervisor" else Role.AGENT
+        if role is Role.AGENT and not task_router.get("worker_sid"):
+            raise AuthenticationFailed("A task_router grant needs a worker_sid (or role=supervisor)")
+        return Principal(
+            account_sid=account_sid,
+            role=role,
+            identity=identity,
+            worker_sid=task_router.get("worker_sid"),
+            workspace_sid=task_router["workspace_sid"],
+            chat_service_sid=chat.get("service_sid"),
+        )
+    if chat and identity:
+        return Principal(
+            account_sid=account_sid, role=Role.CUSTOMER, identity=identity, chat_service_sid=chat.get("service_sid")
+        )
+    raise AuthenticationFailed("Access token carries no usable grant (task_router or chat with identity)")
+
+
+def issue_access_token(
+    *,
+    account_sid: str,
+    api_key_sid: str,
+    api_key_secret: str,
+    identity: str,
+    grants: dict[str, Any],
+    ttl: int = 3600,
+) -> str:
+    """Mint a token in Twilio's layout (what twilio.jwt.access_token.AccessToken produces)."""
+    now = int(time.time())
+    payload = {
+        "jti": f"{api_key_sid}-{now}",
+        "iss": api_key_sid,
+        "sub": account_sid,
+        "nbf": now,
+        "exp": now + ttl,
+        "grants": {"identity": identity, **grants},
+    }
+    return jwt.encode(payload, api_key_secret, algorithm="HS256", headers={"cty": "twilio-fpa;v=1"})

@@ -1,0 +1,181 @@
+"""Twilio wire conventions: PascalCase form parameters in, snake_case JSON out, ISO dates, paging envelope."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from starlette.datastructures import FormData, QueryParams
+
+from domain.errors import InvalidParameter
+from domain.sids import SidPrefix, is_sid
+
+E = TypeVar("E", bound=StrEnum)
+_TRUE = {"true", "1", "yes"}
+_FALSE = {"false", "0", "no"}
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
+
+
+class Params:
+    """Typed access to form or query parameters; every failure is a 400 that names the parameter."""
+
+    def __init__(self, source: FormData | QueryParams | Mapping[str, Any]) -> None:
+        self._source = source
+
+    def has(self, name: str) -> bool:
+        return name in self._source
+
+    def _raw(self, name: str) -> str | None:
+        value = self._source.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise InvalidParameter(f"Parameter '{name}' must be a string")
+        return value
+
+    def str(self, name: str, *, required: bool = False, max_length: int | None = None) -> str | None:
+        value = self._raw(name)
+        if value is None or (required and value.strip() == ""):
+            if required:
+                raise InvalidParameter(f"Missing required parameter {name} in the post body")
+            return None
+        if max_length is not None and len(value) > max_length:
+            raise InvalidParameter(f"Parameter '{name}' must be at most {max_length} characters")
+        return value
+
+    def required_str(self, name: str, *, max_length: int | None = None) -> str:
+        value = self.str(name, required=True, max_length=max_length)
+        assert value is not None
+        return value
+
+    def list(self, name: str) -> list[str]:
+        getlist = getattr(self._source, "getlist", None)
+        values = list(getlist(name)) if getlist else ([self._source[name]] if name in self._source else [])
+        out: list[str] = []
+        for v in values:
+            out.extend(part.strip() for part in str(v).split(",") if part.strip())
+        return out
+
+    def bool(self, name: str) -> bool | None:
+        value = self._raw(name)
+        if value is None:
+            return None
+        lowered = value.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise InvalidParameter(f"Parameter '{name}' must be true or false, got '{value}'")
+
+    def int(self, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int | None:
+        value = self._raw(name)
+        if value is None:
+            return None
+        try:
+            number = int(value.strip())
+        except ValueError:
+            raise InvalidParameter(f"Parameter '{name}' must be an integer, got '{value}'") from None
+        if minimum is not None and number < minimum:
+            raise InvalidParameter(f"Parameter '{name}' must be at least {minimum}")
+        if maximum is not None and number > maximum:
+            raise InvalidParameter(f"Parameter '{name}' must be at most {maximum}")
+        return number
+
+    def enum(self, name: str, enum: type[E]) -> E | None:
+        value = self._raw(name)
+        if value is None:
+            return None
+        for member in enum:
+            if member.value.lower() == value.strip().lower():
+                return member
+        allowed = ", ".join(m.value for m in enum)
+        raise InvalidParameter(f"Parameter '{name}' must be one of {allowed}; got '{value}'")
+
+    def sid(self, name: str, prefix: SidPrefix, *, required: bool = False) -> str | None:
+        value = self.str(name, required=required)
+        if value is None:
+            return None
+        if not is_sid(value, prefix):
+            raise InvalidParameter(f"Parameter '{name}' must be a {prefix.value} SID, got '{value}'")
+        return value
+
+    def json_object(self, name: str, *, max_length: int | None = None) -> str | None:
+        """A JSON object sent as a string (Attributes); returned re-serialized only if valid."""
+        value = self.str(name, max_length=max_length)
+        if value is None:
+            return None
+        return ensure_json_object(value, name)
+
+    def json_value(self, name: str, *, required: bool = False) -> Any:
+        value = self.str(name, required=required)
+        if value is None:
+            return None
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise InvalidParameter(f"Parameter '{name}' is not valid JSON: {exc.msg} at position {exc.pos}") from None
+
+
+def ensure_json_object(value: str, name: str) -> str:
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise InvalidParameter(f"Parameter '{name}' is not valid JSON: {exc.msg} at position {exc.pos}") from None
+    if not isinstance(parsed, dict):
+        raise InvalidParameter(f"Parameter '{name}' must be a JSON object")
+    return value
+
+
+_PAGE_TOKEN = re.compile(r"^PT(\d+)$")
+
+
+class Page:
+    """Offset paging that speaks Twilio's envelope: PageSize, Page and an opaque PageToken."""
+
+    def __init__(self, query: QueryParams, *, default_size: int = 50, max_size: int = 1000) -> None:
+        params = Params(query)
+        self.size = params.int("PageSize", minimum=1, maximum=max_size) or default_size
+        self.number = params.int("Page", minimum=0) or 0
+        token = params.str("PageToken")
+        if token is not None:
+            match = _PAGE_TOKEN.match(token)
+            if not match:
+                raise InvalidParameter(f"Invalid PageToken '{token}'")
+            self.offset = int(match.group(1))
+        else:
+            self.offset = self.number * self.size
+        self.query = query
+
+    def envelope(
+        self, *, key: str, url: str, items: Sequence[Any], has_more: bool, filters: Iterable[tuple[str, str]] = ()
+    ) -> dict[str, Any]:
+        kept = [(k, v) for k, v in filters if v is not None]
+
+        def page_url(number: int, token: str | None = None) -> str:
+            q = [*kept, ("PageSize", str(self.size)), ("Page", str(number))]
+            if token:
+                q.append(("PageToken", token))
+            return f"{url}?{urlencode(q)}"
+
+        return {
+            key: list(items),
+            "meta": {
+                "page": self.number,
+                "page_size": self.size,
+                "first_page_url": page_url(0),
+                "previous_page_url": page_url(self.number - 1, f"PT{max(self.offset - self.size, 0)}")
+                if self.number > 0
+                else None,
+                "url": page_url(self.number),
+                "next_page_url": page_url(self.number + 1, f"PT{self.offset + self.size}") if has_more else None,
+                "key": key,
+            },
+        }

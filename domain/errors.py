@@ -1,0 +1,50 @@
+"""Parley's error hierarchy. Each error knows its Twilio error code and HTTP status; the API maps it once."""
+
+from __future__ import annotations
+
+
+class ParleyError(Exception):
+    code: int = 20001
+    status: int = 400
+
+    def __init__(self, message: str, *, code: int | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+
+
+class InvalidParameter(ParleyError):
+    """Bad input: a missing, malformed or out-of-range parameter."""
+
+    code = 20001
+    status = 400
+
+
+class AuthenticationFailed(ParleyError):
+    code = 20003
+    status = 401
+
+
+class PermissionDenied(ParleyError):
+    code = 20003
+    status = 403
+
+
+class NotFound(ParleyError):
+    code = 20404
+    status = 404
+
+
+class Conflict(ParleyError):
+    """The request is valid but the resource's current state forbids it (e.g. accepting a timed-out reservation)."""
+
+    code = 20409
+    status = 409
+
+
+class ServiceUnavailable(ParleyError):
+    code = 20503
+    status = 503

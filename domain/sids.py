@@ -1,0 +1,50 @@
+"""Twilio-format SIDs: two upper-case letters followed by 32 lower-case hex digits."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from enum import StrEnum
+
+
+class SidPrefix(StrEnum):
+    ACCOUNT = "AC"
+    API_KEY = "SK"
+    CONVERSATION_SERVICE = "IS"
+    CONVERSATION = "CH"
+    PARTICIPANT = "MB"
+    MESSAGE = "IM"
+    USER = "US"
+    ADDRESS_CONFIGURATION = "IG"
+    INTERACTION = "KD"
+    INTERACTION_CHANNEL = "UO"
+    INTERACTION_PARTICIPANT = "UT"
+    INVITE = "KG"
+    WORKSPACE = "WS"
+    ACTIVITY = "WA"
+    WORKER = "WK"
+    WORKER_CHANNEL = "WC"
+    TASK_QUEUE = "WQ"
+    WORKFLOW = "WW"
+    TASK = "WT"
+    RESERVATION = "WR"
+    TASK_CHANNEL = "TC"
+    EVENT = "EV"
+
+
+_SID_RE = re.compile(r"^[A-Z]{2}[0-9a-f]{32}$")
+
+
+def new_sid(prefix: SidPrefix) -> str:
+    return f"{prefix}{uuid.uuid4().hex}"
+
+
+def sid_from_uuid(prefix: SidPrefix, value: uuid.UUID) -> str:
+    """Deterministic SID for ids minted inside workflows (`workflow.uuid4()`), so retries reuse them."""
+    return f"{prefix}{value.hex}"
+
+
+def is_sid(value: str, prefix: SidPrefix | None = None) -> bool:
+    if not _SID_RE.match(value):
+        return False
+    return prefix is None or value.startswith(prefix)

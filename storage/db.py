@@ -1,0 +1,109 @@
+"""Database access: one psycopg async pool and a unit of work that collects after-commit side effects.
+
+Every state change is one transaction. Side effects that must outlive it (signalling a workflow) are written
+as outbox rows in the same transaction; real-time events are appended to `realtime_events` and announced
+with NOTIFY, which PostgreSQL delivers only on commit. After commit the unit of work hands its outbox ids to
+the dispatcher so the common case needs no sweeper round trip."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow, dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+NOTIFY_CHANNEL = "parley_events"
+
+AfterCommit = Callable[[list[int]], Awaitable[None]]
+
+
+class UnitOfWork:
+    def __init__(self, conn: AsyncConnection[DictRow]) -> None:
+        self.conn = conn
+        self.outbox_ids: list[int] = []
+        self.now = datetime.now(UTC)
+
+    async def fetchone(self, sql: str, params: Any = None) -> dict[str, Any] | None:
+        cur = await self.conn.execute(sql, params)
+        return await cur.fetchone()
+
+    async def fetchall(self, sql: str, params: Any = None) -> list[dict[str, Any]]:
+        cur = await self.conn.execute(sql, params)
+        return await cur.fetchall()
+
+    async def execute(self, sql: str, params: Any = None) -> int:
+        cur = await self.conn.execute(sql, params)
+        return cur.rowcount
+
+    async def outbox(self, *, account_sid: str, kind: str, dedupe_key: str, payload: dict[str, Any]) -> None:
+        """Record a side effect to run after commit; the dedupe key makes re-recording it harmless."""
+        row = await self.fetchone(
+            "INSERT INTO outbox (account_sid, kind, dedupe_key, payload) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+            (account_sid, kind, dedupe_key, Jsonb(payload)),
+        )
+        if row is not None:
+            self.outbox_ids.append(row["id"])
+
+    async def publish(
+        self, *, account_sid: str, stream_table: str, stream: str, type: str, data: dict[str, Any]
+    ) -> int:
+        """Append a real-time event to a conversation (CH) or worker (WK) stream; returns its seq."""
+        if stream_table not in ("conversations", "workers"):
+            raise ValueError(stream_table)
+        row = await self.fetchone(
+            f"UPDATE {stream_table} SET last_event_seq = last_event_seq + 1 WHERE sid = %s "
+            "RETURNING last_event_seq",
+            (stream,),
+        )
+        if row is None:
+            raise LookupError(stream)
+        seq = int(row["last_event_seq"])
+        await self.execute(
+            "INSERT INTO realtime_events (account_sid, stream, seq, type, data) VALUES (%s, %s, %s, %s, %s)",
+            (account_sid, stream, seq, type, Jsonb(data)),
+        )
+        await self.execute(
+            "SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, json.dumps({"stream": stream, "seq": seq}))
+        )
+        return seq
+
+
+class Database:
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 16) -> None:
+        self.url = url
+        self.pool: AsyncConnectionPool[AsyncConnection[DictRow]] = AsyncConnectionPool(
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            open=False,
+            kwargs={"row_factory": dict_row},
+            connection_class=AsyncConnection[DictRow],
+        )
+        self.after_commit: AfterCommit | None = None
+
+    async def open(self) -> None:
+        await self.pool.open(wait=True, timeout=30)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[UnitOfWork]:
+        async with self.pool.connection() as conn:
+            async with conn.transaction():
+                uow = UnitOfWork(conn)
+                yield uow
+        if uow.outbox_ids and self.after_commit is not None:
+            await self.after_commit(uow.outbox_ids)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[UnitOfWork]:
+        async with self.pool.connection() as conn:
+            yield UnitOfWork(conn)

@@ -1,0 +1,31 @@
+"""Accounts and API keys: the tenants and the credentials that authenticate REST and sign access tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from storage.tables.base import created_at, sid_pk, updated_at
+
+
+class Account(SQLModel, table=True):
+    __tablename__ = "accounts"
+
+    sid: str = sid_pk()
+    friendly_name: str = Field(max_length=256)
+    auth_token: str = Field(max_length=64)
+    status: str = Field(default="active", max_length=16)
+    default_chat_service_sid: str | None = Field(default=None, max_length=34)
+    date_created: datetime | None = created_at()
+    date_updated: datetime | None = updated_at()
+
+
+class ApiKey(SQLModel, table=True):
+    __tablename__ = "api_keys"
+
+    sid: str = sid_pk()
+    account_sid: str = Field(foreign_key="accounts.sid", index=True, max_length=34)
+    friendly_name: str = Field(default="", max_length=256)
+    secret: str = Field(max_length=64)
+    date_created: datetime | None = created_at()

@@ -1,0 +1,46 @@
+"""Column helpers shared by every table: SIDs, account ownership, JSONB and timestamps."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, DateTime, func, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field
+
+
+def sid_pk() -> Any:
+    return Field(primary_key=True, max_length=34)
+
+
+def account_fk() -> Any:
+    return Field(foreign_key="accounts.sid", index=True, max_length=34)
+
+
+def created_at() -> Any:
+    return Field(
+        default=None,
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+
+
+def updated_at() -> Any:
+    return Field(
+        default=None,
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+
+
+def jsonb(default: str = "'{}'::jsonb", nullable: bool = False) -> Any:
+    return Field(
+        default=None,
+        sa_column=Column(JSONB, nullable=nullable, server_default=text(default) if not nullable else None),
+    )
+
+
+def tstz(nullable: bool = True) -> Any:
+    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=nullable))
+
+
+__all__ = ["account_fk", "created_at", "datetime", "jsonb", "sid_pk", "tstz", "updated_at"]

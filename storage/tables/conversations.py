@@ -1,0 +1,116 @@
+"""Conversations v1: services, conversations, participants, messages, address configurations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, Index, Integer, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from storage.tables.base import account_fk, created_at, jsonb, sid_pk, tstz, updated_at
+
+
+class ConversationService(SQLModel, table=True):
+    __tablename__ = "conversation_services"
+
+    sid: str = sid_pk()
+    account_sid: str = account_fk()
+    friendly_name: str = Field(max_length=256)
+    date_created: datetime | None = created_at()
+    date_updated: datetime | None = updated_at()
+
+
+class Conversation(SQLModel, table=True):
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("chat_service_sid", "unique_name"),)
+
+    sid: str = sid_pk()
+    account_sid: str = account_fk()
+    chat_service_sid: str = Field(foreign_key="conversation_services.sid", max_length=34)
+    messaging_service_sid: str | None = Field(default=None, max_length=34)
+    friendly_name: str | None = Field(default=None, max_length=256)
+    unique_name: str | None = Field(default=None, max_length=256)
+    attributes: str = Field(default="{}", sa_column_kwargs={"server_default": "{}"})
+    state: str = Field(default="active", max_length=16)
+    timers_inactive: str | None = Field(default=None, max_length=32)
+    timers_closed: str | None = Field(default=None, max_length=32)
+    # Counters allocated under the row lock taken by every message insert (ARCHITECTURE §3).
+    last_message_index: int = Field(
+        default=-1, sa_column=Column(Integer, nullable=False, server_default=text("-1"))
+    )
+    last_event_seq: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    last_message_at: datetime | None = tstz()
+    # The address configuration that auto-created this conversation; its routing applies to customer messages.
+    address_sid: str | None = Field(default=None, max_length=34)
+    date_created: datetime | None = created_at()
+    date_updated: datetime | None = updated_at()
+
+
+class Participant(SQLModel, table=True):
+    __tablename__ = "participants"
+    __table_args__ = (
+        Index(
+            "uq_participants_identity",
+            "conversation_sid",
+            "identity",
+            unique=True,
+            postgresql_where=text("identity IS NOT NULL"),
+        ),
+    )
+
+    sid: str = sid_pk()
+    account_sid: str = account_fk()
+    conversation_sid: str = Field(foreign_key="conversations.sid", index=True, max_length=34)
+    chat_service_sid: str = Field(max_length=34)
+    identity: str | None = Field(default=None, max_length=256)
+    attributes: str = Field(default="{}", sa_column_kwargs={"server_default": "{}"})
+    messaging_binding: dict[str, Any] | None = jsonb(nullable=True)
+    role_sid: str | None = Field(default=None, max_length=34)
+    last_read_message_index: int | None = None
+    last_read_timestamp: datetime | None = tstz()
+    date_created: datetime | None = created_at()
+    date_updated: datetime | None = updated_at()
+
+
+class Message(SQLModel, table=True):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("conversation_sid", "index"),
+        Index(
+            "uq_messages_idempotency_key",
+            "conversation_sid",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
+    )
+
+    sid: str = sid_pk()
+    account_sid: str = account_fk()
+    conversation_sid: str = Field(foreign_key="conversations.sid", max_length=34)
+    chat_service_sid: str = Field(max_length=34)
+    index: int
+    author: str = Field(max_length=256)
+    body: str | None = None
+    attributes: str = Field(default="{}", sa_column_kwargs={"server_default": "{}"})
+    participant_sid: str | None = Field(default=None, max_length=34)
+    media: list[dict[str, Any]] | None = jsonb(nullable=True)
+    idempotency_key: str | None = Field(default=None, max_length=128)
+    date_created: datetime | None = created_at()
+    date_updated: datetime | None = updated_at()
+
+
+class AddressConfiguration(SQLModel, table=True):
+    __tablename__ = "address_configurations"
+    __table_args__ = (UniqueConstraint("account_sid", "type", "address"),)
+
+    sid: str = sid_pk()
+    account_sid: str = account_fk()
+    type: str = Field(max_length=16)
+    address: str = Field(max_length=256)
+    friendly_name: str | None = Field(default=None, max_length=256)
+    auto_creation: dict[str, Any] = jsonb()
+    address_country: str | None = Field(default=None, max_length=2)
+    date_created: datetime | None = created_at()
+    date_updated: datetime | None = updated_at()

@@ -1,0 +1,67 @@
+"""Flex Interactions v1: an interaction, its long-lived channel (one Temporal workflow each) and participants."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Index, text
+from sqlmodel import Field, SQLModel
+
+from storage.tables.base import account_fk, created_at, jsonb, sid_pk, updated_at
+
+
+class Interaction(SQLModel, table=True):
+    __tablename__ = "interactions"
+
+    sid: str = sid_pk()
+    account_sid: str = account_fk()
+    channel: dict[str, Any] = jsonb()
+    routing: dict[str, Any] = jsonb()
+    interaction_context_sid: str | None = Field(default=None, max_length=34)
+    webhook_ttid: str | None = Field(default=None, max_length=128)
+    date_created: datetime | None = created_at()
+    date_updated: datetime | None = updated_at()
+
+
+class InteractionChannel(SQLModel, table=True):
+    __tablename__ = "interaction_channels"
+    __table_args__ = (
+        # A conversation is bound to at most one open channel: inbound messages must find exactly one.
+        Index(
+            "uq_interaction_channels_open_conversation",
+            "conversation_sid",
+            unique=True,
+            postgresql_where=text("status NOT IN ('closed', 'failed')"),
+        ),
+    )
+
+    sid: str = sid_pk()
+    account_sid: str = account_fk()
+    interaction_sid: str = Field(foreign_key="interactions.sid", index=True, max_length=34)
+    type: str = Field(max_length=16)
+    status: str = Field(default="setup", max_length=16)
+    conversation_sid: str = Field(foreign_key="conversations.sid", max_length=34)
+    # Routing properties for every task routed on this channel (workspace, workflow, task channel, attributes).
+    routing: dict[str, Any] = jsonb()
+    active_task_sid: str | None = Field(default=None, max_length=34)
+    task_count: int = 0
+    error_code: int | None = None
+    error_message: str | None = None
+    date_created: datetime | None = created_at()
+    date_updated: datetime | None = updated_at()
+
+
+class InteractionParticipant(SQLModel, table=True):
+    __tablename__ = "interaction_participants"
+
+    sid: str = sid_pk()
+    account_sid: str = account_fk()
+    interaction_sid: str = Field(foreign_key="interactions.sid", max_length=34)
+    channel_sid: str = Field(foreign_key="interaction_channels.sid", index=True, max_length=34)
+    type: str = Field(max_length=16)
+    status: str = Field(default="active", max_length=16)
+    media_properties: dict[str, Any] = jsonb()
+    routing_properties: dict[str, Any] | None = jsonb(nullable=True)
+    date_created: datetime | None = created_at()
+    date_updated: datetime | None = updated_at()

@@ -1,0 +1,223 @@
+"""TaskRouter v1: workspaces, activities, task channels, workers and their channels, queues, workflows,
+tasks, reservations and events. Capacity counters live on worker_channels and change only inside the
+matching transaction (storage/matching.py), which is what makes the routing invariants provable."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, Column, Index, Integer, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from storage.tables.base import account_fk, created_at, jsonb, sid_pk, tstz, updated_at
+
+
+class Workspace(SQLModel, table=True):
+    __tablename__ = "workspaces"
+
+    sid: str = sid_pk()
+    account_sid: str = account_fk()
+    friendly_name: str = Field(max_length=64)
+    default_activity_sid: str | None = Field(default=None, max_length=34)
+    timeout_activity_sid: str | None = Field(default=None, max_length=34)
+    event_callback_url: str | None = None
+    events_filter: str | None = None
+    multi_task_enabled: bool = True
+    prioritize_queue_order: str = Field(default="FIFO", max_length=4)
+    date_created: datetime | None = created_at()
+    date_updated: datetime | None = updated_at()
+
+
+class Activity(SQLModel, table=True):
+    __tablename__ = "activities"
+    __table_args__ = (UniqueConstraint("workspace_sid", "friendly_name"),)
+
+    sid: str = sid_pk()
+    account_sid: str = account_fk()
+    workspace_sid: str = Field(foreign_key="workspaces.sid", index=True, max_length=34)
+    friendly_name: str = Field(max_length=64)
+    available: bool = False
+    date_created: datetime | None = created_at()
+    date_updated: datetime | None = updated_at()
+
+
+class TaskChannel(SQLModel, table=True):
+    __tablename__ = "task_channels"
+    __table_args__ = (UniqueConstraint("workspace_sid", "unique_name"),)
+
+    sid: str = sid_pk()
+    account_sid: str = account_fk()
+    workspace_sid: str = Field(foreign_key="workspaces.sid", index=True, max_length=34)
+    friendly_name: str = Field(max_length=64)
+    unique_name: str = Field(max_length=64)
+    channel_optimized_routing: bool = False
+    date_created: datetime | None = created_at()
+    date_updated: datetime | None = updated_at()
+
+
+class Worker(SQLModel, table=True):
+    __tablename__ = "workers"
+    __table_args__ = (
+        Index("uq_workers_friendly_name", "workspace_sid", text("lower(friendly_name)"), unique=True),
+    )
+
+    sid: str = sid_pk()
+    account_sid: str = account_fk()
+    workspace_sid: str = Field(foreign_key="workspaces.sid", index=True, max_length=34)
+    friendly_name: str = Field(max_length=64)
+    attributes: str = Field(default="{}", sa_column_kwargs={"server_default": "{}"})
+    activity_sid: str = Field(foreign_key="activities.sid", max_length=34)
+    available: bool = False
+    date_status_changed: datetime | None = tstz()
+    last_event_seq: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    date_created: datetime | None = created_at()
+    date_updated: datetime | None = updated_at()
+
+
+class WorkerChannel(SQLModel, table=True):
+    __tablename__ = "worker_channels"
+    __table_args__ = (
+        UniqueConstraint("worker_sid", "task_channel_sid"),
+        CheckConstraint("assigned_tasks >= 0 AND reserved_tasks >= 0", name="ck_worker_channels_counts"),
+    )
+
+    sid: str = sid_pk()
+    account_sid: str = account_fk()
+    workspace_sid: str = Field(foreign_key="workspaces.sid", max_length=34)
+    worker_sid: str = Field(foreign_key="workers.sid", index=True, max_length=34)
+    task_channel_sid: str = Field(foreign_key="task_channels.sid", max_length=34)
+    configured_capacity: int = 1
+    available: bool = True
+    # accepted + wrapping reservations
+    assigned_tasks: int = 0
+    # pending reservations
+    reserved_tasks: int = 0
+    # When this channel last received a reservation: "longest idle" ordering reads it.
+    last_reserved_at: datetime | None = tstz()
+    date_created: datetime | None = created_at()
+    date_updated: datetime | None = updated_at()
+
+
+class TaskQueue(SQLModel, table=True):
+    __tablename__ = "task_queues"
+    __table_args__ = (UniqueConstraint("workspace_sid", "friendly_name"),)
+
+    sid: str = sid_pk()
+    account_sid: str = account_fk()
+    workspace_sid: str = Field(foreign_key="workspaces.sid", index=True, max_length=34)
+    friendly_name: str = Field(max_length=64)
+    target_workers: str = Field(default="1==1")
+    max_reserved_workers: int = 1
+    task_order: str = Field(default="FIFO", max_length=4)
+    reservation_activity_sid: str | None = Field(default=None, max_length=34)
+    assignment_activity_sid: str | None = Field(default=None, max_length=34)
+    date_created: datetime | None = created_at()
+    date_updated: datetime | None = updated_at()
+
+
+class QueueMember(SQLModel, table=True):
+    """Cache of `target_workers` evaluated against worker attributes; recomputed when either changes."""
+
+    __tablename__ = "queue_members"
+
+    queue_sid: str = Field(foreign_key="task_queues.sid", primary_key=True, max_length=34)
+    worker_sid: str = Field(foreign_key="workers.sid", primary_key=True, index=True, max_length=34)
+    workspace_sid: str = Field(max_length=34)
+
+
+class Workflow(SQLModel, table=True):
+    __tablename__ = "workflows"
+    __table_args__ = (UniqueConstraint("workspace_sid", "friendly_name"),)
+
+    sid: str = sid_pk()
+    account_sid: str = account_fk()
+    workspace_sid: str = Field(foreign_key="workspaces.sid", index=True, max_length=34)
+    friendly_name: str = Field(max_length=64)
+    configuration: str
+    assignment_callback_url: str | None = None
+    fallback_assignment_callback_url: str | None = None
+    task_reservation_timeout: int = 120
+    date_created: datetime | None = created_at()
+    date_updated: datetime | None = updated_at()
+
+
+class Task(SQLModel, table=True):
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("ix_tasks_routable", "workspace_sid", "assignment_status"),
+    )
+
+    sid: str = sid_pk()
+    account_sid: str = account_fk()
+    workspace_sid: str = Field(foreign_key="workspaces.sid", max_length=34)
+    workflow_sid: str | None = Field(default=None, foreign_key="workflows.sid", max_length=34)
+    task_queue_sid: str | None = Field(default=None, max_length=34)
+    task_channel_sid: str = Field(foreign_key="task_channels.sid", max_length=34)
+    attributes: str = Field(default="{}", sa_column_kwargs={"server_default": "{}"})
+    assignment_status: str = Field(default="pending", max_length=16)
+    priority: int = 0
+    reason: str | None = None
+    timeout: int = 86400
+    task_queue_entered_date: datetime | None = tstz()
+    virtual_start_time: datetime | None = tstz()
+    # The routing step the task currently waits in (queue, expression, order_by, known worker, index).
+    routing_step: dict[str, Any] | None = jsonb(nullable=True)
+    interaction_channel_sid: str | None = Field(default=None, index=True, max_length=34)
+    version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    date_created: datetime | None = created_at()
+    date_updated: datetime | None = updated_at()
+
+
+class Reservation(SQLModel, table=True):
+    __tablename__ = "reservations"
+    __table_args__ = (
+        # Invariant 1: a task has at most one accepted reservation, ever.
+        Index(
+            "uq_reservations_one_accepted_per_task",
+            "task_sid",
+            unique=True,
+            postgresql_where=text("reservation_status IN ('accepted', 'wrapping', 'completed')"),
+        ),
+        # Invariant 1: a worker never holds two live reservations for one task.
+        Index(
+            "uq_reservations_one_live_per_worker_task",
+            "task_sid",
+            "worker_sid",
+            unique=True,
+            postgresql_where=text("reservation_status IN ('pending', 'accepted', 'wrapping')"),
+        ),
+        Index("ix_reservations_worker_status", "worker_sid", "reservation_status"),
+    )
+
+    sid: str = sid_pk()
+    account_sid: str = account_fk()
+    workspace_sid: str = Field(foreign_key="workspaces.sid", max_length=34)
+    task_sid: str = Field(foreign_key="tasks.sid", index=True, max_length=34)
+    worker_sid: str = Field(foreign_key="workers.sid", max_length=34)
+    worker_channel_sid: str = Field(foreign_key="worker_channels.sid", max_length=34)
+    reservation_status: str = Field(default="pending", max_length=16)
+    timeout: int = 120
+    # The routing decision record: step, candidates considered, why each was excluded, why this one won.
+    decision: dict[str, Any] = jsonb()
+    version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    date_created: datetime | None = created_at()
+    date_updated: datetime | None = updated_at()
+
+
+class TaskRouterEvent(SQLModel, table=True):
+    __tablename__ = "taskrouter_events"
+    __table_args__ = (Index("ix_taskrouter_events_workspace_date", "workspace_sid", "event_date"),)
+
+    sid: str = sid_pk()
+    account_sid: str = account_fk()
+    workspace_sid: str = Field(max_length=34)
+    event_type: str = Field(max_length=64)
+    resource_type: str = Field(max_length=32)
+    resource_sid: str = Field(max_length=34)
+    actor_type: str = Field(max_length=32)
+    actor_sid: str | None = Field(default=None, max_length=34)
+    description: str = ""
+    event_data: dict[str, Any] = jsonb()
+    event_date: datetime | None = created_at()
