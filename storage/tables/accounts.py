@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from storage.tables.base import created_at, sid_pk, updated_at
+from storage.tables.base import default, created_at, sid_pk, updated_at
 
 
 class Account(SQLModel, table=True):
@@ -15,7 +15,7 @@ class Account(SQLModel, table=True):
     sid: str = sid_pk()
     friendly_name: str = Field(max_length=256)
     auth_token: str = Field(max_length=64)
-    status: str = Field(default="active", max_length=16)
+    status: str = default("active", max_length=16)
     default_chat_service_sid: str | None = Field(default=None, max_length=34)
     date_created: datetime | None = created_at()
     date_updated: datetime | None = updated_at()
@@ -26,6 +26,6 @@ class ApiKey(SQLModel, table=True):
 
     sid: str = sid_pk()
     account_sid: str = Field(foreign_key="accounts.sid", index=True, max_length=34)
-    friendly_name: str = Field(default="", max_length=256)
+    friendly_name: str = default("", max_length=256)
     secret: str = Field(max_length=64)
     date_created: datetime | None = created_at()

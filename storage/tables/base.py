@@ -43,4 +43,15 @@ def tstz(nullable: bool = True) -> Any:
     return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=nullable))
 
 
-__all__ = ["account_fk", "created_at", "datetime", "jsonb", "sid_pk", "tstz", "updated_at"]
+
+
+
+def default(value: bool | int | str, **kwargs: Any) -> Any:
+    """A column default that exists in the database too, since most writes are plain SQL."""
+    if isinstance(value, bool):
+        server = text("true" if value else "false")
+    elif isinstance(value, int):
+        server = text(str(value))
+    else:
+        server = text("'" + value.replace("'", "''") + "'")
+    return Field(default=value, sa_column_kwargs={"server_default": server}, **kwargs)

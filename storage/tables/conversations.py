@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Column, Index, Integer, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from storage.tables.base import account_fk, created_at, jsonb, sid_pk, tstz, updated_at
+from storage.tables.base import default, account_fk, created_at, jsonb, sid_pk, tstz, updated_at
 
 
 class ConversationService(SQLModel, table=True):
@@ -31,8 +31,8 @@ class Conversation(SQLModel, table=True):
     messaging_service_sid: str | None = Field(default=None, max_length=34)
     friendly_name: str | None = Field(default=None, max_length=256)
     unique_name: str | None = Field(default=None, max_length=256)
-    attributes: str = Field(default="{}", sa_column_kwargs={"server_default": "{}"})
-    state: str = Field(default="active", max_length=16)
+    attributes: str = default("{}")
+    state: str = default("active", max_length=16)
     timers_inactive: str | None = Field(default=None, max_length=32)
     timers_closed: str | None = Field(default=None, max_length=32)
     # Counters allocated under the row lock taken by every message insert (ARCHITECTURE §3).
@@ -64,7 +64,7 @@ class Participant(SQLModel, table=True):
     conversation_sid: str = Field(foreign_key="conversations.sid", index=True, max_length=34)
     chat_service_sid: str = Field(max_length=34)
     identity: str | None = Field(default=None, max_length=256)
-    attributes: str = Field(default="{}", sa_column_kwargs={"server_default": "{}"})
+    attributes: str = default("{}")
     messaging_binding: dict[str, Any] | None = jsonb(nullable=True)
     role_sid: str | None = Field(default=None, max_length=34)
     last_read_message_index: int | None = None
@@ -93,7 +93,7 @@ class Message(SQLModel, table=True):
     index: int
     author: str = Field(max_length=256)
     body: str | None = None
-    attributes: str = Field(default="{}", sa_column_kwargs={"server_default": "{}"})
+    attributes: str = default("{}")
     participant_sid: str | None = Field(default=None, max_length=34)
     media: list[dict[str, Any]] | None = jsonb(nullable=True)
     idempotency_key: str | None = Field(default=None, max_length=128)

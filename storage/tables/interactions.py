@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
-from storage.tables.base import account_fk, created_at, jsonb, sid_pk, updated_at
+from storage.tables.base import default, account_fk, created_at, jsonb, sid_pk, updated_at
 
 
 class Interaction(SQLModel, table=True):
@@ -40,12 +40,12 @@ class InteractionChannel(SQLModel, table=True):
     account_sid: str = account_fk()
     interaction_sid: str = Field(foreign_key="interactions.sid", index=True, max_length=34)
     type: str = Field(max_length=16)
-    status: str = Field(default="setup", max_length=16)
+    status: str = default("setup", max_length=16)
     conversation_sid: str = Field(foreign_key="conversations.sid", max_length=34)
     # Routing properties for every task routed on this channel (workspace, workflow, task channel, attributes).
     routing: dict[str, Any] = jsonb()
     active_task_sid: str | None = Field(default=None, max_length=34)
-    task_count: int = 0
+    task_count: int = default(0)
     error_code: int | None = None
     error_message: str | None = None
     date_created: datetime | None = created_at()
@@ -60,7 +60,7 @@ class InteractionParticipant(SQLModel, table=True):
     interaction_sid: str = Field(foreign_key="interactions.sid", max_length=34)
     channel_sid: str = Field(foreign_key="interaction_channels.sid", index=True, max_length=34)
     type: str = Field(max_length=16)
-    status: str = Field(default="active", max_length=16)
+    status: str = default("active", max_length=16)
     media_properties: dict[str, Any] = jsonb()
     routing_properties: dict[str, Any] | None = jsonb(nullable=True)
     date_created: datetime | None = created_at()

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from storage.tables.base import created_at, jsonb, tstz
+from storage.tables.base import default, created_at, jsonb, tstz
 
 
 class RealtimeEvent(SQLModel, table=True):
@@ -41,7 +41,7 @@ class OutboxEntry(SQLModel, table=True):
     kind: str = Field(max_length=32)
     dedupe_key: str = Field(max_length=128, unique=True)
     payload: dict[str, Any] = jsonb()
-    attempts: int = 0
+    attempts: int = default(0)
     last_error: str | None = None
     created_at: datetime | None = created_at()
     dispatched_at: datetime | None = tstz()

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, Column, Index, Integer, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from storage.tables.base import account_fk, created_at, jsonb, sid_pk, tstz, updated_at
+from storage.tables.base import default, account_fk, created_at, jsonb, sid_pk, tstz, updated_at
 
 
 class Workspace(SQLModel, table=True):
@@ -23,8 +23,8 @@ class Workspace(SQLModel, table=True):
     timeout_activity_sid: str | None = Field(default=None, max_length=34)
     event_callback_url: str | None = None
     events_filter: str | None = None
-    multi_task_enabled: bool = True
-    prioritize_queue_order: str = Field(default="FIFO", max_length=4)
+    multi_task_enabled: bool = default(True)
+    prioritize_queue_order: str = default("FIFO", max_length=4)
     date_created: datetime | None = created_at()
     date_updated: datetime | None = updated_at()
 
@@ -37,7 +37,7 @@ class Activity(SQLModel, table=True):
     account_sid: str = account_fk()
     workspace_sid: str = Field(foreign_key="workspaces.sid", index=True, max_length=34)
     friendly_name: str = Field(max_length=64)
-    available: bool = False
+    available: bool = default(False)
     date_created: datetime | None = created_at()
     date_updated: datetime | None = updated_at()
 
@@ -51,7 +51,7 @@ class TaskChannel(SQLModel, table=True):
     workspace_sid: str = Field(foreign_key="workspaces.sid", index=True, max_length=34)
     friendly_name: str = Field(max_length=64)
     unique_name: str = Field(max_length=64)
-    channel_optimized_routing: bool = False
+    channel_optimized_routing: bool = default(False)
     date_created: datetime | None = created_at()
     date_updated: datetime | None = updated_at()
 
@@ -66,9 +66,9 @@ class Worker(SQLModel, table=True):
     account_sid: str = account_fk()
     workspace_sid: str = Field(foreign_key="workspaces.sid", index=True, max_length=34)
     friendly_name: str = Field(max_length=64)
-    attributes: str = Field(default="{}", sa_column_kwargs={"server_default": "{}"})
+    attributes: str = default("{}")
     activity_sid: str = Field(foreign_key="activities.sid", max_length=34)
-    available: bool = False
+    available: bool = default(False)
     date_status_changed: datetime | None = tstz()
     last_event_seq: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
@@ -88,12 +88,12 @@ class WorkerChannel(SQLModel, table=True):
     workspace_sid: str = Field(foreign_key="workspaces.sid", max_length=34)
     worker_sid: str = Field(foreign_key="workers.sid", index=True, max_length=34)
     task_channel_sid: str = Field(foreign_key="task_channels.sid", max_length=34)
-    configured_capacity: int = 1
-    available: bool = True
+    configured_capacity: int = default(1)
+    available: bool = default(True)
     # accepted + wrapping reservations
-    assigned_tasks: int = 0
+    assigned_tasks: int = default(0)
     # pending reservations
-    reserved_tasks: int = 0
+    reserved_tasks: int = default(0)
     # When this channel last received a reservation: "longest idle" ordering reads it.
     last_reserved_at: datetime | None = tstz()
     date_created: datetime | None = created_at()
@@ -108,9 +108,9 @@ class TaskQueue(SQLModel, table=True):
     account_sid: str = account_fk()
     workspace_sid: str = Field(foreign_key="workspaces.sid", index=True, max_length=34)
     friendly_name: str = Field(max_length=64)
-    target_workers: str = Field(default="1==1")
-    max_reserved_workers: int = 1
-    task_order: str = Field(default="FIFO", max_length=4)
+    target_workers: str = default("1==1")
+    max_reserved_workers: int = default(1)
+    task_order: str = default("FIFO", max_length=4)
     reservation_activity_sid: str | None = Field(default=None, max_length=34)
     assignment_activity_sid: str | None = Field(default=None, max_length=34)
     date_created: datetime | None = created_at()
@@ -138,7 +138,7 @@ class Workflow(SQLModel, table=True):
     configuration: str
     assignment_callback_url: str | None = None
     fallback_assignment_callback_url: str | None = None
-    task_reservation_timeout: int = 120
+    task_reservation_timeout: int = default(120)
     date_created: datetime | None = created_at()
     date_updated: datetime | None = updated_at()
 
@@ -155,11 +155,11 @@ class Task(SQLModel, table=True):
     workflow_sid: str | None = Field(default=None, foreign_key="workflows.sid", max_length=34)
     task_queue_sid: str | None = Field(default=None, max_length=34)
     task_channel_sid: str = Field(foreign_key="task_channels.sid", max_length=34)
-    attributes: str = Field(default="{}", sa_column_kwargs={"server_default": "{}"})
-    assignment_status: str = Field(default="pending", max_length=16)
-    priority: int = 0
+    attributes: str = default("{}")
+    assignment_status: str = default("pending", max_length=16)
+    priority: int = default(0)
     reason: str | None = None
-    timeout: int = 86400
+    timeout: int = default(86400)
     task_queue_entered_date: datetime | None = tstz()
     virtual_start_time: datetime | None = tstz()
     # The routing step the task currently waits in (queue, expression, order_by, known worker, index).
@@ -197,8 +197,8 @@ class Reservation(SQLModel, table=True):
     task_sid: str = Field(foreign_key="tasks.sid", index=True, max_length=34)
     worker_sid: str = Field(foreign_key="workers.sid", max_length=34)
     worker_channel_sid: str = Field(foreign_key="worker_channels.sid", max_length=34)
-    reservation_status: str = Field(default="pending", max_length=16)
-    timeout: int = 120
+    reservation_status: str = default("pending", max_length=16)
+    timeout: int = default(120)
     # The routing decision record: step, candidates considered, why each was excluded, why this one won.
     decision: dict[str, Any] = jsonb()
     version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
@@ -218,6 +218,6 @@ class TaskRouterEvent(SQLModel, table=True):
     resource_sid: str = Field(max_length=34)
     actor_type: str = Field(max_length=32)
     actor_sid: str | None = Field(default=None, max_length=34)
-    description: str = ""
+    description: str = default("")
     event_data: dict[str, Any] = jsonb()
     event_date: datetime | None = created_at()

@@ -1,0 +1,65 @@
+"""The FastAPI application: a thin layer over Postgres (system of record) and Temporal (lifecycles)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from temporalio.client import Client
+
+from api import errors
+from api.auth import Authenticator
+from api.realtime import RealtimeHub
+from api.routes import conversations, flex, health, realtime, tokens, webchat
+from api.routes.taskrouter import reservations, tasks, workspaces
+from api.routes.taskrouter import resources as taskrouter_resources
+from core.outbox import OutboxDispatcher
+from core.settings import Settings, get_settings
+from core.temporal import connect
+from storage.db import Database
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+
+def create_app(settings: Settings | None = None, *, temporal: Client | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings.database_url, max_size=settings.db_pool_size)
+        await db.open()
+        client = temporal or await connect(settings.temporal_address, settings.temporal_namespace)
+        dispatcher = OutboxDispatcher(db, client, task_queue=settings.task_queue)
+        db.after_commit = dispatcher.after_commit
+        hub = RealtimeHub(db, base_url=settings.base_url)
+        await hub.start()
+        app.state.settings = settings
+        app.state.db = db
+        app.state.temporal = client
+        app.state.dispatcher = dispatcher
+        app.state.hub = hub
+        app.state.authenticator = Authenticator(db)
+        try:
+            yield
+        finally:
+            await hub.stop()
+            await dispatcher.drain()
+            await db.close()
+
+    app = FastAPI(
+        title="Parley",
+        version="0.1.0",
+        summary="Self-hosted contact-center conversations: Twilio-compatible Conversations, Interactions "
+        "and TaskRouter on Temporal",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    for module in (health, tokens, webchat, conversations, flex, realtime, workspaces, taskrouter_resources,
+                   tasks, reservations):
+        app.include_router(module.router)
+    app.mount("/agent", StaticFiles(directory=WEB_DIR / "agent", html=True), name="agent")
+    app.mount("/chat", StaticFiles(directory=WEB_DIR / "chat", html=True), name="chat")
+    return app

@@ -1,0 +1,134 @@
+"""Real-time fan-out: every api process LISTENs on one channel; NOTIFY carries only (stream, seq); the hub
+reads the event rows and pushes them to the WebSockets subscribed to that stream.
+
+Per stream, sequence numbers are allocated under the stream row's lock and so commit in order. A subscriber
+remembers the last seq it was sent and every delivery reads "everything after that", so a late or lost
+notification, or a reconnect of the LISTEN connection, never loses or duplicates an event."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from psycopg import AsyncConnection
+
+from api.serializers.conversations import message_json
+from api.wire import iso
+from storage.db import NOTIFY_CHANNEL, Database, UnitOfWork
+
+log = logging.getLogger(__name__)
+MAX_BATCH = 500
+
+
+@dataclass(eq=False)
+class Subscription:
+    stream: str
+    last_seq: int
+    queue: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+async def read_events(q: UnitOfWork, *, stream: str, after: int, base_url: str) -> list[dict[str, Any]]:
+    rows = await q.fetchall(
+        "SELECT stream, seq, type, data, created_at FROM realtime_events WHERE stream = %s AND seq > %s "
+        "ORDER BY seq LIMIT %s",
+        (stream, after, MAX_BATCH),
+    )
+    message_sids = [r["data"]["message_sid"] for r in rows if r["type"] == "message.added"]
+    messages: dict[str, Any] = {}
+    if message_sids:
+        for m in await q.fetchall("SELECT * FROM messages WHERE sid = ANY(%s)", (message_sids,)):
+            messages[m["sid"]] = message_json(m, base_url)
+    events = []
+    for r in rows:
+        data = r["data"]
+        if r["type"] == "message.added":
+            data = messages.get(data["message_sid"], {"sid": data["message_sid"], "index": data["index"],
+                                                       "deleted": True})
+        events.append({"type": "event", "stream": r["stream"], "seq": r["seq"], "event": r["type"],
+                       "data": data, "date": iso(r["created_at"])})
+    return events
+
+
+class RealtimeHub:
+    def __init__(self, db: Database, *, base_url: str = "") -> None:
+        self.db = db
+        self.base_url = base_url
+        self.subscriptions: dict[str, set[Subscription]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._connected = asyncio.Event()
+        self._pending: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._listen_forever())
+        await asyncio.wait_for(self._connected.wait(), timeout=30)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def subscribe(self, stream: str, after: int) -> Subscription:
+        subscription = Subscription(stream=stream, last_seq=after)
+        self.subscriptions.setdefault(stream, set()).add(subscription)
+        # Catch up from the log after registering, so nothing committed in between is missed.
+        await self._deliver(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        subs = self.subscriptions.get(subscription.stream)
+        if subs is not None:
+            subs.discard(subscription)
+            if not subs:
+                del self.subscriptions[subscription.stream]
+
+    async def _deliver(self, subscription: Subscription) -> None:
+        async with subscription.lock:
+            while True:
+                async with self.db.read() as q:
+                    events = await read_events(q, stream=subscription.stream, after=subscription.last_seq,
+                                               base_url=self.base_url)
+                for event in events:
+                    subscription.queue.put_nowait(event)
+                    subscription.last_seq = event["seq"]
+                if len(events) < MAX_BATCH:
+                    return
+
+    async def _on_notify(self, stream: str) -> None:
+        for subscription in list(self.subscriptions.get(stream, ())):
+            try:
+                await self._deliver(subscription)
+            except Exception:  # noqa: BLE001 — one failing read must not stop the listener
+                log.exception("realtime delivery failed for %s", stream)
+
+    async def _listen_forever(self) -> None:
+        backoff = 0.2
+        while True:
+            try:
+                async with await AsyncConnection.connect(self.db.url, autocommit=True) as conn:
+                    await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    self._connected.set()
+                    backoff = 0.2
+                    # Anything committed while we were disconnected is picked up by a catch-up pass.
+                    for stream in list(self.subscriptions):
+                        await self._on_notify(stream)
+                    async for notify in conn.notifies():
+                        try:
+                            stream = json.loads(notify.payload)["stream"]
+                        except (ValueError, KeyError):
+                            continue
+                        if stream in self.subscriptions:
+                            task = asyncio.create_task(self._on_notify(stream))
+                            self._pending.add(task)
+                            task.add_done_callback(self._pending.discard)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                log.warning("realtime LISTEN connection lost (%s); reconnecting", exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)

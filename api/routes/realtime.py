@@ -1,0 +1,128 @@
+"""WebSocket /v1/Realtime: the real-time client API for agents and chat customers (protocol: docs/realtime.md).
+
+Clients authenticate with an access token (`?token=` — browsers cannot set headers on WebSockets), then
+subscribe to streams (a conversation CH… or their own worker WK…) from a sequence number; the server replays
+what they missed from the event log and then pushes live events, each with its per-stream `seq`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from api.access import conversation_access, worker_stream_access
+from api.auth import Authenticator, Principal
+from api.realtime import RealtimeHub, Subscription
+from api.routes.conversations import send_message
+from api.serializers.conversations import message_json
+from domain.errors import ParleyError
+from domain.sids import SidPrefix, is_sid
+from storage.db import Database
+
+router = APIRouter(tags=["Realtime"])
+
+
+@router.websocket("/v1/Realtime")
+async def realtime(websocket: WebSocket) -> None:
+    app = websocket.app
+    authenticator: Authenticator = app.state.authenticator
+    token = websocket.query_params.get("token") or websocket.headers.get("x-twilio-token")
+    await websocket.accept()
+    try:
+        if not token:
+            raise ParleyError("An access token is required (?token=)", code=20003, status=401)
+        principal = await authenticator.token(token)
+    except ParleyError as exc:
+        await websocket.send_json({"type": "error", "code": exc.code, "message": exc.message})
+        await websocket.close(code=4401)
+        return
+    session = _Session(websocket, principal, app.state.hub, app.state.db, app.state.settings.base_url)
+    await session.run()
+
+
+class _Session:
+    def __init__(self, websocket: WebSocket, principal: Principal, hub: RealtimeHub, db: Database,
+                 base_url: str) -> None:
+        self.websocket = websocket
+        self.principal = principal
+        self.hub = hub
+        self.db = db
+        self.base_url = base_url
+        self.subscriptions: dict[str, tuple[Subscription, asyncio.Task[None]]] = {}
+        self.send_lock = asyncio.Lock()
+
+    async def send(self, payload: dict[str, Any]) -> None:
+        async with self.send_lock:
+            await self.websocket.send_json(payload)
+
+    async def run(self) -> None:
+        await self.send({"type": "ready", "identity": self.principal.identity, "role": self.principal.role.value,
+                         "worker_sid": self.principal.worker_sid, "workspace_sid": self.principal.workspace_sid})
+        try:
+            while True:
+                raw = await self.websocket.receive_text()
+                try:
+                    request = json.loads(raw)
+                    if not isinstance(request, dict):
+                        raise ValueError
+                except ValueError:
+                    await self.send({"type": "error", "code": 20001, "message": "Frames must be JSON objects"})
+                    continue
+                await self.handle(request)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            for subscription, pump in self.subscriptions.values():
+                pump.cancel()
+                self.hub.unsubscribe(subscription)
+
+    async def handle(self, request: dict[str, Any]) -> None:
+        kind = request.get("type")
+        request_id = request.get("id")
+        try:
+            if kind == "subscribe":
+                await self.subscribe(str(request.get("stream", "")), int(request.get("after") or 0))
+                await self.send({"type": "subscribed", "id": request_id, "stream": request.get("stream")})
+            elif kind == "unsubscribe":
+                entry = self.subscriptions.pop(str(request.get("stream", "")), None)
+                if entry:
+                    entry[1].cancel()
+                    self.hub.unsubscribe(entry[0])
+            elif kind == "send_message":
+                message = await send_message(
+                    self.db, self.principal, str(request.get("conversation_sid", "")),
+                    body=request.get("body"), attributes=request.get("attributes"),
+                    idempotency_key=str(request["client_message_id"]) if request.get("client_message_id") else None,
+                )
+                await self.send({"type": "ack", "id": request_id, "client_message_id": request.get("client_message_id"),
+                                 "message": message_json(message, self.base_url)})
+            elif kind == "ping":
+                await self.send({"type": "pong", "id": request_id})
+            else:
+                await self.send({"type": "error", "id": request_id, "code": 20001,
+                                 "message": f"Unknown frame type '{kind}'"})
+        except ParleyError as exc:
+            await self.send({"type": "error", "id": request_id, "code": exc.code, "message": exc.message,
+                             "client_message_id": request.get("client_message_id")})
+
+    async def subscribe(self, stream: str, after: int) -> None:
+        if stream in self.subscriptions:
+            return
+        async with self.db.read() as q:
+            if is_sid(stream, SidPrefix.CONVERSATION):
+                conversation, _ = await conversation_access(q, self.principal, stream)
+                stream = conversation["sid"]
+            elif is_sid(stream, SidPrefix.WORKER):
+                await worker_stream_access(q, self.principal, stream)
+            else:
+                raise ParleyError(f"Unknown stream '{stream}': expected a CH… or WK… SID")
+        subscription = await self.hub.subscribe(stream, after)
+        self.subscriptions[stream] = (subscription, asyncio.create_task(self._pump(subscription)))
+
+    async def _pump(self, subscription: Subscription) -> None:
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+            while True:
+                await self.send(await subscription.queue.get())

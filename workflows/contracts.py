@@ -1,0 +1,168 @@
+"""Typed inputs, signals and activity contracts shared by workflows, activities, the api and tests.
+
+Workflows may import only `domain` and `temporalio`, so activities are called by the names declared here
+(implemented in `activities/`), with one pydantic model in and one out."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+TASK_QUEUE = "parley"
+
+
+class ActivityName(StrEnum):
+    CREATE_CHANNEL_TASK = "create_channel_task"
+    PLAN_TASK_ROUTING = "plan_task_routing"
+    ENTER_ROUTING_STEP = "enter_routing_step"
+    TIMEOUT_RESERVATION = "timeout_reservation"
+    CANCEL_TASK = "cancel_task"
+    SET_CHANNEL_STATUS = "set_channel_status"
+    REDRIVE_OUTBOX = "redrive_outbox"
+
+
+# --- InteractionChannel ------------------------------------------------------------------------------
+
+
+class ChannelStatus(StrEnum):
+    ACTIVE = "active"
+    ROUTING = "routing"
+    PARKED = "parked"
+    CLOSED = "closed"
+
+
+class ChannelState(BaseModel):
+    """What a channel run hands to the next one on continue-as-new: ids and counters, never the transcript."""
+
+    active_task_sid: str | None = None
+    task_count: int = 0
+    route_requested: bool = False
+    closed: bool = False
+    # Recently seen message SIDs: signals are delivered at least once and outbox rows can be re-driven.
+    seen_messages: list[str] = Field(default_factory=list)
+    finished_tasks: list[str] = Field(default_factory=list)
+
+
+class ChannelInput(BaseModel):
+    account_sid: str
+    interaction_sid: str
+    channel_sid: str
+    conversation_sid: str
+    channel_type: str = "web"
+    state: ChannelState | None = None
+
+
+class CustomerMessage(BaseModel):
+    message_sid: str
+    index: int
+
+
+class TaskEnded(BaseModel):
+    task_sid: str
+    status: str
+
+
+class CloseChannel(BaseModel):
+    reason: str = "closed"
+
+
+class ChannelSnapshot(BaseModel):
+    channel_sid: str
+    status: ChannelStatus
+    active_task_sid: str | None
+    task_count: int
+    run_task_count: int
+
+
+class CreateChannelTask(BaseModel):
+    account_sid: str
+    channel_sid: str
+    task_sid: str
+
+
+class CreatedTask(BaseModel):
+    task_sid: str
+    workspace_sid: str
+    # False when the channel already had another open task (the request is then ignored).
+    created: bool
+
+
+class SetChannelStatus(BaseModel):
+    channel_sid: str
+    status: str
+
+
+# --- Task --------------------------------------------------------------------------------------------
+
+
+class TaskInput(BaseModel):
+    account_sid: str
+    task_sid: str
+    workspace_sid: str
+    channel_sid: str | None = None
+
+
+class RoutingEventKind(StrEnum):
+    RESERVATION_CREATED = "reservation_created"
+    RESERVATION_ENDED = "reservation_ended"
+    TASK_ASSIGNED = "task_assigned"
+    TASK_WRAPPING = "task_wrapping"
+    TASK_COMPLETED = "task_completed"
+    TASK_CANCELED = "task_canceled"
+
+
+class RoutingEvent(BaseModel):
+    kind: RoutingEventKind
+    reservation_sid: str | None = None
+    worker_sid: str | None = None
+    status: str | None = None
+    timeout: int | None = None
+    created_at: float | None = None
+
+
+class TaskRef(BaseModel):
+    task_sid: str
+
+
+class RoutingStepSpec(BaseModel):
+    step: dict[str, Any]
+    # Epoch seconds at which the task leaves this step (cumulative against task age); None = never.
+    ends_at: float | None = None
+    label: str = ""
+
+
+class RoutingPlanResult(BaseModel):
+    steps: list[RoutingStepSpec]
+    ttl_deadline: float
+    reasons: list[str] = Field(default_factory=list)
+    # Set when routing must not start (the task is no longer pending, or the workflow cannot route it).
+    cancel_reason: str | None = None
+
+
+class EnterRoutingStep(BaseModel):
+    task_sid: str
+    step: dict[str, Any]
+
+
+class ReservationRef(BaseModel):
+    reservation_sid: str
+
+
+class CancelTask(BaseModel):
+    task_sid: str
+    reason: str
+
+
+class TaskSnapshot(BaseModel):
+    task_sid: str
+    status: str
+    step_index: int
+    pending_reservations: dict[str, float]
+    worker_sid: str | None
+
+
+class RedriveResult(BaseModel):
+    dispatched: int
+    failed: int

@@ -1,0 +1,143 @@
+"""InteractionChannelWorkflow: one per interaction channel (workflow id = the UO… SID), long-lived.
+
+It outlives the tasks routed on it: when the customer writes on a parked channel it creates a new task and
+starts a child TaskWorkflow (ABANDON, so continue-as-new never kills it), which reports back by signal."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.workflow import ParentClosePolicy
+
+from domain.sids import SidPrefix, sid_from_uuid
+from workflows import search_attributes as sa
+from workflows.contracts import (
+    ActivityName,
+    ChannelInput,
+    ChannelSnapshot,
+    ChannelState,
+    ChannelStatus,
+    CloseChannel,
+    CreateChannelTask,
+    CreatedTask,
+    CustomerMessage,
+    SetChannelStatus,
+    TaskEnded,
+    TaskInput,
+)
+from workflows.task import TaskWorkflow
+
+ACTIVITY_OPTIONS = {
+    "start_to_close_timeout": timedelta(seconds=30),
+    "retry_policy": RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)),
+}
+SEEN_LIMIT = 200
+
+
+@workflow.defn(name="InteractionChannel")
+class InteractionChannelWorkflow:
+    @workflow.init
+    def __init__(self, input: ChannelInput) -> None:
+        self.input = input
+        self.state = input.state.model_copy(deep=True) if input.state else ChannelState()
+        self.run_task_count = 0
+
+    @workflow.signal
+    def customer_message(self, message: CustomerMessage) -> None:
+        if message.message_sid in self.state.seen_messages or self.state.closed:
+            return
+        self.state.seen_messages = [*self.state.seen_messages, message.message_sid][-SEEN_LIMIT:]
+        if self.state.active_task_sid is None:
+            self.state.route_requested = True
+
+    @workflow.signal
+    def task_ended(self, ended: TaskEnded) -> None:
+        if ended.task_sid not in self.state.finished_tasks:
+            self.state.finished_tasks = [*self.state.finished_tasks, ended.task_sid][-SEEN_LIMIT:]
+        if self.state.active_task_sid == ended.task_sid:
+            self.state.active_task_sid = None
+
+    @workflow.signal
+    def close(self, request: CloseChannel) -> None:
+        self.state.closed = True
+
+    @workflow.query
+    def snapshot(self) -> ChannelSnapshot:
+        return ChannelSnapshot(
+            channel_sid=self.input.channel_sid,
+            status=self._status(),
+            active_task_sid=self.state.active_task_sid,
+            task_count=self.state.task_count,
+            run_task_count=self.run_task_count,
+        )
+
+    @workflow.run
+    async def run(self, input: ChannelInput) -> str:
+        self._publish()
+        while True:
+            await workflow.wait_condition(
+                lambda: self.state.closed
+                or (self.state.route_requested and self.state.active_task_sid is None)
+                or self._should_continue_as_new()
+            )
+            if self.state.closed:
+                break
+            if self.state.route_requested and self.state.active_task_sid is None:
+                await self._route_new_task()
+            elif self._should_continue_as_new():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(input.model_copy(update={"state": self.state}))
+        await workflow.execute_activity(
+            ActivityName.SET_CHANNEL_STATUS, SetChannelStatus(channel_sid=input.channel_sid, status="closed"),
+            **ACTIVITY_OPTIONS,  # type: ignore[arg-type]
+        )
+        self._publish()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return "closed"
+
+    async def _route_new_task(self) -> None:
+        self.state.route_requested = False
+        task_sid = sid_from_uuid(SidPrefix.TASK, workflow.uuid4())
+        created: CreatedTask = await workflow.execute_activity(
+            ActivityName.CREATE_CHANNEL_TASK,
+            CreateChannelTask(account_sid=self.input.account_sid, channel_sid=self.input.channel_sid, task_sid=task_sid),
+            result_type=CreatedTask, **ACTIVITY_OPTIONS,  # type: ignore[arg-type]
+        )
+        if created.task_sid in self.state.finished_tasks:
+            return
+        self.state.active_task_sid = created.task_sid
+        if created.created:
+            self.state.task_count += 1
+            self.run_task_count += 1
+            await workflow.start_child_workflow(
+                TaskWorkflow.run,
+                TaskInput(account_sid=self.input.account_sid, task_sid=created.task_sid,
+                          workspace_sid=created.workspace_sid, channel_sid=self.input.channel_sid),
+                id=created.task_sid,
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                static_summary=f"Task {created.task_sid} for channel {self.input.channel_sid}",
+            )
+        self._publish()
+
+    def _should_continue_as_new(self) -> bool:
+        return workflow.info().is_continue_as_new_suggested()
+
+    def _status(self) -> ChannelStatus:
+        if self.state.closed:
+            return ChannelStatus.CLOSED
+        if self.state.active_task_sid is not None:
+            return ChannelStatus.ROUTING
+        return ChannelStatus.PARKED if self.state.task_count else ChannelStatus.ACTIVE
+
+    def _publish(self) -> None:
+        workflow.upsert_search_attributes([
+            sa.ACCOUNT_SID.value_set(self.input.account_sid),
+            sa.CHANNEL_TYPE.value_set(self.input.channel_type),
+            sa.STATUS.value_set(self._status().value),
+        ])
+        workflow.set_current_details(
+            f"Channel {self.input.channel_sid} · conversation {self.input.conversation_sid} · "
+            f"{self._status().value} · {self.state.task_count} task(s)"
+        )
