@@ -26,9 +26,11 @@ def twilio_error(code: int, message: str, status: int) -> JSONResponse:
 def install(app: FastAPI) -> None:
     @app.exception_handler(ParleyError)
     async def _parley(_: Request, exc: ParleyError) -> JSONResponse:
+        # Rich domain errors (expression syntax, workflow configuration) carry position/path in str().
+        message = getattr(exc, "headline", None) or str(exc) or exc.message
         if isinstance(exc, AuthenticationFailed):
-            return twilio_error(exc.code, exc.message, 401)
-        return twilio_error(exc.code, exc.message, exc.status)
+            return twilio_error(exc.code, message, 401)
+        return twilio_error(exc.code, message, exc.status)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
