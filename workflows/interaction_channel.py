@@ -58,6 +58,7 @@ class InteractionChannelWorkflow:
             self.state.finished_tasks = [*self.state.finished_tasks, ended.task_sid][-SEEN_LIMIT:]
         if self.state.active_task_sid == ended.task_sid:
             self.state.active_task_sid = None
+            self._publish()
 
     @workflow.signal
     def close(self, request: CloseChannel) -> None:
