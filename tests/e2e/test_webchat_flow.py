@@ -9,6 +9,7 @@ import json
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from tests.support.contact_center import agent_attributes, build_contact_center, ok, start_webchat
+from tests.support.histories import record_runs
 from tests.support.realtime import RealtimeClient
 from tests.support.waiting import eventually
 from workflows import search_attributes as sa
@@ -108,6 +109,8 @@ async def test_customer_reaches_agent_and_back_on_the_same_interaction_channel(p
         assert replayed == [0, 1, 2, 3]
     description = await temporal.get_workflow_handle(channel_sid).describe()
     assert description.status == WorkflowExecutionStatus.RUNNING
+    await record_runs(temporal, channel_sid, "webchat-return")
+    await record_runs(temporal, task_sid, "webchat-completed")
 
 
 async def test_rejected_reservation_is_offered_to_the_next_eligible_agent(parley, admin, agent_token):
@@ -148,7 +151,7 @@ async def _first_offered(sockets, workers):
     return None
 
 
-async def test_reservation_that_times_out_is_offered_to_the_next_agent(parley, admin, agent_token):
+async def test_reservation_that_times_out_is_offered_to_the_next_agent(parley, admin, agent_token, temporal):
     center = await build_contact_center(admin, reservation_timeout=2, agents={
         "alice": agent_attributes("alice"), "bob": agent_attributes("bob")})
     tokens = {name: agent_token(center.workspace_sid, sid, identity=name) for name, sid in center.workers.items()}
@@ -174,3 +177,4 @@ async def test_reservation_that_times_out_is_offered_to_the_next_agent(parley, a
         # Twilio's rule: the worker who let it time out moves to the workspace's timeout activity (Offline).
         worker = await ok(await admin.get(center.path(f"/Workers/{first_sid}")))
         assert worker["activity_name"] == "Offline" and worker["available"] is False
+        await record_runs(temporal, next_offer["data"]["task_sid"], "reservation-timeout")
