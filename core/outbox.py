@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -102,7 +103,10 @@ class OutboxDispatcher:
                 pass
             return
         handler, model = SIGNALS[payload["signal"]]
-        arg = model.model_validate(payload["arg"])
+        raw_arg = dict(payload["arg"])
+        if raw_arg.get("created_at") is not None:
+            raw_arg["age"] = max(time.time() - float(raw_arg["created_at"]), 0.0)
+        arg = model.model_validate(raw_arg)
         if row["kind"] == "signal":
             try:
                 await self.client.get_workflow_handle(payload["workflow_id"]).signal(handler, arg)

@@ -120,6 +120,8 @@ class RoutingEvent(BaseModel):
     status: str | None = None
     timeout: int | None = None
     created_at: float | None = None
+    # Seconds the reservation had already existed when the signal was handed to Temporal (outbox lag).
+    age: float | None = None
 
 
 class TaskRef(BaseModel):

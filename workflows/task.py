@@ -52,7 +52,10 @@ class TaskWorkflow:
         self.changed = True
         if event.kind is RoutingEventKind.RESERVATION_CREATED and event.reservation_sid:
             if event.reservation_sid not in self.ended and self.status in ROUTABLE:
-                self.pending[event.reservation_sid] = (event.created_at or 0.0) + (event.timeout or 120)
+                # The deadline lives on the workflow's clock: now + timeout, less the time the signal spent
+                # in the outbox, so a late hand-off does not extend the agent's window.
+                remaining = (event.timeout or 120) - max(event.age or 0.0, 0.0)
+                self.pending[event.reservation_sid] = workflow.now().timestamp() + remaining
                 self.status = "reserved"
         elif event.kind is RoutingEventKind.RESERVATION_ENDED and event.reservation_sid:
             self.ended.add(event.reservation_sid)

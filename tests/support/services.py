@@ -62,7 +62,7 @@ def temporal_binary() -> str:
     return path
 
 
-def test_server_binary() -> str:
+def time_skipping_server_binary() -> str:
     path = shutil.which("temporal-test-server", path=str(Path(sys.executable).parent)) or shutil.which(
         "temporal-test-server"
     )

@@ -1,0 +1,125 @@
+"""`python -m bench`: start Parley and its engines, measure the engine floors and the scenarios, print a table
+and write bench/RESULTS.md. See bench/README.md."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shlex
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bench import floor, report, scenarios
+from bench.harness import start_services
+from bench.stats import Figure
+
+
+@dataclass(frozen=True)
+class Options:
+    messages: int
+    conversations: int
+    customers: int
+    signals: (
+        int  # signals at concurrency 50 for the Temporal floor; a fifth of it alone and signal-with-start
+    )
+    routing_alone: int  # customers routed one at a time before the burst
+    write: bool
+
+
+def parse(argv: list[str]) -> Options:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--messages", type=int, help="chat messages sent in total (default 5000; quick 100)")
+    parser.add_argument("--conversations", type=int, help="concurrent conversations (default 50; quick 10)")
+    parser.add_argument("--customers", type=int, help="customers routed at once (default 40; quick 10)")
+    parser.add_argument("--quick", action="store_true", help="a small run for a smoke check; prints only")
+    parser.add_argument(
+        "--write",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="write bench/RESULTS.md (default: yes, except with --quick)",
+    )
+    args = parser.parse_args(argv)
+    quick = args.quick
+    options = Options(
+        messages=args.messages or (100 if quick else 5000),
+        conversations=args.conversations or (10 if quick else 50),
+        customers=args.customers or (10 if quick else 40),
+        signals=100 if quick else 2000,
+        routing_alone=2 if quick else 10,
+        write=args.write if args.write is not None else not quick,
+    )
+    if min(options.messages, options.conversations, options.customers) < 1:
+        parser.error("--messages, --conversations and --customers must be positive")
+    if options.messages < options.conversations:
+        parser.error("--messages must be at least --conversations (every conversation sends one or more)")
+    return options
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+async def run(options: Options) -> tuple[list[Figure], dict[str, str]]:
+    with tempfile.TemporaryDirectory(prefix="parley-bench-") as workdir:
+        log("starting PostgreSQL database, Temporal dev server, api and worker")
+        async with start_services(Path(workdir)) as services:
+            info = await asyncio.to_thread(report.machine, services.database_url)
+            meter = services.meter()
+            figures: list[Figure] = []
+            log(f"engine floor: PostgreSQL, {options.messages} tx at {options.conversations} concurrent")
+            figures.append(
+                await floor.postgres_transaction(
+                    services.database_url, meter, concurrency=options.conversations, ops=options.messages
+                )
+            )
+            log(f"engine floor: Temporal signals ({options.signals} at 50 concurrent) and signal-with-start")
+            figures += await floor.temporal_signals(
+                services.temporal,
+                meter,
+                alone=options.signals // 5,
+                concurrent=options.signals,
+                starts=options.signals // 5,
+            )
+            auth = (services.credentials.account_sid, services.credentials.auth_token)
+            async with httpx.AsyncClient(base_url=services.base_url, auth=auth, timeout=60) as admin:
+                log(f"chat: {options.conversations} conversations, {options.messages} messages")
+                figures += await scenarios.chat(
+                    services, admin, meter, conversations=options.conversations, messages=options.messages
+                )
+                log(
+                    f"routing: {options.routing_alone} customers one by one, then {options.customers} at once"
+                )
+                figures += await scenarios.routing(
+                    services, admin, meter, customers=options.customers, alone=options.routing_alone
+                )
+    return figures, info
+
+
+def main(argv: list[str]) -> None:
+    options = parse(argv)
+    started = time.perf_counter()
+    figures, info = asyncio.run(run(options))
+    seconds = time.perf_counter() - started
+    print(report.table(figures))
+    print()
+    print(report.reading(figures))
+    if options.write:
+        command = shlex.join(["python", "-m", "bench", *argv])
+        path = report.write_results(report.render(figures, info, command, seconds))
+        log(f"wrote {path}")
+    log(f"done in {seconds:.0f} s")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
+    # Skip interpreter teardown: the Temporal client's Rust threads can abort it ("PyGILState_Release:
+    # thread state … must be current when releasing", temporalio/sdk-python#300). All is stopped by now.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

@@ -1,0 +1,165 @@
+"""Task workflow timers on the time-skipping test server, with the real activities and the real database:
+Twilio's default 120 s reservation timeout, a target timeout that ends in `Workflow Timeout`, and task TTL."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from api.routes.taskrouter.workspaces import create_workspace
+from core.settings import Settings
+from core.temporal import DATA_CONVERTER
+from domain.sids import SidPrefix, new_sid
+from storage import routing
+from storage.db import Database
+from tests.support.services import time_skipping_server_binary
+from tests.support.waiting import eventually
+from workers.build import build_worker
+from workflows import search_attributes
+from workflows.contracts import TaskInput
+from workflows.task import TaskWorkflow
+
+
+@pytest.fixture(scope="module")
+async def time_skipping() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=DATA_CONVERTER, test_server_existing_path=time_skipping_server_binary()
+    )
+    # The Java test server only knows search attributes registered through the operator service.
+    await env.client.operator_service.add_search_attributes(AddSearchAttributesRequest(
+        namespace=env.client.namespace,
+        search_attributes={key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for key in search_attributes.ALL},
+    ))
+    yield env
+    await env.shutdown()
+
+
+@dataclass
+class TimerHarness:
+    env: WorkflowEnvironment
+    db: Database
+    task_queue: str
+    account_sid: str
+    started: list[str] = field(default_factory=list)
+
+    async def start_task(self, setup: dict) -> WorkflowHandle:
+        self.started.append(setup["task_sid"])
+        return await self.env.client.start_workflow(
+            TaskWorkflow.run,
+            TaskInput(account_sid=self.account_sid, task_sid=setup["task_sid"], workspace_sid=setup["workspace_sid"]),
+            id=setup["task_sid"], task_queue=self.task_queue)
+
+
+@pytest.fixture
+async def harness(time_skipping, database_url, account) -> AsyncIterator[TimerHarness]:
+    """A worker on the time-skipping server, backed by its own pool on the test database. Workflows a test
+    leaves running are terminated: a timer firing for a worker that is gone would stall the shared clock."""
+    db = Database(database_url, max_size=4)
+    await db.open()
+    task_queue = f"timers-{uuid.uuid4().hex[:8]}"
+    worker = build_worker(time_skipping.client, db, Settings(database_url=database_url), task_queue=task_queue)
+    async with worker:
+        harness = TimerHarness(time_skipping, db, task_queue, account.account_sid)
+        yield harness
+        for workflow_id in harness.started:
+            handle = time_skipping.client.get_workflow_handle(workflow_id)
+            if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+                await handle.terminate("test finished")
+    await db.close()
+
+
+async def _workspace(db: Database, account_sid: str, targets: list[dict], *, agents: int) -> dict:
+    async with db.unit() as uow:
+        workspace = await create_workspace(uow, account_sid=account_sid, friendly_name="Timers")
+        ws = workspace["sid"]
+        queue_sid = new_sid(SidPrefix.TASK_QUEUE)
+        await uow.execute("INSERT INTO task_queues (sid, account_sid, workspace_sid, friendly_name) "
+                          "VALUES (%s, %s, %s, 'Everyone')", (queue_sid, account_sid, ws))
+        configuration = {"task_routing": {"filters": [{"expression": "1==1", "targets": [
+            {"queue": queue_sid, **target} for target in targets]}]}}
+        workflow_sid = new_sid(SidPrefix.WORKFLOW)
+        await uow.execute("INSERT INTO workflows (sid, account_sid, workspace_sid, friendly_name, configuration) "
+                          "VALUES (%s, %s, %s, 'Default timeouts', %s)",
+                          (workflow_sid, account_sid, ws, json.dumps(configuration)))
+        available = await uow.fetchone("SELECT sid FROM activities WHERE workspace_sid = %s AND friendly_name = "
+                                       "'Available'", (ws,))
+        workers = []
+        for n in range(agents):
+            worker_sid = new_sid(SidPrefix.WORKER)
+            await uow.execute(
+                "INSERT INTO workers (sid, account_sid, workspace_sid, friendly_name, activity_sid, available, "
+                "date_status_changed) VALUES (%s, %s, %s, %s, %s, true, now() - make_interval(secs => %s))",
+                (worker_sid, account_sid, ws, f"agent-{n}", available["sid"], 100 - n))
+            await routing.ensure_worker_channels(uow, workspace_sid=ws, worker_sid=worker_sid)
+            workers.append(worker_sid)
+        await routing.refresh_membership_for_queue(uow, queue_sid)
+        channel = await uow.fetchone("SELECT sid FROM task_channels WHERE workspace_sid = %s AND unique_name = "
+                                     "'default'", (ws,))
+        task_sid = new_sid(SidPrefix.TASK)
+        await uow.execute(
+            "INSERT INTO tasks (sid, account_sid, workspace_sid, workflow_sid, task_channel_sid, timeout) "
+            "VALUES (%s, %s, %s, %s, %s, %s)",
+            (task_sid, account_sid, ws, workflow_sid, channel["sid"], 3600))
+    return {"workspace_sid": ws, "task_sid": task_sid, "workers": workers}
+
+
+async def _reservations(db: Database, task_sid: str) -> list[dict]:
+    async with db.read() as q:
+        return await q.fetchall("SELECT worker_sid, reservation_status FROM reservations WHERE task_sid = %s "
+                                "ORDER BY date_created", (task_sid,))
+
+
+async def _task(db: Database, task_sid: str) -> dict:
+    async with db.read() as q:
+        row = await q.fetchone("SELECT assignment_status, reason FROM tasks WHERE sid = %s", (task_sid,))
+    assert row is not None
+    return row
+
+
+async def test_unanswered_reservation_times_out_after_the_default_120_seconds(harness):
+    env, db = harness.env, harness.db
+    setup = await _workspace(db, harness.account_sid, targets=[{}], agents=2)
+    task_sid, (first, second) = setup["task_sid"], setup["workers"]
+    # Time moves only when this test says so; otherwise the server would skip past every timer at once.
+    with env.auto_time_skipping_disabled():
+        await harness.start_task(setup)
+        assert await eventually(lambda: _reservations(db, task_sid), what="first offer") == [
+            {"worker_sid": first, "reservation_status": "pending"}]  # the longest idle agent goes first
+        await env.sleep(timedelta(seconds=110))
+        assert (await _reservations(db, task_sid))[0]["reservation_status"] == "pending"
+        await env.sleep(timedelta(seconds=11))
+
+        async def re_offered():
+            rows = await _reservations(db, task_sid)
+            return len(rows) == 2 and rows
+
+        assert await eventually(re_offered, what="second offer") == [
+            {"worker_sid": first, "reservation_status": "timeout"},
+            {"worker_sid": second, "reservation_status": "pending"}]
+
+
+async def test_task_leaves_the_workflow_when_the_last_target_times_out(harness):
+    db = harness.db
+    setup = await _workspace(db, harness.account_sid, targets=[{"timeout": 300}], agents=0)
+    task_sid = setup["task_sid"]
+    handle = await harness.start_task(setup)
+    assert await handle.result() == "canceled"
+    assert await _task(db, task_sid) == {"assignment_status": "canceled", "reason": "Workflow Timeout"}
+
+
+async def test_pending_task_is_canceled_when_its_ttl_expires(harness):
+    db = harness.db
+    setup = await _workspace(db, harness.account_sid, targets=[{}], agents=0)
+    task_sid = setup["task_sid"]
+    handle = await harness.start_task(setup)
+    assert await handle.result() == "canceled"
+    assert await _task(db, task_sid) == {"assignment_status": "canceled", "reason": "Task TTL Exceeded"}
