@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     db_pool_size: int = 16
     # Seconds a pending outbox row may wait before the sweeper re-drives it.
     outbox_redrive_after: float = 10.0
+    # How often the sweeper Schedule runs.
+    outbox_sweep_interval: float = 15.0
     # Continue-as-new after this many history events even if the server does not suggest it yet.
     channel_history_limit: int = 2000
 

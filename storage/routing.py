@@ -223,11 +223,16 @@ async def update_task_status(
     elif status == "wrapping":
         if current != "assigned":
             raise Conflict(f"Task {task_sid} is {current}; only assigned tasks can move to wrapping")
-        await uow.execute(
+        wrapping = await uow.fetchone(
             "UPDATE reservations SET reservation_status = 'wrapping', version = version + 1, date_updated = now() "
-            "WHERE task_sid = %s AND reservation_status = 'accepted'",
+            "WHERE task_sid = %s AND reservation_status = 'accepted' RETURNING sid, worker_sid",
             (task_sid,),
         )
+        if wrapping is not None:
+            await uow.publish(
+                account_sid=task["account_sid"], stream_table="workers", stream=wrapping["worker_sid"],
+                type="reservation.wrapping", data={"reservation_sid": wrapping["sid"], "task_sid": task_sid},
+            )
     elif status == "completed":
         if current not in ("assigned", "wrapping"):
             raise Conflict(f"Task {task_sid} is {current}; only assigned or wrapping tasks can be completed")
@@ -453,7 +458,8 @@ async def _agent_joins(uow: UnitOfWork, task: dict[str, Any], reservation: dict[
         uow,
         conversation_sid=channel["conversation_sid"],
         identity=identity,
-        attributes=json.dumps({"role": "agent", "worker_sid": worker["sid"], "friendly_name": worker["friendly_name"]}),
+        attributes=json.dumps({"role": "agent", "worker_sid": worker["sid"],
+                               "friendly_name": _attrs(worker["attributes"]).get("full_name") or worker["friendly_name"]}),
         if_absent=True,
     )
     await uow.execute(

@@ -84,7 +84,8 @@ def parley(database_url: str, temporal: Client) -> Iterator[Parley]:
         "PARLEY_ENV": "test",
         "PARLEY_PORT": str(port),
         "PARLEY_TASK_QUEUE": TASK_QUEUE,
-        "PARLEY_OUTBOX_REDRIVE_AFTER": "2",
+        "PARLEY_OUTBOX_REDRIVE_AFTER": "1",
+        "PARLEY_OUTBOX_SWEEP_INTERVAL": "1",
         "PARLEY_DB_POOL_SIZE": "8",
     }
     worker = Process("worker", "workers", env)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+from datetime import timedelta
 
 from core.logging import configure_logging
 from core.settings import get_settings
@@ -19,7 +21,8 @@ async def main() -> None:
     await db.open()
     client = await connect(settings.temporal_address, settings.temporal_namespace)
     worker = build_worker(client, db, settings)
-    await ensure_sweeper_schedule(client, task_queue=settings.task_queue)
+    await ensure_sweeper_schedule(client, task_queue=settings.task_queue,
+                                  every=timedelta(seconds=settings.outbox_sweep_interval))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -31,3 +34,6 @@ async def main() -> None:
 
 if __name__ == "__main__":
     asyncio.run(main())
+    # temporalio's core can abort the interpreter during finalization after a clean shutdown
+    # (sdk-python#300); everything is closed by now, so leave without running finalizers.
+    os._exit(0)

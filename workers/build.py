@@ -16,6 +16,7 @@ from temporalio.client import (
     ScheduleSpec,
 )
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.outbox import OutboxActivities
 from activities.routing import RoutingActivities
@@ -27,6 +28,8 @@ from workflows.outbox_sweeper import SCHEDULE_ID, OutboxSweeperWorkflow
 from workflows.task import TaskWorkflow
 
 WORKFLOWS = [InteractionChannelWorkflow, TaskWorkflow, OutboxSweeperWorkflow]
+# Pure modules (no I/O, no global state) need not be re-imported into every workflow's sandbox.
+PASSTHROUGH = ("domain", "workflows.contracts", "workflows.search_attributes")
 
 
 def build_worker(client: Client, db: Database, settings: Settings, *, task_queue: str | None = None) -> Worker:
@@ -38,6 +41,9 @@ def build_worker(client: Client, db: Database, settings: Settings, *, task_queue
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=WORKFLOWS,
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+        ),
         activities=[
             routing.plan_task_routing,
             routing.enter_routing_step,

@@ -90,7 +90,7 @@ class InteractionChannelWorkflow:
             elif self._should_continue_as_new():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(input.model_copy(update={"state": self.state}))
-        await workflow.execute_activity(
+        await workflow.execute_local_activity(
             ActivityName.SET_CHANNEL_STATUS, SetChannelStatus(channel_sid=input.channel_sid, status="closed"),
             **ACTIVITY_OPTIONS,  # type: ignore[arg-type]
         )
@@ -101,7 +101,7 @@ class InteractionChannelWorkflow:
     async def _route_new_task(self) -> None:
         self.state.route_requested = False
         task_sid = sid_from_uuid(SidPrefix.TASK, workflow.uuid4())
-        created: CreatedTask = await workflow.execute_activity(
+        created: CreatedTask = await workflow.execute_local_activity(
             ActivityName.CREATE_CHANNEL_TASK,
             CreateChannelTask(account_sid=self.input.account_sid, channel_sid=self.input.channel_sid, task_sid=task_sid),
             result_type=CreatedTask, **ACTIVITY_OPTIONS,  # type: ignore[arg-type]

@@ -27,6 +27,8 @@ from workflows.contracts import (
     TaskSnapshot,
 )
 
+# Routing steps are short, idempotent Postgres transactions: local activities run them inside the workflow
+# task, without a server round trip per step (see bench/RESULTS.md for what that buys).
 ACTIVITY_OPTIONS = {
     "start_to_close_timeout": timedelta(seconds=30),
     "retry_policy": RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)),
@@ -90,7 +92,7 @@ class TaskWorkflow:
     @workflow.run
     async def run(self, input: TaskInput) -> str:
         self._publish()
-        plan: RoutingPlanResult = await workflow.execute_activity(
+        plan: RoutingPlanResult = await workflow.execute_local_activity(
             ActivityName.PLAN_TASK_ROUTING, TaskRef(task_sid=input.task_sid),
             result_type=RoutingPlanResult, **ACTIVITY_OPTIONS,  # type: ignore[arg-type]
         )
@@ -112,7 +114,7 @@ class TaskWorkflow:
                 return
             self.step_index = index
             workflow.set_current_details(f"Routing step {index + 1}/{len(plan.steps)}: {spec.label}")
-            await workflow.execute_activity(
+            await workflow.execute_local_activity(
                 ActivityName.ENTER_ROUTING_STEP, EnterRoutingStep(task_sid=self.input.task_sid, step=spec.step),
                 **ACTIVITY_OPTIONS,  # type: ignore[arg-type]
             )
@@ -122,7 +124,7 @@ class TaskWorkflow:
                 for reservation_sid in [r for r, deadline in self.pending.items() if deadline <= now]:
                     self.pending.pop(reservation_sid, None)
                     self.ended.add(reservation_sid)
-                    await workflow.execute_activity(
+                    await workflow.execute_local_activity(
                         ActivityName.TIMEOUT_RESERVATION, ReservationRef(reservation_sid=reservation_sid),
                         **ACTIVITY_OPTIONS,  # type: ignore[arg-type]
                     )
@@ -147,7 +149,7 @@ class TaskWorkflow:
             await self._cancel("Workflow Timeout")
 
     async def _cancel(self, reason: str) -> None:
-        await workflow.execute_activity(
+        await workflow.execute_local_activity(
             ActivityName.CANCEL_TASK, CancelTask(task_sid=self.input.task_sid, reason=reason),
             **ACTIVITY_OPTIONS,  # type: ignore[arg-type]
         )

@@ -84,8 +84,7 @@ class _Session:
         request_id = request.get("id")
         try:
             if kind == "subscribe":
-                await self.subscribe(str(request.get("stream", "")), int(request.get("after") or 0))
-                await self.send({"type": "subscribed", "id": request_id, "stream": request.get("stream")})
+                await self.subscribe(str(request.get("stream", "")), int(request.get("after") or 0), request_id)
             elif kind == "unsubscribe":
                 entry = self.subscriptions.pop(str(request.get("stream", "")), None)
                 if entry:
@@ -108,8 +107,9 @@ class _Session:
             await self.send({"type": "error", "id": request_id, "code": exc.code, "message": exc.message,
                              "client_message_id": request.get("client_message_id")})
 
-    async def subscribe(self, stream: str, after: int) -> None:
+    async def subscribe(self, stream: str, after: int, request_id: Any = None) -> None:
         if stream in self.subscriptions:
+            await self.send({"type": "subscribed", "id": request_id, "stream": stream})
             return
         async with self.db.read() as q:
             if is_sid(stream, SidPrefix.CONVERSATION):
@@ -120,6 +120,8 @@ class _Session:
             else:
                 raise ParleyError(f"Unknown stream '{stream}': expected a CH… or WK… SID")
         subscription = await self.hub.subscribe(stream, after)
+        # Queued behind the replay, so `subscribed` means "you now have everything up to now".
+        subscription.queue.put_nowait({"type": "subscribed", "id": request_id, "stream": stream})
         self.subscriptions[stream] = (subscription, asyncio.create_task(self._pump(subscription)))
 
     async def _pump(self, subscription: Subscription) -> None:

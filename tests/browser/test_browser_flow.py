@@ -9,9 +9,8 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import httpx
 import pytest
@@ -23,8 +22,8 @@ from storage.bootstrap import Credentials, DemoWorkspace, create_account, create
 from tests.support.services import wait_healthy
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / ".data" / "screenshots"
 
 # Routing goes through the outbox and Temporal: give the UI a realistic, still bounded, time to react.
@@ -33,11 +32,12 @@ expect.set_options(timeout=20_000)
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
-    if not CHROMIUM.exists():
+    if not CHROMIUM.exists():  # noqa: ASYNC240 — a single stat before anything runs
         pytest.fail(f"Chromium is not installed at {CHROMIUM}; the browser tests need Debian's build: "
                     "run `apt-get update && apt-get install -y chromium`", pytrace=False)
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
+                                                   headless=True)
         try:
             yield browser
         finally:
@@ -55,12 +55,14 @@ class Demo:
     def token(self, worker_sid: str | None, *, identity: str, role: str = "worker") -> str:
         c = self.credentials
         token = AccessToken(c.account_sid, c.api_key_sid, c.api_key_secret, identity=identity, ttl=3600)
-        token.add_grant(TaskRouterGrant(workspace_sid=self.workspace.workspace_sid, worker_sid=worker_sid, role=role))
+        token.add_grant(TaskRouterGrant(workspace_sid=self.workspace.workspace_sid, worker_sid=worker_sid,
+                                        role=role))
         token.add_grant(ChatGrant())
         return str(token.to_jwt())
 
     def admin(self, base_url: str) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=base_url, auth=(self.credentials.account_sid, self.credentials.auth_token))
+        c = self.credentials
+        return httpx.AsyncClient(base_url=base_url, auth=(c.account_sid, c.auth_token))
 
 
 @pytest.fixture
@@ -172,7 +174,8 @@ async def test_customer_and_agent_chat_through_the_browser_apps(browser, parley,
 
         # The customer sees the agent join and reply.
         await expect(customer_log.get_by_text("Alice joined the chat")).to_be_visible()
-        await expect(customer_log.get_by_text("Hi Carol, I'm Alice. What's your order number?")).to_be_visible()
+        reply_text = "Hi Carol, I'm Alice. What's your order number?"
+        await expect(customer_log.get_by_text(reply_text)).to_be_visible()
         await expect(customer.locator("#widget-subtitle")).to_have_text("You're chatting with Alice")
         await composer.fill("It's #4521")
         await composer.press("Enter")
@@ -186,7 +189,8 @@ async def test_customer_and_agent_chat_through_the_browser_apps(browser, parley,
         # A supervisor sees the task among the workspace's live tasks and reads the transcript, read-only.
         supervisor = await agent_context.new_page()
         errors += watch_errors(supervisor)
-        await supervisor.goto(f"{parley.base_url}/agent/?token={demo.token(None, identity='sam', role='supervisor')}")
+        supervisor_token = demo.token(None, identity="sam", role="supervisor")
+        await supervisor.goto(f"{parley.base_url}/agent/?token={supervisor_token}")
         monitored = supervisor.locator("#monitor").get_by_role("button", name=re.compile("Carol"))
         await expect(monitored).to_contain_text("Assigned")
         await monitored.click()
@@ -249,7 +253,7 @@ async def test_web_chat_embed_and_missing_address(browser, parley, demo: Demo):
             await expect(frame.get_by_label("Your name")).to_be_visible()
             await screenshot(page, "embed-open")
             await frame.get_by_role("button", name="Close chat").click()
-            await expect(page.get_by_role("button", name="Open chat")).to_have_attribute("aria-expanded", "false")
+            await expect(launcher).to_have_attribute("aria-expanded", "false")
             await expect(page.locator("iframe[title='Chat with us']")).to_be_hidden()
     finally:
         await context.close()
@@ -285,8 +289,9 @@ async def test_web_chat_resends_after_the_connection_drops(browser, parley, demo
         await expect(log.locator(".msg--pending")).to_have_count(0)
         await expect(page.get_by_role("status")).to_be_hidden()
         await expect(log.get_by_text("Sent while offline")).to_have_count(1)
-        conversation_sid = await page.evaluate(
-            "key => JSON.parse(sessionStorage.getItem(key)).conversation_sid", f"parley.webchat.{ws.address_sid}")
+        session = await page.evaluate("key => JSON.parse(sessionStorage.getItem(key))",
+                                      f"parley.webchat.{ws.address_sid}")
+        conversation_sid = session["conversation_sid"]
         async with demo.admin(parley.base_url) as admin:
             r = await admin.get(f"/conversations/v1/Conversations/{conversation_sid}/Messages")
         assert r.status_code == 200, r.text

@@ -1,0 +1,421 @@
+// Parley agent desktop: availability, incoming reservations, accepted chats, wrap-up/complete, and (for
+// supervisors) a read-only monitor of the workspace's live tasks. Protocol: docs/realtime.md.
+import { ActivityControl } from "./activity.js";
+import { Api, ApiError, decodeToken, forgetToken, parseJson, storeToken, takeToken } from "./api.js";
+import { RealtimeClient, newId } from "./realtime.js";
+import { showBanner, showConnection, showToast } from "./notices.js";
+import { incomingCard, initial, taskItem, updateCountdown } from "./sidebar.js";
+import { SupervisorView, channelLabel, statusLabel } from "./supervisor.js";
+import { Transcript } from "./transcript.js";
+
+const $ = (id) => document.getElementById(id);
+const ui = Object.fromEntries([
+  "topbar-right", "connection", "activity-control", "activity-dot", "activity", "me-avatar", "me-name", "role-badge",
+  "sign-out", "banner", "toast", "signin", "signin-form", "signin-token", "signin-error", "layout", "incoming-section",
+  "incoming", "incoming-count", "incoming-empty", "tasks-section", "tasks", "tasks-count", "tasks-empty",
+  "monitor-section", "monitor", "monitor-count", "monitor-updated", "monitor-empty", "placeholder",
+  "placeholder-text", "conversation", "conversation-avatar", "conversation-title", "conversation-meta",
+  "conversation-status", "wrap-up", "complete", "transcript-slot", "reply", "reply-label", "reply-text",
+  "reply-send", "readonly-note", "product-name", "workspace",
+].map((id) => [id.replace(/-(\w)/g, (_, c) => c.toUpperCase()), $(id)]));
+
+let me = null; // { identity, workspaceSid, workerSid, role, token }
+let api = null;
+let client = null;
+let supervisor = null;
+const reservations = new Map(); // WR… -> pending offer
+const tasks = new Map(); // WT… -> accepted task with its Transcript
+let selected = null; // { kind: "task" | "monitor", sid }
+let monitor = null; // the monitored task (supervisor), with its Transcript
+let activity = null; // ActivityControl (agents with a worker)
+
+// --- small helpers -------------------------------------------------------------------------------------
+
+const toast = (text) => showToast(ui.toast, text);
+
+let renderQueued = false;
+function scheduleRender() {
+  if (renderQueued) return;
+  renderQueued = true;
+  Promise.resolve().then(() => {
+    renderQueued = false;
+    render();
+  });
+}
+
+let syncTimer = null;
+function scheduleSync() {
+  clearTimeout(syncTimer);
+  syncTimer = setTimeout(syncTasks, 60); // lets a replayed history settle before subscribing
+}
+
+const isOwn = (message, participant) =>
+  message.author === me.identity || Boolean(participant && me.workerSid && participant.attrs.worker_sid === me.workerSid);
+
+// --- worker stream -------------------------------------------------------------------------------------
+
+function onWorkerEvent(frame) {
+  const d = frame.data || {};
+  switch (frame.event) {
+    case "reservation.created": {
+      const attrs = parseJson(d.task_attributes);
+      reservations.set(d.reservation_sid, {
+        sid: d.reservation_sid, taskSid: d.task_sid, attrs, timeout: Number(d.timeout) || 0,
+        createdAt: Date.parse(d.date_created || frame.date) || Date.now(),
+      });
+      break;
+    }
+    case "reservation.accepted":
+      taskFromReservation(d.reservation_sid, d.task_sid);
+      break;
+    case "reservation.rejected":
+    case "reservation.timeout":
+    case "reservation.canceled":
+    case "reservation.rescinded":
+      reservations.delete(d.reservation_sid);
+      break;
+    case "reservation.completed":
+      removeTask(d.task_sid);
+      break;
+    case "worker.activity.update":
+      if (activity) activity.show(d.activity_sid, d.available);
+      break;
+    default:
+      return;
+  }
+  scheduleRender();
+  scheduleSync();
+}
+
+function taskFromReservation(reservationSid, taskSid) {
+  const r = reservations.get(reservationSid);
+  reservations.delete(reservationSid);
+  if (tasks.has(taskSid)) return tasks.get(taskSid);
+  const attrs = r ? r.attrs : {};
+  const task = {
+    taskSid, reservationSid, attrs, conversationSid: attrs.conversationSid || null,
+    customerName: attrs.customerName || "Customer", channelType: attrs.channelType, status: "assigned",
+    unread: 0, preview: "", transcript: null, checked: false,
+  };
+  tasks.set(taskSid, task);
+  return task;
+}
+
+function removeTask(taskSid) {
+  const task = tasks.get(taskSid);
+  if (!task) return;
+  tasks.delete(taskSid);
+  if (task.conversationSid) client.unsubscribe(task.conversationSid);
+  if (selected && selected.kind === "task" && selected.sid === taskSid) {
+    const next = tasks.keys().next();
+    selected = next.done ? null : { kind: "task", sid: next.value };
+  }
+  scheduleRender();
+}
+
+const STATUS_RANK = { reserved: 0, assigned: 1, wrapping: 2 }; // a late answer never moves a task backwards
+
+/** Follows the conversations of accepted tasks; learns each task's real state (e.g. wrapping) once. */
+function syncTasks() {
+  for (const task of tasks.values()) {
+    if (!task.checked) {
+      task.checked = true;
+      api.task(task.taskSid).then((t) => {
+        if (!t.attributes) return;
+        const attrs = parseJson(t.attributes);
+        Object.assign(task, { attrs, queueName: t.task_queue_friendly_name,
+          conversationSid: task.conversationSid || attrs.conversationSid || null,
+          customerName: attrs.customerName || task.customerName, channelType: attrs.channelType || task.channelType });
+        if (t.assignment_status === "completed" || t.assignment_status === "canceled") removeTask(task.taskSid);
+        else if ((STATUS_RANK[t.assignment_status] ?? 0) > (STATUS_RANK[task.status] ?? 0)) task.status = t.assignment_status;
+        scheduleRender();
+        scheduleSync();
+      }, () => {});
+    }
+    if (task.conversationSid && !task.transcript) {
+      task.transcript = new Transcript({ label: `Conversation with ${task.customerName}`, isOwn });
+      client.subscribe(task.conversationSid, 0, (frame) => onTaskConversationEvent(task, frame));
+    }
+  }
+}
+
+function onTaskConversationEvent(task, frame) {
+  const message = task.transcript.handle(frame);
+  if (message) {
+    task.preview = message.body;
+    const own = isOwn(message, task.transcript.participantOf(message));
+    const visible = selected && selected.kind === "task" && selected.sid === task.taskSid && !document.hidden;
+    if (!own && !visible) task.unread += 1;
+  }
+  scheduleRender();
+}
+
+// --- actions -------------------------------------------------------------------------------------------
+
+async function answer(reservation, status, card) {
+  for (const b of card.querySelectorAll("button")) b.disabled = true;
+  card.querySelector(".card__error").textContent = "";
+  try {
+    await api.answerReservation(me.workerSid, reservation.sid, status);
+    if (status === "accepted") {
+      const task = taskFromReservation(reservation.sid, reservation.taskSid);
+      select({ kind: "task", sid: task.taskSid });
+      scheduleSync();
+      setTimeout(() => ui.replyText.focus(), 0);
+    } else {
+      reservations.delete(reservation.sid);
+    }
+  } catch (err) {
+    if (err instanceof ApiError && err.status >= 400 && err.status < 500 && err.status !== 401) {
+      reservations.delete(reservation.sid);
+      toast(`That task is no longer available (${err.message}).`);
+    } else {
+      card.querySelector(".card__error").textContent = err.message;
+      for (const b of card.querySelectorAll("button")) b.disabled = false;
+    }
+  }
+  scheduleRender();
+}
+
+async function changeTaskStatus(status) {
+  const task = selected && selected.kind === "task" && tasks.get(selected.sid);
+  if (!task) return;
+  const button = status === "wrapping" ? ui.wrapUp : ui.complete;
+  button.disabled = true;
+  try {
+    await api.setTaskStatus(task.taskSid, status);
+    if (status === "completed") {
+      removeTask(task.taskSid);
+      toast(`Task with ${task.customerName} completed.`);
+      ui.workspace.focus();
+    } else {
+      task.status = status;
+      render();
+      ui.complete.focus();
+    }
+  } catch (err) {
+    toast(`Could not ${status === "wrapping" ? "wrap up" : "complete"} the task: ${err.message}`);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function sendReply(ev) {
+  ev.preventDefault();
+  const task = selected && selected.kind === "task" && tasks.get(selected.sid);
+  const body = ui.replyText.value.trim();
+  if (!task || !task.transcript || !body) return;
+  ui.replyText.value = "";
+  autoGrow();
+  const cmid = newId();
+  task.transcript.addPending(cmid, body);
+  client.sendMessage(task.conversationSid, body, cmid, JSON.stringify({ client_message_id: cmid })).then(
+    (message) => task.transcript.place(message),
+    (err) => task.transcript.fail(cmid, err.message),
+  );
+}
+
+function autoGrow() {
+  ui.replyText.style.height = "auto";
+  ui.replyText.style.height = `${Math.min(ui.replyText.scrollHeight, 160)}px`;
+}
+
+function select(next) {
+  if (monitor && !(next && next.kind === "monitor" && next.sid === monitor.taskSid)) {
+    if (!tasksHaveConversation(monitor.conversationSid)) client.unsubscribe(monitor.conversationSid);
+    monitor = null;
+  }
+  selected = next;
+  const task = next && next.kind === "task" && tasks.get(next.sid);
+  if (task) task.unread = 0;
+  render();
+}
+
+const isSelectedTask = (sid) => Boolean(selected && selected.kind === "task" && selected.sid === sid);
+const tasksHaveConversation = (sid) => [...tasks.values()].some((t) => t.conversationSid === sid);
+
+function openMonitored(t) {
+  const own = [...tasks.values()].find((x) => x.conversationSid === t.conversationSid);
+  if (own) return select({ kind: "task", sid: own.taskSid });
+  if (!monitor || monitor.taskSid !== t.taskSid) {
+    select(null);
+    monitor = { ...t, transcript: new Transcript({ label: `Conversation with ${t.customerName}`, isOwn }) };
+    client.subscribe(t.conversationSid, 0, (frame) => {
+      if (monitor && monitor.conversationSid === frame.stream) monitor.transcript.handle(frame);
+    });
+  }
+  select({ kind: "monitor", sid: t.taskSid });
+}
+
+/** Keeps the monitored task's status current; a task that left the live list has been completed or canceled. */
+function refreshMonitored() {
+  if (!monitor) return;
+  const live = supervisor.find(monitor.taskSid);
+  monitor.status = live ? live.status : "ended";
+  scheduleRender();
+}
+
+// --- rendering -----------------------------------------------------------------------------------------
+
+function render() {
+  renderIncoming();
+  renderTasks();
+  renderConversation();
+}
+
+function renderIncoming() {
+  const pending = [...reservations.values()];
+  const cards = new Map([...ui.incoming.children].map((li) => [li.dataset.sid, li]));
+  for (const [sid, li] of cards) if (!reservations.has(sid)) li.remove();
+  for (const r of pending) if (!cards.has(r.sid)) ui.incoming.append(incomingCard(r, answer));
+  ui.incomingEmpty.hidden = pending.length > 0;
+  ui.incomingEmpty.textContent = activity && activity.isAvailable ? "Waiting for new chats…"
+    : "No incoming tasks. Set your status to Available to receive chats.";
+  ui.incomingCount.textContent = pending.length ? String(pending.length) : "";
+}
+
+function tickCountdowns() {
+  for (const li of ui.incoming.children) {
+    const r = reservations.get(li.dataset.sid);
+    if (r) updateCountdown(li, r);
+  }
+}
+
+function renderTasks() {
+  const list = [...tasks.values()];
+  const focused = document.activeElement && document.activeElement.dataset.taskSid;
+  const onSelect = (t) => select({ kind: "task", sid: t.taskSid });
+  ui.tasks.replaceChildren(...list.map((t) => taskItem(t, isSelectedTask(t.taskSid), onSelect)));
+  if (focused) ui.tasks.querySelector(`[data-task-sid="${focused}"]`)?.focus();
+  ui.tasksEmpty.hidden = list.length > 0;
+  ui.tasksCount.textContent = list.length ? String(list.length) : "";
+  if (supervisor) supervisor.render();
+}
+
+function renderConversation() {
+  const task = selected && (selected.kind === "task" ? tasks.get(selected.sid) : monitor);
+  ui.placeholder.hidden = Boolean(task);
+  ui.conversation.hidden = !task;
+  ui.placeholderText.textContent = me.role === "supervisor" && !tasks.size
+    ? "Select an active task to monitor its conversation" : "No conversation selected";
+  if (!task) return;
+  const readOnly = selected.kind === "monitor";
+  ui.conversationAvatar.textContent = initial(task.customerName);
+  ui.conversationTitle.textContent = task.customerName;
+  ui.conversationMeta.textContent = [channelLabel(task.channelType), task.queueName && `${task.queueName} queue`]
+    .filter(Boolean).join(" · ");
+  ui.conversationStatus.textContent = statusLabel(task.status);
+  ui.conversationStatus.className = `chip chip--${task.status}`;
+  ui.wrapUp.hidden = readOnly || task.status !== "assigned";
+  ui.complete.hidden = readOnly || task.status !== "wrapping";
+  ui.reply.hidden = readOnly;
+  ui.readonlyNote.hidden = !readOnly;
+  ui.replyLabel.textContent = `Reply to ${task.customerName}`;
+  ui.replyText.placeholder = `Reply to ${task.customerName}…`;
+  const log = task.transcript ? task.transcript.el : null;
+  if (log && ui.transcriptSlot.firstChild !== log) {
+    ui.transcriptSlot.replaceChildren(log);
+    task.transcript.scroll();
+  } else if (!log) {
+    ui.transcriptSlot.replaceChildren();
+  }
+}
+
+// --- session -------------------------------------------------------------------------------------------
+
+function showSignin(message = "") {
+  ui.signin.hidden = false;
+  ui.layout.hidden = true;
+  ui.topbarRight.hidden = true;
+  ui.signinError.textContent = message;
+  ui.signinToken.focus();
+}
+
+function sessionExpired(message) {
+  if (client) client.close();
+  if (supervisor) supervisor.stop();
+  showBanner(ui.banner, message || "Your session has expired.", "Sign in again", () => {
+    forgetToken();
+    location.reload();
+  });
+}
+
+function start(token) {
+  try {
+    me = { ...decodeToken(token), token };
+  } catch (err) {
+    forgetToken();
+    return showSignin(err.message);
+  }
+  if (me.expiresAt && me.expiresAt < Date.now()) {
+    forgetToken();
+    return showSignin("That access token has expired. Ask for a new one.");
+  }
+  document.title = `${me.identity} · Parley`;
+  ui.signin.hidden = true;
+  ui.layout.hidden = false;
+  ui.topbarRight.hidden = false;
+  ui.meName.textContent = me.identity;
+  ui.meAvatar.textContent = initial(me.identity);
+  ui.roleBadge.hidden = me.role !== "supervisor";
+  api = new Api(token, me.workspaceSid, { onUnauthorized: (msg) => sessionExpired(msg) });
+  client = new RealtimeClient(() => me.token, {
+    onStatus: (status) => showConnection(ui.connection, status),
+    onAuthError: sessionExpired,
+    onSubscribeError: (stream, err) => toast(`Could not follow ${stream}: ${err.message}`),
+  });
+  ui.incomingSection.hidden = ui.tasksSection.hidden = !me.workerSid;
+  if (me.workerSid) {
+    client.subscribe(me.workerSid, 0, onWorkerEvent); // replays history, rebuilding offers and tasks
+    ui.activityControl.hidden = false;
+    activity = new ActivityControl({ api, workerSid: me.workerSid, select: ui.activity, dot: ui.activityDot,
+      onError: toast, onChange: scheduleRender });
+    activity.load();
+  }
+  if (me.role === "supervisor") {
+    ui.productName.textContent = "Supervisor desktop";
+    ui.monitorSection.hidden = false;
+    supervisor = new SupervisorView({
+      api, list: ui.monitor, empty: ui.monitorEmpty, count: ui.monitorCount, updated: ui.monitorUpdated,
+      onOpen: openMonitored, onError: toast, onRefresh: refreshMonitored,
+      isSelected: (sid) => Boolean(selected && selected.sid === sid),
+    });
+    supervisor.start();
+  }
+  client.connect();
+  setInterval(tickCountdowns, 1000);
+  render();
+}
+
+ui.signinForm.addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const token = ui.signinToken.value.trim();
+  if (!token) return;
+  storeToken(token);
+  location.reload();
+});
+ui.signOut.addEventListener("click", () => {
+  forgetToken();
+  location.reload();
+});
+ui.wrapUp.addEventListener("click", () => changeTaskStatus("wrapping"));
+ui.complete.addEventListener("click", () => changeTaskStatus("completed"));
+ui.reply.addEventListener("submit", sendReply);
+ui.replyText.addEventListener("input", autoGrow);
+ui.replyText.addEventListener("keydown", (ev) => {
+  if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
+    ev.preventDefault();
+    ui.reply.requestSubmit();
+  }
+});
+document.addEventListener("visibilitychange", () => {
+  const task = !document.hidden && selected && selected.kind === "task" && tasks.get(selected.sid);
+  if (task && task.unread) {
+    task.unread = 0;
+    scheduleRender();
+  }
+});
+
+const token = takeToken();
+if (token) start(token);
+else showSignin();

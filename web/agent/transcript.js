@@ -1,0 +1,142 @@
+// One conversation's transcript: renders conversation-stream events into an <ol role="log">, once each
+// (deduplicated by message SID), with pending bubbles for messages the agent sent that are not yet acked.
+import { parseJson } from "./api.js";
+
+const displayName = (s) => (s ? s.charAt(0).toUpperCase() + s.slice(1) : s);
+
+function timeLabel(iso) {
+  return (iso ? new Date(iso) : new Date()).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+export class Transcript {
+  /**
+   * @param {object} opts
+   * @param {string} opts.label            accessible name of the log
+   * @param {(m: object, p?: object) => boolean} opts.isOwn   whether a message was written by this agent
+   */
+  constructor({ label, isOwn }) {
+    this.isOwn = isOwn;
+    this.participants = new Map(); // participant_sid -> { identity, name, role, attrs }
+    this.rendered = new Map(); // message sid -> <li>
+    this.pending = new Map(); // client_message_id -> <li>
+    this.lastMessage = null;
+    this.customerName = null;
+    this.el = document.createElement("ol");
+    this.el.className = "transcript";
+    this.el.setAttribute("role", "log");
+    this.el.setAttribute("aria-live", "polite");
+    this.el.setAttribute("aria-relevant", "additions");
+    this.el.setAttribute("aria-label", label);
+    this.el.tabIndex = 0;
+  }
+
+  /** Handles one conversation event; returns the message when it is a new one (for unread counts). */
+  handle(frame) {
+    const data = frame.data || {};
+    if (frame.event === "message.added" && !data.deleted) return this.place(data) ? data : null;
+    if (frame.event === "participant.added") {
+      const attrs = parseJson(data.attributes);
+      const role = attrs.role || "participant";
+      const name = displayName(attrs.friendly_name || data.identity);
+      this.participants.set(data.participant_sid, { identity: data.identity, name, role, attrs });
+      if (role === "customer") this.customerName = attrs.friendly_name || this.customerName;
+      this.system(role === "customer" ? `${name} started the chat` : `${name} joined`, frame.date);
+    } else if (frame.event === "participant.removed") {
+      const p = this.participants.get(data.participant_sid);
+      this.system(`${p ? p.name : displayName(data.identity)} left`, frame.date);
+    } else if (frame.event === "conversation.state_updated") {
+      this.system(`Conversation ${data.state_to}`, frame.date);
+    }
+    return null;
+  }
+
+  participantOf(message) {
+    if (message.participant_sid && this.participants.has(message.participant_sid)) {
+      return this.participants.get(message.participant_sid);
+    }
+    for (const p of this.participants.values()) if (p.identity === message.author) return p;
+    return null;
+  }
+
+  /** Renders a stored message, or turns the matching pending bubble into it. False if already shown. */
+  place(message) {
+    if (this.rendered.has(message.sid)) return false;
+    this.lastMessage = message;
+    const cmid = parseJson(message.attributes).client_message_id;
+    const pendingEl = cmid && this.pending.get(cmid);
+    if (pendingEl) {
+      this.pending.delete(cmid);
+      this.setState(pendingEl, null);
+      pendingEl.dataset.sid = message.sid;
+      this.rendered.set(message.sid, pendingEl);
+      return false;
+    }
+    const p = this.participantOf(message);
+    const own = this.isOwn(message, p);
+    const author = own ? "You" : p ? p.name : displayName(message.author);
+    const li = this.bubble({ own, author, body: message.body, date: message.date_created, role: p && p.role });
+    li.dataset.sid = message.sid;
+    this.rendered.set(message.sid, li);
+    this.el.insertBefore(li, this.el.querySelector(".msg--pending, .msg--failed"));
+    this.scroll();
+    return true;
+  }
+
+  addPending(cmid, body) {
+    const li = this.bubble({ own: true, author: "You", body, date: null });
+    li.dataset.clientMessageId = cmid;
+    this.setState(li, "sending");
+    this.pending.set(cmid, li);
+    this.el.append(li);
+    this.scroll();
+  }
+
+  fail(cmid, reason) {
+    const li = this.pending.get(cmid);
+    if (!li) return;
+    this.pending.delete(cmid);
+    this.setState(li, "failed");
+    li.title = reason || "";
+  }
+
+  bubble({ own, author, body, date, role }) {
+    const li = document.createElement("li");
+    li.className = `msg ${own ? "msg--own" : role === "agent" ? "msg--agent" : "msg--other"}`;
+    const meta = document.createElement("div");
+    meta.className = "msg__meta";
+    const who = document.createElement("span");
+    who.className = "msg__author";
+    who.textContent = author;
+    const when = document.createElement("time");
+    when.textContent = timeLabel(date);
+    if (date) when.dateTime = date;
+    meta.append(who, " · ", when);
+    const text = document.createElement("div");
+    text.className = "msg__body";
+    text.textContent = body;
+    const status = document.createElement("span");
+    status.className = "msg__status";
+    li.append(meta, text, status);
+    return li;
+  }
+
+  setState(li, state) {
+    li.classList.toggle("msg--pending", state === "sending");
+    li.classList.toggle("msg--failed", state === "failed");
+    li.setAttribute("aria-busy", String(state === "sending"));
+    li.querySelector(".msg__status").textContent =
+      state === "sending" ? "Sending…" : state === "failed" ? "Not delivered" : "";
+  }
+
+  system(text, date) {
+    const li = document.createElement("li");
+    li.className = "system";
+    li.textContent = date ? `${text} · ${timeLabel(date)}` : text;
+    this.el.insertBefore(li, this.el.querySelector(".msg--pending, .msg--failed"));
+    this.scroll();
+  }
+
+  scroll() {
+    this.el.scrollTop = this.el.scrollHeight;
+  }
+}

@@ -1,0 +1,365 @@
+// Parley web chat: pre-chat form → POST /flex-api/v2/WebChats → realtime conversation (docs/realtime.md).
+// The session (conversation, token, last seq, transcript and unacknowledged sends) lives in sessionStorage,
+// so a reload resumes the same conversation from where it left off.
+import { RealtimeClient, newId } from "./realtime.js";
+
+const MAX_STORED_EVENTS = 400;
+const params = new URLSearchParams(location.search);
+const address = (params.get("address") || "").trim();
+const STORAGE_KEY = `parley.webchat.${address}`;
+const embedded = window.parent !== window;
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  subtitle: $("widget-subtitle"), connection: $("connection"), fatal: $("fatal"), fatalTitle: $("fatal-title"),
+  fatalText: $("fatal-text"), fatalAction: $("fatal-action"), prechat: $("prechat"), form: $("prechat-form"),
+  name: $("customer-name"), prechatError: $("prechat-error"), start: $("start-chat"), chat: $("chat"),
+  log: $("log"), composer: $("composer"), message: $("message"), send: $("send"), close: $("close-widget"),
+};
+
+let session = null; // { address, conversation_sid, identity, token, name, lastSeq, events: [], outbox: [] }
+let client = null;
+const participants = new Map(); // participant_sid -> { identity, name, role }
+const rendered = new Map(); // message sid -> <li>
+const pendingEls = new Map(); // client_message_id -> <li>
+let agentsPresent = new Set();
+
+// --- storage -----------------------------------------------------------------------------------------
+
+function loadSession() {
+  try {
+    const s = JSON.parse(sessionStorage.getItem(STORAGE_KEY) || "null");
+    return s && s.conversation_sid && s.token ? s : null;
+  } catch {
+    return null;
+  }
+}
+
+function saveSession() {
+  if (!session) return;
+  if (session.events.length > MAX_STORED_EVENTS) session.events = session.events.slice(-MAX_STORED_EVENTS);
+  try {
+    sessionStorage.setItem(STORAGE_KEY, JSON.stringify(session));
+  } catch {
+    /* storage full or disabled: the chat still works, it just won't survive a reload */
+  }
+}
+
+function clearSession() {
+  sessionStorage.removeItem(STORAGE_KEY);
+  session = null;
+}
+
+// --- views -------------------------------------------------------------------------------------------
+
+function show(view) {
+  for (const el of [ui.fatal, ui.prechat, ui.chat]) el.hidden = el !== view;
+}
+
+function fatal(title, text, { restart = false } = {}) {
+  if (client) client.close();
+  ui.fatalTitle.textContent = title;
+  ui.fatalText.textContent = text;
+  ui.fatalAction.hidden = !restart;
+  ui.connection.hidden = true;
+  show(ui.fatal);
+}
+
+function setConnection(status) {
+  const text = { connecting: "Connecting…", reconnecting: "Reconnecting…", offline: "Connection lost. Reconnecting…" }[status];
+  ui.connection.hidden = !text;
+  ui.connection.textContent = text || "";
+  ui.composer.classList.toggle("is-offline", Boolean(text));
+}
+
+function updateSubtitle() {
+  const names = [...agentsPresent].map((sid) => participants.get(sid)?.name).filter(Boolean);
+  ui.subtitle.textContent = names.length ? `You're chatting with ${names.join(", ")}`
+    : session && session.events.some((e) => e.event === "message.added")
+      ? "An agent will be with you shortly" : "We usually reply in a few minutes";
+}
+
+// --- rendering ---------------------------------------------------------------------------------------
+
+const displayName = (s) => (s ? s.charAt(0).toUpperCase() + s.slice(1) : s);
+
+function parseJson(value) {
+  if (value && typeof value === "object") return value;
+  try {
+    return JSON.parse(value || "{}") || {};
+  } catch {
+    return {};
+  }
+}
+
+function timeLabel(iso) {
+  const d = iso ? new Date(iso) : new Date();
+  return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+function scrollToEnd() {
+  ui.log.scrollTop = ui.log.scrollHeight;
+}
+
+function bubble({ own, author, body, date, pending }) {
+  const li = document.createElement("li");
+  li.className = `msg ${own ? "msg--own" : "msg--other"}`;
+  const meta = document.createElement("div");
+  meta.className = "msg__meta";
+  const who = document.createElement("span");
+  who.className = "msg__author";
+  who.textContent = own ? "You" : author;
+  const when = document.createElement("time");
+  when.className = "msg__time";
+  if (date) when.dateTime = date;
+  when.textContent = timeLabel(date);
+  meta.append(who, " · ", when);
+  const text = document.createElement("div");
+  text.className = "msg__body";
+  text.textContent = body;
+  const status = document.createElement("span");
+  status.className = "msg__status";
+  li.append(meta, text, status);
+  setPending(li, pending);
+  return li;
+}
+
+function setPending(li, state) {
+  const status = li.querySelector(".msg__status");
+  li.classList.toggle("msg--pending", state === "sending");
+  li.classList.toggle("msg--failed", state === "failed");
+  status.textContent = state === "sending" ? "Sending…" : state === "failed" ? "Not delivered" : "";
+  li.setAttribute("aria-busy", state === "sending" ? "true" : "false");
+}
+
+function systemLine(text) {
+  const li = document.createElement("li");
+  li.className = "system";
+  li.textContent = text;
+  ui.log.append(li);
+  scrollToEnd();
+}
+
+function authorName(message) {
+  const p = message.participant_sid && participants.get(message.participant_sid);
+  if (p) return p.name;
+  for (const q of participants.values()) if (q.identity === message.author) return q.name;
+  return message.author === "system" ? "System" : "Agent";
+}
+
+/** Turns a pending bubble into a delivered one, or renders the message; never twice. */
+function placeMessage(message) {
+  if (rendered.has(message.sid)) return;
+  const cmid = parseJson(message.attributes).client_message_id;
+  const pendingEl = cmid && pendingEls.get(cmid);
+  if (pendingEl) {
+    pendingEls.delete(cmid);
+    setPending(pendingEl, null);
+    pendingEl.dataset.sid = message.sid;
+    pendingEl.querySelector("time").dateTime = message.date_created;
+    rendered.set(message.sid, pendingEl);
+    return;
+  }
+  const own = message.author === session.identity;
+  const li = bubble({ own, author: authorName(message), body: message.body, date: message.date_created });
+  li.dataset.sid = message.sid;
+  rendered.set(message.sid, li);
+  // Keep pending (unacknowledged) bubbles at the bottom.
+  const firstPending = ui.log.querySelector(".msg--pending, .msg--failed");
+  ui.log.insertBefore(li, firstPending);
+  scrollToEnd();
+}
+
+function dropFromOutbox(cmid) {
+  session.outbox = session.outbox.filter((m) => m.client_message_id !== cmid);
+  saveSession();
+}
+
+function handleEvent(frame, { restoring = false } = {}) {
+  const data = frame.data || {};
+  switch (frame.event) {
+    case "message.added":
+      if (!data.deleted) {
+        placeMessage(data);
+        const cmid = parseJson(data.attributes).client_message_id;
+        if (cmid && !restoring) dropFromOutbox(cmid);
+      }
+      break;
+    case "participant.added": {
+      const attrs = parseJson(data.attributes);
+      const role = attrs.role || "participant";
+      const name = displayName(attrs.friendly_name || data.identity);
+      participants.set(data.participant_sid, { identity: data.identity, name, role });
+      if (role === "agent") {
+        agentsPresent.add(data.participant_sid);
+        systemLine(`${name} joined the chat`);
+      }
+      break;
+    }
+    case "participant.removed": {
+      const p = participants.get(data.participant_sid);
+      if (p && p.role === "agent") {
+        agentsPresent.delete(data.participant_sid);
+        systemLine(`${p.name} left the chat`);
+      }
+      break;
+    }
+    case "conversation.state_updated":
+      if (data.state_to === "closed") {
+        systemLine("This conversation has ended.");
+        ui.message.disabled = ui.send.disabled = true;
+        ui.fatalAction.hidden = false;
+        ui.chat.append(ui.fatalAction);
+      }
+      break;
+    default:
+      return;
+  }
+  if (!restoring) {
+    session.lastSeq = frame.seq;
+    session.events.push(frame);
+    saveSession();
+  }
+  updateSubtitle();
+}
+
+// --- sending -----------------------------------------------------------------------------------------
+
+function send(body, cmid = newId(), date = new Date().toISOString()) {
+  const li = bubble({ own: true, body, date, pending: "sending" });
+  li.dataset.clientMessageId = cmid;
+  pendingEls.set(cmid, li);
+  ui.log.append(li);
+  scrollToEnd();
+  if (!session.outbox.some((m) => m.client_message_id === cmid)) {
+    session.outbox.push({ client_message_id: cmid, body, date });
+    saveSession();
+  }
+  const attributes = JSON.stringify({ client_message_id: cmid });
+  client.sendMessage(session.conversation_sid, body, cmid, attributes).then(
+    (message) => {
+      placeMessage(message);
+      dropFromOutbox(cmid);
+    },
+    (err) => {
+      setPending(li, "failed");
+      li.title = err.message || "The message could not be delivered";
+      dropFromOutbox(cmid);
+    },
+  );
+}
+
+function autoGrow() {
+  ui.message.style.height = "auto";
+  ui.message.style.height = `${Math.min(ui.message.scrollHeight, 140)}px`;
+}
+
+ui.composer.addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const body = ui.message.value.trim();
+  if (!body || !session) return;
+  ui.message.value = "";
+  autoGrow();
+  send(body);
+  ui.message.focus();
+});
+ui.message.addEventListener("keydown", (ev) => {
+  if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
+    ev.preventDefault();
+    ui.composer.requestSubmit();
+  }
+});
+ui.message.addEventListener("input", autoGrow);
+
+// --- lifecycle ---------------------------------------------------------------------------------------
+
+function startChat() {
+  show(ui.chat);
+  for (const frame of session.events) handleEvent(frame, { restoring: true });
+  client = new RealtimeClient(() => session.token, {
+    onStatus: setConnection,
+    onAuthError: () => {
+      clearSession();
+      fatal("Your chat session has ended", "The chat session expired. You can start a new conversation.",
+        { restart: true });
+    },
+    onSubscribeError: (_stream, err) => fatal("Chat unavailable", err.message || "This conversation is not available.",
+      { restart: true }),
+  });
+  client.subscribe(session.conversation_sid, session.lastSeq || 0, (frame) => handleEvent(frame));
+  client.connect();
+  // Messages typed before a reload that were never acknowledged: resend with the same client_message_id.
+  for (const m of [...session.outbox]) send(m.body, m.client_message_id, m.date);
+  updateSubtitle();
+  ui.message.focus();
+}
+
+ui.form.addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const name = ui.name.value.trim();
+  if (!name) {
+    ui.prechatError.textContent = "Please enter your name.";
+    ui.name.setAttribute("aria-invalid", "true");
+    ui.name.focus();
+    return;
+  }
+  ui.name.removeAttribute("aria-invalid");
+  ui.prechatError.textContent = "";
+  ui.start.disabled = true;
+  ui.start.textContent = "Starting…";
+  try {
+    const res = await fetch("/flex-api/v2/WebChats", {
+      method: "POST",
+      body: new URLSearchParams({ AddressSid: address, CustomerFriendlyName: name }),
+    });
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) {
+      if (res.status === 404 || res.status === 400) {
+        fatal("Chat unavailable", "This chat is not available right now. Please try again later.");
+        return;
+      }
+      throw new Error(body.message || `HTTP ${res.status}`);
+    }
+    session = { address, conversation_sid: body.conversation_sid, identity: body.identity, token: body.token,
+      name, lastSeq: 0, events: [], outbox: [] };
+    saveSession();
+    startChat();
+  } catch (err) {
+    ui.prechatError.textContent = "We couldn't start the chat. Check your connection and try again.";
+  } finally {
+    ui.start.disabled = false;
+    ui.start.textContent = "Start chat";
+  }
+});
+
+ui.fatalAction.addEventListener("click", () => {
+  clearSession();
+  location.reload();
+});
+
+if (embedded) {
+  ui.close.hidden = false;
+  const closeWidget = () => window.parent.postMessage({ type: "parley:close" }, "*");
+  ui.close.addEventListener("click", closeWidget);
+  document.addEventListener("keydown", (ev) => {
+    if (ev.key === "Escape") closeWidget();
+  });
+  document.documentElement.classList.add("is-embedded");
+}
+
+if (!address || !/^IG[0-9a-f]{32}$/i.test(address)) {
+  fatal("Chat unavailable", address
+    ? "This chat link is not valid. Please check the address and try again."
+    : "This chat link is missing its address. Open it as /chat/?address=IG… (ask the website owner for the right link).");
+} else {
+  session = loadSession();
+  if (session) {
+    session.events ||= [];
+    session.outbox ||= [];
+    startChat();
+  } else {
+    show(ui.prechat);
+    ui.name.value = params.get("name") || "";
+    ui.name.focus();
+  }
+}

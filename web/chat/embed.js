@@ -1,0 +1,104 @@
+/* Parley web chat launcher.
+ *
+ *   <script src="https://parley.example/chat/embed.js" data-address="IG…" async></script>
+ *
+ * Optional attributes: data-name (pre-fills the customer's name), data-label (button text, default "Chat"),
+ * data-color (launcher colour, default #1d4ed8), data-position ("right" | "left").
+ * Adds a floating launcher button; the chat page opens in an iframe the first time it is clicked. Styles live
+ * in a shadow root so the host page's CSS cannot break the launcher (and vice versa). */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script || window.__parleyChatLoaded) return;
+  window.__parleyChatLoaded = true;
+
+  var address = script.getAttribute("data-address") || "";
+  var name = script.getAttribute("data-name") || "";
+  var label = script.getAttribute("data-label") || "Chat";
+  var color = script.getAttribute("data-color") || "#1d4ed8";
+  var side = script.getAttribute("data-position") === "left" ? "left" : "right";
+  var chatUrl = new URL("./", script.src);
+  chatUrl.searchParams.set("address", address);
+  if (name) chatUrl.searchParams.set("name", name);
+
+  var css =
+    ":host{all:initial}" +
+    ".launcher{position:fixed;bottom:20px;" + side + ":20px;z-index:2147483646;display:flex;align-items:center;gap:8px;" +
+    "height:56px;padding:0 20px 0 16px;border:0;border-radius:28px;background:var(--c);color:#fff;cursor:pointer;" +
+    "font:600 15px/1 system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;" +
+    "box-shadow:0 8px 24px rgba(15,23,42,.25);transition:transform .15s ease}" +
+    ".launcher:hover{transform:translateY(-2px)}" +
+    ".launcher:focus-visible{outline:3px solid #93b4ff;outline-offset:3px}" +
+    ".frame{position:fixed;bottom:88px;" + side + ":20px;z-index:2147483647;width:380px;height:600px;" +
+    "max-width:calc(100vw - 40px);max-height:calc(100vh - 108px);border:0;border-radius:14px;overflow:hidden;" +
+    "background:#fff;box-shadow:0 20px 50px rgba(15,23,42,.25)}" +
+    ".frame[hidden]{display:none}" +
+    "iframe{width:100%;height:100%;border:0;display:block}" +
+    "@media (max-width:480px){.frame{inset:0;width:100vw;height:100vh;max-width:none;max-height:none;border-radius:0}}" +
+    "@media (prefers-reduced-motion:reduce){.launcher{transition:none}}";
+
+  var chatIcon = '<svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true"><path fill="currentColor" ' +
+    'd="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg>';
+  var closeIcon = '<svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true"><path fill="currentColor" ' +
+    'd="M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12l5.6 5.6-1.4 1.4-5.6-5.6L6.4 19 5 17.6l5.6-5.6L5 6.4z"/></svg>';
+
+  function mount() {
+    var host = document.createElement("div");
+    host.setAttribute("data-parley-chat", "");
+    var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
+    var style = document.createElement("style");
+    style.textContent = css;
+
+    var panel = document.createElement("div");
+    panel.className = "frame";
+    panel.id = "parley-chat-panel";
+    panel.hidden = true;
+    panel.setAttribute("role", "dialog");
+    panel.setAttribute("aria-label", "Chat");
+
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "launcher";
+    button.style.setProperty("--c", color);
+    button.setAttribute("aria-expanded", "false");
+    button.setAttribute("aria-controls", panel.id);
+
+    var iframe = null;
+    function render(open) {
+      button.innerHTML = (open ? closeIcon : chatIcon) + "<span></span>";
+      button.querySelector("span").textContent = open ? "Close" : label;
+      button.setAttribute("aria-label", open ? "Close chat" : "Open chat");
+      button.setAttribute("aria-expanded", String(open));
+    }
+    function setOpen(open) {
+      if (open && !iframe) {
+        iframe = document.createElement("iframe");
+        iframe.title = "Chat with us";
+        iframe.src = chatUrl.href;
+        iframe.allow = "clipboard-write";
+        panel.appendChild(iframe);
+      }
+      panel.hidden = !open;
+      render(open);
+      if (open && iframe) iframe.focus();
+      else if (!open) button.focus();
+    }
+
+    button.addEventListener("click", function () { setOpen(panel.hidden); });
+    document.addEventListener("keydown", function (ev) {
+      if (ev.key === "Escape" && !panel.hidden) setOpen(false);
+    });
+    window.addEventListener("message", function (ev) {
+      if (iframe && ev.source === iframe.contentWindow && ev.data && ev.data.type === "parley:close") setOpen(false);
+    });
+
+    render(false);
+    root.appendChild(style);
+    root.appendChild(panel);
+    root.appendChild(button);
+    document.body.appendChild(host);
+  }
+
+  if (document.body) mount();
+  else document.addEventListener("DOMContentLoaded", mount);
+})();
