@@ -37,9 +37,11 @@ class RoutingActivities:
             task = await q.fetchone("SELECT * FROM tasks WHERE sid = %s", (ref.task_sid,))
             if task is None:
                 return RoutingPlanResult(steps=[], ttl_deadline=0, cancel_reason="Task no longer exists")
-            workflow_row = await q.fetchone(
-                "SELECT * FROM workflows WHERE sid = %s", (task["workflow_sid"],)
-            ) if task["workflow_sid"] else None
+            workflow_row = (
+                await q.fetchone("SELECT * FROM workflows WHERE sid = %s", (task["workflow_sid"],))
+                if task["workflow_sid"]
+                else None
+            )
         created = task["date_created"].timestamp()
         ttl_deadline = created + int(task["timeout"])
         if task["assignment_status"] not in ("pending", "reserved"):
@@ -78,15 +80,25 @@ class RoutingActivities:
             )
         if not steps:
             return RoutingPlanResult(
-                steps=[], ttl_deadline=ttl_deadline, reasons=list(plan.reason),
+                steps=[],
+                ttl_deadline=ttl_deadline,
+                reasons=list(plan.reason),
                 cancel_reason="No filter matched and the workflow has no default_filter",
             )
         async with self.db.unit() as uow:
             await record_event(
-                uow, account_sid=task["account_sid"], workspace_sid=task["workspace_sid"],
-                event_type="workflow.target-matched", resource_type="task", resource_sid=task["sid"],
+                uow,
+                account_sid=task["account_sid"],
+                workspace_sid=task["workspace_sid"],
+                event_type="workflow.target-matched",
+                resource_type="task",
+                resource_sid=task["sid"],
                 description="; ".join(plan.reason),
-                data={"task_sid": task["sid"], "workflow_sid": workflow_row["sid"], "reasons": list(plan.reason)},
+                data={
+                    "task_sid": task["sid"],
+                    "workflow_sid": workflow_row["sid"],
+                    "reasons": list(plan.reason),
+                },
             )
         return RoutingPlanResult(steps=steps, ttl_deadline=ttl_deadline, reasons=list(plan.reason))
 
@@ -126,7 +138,8 @@ class RoutingActivities:
             if active is not None:
                 workspace = await uow.fetchone("SELECT workspace_sid FROM tasks WHERE sid = %s", (active,))
                 return CreatedTask(
-                    task_sid=active, workspace_sid=(workspace or {}).get("workspace_sid", ""),
+                    task_sid=active,
+                    workspace_sid=(workspace or {}).get("workspace_sid", ""),
                     created=active == request.task_sid,
                 )
             task = await _insert_channel_task(uow, channel, request.task_sid)
@@ -149,7 +162,7 @@ class RoutingActivities:
 async def _insert_channel_task(uow: Any, channel: dict[str, Any], task_sid: str) -> dict[str, Any]:
     """The task Flex would create for this channel, with Flex's attributes so Flex-style tools work."""
     props = channel["routing"] or {}
-    workspace_sid = props.get("workspace_sid")
+    workspace_sid = str(props.get("workspace_sid") or "")
     workflow_sid = props.get("workflow_sid")
     if workflow_sid is None:
         only = await uow.fetchall("SELECT sid FROM workflows WHERE workspace_sid = %s LIMIT 2", (workspace_sid,))
@@ -193,15 +206,28 @@ async def _insert_channel_task(uow: Any, channel: dict[str, Any], task_sid: str)
         VALUES (%s, %s, %s, %s, %s, %s, 'pending', %s, %s, now(), %s)
         ON CONFLICT (sid) DO NOTHING RETURNING *
         """,
-        (task_sid, channel["account_sid"], workspace_sid, workflow_sid, task_channel["sid"],
-         json.dumps(attributes), int(props.get("priority") or 0), int(props.get("timeout") or 86400),
-         channel["sid"]),
+        (
+            task_sid,
+            channel["account_sid"],
+            workspace_sid,
+            workflow_sid,
+            task_channel["sid"],
+            json.dumps(attributes),
+            int(props.get("priority") or 0),
+            int(props.get("timeout") or 86400),
+            channel["sid"],
+        ),
     )
     if row is None:
         row = await uow.fetchone("SELECT * FROM tasks WHERE sid = %s", (task_sid,))
     await record_event(
-        uow, account_sid=channel["account_sid"], workspace_sid=workspace_sid, event_type="task.created",
-        resource_type="task", resource_sid=task_sid, description=f"Task {task_sid} created",
+        uow,
+        account_sid=channel["account_sid"],
+        workspace_sid=workspace_sid,
+        event_type="task.created",
+        resource_type="task",
+        resource_sid=task_sid,
+        description=f"Task {task_sid} created",
         data={"task_sid": task_sid, "interaction_channel_sid": channel["sid"]},
     )
 

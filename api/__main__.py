@@ -12,8 +12,14 @@ from core.settings import get_settings
 def main() -> None:
     configure_logging()
     settings = get_settings()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
-                ws_ping_interval=20, ws_ping_timeout=20)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        ws_ping_interval=20,
+        ws_ping_timeout=20,
+    )
 
 
 if __name__ == "__main__":

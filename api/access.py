@@ -34,15 +34,18 @@ async def conversation_access(
 
 async def worker_stream_access(q: UnitOfWork, principal: Principal, worker_sid: str) -> None:
     if principal.is_admin:
-        row = await q.fetchone("SELECT 1 FROM workers WHERE sid = %s AND account_sid = %s",
-                               (worker_sid, principal.account_sid))
+        row = await q.fetchone(
+            "SELECT 1 FROM workers WHERE sid = %s AND account_sid = %s", (worker_sid, principal.account_sid)
+        )
         if row is not None:
             return
     elif principal.role is Role.AGENT and principal.worker_sid == worker_sid:
         return
     elif principal.role is Role.SUPERVISOR:
-        row = await q.fetchone("SELECT 1 FROM workers WHERE sid = %s AND workspace_sid = %s",
-                               (worker_sid, principal.workspace_sid))
+        row = await q.fetchone(
+            "SELECT 1 FROM workers WHERE sid = %s AND workspace_sid = %s",
+            (worker_sid, principal.workspace_sid),
+        )
         if row is not None:
             return
     raise PermissionDenied(f"Not allowed to follow worker {worker_sid}")

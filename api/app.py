@@ -57,8 +57,18 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         lifespan=lifespan,
     )
     errors.install(app)
-    for module in (health, tokens, webchat, conversations, flex, realtime, workspaces, taskrouter_resources,
-                   tasks, reservations):
+    for module in (
+        health,
+        tokens,
+        webchat,
+        conversations,
+        flex,
+        realtime,
+        workspaces,
+        taskrouter_resources,
+        tasks,
+        reservations,
+    ):
         app.include_router(module.router)
     app.mount("/agent", StaticFiles(directory=WEB_DIR / "agent", html=True), name="agent")
     app.mount("/chat", StaticFiles(directory=WEB_DIR / "chat", html=True), name="chat")

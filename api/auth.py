@@ -118,8 +118,10 @@ class Authenticator:
         if header.get("alg") != "HS256":
             raise AuthenticationFailed("Access tokens must be signed with HS256")
         key_sid = unverified.get("iss")
-        found = await self._secret_for(key_sid) if isinstance(key_sid, str) else None
-        if found is None or not is_sid(key_sid, SidPrefix.API_KEY):
+        if not isinstance(key_sid, str) or not is_sid(key_sid, SidPrefix.API_KEY):
+            raise AuthenticationFailed("Access token issuer must be an API key SID")
+        found = await self._secret_for(key_sid)
+        if found is None:
             raise AuthenticationFailed("Access token issuer is not a known API key")
         account_sid, secret = found
         try:
@@ -151,7 +153,10 @@ def principal_from_grants(account_sid: str, grants: dict[str, Any]) -> Principal
         )
     if chat and identity:
         return Principal(
-            account_sid=account_sid, role=Role.CUSTOMER, identity=identity, chat_service_sid=chat.get("service_sid")
+            account_sid=account_sid,
+            role=Role.CUSTOMER,
+            identity=identity,
+            chat_service_sid=chat.get("service_sid"),
         )
     raise AuthenticationFailed("Access token carries no usable grant (task_router or chat with identity)")
 

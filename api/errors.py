@@ -15,7 +15,12 @@ log = logging.getLogger(__name__)
 
 
 def error_body(code: int, message: str, status: int) -> dict[str, object]:
-    return {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status}
+    return {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
 
 
 def twilio_error(code: int, message: str, status: int) -> JSONResponse:

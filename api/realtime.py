@@ -47,10 +47,19 @@ async def read_events(q: UnitOfWork, *, stream: str, after: int, base_url: str) 
     for r in rows:
         data = r["data"]
         if r["type"] == "message.added":
-            data = messages.get(data["message_sid"], {"sid": data["message_sid"], "index": data["index"],
-                                                       "deleted": True})
-        events.append({"type": "event", "stream": r["stream"], "seq": r["seq"], "event": r["type"],
-                       "data": data, "date": iso(r["created_at"])})
+            data = messages.get(
+                data["message_sid"], {"sid": data["message_sid"], "index": data["index"], "deleted": True}
+            )
+        events.append(
+            {
+                "type": "event",
+                "stream": r["stream"],
+                "seq": r["seq"],
+                "event": r["type"],
+                "data": data,
+                "date": iso(r["created_at"]),
+            }
+        )
     return events
 
 
@@ -91,8 +100,9 @@ class RealtimeHub:
         async with subscription.lock:
             while True:
                 async with self.db.read() as q:
-                    events = await read_events(q, stream=subscription.stream, after=subscription.last_seq,
-                                               base_url=self.base_url)
+                    events = await read_events(
+                        q, stream=subscription.stream, after=subscription.last_seq, base_url=self.base_url
+                    )
                 for event in events:
                     subscription.queue.put_nowait(event)
                     subscription.last_seq = event["seq"]
@@ -103,7 +113,7 @@ class RealtimeHub:
         for subscription in list(self.subscriptions.get(stream, ())):
             try:
                 await self._deliver(subscription)
-            except Exception:  # noqa: BLE001 — one failing read must not stop the listener
+            except Exception:
                 log.exception("realtime delivery failed for %s", stream)
 
     async def _listen_forever(self) -> None:
@@ -128,7 +138,7 @@ class RealtimeHub:
                             task.add_done_callback(self._pending.discard)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 log.warning("realtime LISTEN connection lost (%s); reconnecting", exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -30,10 +31,10 @@ class Params:
     def __init__(self, source: FormData | QueryParams | Mapping[str, Any]) -> None:
         self._source = source
 
-    def has(self, name: str) -> bool:
+    def has(self, name: builtins.str) -> bool:
         return name in self._source
 
-    def _raw(self, name: str) -> str | None:
+    def _raw(self, name: builtins.str) -> builtins.str | None:
         value = self._source.get(name)
         if value is None:
             return None
@@ -41,7 +42,9 @@ class Params:
             raise InvalidParameter(f"Parameter '{name}' must be a string")
         return value
 
-    def str(self, name: str, *, required: bool = False, max_length: int | None = None) -> str | None:
+    def str(
+        self, name: builtins.str, *, required: builtins.bool = False, max_length: builtins.int | None = None
+    ) -> builtins.str | None:
         value = self._raw(name)
         if value is None or (required and value.strip() == ""):
             if required:
@@ -51,20 +54,20 @@ class Params:
             raise InvalidParameter(f"Parameter '{name}' must be at most {max_length} characters")
         return value
 
-    def required_str(self, name: str, *, max_length: int | None = None) -> str:
+    def required_str(self, name: builtins.str, *, max_length: builtins.int | None = None) -> builtins.str:
         value = self.str(name, required=True, max_length=max_length)
         assert value is not None
         return value
 
-    def list(self, name: str) -> list[str]:
+    def list(self, name: builtins.str) -> list[builtins.str]:
         getlist = getattr(self._source, "getlist", None)
         values = list(getlist(name)) if getlist else ([self._source[name]] if name in self._source else [])
-        out: list[str] = []
+        out: list[builtins.str] = []
         for v in values:
             out.extend(part.strip() for part in str(v).split(",") if part.strip())
         return out
 
-    def bool(self, name: str) -> bool | None:
+    def bool(self, name: builtins.str) -> builtins.bool | None:
         value = self._raw(name)
         if value is None:
             return None
@@ -75,7 +78,9 @@ class Params:
             return False
         raise InvalidParameter(f"Parameter '{name}' must be true or false, got '{value}'")
 
-    def int(self, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int | None:
+    def int(
+        self, name: builtins.str, *, minimum: builtins.int | None = None, maximum: builtins.int | None = None
+    ) -> builtins.int | None:
         value = self._raw(name)
         if value is None:
             return None
@@ -89,7 +94,7 @@ class Params:
             raise InvalidParameter(f"Parameter '{name}' must be at most {maximum}")
         return number
 
-    def enum(self, name: str, enum: type[E]) -> E | None:
+    def enum(self, name: builtins.str, enum: type[E]) -> E | None:
         value = self._raw(name)
         if value is None:
             return None
@@ -99,7 +104,7 @@ class Params:
         allowed = ", ".join(m.value for m in enum)
         raise InvalidParameter(f"Parameter '{name}' must be one of {allowed}; got '{value}'")
 
-    def sid(self, name: str, prefix: SidPrefix, *, required: bool = False) -> str | None:
+    def sid(self, name: builtins.str, prefix: SidPrefix, *, required: builtins.bool = False) -> builtins.str | None:
         value = self.str(name, required=required)
         if value is None:
             return None
@@ -107,14 +112,14 @@ class Params:
             raise InvalidParameter(f"Parameter '{name}' must be a {prefix.value} SID, got '{value}'")
         return value
 
-    def json_object(self, name: str, *, max_length: int | None = None) -> str | None:
+    def json_object(self, name: builtins.str, *, max_length: builtins.int | None = None) -> builtins.str | None:
         """A JSON object sent as a string (Attributes); returned re-serialized only if valid."""
         value = self.str(name, max_length=max_length)
         if value is None:
             return None
         return ensure_json_object(value, name)
 
-    def json_value(self, name: str, *, required: bool = False) -> Any:
+    def json_value(self, name: builtins.str, *, required: builtins.bool = False) -> Any:
         value = self.str(name, required=required)
         if value is None:
             return None
@@ -155,7 +160,13 @@ class Page:
         self.query = query
 
     def envelope(
-        self, *, key: str, url: str, items: Sequence[Any], has_more: bool, filters: Iterable[tuple[str, str]] = ()
+        self,
+        *,
+        key: str,
+        url: str,
+        items: Sequence[Any],
+        has_more: bool,
+        filters: Iterable[tuple[str, str]] = (),
     ) -> dict[str, Any]:
         kept = [(k, v) for k, v in filters if v is not None]
 

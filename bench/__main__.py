@@ -25,9 +25,7 @@ class Options:
     messages: int
     conversations: int
     customers: int
-    signals: (
-        int  # signals at concurrency 50 for the Temporal floor; a fifth of it alone and signal-with-start
-    )
+    signals: int  # signals at concurrency 50 for the Temporal floor; a fifth of it alone and signal-with-start
     routing_alone: int  # customers routed one at a time before the burst
     write: bool
 
@@ -92,9 +90,7 @@ async def run(options: Options) -> tuple[list[Figure], dict[str, str]]:
                 figures += await scenarios.chat(
                     services, admin, meter, conversations=options.conversations, messages=options.messages
                 )
-                log(
-                    f"routing: {options.routing_alone} customers one by one, then {options.customers} at once"
-                )
+                log(f"routing: {options.routing_alone} customers one by one, then {options.customers} at once")
                 figures += await scenarios.routing(
                     services, admin, meter, customers=options.customers, alone=options.routing_alone
                 )

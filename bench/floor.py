@@ -28,9 +28,7 @@ async def postgres_transaction(database_url: str, meter: CpuMeter, *, concurrenc
             "CREATE TABLE bench_messages (conversation_id int, index int, body text, "
             "created_at timestamptz DEFAULT now(), PRIMARY KEY (conversation_id, index))"
         )
-        await conn.execute(
-            "INSERT INTO bench_conversations SELECT g, -1 FROM generate_series(0, %s) g", (concurrency,)
-        )
+        await conn.execute("INSERT INTO bench_conversations SELECT g, -1 FROM generate_series(0, %s) g", (concurrency,))
     pool: AsyncConnectionPool = AsyncConnectionPool(
         database_url, min_size=PG_POOL_SIZE, max_size=PG_POOL_SIZE, open=False
     )
@@ -39,8 +37,7 @@ async def postgres_transaction(database_url: str, meter: CpuMeter, *, concurrenc
     async def transaction(i: int, j: int) -> None:
         async with pool.connection() as conn, conn.transaction():
             cur = await conn.execute(
-                "UPDATE bench_conversations SET last_index = last_index + 1 WHERE id = %s "
-                "RETURNING last_index",
+                "UPDATE bench_conversations SET last_index = last_index + 1 WHERE id = %s RETURNING last_index",
                 (i,),
             )
             row = await cur.fetchone()
@@ -107,9 +104,7 @@ async def temporal_signals(
         # Let the worker finish the workflows it was handed before it shuts down.
         await asyncio.gather(alone_handle.result(), *(h.result() for h in handles))
     return [
-        Figure(
-            "signal1", "Floor: Temporal signal, alone", "1", alone, lone.seconds, lone.latencies_ms, lone.cpu
-        ),
+        Figure("signal1", "Floor: Temporal signal, alone", "1", alone, lone.seconds, lone.latencies_ms, lone.cpu),
         Figure(
             "signal",
             "Floor: Temporal signal",

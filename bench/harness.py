@@ -93,9 +93,7 @@ async def start_services(workdir: Path) -> AsyncIterator[Services]:
         for name, pid in (("temporal", child_pid("temporal")), ("postgres", await _postmaster_pid(url))):
             if pid is not None:
                 pids[name] = pid
-        yield Services(
-            base_url=base_url, database_url=url, temporal=env.client, credentials=credentials, pids=pids
-        )
+        yield Services(base_url=base_url, database_url=url, temporal=env.client, credentials=credentials, pids=pids)
 
 
 async def _postmaster_pid(url: str) -> int | None:

@@ -59,11 +59,7 @@ def table(figures: list[Figure]) -> str:
     ]
     for f in figures:
         floor = by_key.get(f.floor or "")
-        beside = (
-            f"{SHORT[floor.key]}: {floor.throughput:.0f}/s, {_ms(floor.p50)} / {_ms(floor.p99)}"
-            if floor
-            else "—"
-        )
+        beside = f"{SHORT[floor.key]}: {floor.throughput:.0f}/s, {_ms(floor.p50)} / {_ms(floor.p99)}" if floor else "—"
         ops = f"{f.ops} of {f.expected}" if f.expected is not None and f.expected != f.ops else str(f.ops)
         lines.append(
             f"| {f.label} | {f.concurrency} | {ops} | {f.throughput:.0f} | {_ms(f.p50)} | {_ms(f.p99)} "

@@ -89,13 +89,9 @@ async def contact_center(
             await stack.enter_async_context(client)
             await client.subscribe(sid)
             await ok(
-                await admin.post(
-                    center.path(f"/Workers/{sid}"), data={"ActivitySid": center.activities["Available"]}
-                )
+                await admin.post(center.path(f"/Workers/{sid}"), data={"ActivitySid": center.activities["Available"]})
             )
-            http = httpx.AsyncClient(
-                base_url=services.base_url, headers={"X-Twilio-Token": token}, timeout=60
-            )
+            http = httpx.AsyncClient(base_url=services.base_url, headers={"X-Twilio-Token": token}, timeout=60)
             agents[sid] = Agent(sid, await stack.enter_async_context(http), client)
         chats = await bounded(
             start_webchat(services.base_url, center.address_sid, f"Customer {i}") for i in range(customers)
@@ -108,9 +104,7 @@ async def contact_center(
         yield Floor(center, agents, people, arrivals, capacity)
 
 
-async def first_messages(
-    floor: Floor, customers: list[Customer]
-) -> tuple[float, list[float], list[Arrival | None]]:
+async def first_messages(floor: Floor, customers: list[Customer]) -> tuple[float, list[float], list[Arrival | None]]:
     """These customers send a first message at once; wait for each reservation.created on an agent's socket.
     Returns the wall time (first send to last offer), the latencies in ms, and each customer's offer."""
     expected = [floor.arrivals.expect(f"res:{c.conversation_sid}") for c in customers]
@@ -138,9 +132,7 @@ async def routing(
     capacity: int = 5,
 ) -> list[Figure]:
     """`alone` customers one after the other (the unloaded cost), then `customers` all at once."""
-    async with contact_center(
-        services, admin, name="Routing", customers=alone + customers, capacity=capacity
-    ) as floor:
+    async with contact_center(services, admin, name="Routing", customers=alone + customers, capacity=capacity) as floor:
         lone_ms: list[float] = []
         meter.restart()
         for customer in floor.customers[:alone]:
@@ -196,15 +188,11 @@ async def chat(
 ) -> list[Figure]:
     """Route and accept every conversation, then customers send `messages` in total, sequentially within a
     conversation (each waits until the agent has the previous one) and concurrently across conversations."""
-    async with contact_center(
-        services, admin, name="Chat", customers=conversations, capacity=capacity
-    ) as floor:
+    async with contact_center(services, admin, name="Chat", customers=conversations, capacity=capacity) as floor:
         _, _, offers = await first_messages(floor, floor.customers)
         routed = [offer for offer in offers if offer is not None]
         if len(routed) < conversations:
-            raise RuntimeError(
-                f"only {len(routed)} of {conversations} chats were routed within {ROUTE_TIMEOUT}s"
-            )
+            raise RuntimeError(f"only {len(routed)} of {conversations} chats were routed within {ROUTE_TIMEOUT}s")
         await bounded(accept(floor, offer.frame) for offer in routed)
         for customer, offer in zip(floor.customers, routed, strict=True):
             await floor.agents[offer.frame["stream"]].client.subscribe(customer.conversation_sid)

@@ -51,9 +51,7 @@ class Run:
     cpu: dict[str, float]
 
 
-async def closed_loop(
-    concurrency: int, ops: int, op: Callable[[int, int], Awaitable[None]], meter: CpuMeter
-) -> Run:
+async def closed_loop(concurrency: int, ops: int, op: Callable[[int, int], Awaitable[None]], meter: CpuMeter) -> Run:
     """`concurrency` loops share `ops` operations; loop i runs op(i, j) for its j-th one, one at a time."""
     latencies: list[float] = []
 

@@ -10,21 +10,30 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from pydantic import BaseModel
 from temporalio.client import Client
-from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from storage.db import Database
 from workflows import search_attributes as sa
-from workflows.contracts import TASK_QUEUE, ChannelInput, CloseChannel, CustomerMessage, RoutingEvent, TaskEnded, TaskInput
+from workflows.contracts import (
+    TASK_QUEUE,
+    ChannelInput,
+    CloseChannel,
+    CustomerMessage,
+    RoutingEvent,
+    TaskEnded,
+    TaskInput,
+)
 from workflows.interaction_channel import InteractionChannelWorkflow
 from workflows.task import TaskWorkflow
 
 log = logging.getLogger(__name__)
 
 # Signals that may travel through the outbox, with the typed handler and argument model for each.
-SIGNALS: dict[str, tuple[Any, type]] = {
+SIGNALS: dict[str, tuple[Any, type[BaseModel]]] = {
     "routing_event": (TaskWorkflow.routing_event, RoutingEvent),
     "customer_message": (InteractionChannelWorkflow.customer_message, CustomerMessage),
     "task_ended": (InteractionChannelWorkflow.task_ended, TaskEnded),
@@ -37,7 +46,7 @@ class OutboxDispatcher:
         self.db = db
         self.client = client
         self.task_queue = task_queue
-        self._background: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[tuple[int, int]]] = set()
 
     async def after_commit(self, ids: list[int]) -> None:
         """Dispatch in the background: the request that committed should not wait on Temporal."""
@@ -82,7 +91,8 @@ class OutboxDispatcher:
             sent += 1
             async with self.db.unit() as uow:
                 await uow.execute(
-                    "UPDATE outbox SET dispatched_at = now(), attempts = attempts + 1 WHERE id = %s", (row["id"],)
+                    "UPDATE outbox SET dispatched_at = now(), attempts = attempts + 1 WHERE id = %s",
+                    (row["id"],),
                 )
         return sent, failed
 
@@ -92,11 +102,16 @@ class OutboxDispatcher:
             task_input = TaskInput.model_validate(payload["input"])
             try:
                 await self.client.start_workflow(
-                    TaskWorkflow.run, task_input, id=payload["workflow_id"], task_queue=self.task_queue,
-                    search_attributes=TypedSearchAttributes([
-                        SearchAttributePair(sa.ACCOUNT_SID, task_input.account_sid),
-                        SearchAttributePair(sa.TASK_STATUS, "pending"),
-                    ]),
+                    TaskWorkflow.run,
+                    task_input,
+                    id=payload["workflow_id"],
+                    task_queue=self.task_queue,
+                    search_attributes=TypedSearchAttributes(
+                        [
+                            SearchAttributePair(sa.ACCOUNT_SID, task_input.account_sid),
+                            SearchAttributePair(sa.TASK_STATUS, "pending"),
+                        ]
+                    ),
                     static_summary=f"TaskRouter task {task_input.task_sid}",
                 )
             except WorkflowAlreadyStartedError:
@@ -123,10 +138,12 @@ class OutboxDispatcher:
                 task_queue=self.task_queue,
                 start_signal=payload["signal"],
                 start_signal_args=[arg],
-                search_attributes=TypedSearchAttributes([
-                    SearchAttributePair(sa.ACCOUNT_SID, channel_input.account_sid),
-                    SearchAttributePair(sa.CHANNEL_TYPE, channel_input.channel_type),
-                ]),
+                search_attributes=TypedSearchAttributes(
+                    [
+                        SearchAttributePair(sa.ACCOUNT_SID, channel_input.account_sid),
+                        SearchAttributePair(sa.CHANNEL_TYPE, channel_input.channel_type),
+                    ]
+                ),
                 static_summary=f"Interaction channel {channel_input.channel_sid}",
             )
         else:

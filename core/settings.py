@@ -25,9 +25,7 @@ class Settings(BaseSettings):
     port: int = 8000
     # Absolute base URL clients use to reach the api; `url`/`links`/paging URLs are built from it.
     public_url: str | None = None
-    database_url: str = Field(
-        default="postgresql://postgres@127.0.0.1:5432/parley", validation_alias="DATABASE_URL"
-    )
+    database_url: str = Field(default="postgresql://postgres@127.0.0.1:5432/parley", validation_alias="DATABASE_URL")
     temporal_address: str = Field(default="127.0.0.1:7233", validation_alias="TEMPORAL_ADDRESS")
     temporal_namespace: str = Field(default="default", validation_alias="TEMPORAL_NAMESPACE")
     task_queue: str = "parley"

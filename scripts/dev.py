@@ -25,8 +25,14 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / ".data"
 CREDENTIALS = DATA / "credentials.json"
 DEMO = DATA / "demo.json"
-SEARCH_ATTRIBUTES = ["ParleyAccountSid", "ParleyChannelType", "ParleyStatus", "ParleyQueueSid",
-                     "ParleyWorkerSid", "ParleyTaskStatus"]
+SEARCH_ATTRIBUTES = [
+    "ParleyAccountSid",
+    "ParleyChannelType",
+    "ParleyStatus",
+    "ParleyQueueSid",
+    "ParleyWorkerSid",
+    "ParleyTaskStatus",
+]
 
 
 def log(message: str) -> None:
@@ -45,8 +51,23 @@ def start_temporal(grpc_port: int, ui_port: int) -> subprocess.Popen[bytes]:
         sys.exit("temporal CLI not found: run `make install`")
     if port_open("127.0.0.1", grpc_port):
         sys.exit(f"port {grpc_port} is taken: is another Temporal server running? (set TEMPORAL_PORT)")
-    args = [binary, "server", "start-dev", "--db-filename", str(DATA / "temporal.db"), "--ip", "127.0.0.1",
-            "--port", str(grpc_port), "--ui-port", str(ui_port), "--namespace", "default", "--log-level", "warn"]
+    args = [
+        binary,
+        "server",
+        "start-dev",
+        "--db-filename",
+        str(DATA / "temporal.db"),
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(grpc_port),
+        "--ui-port",
+        str(ui_port),
+        "--namespace",
+        "default",
+        "--log-level",
+        "warn",
+    ]
     for name in SEARCH_ATTRIBUTES:
         args += ["--search-attribute", f"{name}=Keyword"]
     process = subprocess.Popen(args, stdout=(DATA / "temporal.log").open("ab"), stderr=subprocess.STDOUT)
@@ -91,9 +112,14 @@ async def bootstrap(database_url: str) -> tuple[dict[str, str], dict[str, object
             demo = await create_demo_workspace(uow, account_sid=created.account_sid)
         CREDENTIALS.write_text(json.dumps(created.as_dict(), indent=2) + "\n")
         CREDENTIALS.chmod(0o600)
-        demo_info = {"workspace_sid": demo.workspace_sid, "workflow_sid": demo.workflow_sid,
-                     "queue_sid": demo.queue_sid, "address_sid": demo.address_sid, "agents": demo.agents,
-                     "available_activity_sid": demo.available_activity_sid}
+        demo_info = {
+            "workspace_sid": demo.workspace_sid,
+            "workflow_sid": demo.workflow_sid,
+            "queue_sid": demo.queue_sid,
+            "address_sid": demo.address_sid,
+            "agents": demo.agents,
+            "available_activity_sid": demo.available_activity_sid,
+        }
         DEMO.write_text(json.dumps(demo_info, indent=2) + "\n")
         log(f"bootstrapped account {created.account_sid}; credentials in {CREDENTIALS}")
         return created.as_dict(), demo_info
@@ -107,10 +133,18 @@ def agent_url(base: str, credentials: dict[str, str], demo: dict[str, object], n
     agents = demo["agents"]
     assert isinstance(agents, dict)
     token = issue_access_token(
-        account_sid=credentials["account_sid"], api_key_sid=credentials["api_key_sid"],
-        api_key_secret=credentials["api_key_secret"], identity=name, ttl=12 * 3600,
-        grants={"task_router": {"workspace_sid": demo["workspace_sid"], "worker_sid": agents[name],
-                                "role": "worker"}},
+        account_sid=credentials["account_sid"],
+        api_key_sid=credentials["api_key_sid"],
+        api_key_secret=credentials["api_key_secret"],
+        identity=name,
+        ttl=12 * 3600,
+        grants={
+            "task_router": {
+                "workspace_sid": demo["workspace_sid"],
+                "worker_sid": agents[name],
+                "role": "worker",
+            }
+        },
     )
     return f"{base}/agent/?token={token}"
 
@@ -119,8 +153,11 @@ def supervisor_url(base: str, credentials: dict[str, str], demo: dict[str, objec
     from api.auth import issue_access_token
 
     token = issue_access_token(
-        account_sid=credentials["account_sid"], api_key_sid=credentials["api_key_sid"],
-        api_key_secret=credentials["api_key_secret"], identity="supervisor", ttl=12 * 3600,
+        account_sid=credentials["account_sid"],
+        api_key_sid=credentials["api_key_sid"],
+        api_key_secret=credentials["api_key_secret"],
+        identity="supervisor",
+        ttl=12 * 3600,
         grants={"task_router": {"workspace_sid": demo["workspace_sid"], "role": "supervisor"}},
     )
     return f"{base}/agent/?token={token}"
@@ -141,8 +178,12 @@ def main() -> None:
 
     upgrade(database_url)
     credentials, demo = asyncio.run(bootstrap(database_url))
-    env = {**os.environ, "DATABASE_URL": database_url, "TEMPORAL_ADDRESS": f"127.0.0.1:{grpc_port}",
-           "PARLEY_PORT": str(api_port)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "TEMPORAL_ADDRESS": f"127.0.0.1:{grpc_port}",
+        "PARLEY_PORT": str(api_port),
+    }
     for module in ("workers", "api"):
         children.append(subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env=env))
     base = f"http://127.0.0.1:{api_port}"
@@ -158,14 +199,15 @@ def main() -> None:
                 child.terminate()
             sys.exit("the api did not become healthy; see the output above")
         time.sleep(0.2)
-    print(f"""
+    print(
+        f"""
   Parley is running.
 
   API docs (OpenAPI)   {base}/docs
   Temporal UI          http://127.0.0.1:{ui_port}/namespaces/default/workflows
-  Customer web chat    {base}/chat/?address={demo['address_sid']}
-  Agent desktop alice  {agent_url(base, credentials, demo, 'alice')}
-  Agent desktop bob    {agent_url(base, credentials, demo, 'bob')}
+  Customer web chat    {base}/chat/?address={demo["address_sid"]}
+  Agent desktop alice  {agent_url(base, credentials, demo, "alice")}
+  Agent desktop bob    {agent_url(base, credentials, demo, "bob")}
   Supervisor           {supervisor_url(base, credentials, demo)}
 
   REST credentials     {CREDENTIALS}  (Basic auth: account_sid / auth_token)
@@ -173,7 +215,9 @@ def main() -> None:
          {base}/taskrouter/v1/Workspaces
 
   Ctrl-C stops everything; data stays in .data/ for the next `make dev`.
-""", flush=True)
+""",
+        flush=True,
+    )
 
     stop = False
 

@@ -47,7 +47,8 @@ async def create_account(uow: UnitOfWork, *, friendly_name: str = "Parley") -> C
         (service_sid, credentials.account_sid),
     )
     await uow.execute(
-        "UPDATE accounts SET default_chat_service_sid = %s WHERE sid = %s", (service_sid, credentials.account_sid)
+        "UPDATE accounts SET default_chat_service_sid = %s WHERE sid = %s",
+        (service_sid, credentials.account_sid),
     )
     return credentials
 
@@ -69,8 +70,10 @@ async def create_demo_workspace(uow: UnitOfWork, *, account_sid: str) -> DemoWor
 
     workspace = await create_workspace(uow, account_sid=account_sid, friendly_name="Parley Demo")
     ws = workspace["sid"]
-    activities = {r["friendly_name"]: r["sid"] for r in await uow.fetchall(
-        "SELECT sid, friendly_name FROM activities WHERE workspace_sid = %s", (ws,))}
+    activities = {
+        r["friendly_name"]: r["sid"]
+        for r in await uow.fetchall("SELECT sid, friendly_name FROM activities WHERE workspace_sid = %s", (ws,))
+    }
     queue_sid = new_sid(SidPrefix.TASK_QUEUE)
     await uow.execute(
         "INSERT INTO task_queues (sid, account_sid, workspace_sid, friendly_name, target_workers) "
@@ -80,8 +83,13 @@ async def create_demo_workspace(uow: UnitOfWork, *, account_sid: str) -> DemoWor
     workflow_sid = new_sid(SidPrefix.WORKFLOW)
     configuration = {
         "task_routing": {
-            "filters": [{"filter_friendly_name": "Chat", "expression": "channelType == 'web'",
-                         "targets": [{"queue": queue_sid}]}],
+            "filters": [
+                {
+                    "filter_friendly_name": "Chat",
+                    "expression": "channelType == 'web'",
+                    "targets": [{"queue": queue_sid}],
+                }
+            ],
             "default_filter": {"queue": queue_sid},
         }
     }
@@ -93,8 +101,11 @@ async def create_demo_workspace(uow: UnitOfWork, *, account_sid: str) -> DemoWor
     agents: dict[str, str] = {}
     for name in ("alice", "bob"):
         worker_sid = new_sid(SidPrefix.WORKER)
-        attributes = {"routing": {"skills": ["support"], "levels": {"support": 5}},
-                      "contact_uri": f"client:{name}", "full_name": name.title()}
+        attributes = {
+            "routing": {"skills": ["support"], "levels": {"support": 5}},
+            "contact_uri": f"client:{name}",
+            "full_name": name.title(),
+        }
         await uow.execute(
             "INSERT INTO workers (sid, account_sid, workspace_sid, friendly_name, attributes, activity_sid, "
             "available, date_status_changed) VALUES (%s, %s, %s, %s, %s, %s, false, now())",
@@ -113,21 +124,36 @@ async def create_demo_workspace(uow: UnitOfWork, *, account_sid: str) -> DemoWor
         uow, account_sid=account_sid, address="demo-webchat", workspace_sid=ws, workflow_sid=workflow_sid
     )
     return DemoWorkspace(
-        workspace_sid=ws, workflow_sid=workflow_sid, queue_sid=queue_sid, address_sid=address_sid,
-        agents=agents, available_activity_sid=activities["Available"], offline_activity_sid=activities["Offline"],
+        workspace_sid=ws,
+        workflow_sid=workflow_sid,
+        queue_sid=queue_sid,
+        address_sid=address_sid,
+        agents=agents,
+        available_activity_sid=activities["Available"],
+        offline_activity_sid=activities["Offline"],
     )
 
 
 async def create_webchat_address(
-    uow: UnitOfWork, *, account_sid: str, address: str, workspace_sid: str, workflow_sid: str,
+    uow: UnitOfWork,
+    *,
+    account_sid: str,
+    address: str,
+    workspace_sid: str,
+    workflow_sid: str,
     task_channel_unique_name: str = "chat",
 ) -> str:
     sid = new_sid(SidPrefix.ADDRESS_CONFIGURATION)
     auto_creation: dict[str, Any] = {
         "enabled": True,
         "type": "default",
-        "routing": {"properties": {"workspace_sid": workspace_sid, "workflow_sid": workflow_sid,
-                                   "task_channel_unique_name": task_channel_unique_name}},
+        "routing": {
+            "properties": {
+                "workspace_sid": workspace_sid,
+                "workflow_sid": workflow_sid,
+                "task_channel_unique_name": task_channel_unique_name,
+            }
+        },
     }
     await uow.execute(
         "INSERT INTO address_configurations (sid, account_sid, type, address, friendly_name, auto_creation) "

@@ -54,8 +54,19 @@ async def create_conversation(
                                    unique_name, attributes, state, address_sid, timers_inactive, timers_closed)
         VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING *
         """,
-        (new_sid(SidPrefix.CONVERSATION), account_sid, chat_service_sid, messaging_service_sid, friendly_name,
-         unique_name, attributes, state, address_sid, timers_inactive, timers_closed),
+        (
+            new_sid(SidPrefix.CONVERSATION),
+            account_sid,
+            chat_service_sid,
+            messaging_service_sid,
+            friendly_name,
+            unique_name,
+            attributes,
+            state,
+            address_sid,
+            timers_inactive,
+            timers_closed,
+        ),
     )
     assert row is not None
     return row
@@ -92,13 +103,22 @@ async def add_participant(
                                   messaging_binding, role_sid)
         VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING *
         """,
-        (new_sid(SidPrefix.PARTICIPANT), conversation["account_sid"], conversation_sid,
-         conversation["chat_service_sid"], identity, attributes,
-         Jsonb(messaging_binding) if messaging_binding is not None else None, role_sid),
+        (
+            new_sid(SidPrefix.PARTICIPANT),
+            conversation["account_sid"],
+            conversation_sid,
+            conversation["chat_service_sid"],
+            identity,
+            attributes,
+            Jsonb(messaging_binding) if messaging_binding is not None else None,
+            role_sid,
+        ),
     )
     assert row is not None
     await uow.publish(
-        account_sid=row["account_sid"], stream_table="conversations", stream=conversation_sid,
+        account_sid=row["account_sid"],
+        stream_table="conversations",
+        stream=conversation_sid,
         type="participant.added",
         data={"participant_sid": row["sid"], "identity": identity, "attributes": attributes},
     )
@@ -113,8 +133,11 @@ async def remove_participant(uow: UnitOfWork, *, conversation_sid: str, particip
     if row is None:
         return False
     await uow.publish(
-        account_sid=row["account_sid"], stream_table="conversations", stream=conversation_sid,
-        type="participant.removed", data={"participant_sid": participant_sid, "identity": row["identity"]},
+        account_sid=row["account_sid"],
+        stream_table="conversations",
+        stream=conversation_sid,
+        type="participant.removed",
+        data={"participant_sid": participant_sid, "identity": row["identity"]},
     )
     return True
 
@@ -160,18 +183,31 @@ async def create_message(
                               attributes, participant_sid, idempotency_key)
         VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING *
         """,
-        (new_sid(SidPrefix.MESSAGE), conversation["account_sid"], conversation_sid,
-         conversation["chat_service_sid"], conversation["last_message_index"], author, body, attributes,
-         participant_sid, idempotency_key),
+        (
+            new_sid(SidPrefix.MESSAGE),
+            conversation["account_sid"],
+            conversation_sid,
+            conversation["chat_service_sid"],
+            conversation["last_message_index"],
+            author,
+            body,
+            attributes,
+            participant_sid,
+            idempotency_key,
+        ),
     )
     assert message is not None
     seq = conversation["last_event_seq"]
     await uow.execute(
         "WITH e AS (INSERT INTO realtime_events (account_sid, stream, seq, type, data) "
         "VALUES (%s, %s, %s, 'message.added', %s)) SELECT pg_notify('parley_events', %s)",
-        (conversation["account_sid"], conversation_sid, seq,
-         Jsonb({"message_sid": message["sid"], "index": message["index"]}),
-         json.dumps({"stream": conversation_sid, "seq": seq})),
+        (
+            conversation["account_sid"],
+            conversation_sid,
+            seq,
+            Jsonb({"message_sid": message["sid"], "index": message["index"]}),
+            json.dumps({"stream": conversation_sid, "seq": seq}),
+        ),
     )
     if participant_sid is not None:
         await _route_customer_message(uow, conversation, message)
@@ -211,15 +247,14 @@ async def _route_customer_message(uow: UnitOfWork, conversation: dict[str, Any],
         account_sid=conversation["account_sid"],
         kind="signal_with_start",
         dedupe_key=f"{message['sid']}:route",
-        payload=channel_start_payload(channel, signal="customer_message",
-                                      arg={"message_sid": message["sid"], "index": message["index"]}),
+        payload=channel_start_payload(
+            channel, signal="customer_message", arg={"message_sid": message["sid"], "index": message["index"]}
+        ),
     )
 
 
 async def _is_agent(uow: UnitOfWork, channel_sid: str | None, participant_sid: str) -> bool:
-    row = await uow.fetchone(
-        "SELECT attributes FROM participants WHERE sid = %s", (participant_sid,)
-    )
+    row = await uow.fetchone("SELECT attributes FROM participants WHERE sid = %s", (participant_sid,))
     try:
         attributes = json.loads((row or {}).get("attributes") or "{}")
     except json.JSONDecodeError:
@@ -257,18 +292,33 @@ async def open_interaction_channel(
     channel_sid = new_sid(SidPrefix.INTERACTION_CHANNEL)
     await uow.execute(
         "INSERT INTO interactions (sid, account_sid, channel, routing) VALUES (%s, %s, %s, %s)",
-        (interaction_sid, account_sid,
-         Jsonb({"type": channel_type, "sid": channel_sid, "initiated_by": initiated_by,
-                "properties": {"media_channel_sid": conversation_sid}}),
-         Jsonb(routing)),
+        (
+            interaction_sid,
+            account_sid,
+            Jsonb(
+                {
+                    "type": channel_type,
+                    "sid": channel_sid,
+                    "initiated_by": initiated_by,
+                    "properties": {"media_channel_sid": conversation_sid},
+                }
+            ),
+            Jsonb(routing),
+        ),
     )
     channel = await uow.fetchone(
         """
         INSERT INTO interaction_channels (sid, account_sid, interaction_sid, type, status, conversation_sid, routing)
         VALUES (%s, %s, %s, %s, 'active', %s, %s) RETURNING *
         """,
-        (channel_sid, account_sid, interaction_sid, channel_type, conversation_sid,
-         Jsonb(routing.get("properties", routing))),
+        (
+            channel_sid,
+            account_sid,
+            interaction_sid,
+            channel_type,
+            conversation_sid,
+            Jsonb(routing.get("properties", routing)),
+        ),
     )
     assert channel is not None
     if customer_participant_sid is not None:
@@ -281,9 +331,19 @@ async def open_interaction_channel(
                                                   media_properties, routing_properties)
             VALUES (%s, %s, %s, %s, 'customer', 'active', %s, NULL)
             """,
-            (new_sid(SidPrefix.INTERACTION_PARTICIPANT), account_sid, interaction_sid, channel_sid,
-             Jsonb({"conversation_sid": conversation_sid, "participant_sid": customer_participant_sid,
-                    "identity": (participant or {}).get("identity"),
-                    "messaging_binding": (participant or {}).get("messaging_binding")})),
+            (
+                new_sid(SidPrefix.INTERACTION_PARTICIPANT),
+                account_sid,
+                interaction_sid,
+                channel_sid,
+                Jsonb(
+                    {
+                        "conversation_sid": conversation_sid,
+                        "participant_sid": customer_participant_sid,
+                        "identity": (participant or {}).get("identity"),
+                        "messaging_binding": (participant or {}).get("messaging_binding"),
+                    }
+                ),
+            ),
         )
     return channel

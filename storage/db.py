@@ -58,8 +58,7 @@ class UnitOfWork:
         if stream_table not in ("conversations", "workers"):
             raise ValueError(stream_table)
         row = await self.fetchone(
-            f"UPDATE {stream_table} SET last_event_seq = last_event_seq + 1 WHERE sid = %s "
-            "RETURNING last_event_seq",
+            f"UPDATE {stream_table} SET last_event_seq = last_event_seq + 1 WHERE sid = %s RETURNING last_event_seq",
             (stream,),
         )
         if row is None:
@@ -69,9 +68,7 @@ class UnitOfWork:
             "INSERT INTO realtime_events (account_sid, stream, seq, type, data) VALUES (%s, %s, %s, %s, %s)",
             (account_sid, stream, seq, type, Jsonb(data)),
         )
-        await self.execute(
-            "SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, json.dumps({"stream": stream, "seq": seq}))
-        )
+        await self.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, json.dumps({"stream": stream, "seq": seq})))
         return seq
 
 

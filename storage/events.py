@@ -29,6 +29,16 @@ async def record_event(
                                        actor_type, actor_sid, description, event_data)
         VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
         """,
-        (new_sid(SidPrefix.EVENT), account_sid, workspace_sid, event_type, resource_type, resource_sid,
-         actor_type, actor_sid or workspace_sid, description, Jsonb(data)),
+        (
+            new_sid(SidPrefix.EVENT),
+            account_sid,
+            workspace_sid,
+            event_type,
+            resource_type,
+            resource_sid,
+            actor_type,
+            actor_sid or workspace_sid,
+            description,
+            Jsonb(data),
+        ),
     )

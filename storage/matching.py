@@ -89,7 +89,10 @@ def _order_key(worker: _Worker, channel: dict[str, Any], order_by: list[dict[str
         else:
             text = str(value)
             # Strings sort descending by inverting code points, which keeps one tuple type per clause.
-            sortable = tuple(-ord(c) for c in text) + (1,) if clause.get("descending") else tuple(ord(c) for c in text)
+            if clause.get("descending"):
+                sortable = (*(-ord(c) for c in text), 1)
+            else:
+                sortable = tuple(ord(c) for c in text)
             parts.append((0, (1, sortable)))
     idle_since = channel.get("last_reserved_at") or worker.date_status_changed
     parts.append((0 if idle_since is None else 1, idle_since.timestamp() if idle_since else 0.0))
@@ -142,8 +145,12 @@ async def match(uow: UnitOfWork, workspace_sid: str) -> list[dict[str, Any]]:
         if wanted <= 0:
             continue
         chosen, decision = _choose(
-            task, workers, members.get(task["task_queue_sid"], set()), excluded.get(task["sid"], {}),
-            multi_task=bool(workspace["multi_task_enabled"]), wanted=wanted,
+            task,
+            workers,
+            members.get(task["task_queue_sid"], set()),
+            excluded.get(task["sid"], {}),
+            multi_task=bool(workspace["multi_task_enabled"]),
+            wanted=wanted,
         )
         if not chosen:
             await _record_waiting_reason(uow, task, decision["summary"])
@@ -161,7 +168,7 @@ def _task_order(tasks: list[dict[str, Any]], prioritize: str) -> list[dict[str, 
     )
     lifo = sorted(
         (t for t in tasks if t["task_order"] == "LIFO"),
-        key=lambda t: (t["virtual_start_time"] or t["date_created"]),
+        key=lambda t: t["virtual_start_time"] or t["date_created"],
         reverse=True,
     )
     return lifo + fifo if prioritize == "LIFO" else fifo + lifo
@@ -236,8 +243,10 @@ def _choose(
             reason = f"known-worker routing targets '{known_name}'"
         elif worker_sid in excluded:
             status = excluded[worker_sid]
-            reason = "already holds a pending reservation for this task" if status == "pending" else (
-                f"{'rejected' if status == 'rejected' else 'let time out'} a reservation for this task"
+            reason = (
+                "already holds a pending reservation for this task"
+                if status == "pending"
+                else (f"{'rejected' if status == 'rejected' else 'let time out'} a reservation for this task")
             )
         elif not worker.activity_available:
             reason = f"activity '{worker.activity_name}' is unavailable"
@@ -254,9 +263,7 @@ def _choose(
             reason = "single-tasking workspace and the worker already has a task"
         elif expression is not None and not expression.evaluate({"task": task_attributes, "worker": worker.context()}):
             reason = f"target expression '{step['expression']}' is false for this worker"
-        candidates.append(
-            {"worker_sid": worker.sid, "friendly_name": worker.friendly_name, "excluded_because": reason}
-        )
+        candidates.append({"worker_sid": worker.sid, "friendly_name": worker.friendly_name, "excluded_because": reason})
         if reason is None and channel is not None:
             eligible.append((worker, channel))
 
@@ -274,8 +281,18 @@ def _choose(
     else:
         summary = f"no eligible worker among {len(candidates)} queue members in {step_label}"
     decision = {
-        "step": {k: step.get(k) for k in ("queue_sid", "filter_index", "filter_name", "target_index",
-                                          "step_index", "expression", "order_by")},
+        "step": {
+            k: step.get(k)
+            for k in (
+                "queue_sid",
+                "filter_index",
+                "filter_name",
+                "target_index",
+                "step_index",
+                "expression",
+                "order_by",
+            )
+        },
         "summary": summary,
         "candidates": candidates[:MAX_CANDIDATES_RECORDED],
         "candidates_total": len(candidates),
@@ -285,8 +302,11 @@ def _choose(
         idle_since = channel.get("last_reserved_at") or worker.date_status_changed
         why = (
             f"ranked {rank + 1} of {len(eligible)} eligible by "
-            + (", ".join(f"worker.{c['key']} {'DESC' if c.get('descending') else 'ASC'}" for c in order_by) + ", then "
-               if order_by else "")
+            + (
+                ", ".join(f"worker.{c['key']} {'DESC' if c.get('descending') else 'ASC'}" for c in order_by) + ", then "
+                if order_by
+                else ""
+            )
             + f"longest idle (idle since {idle_since.isoformat() if idle_since else 'never reserved'})"
         )
         chosen.append((worker, channel, {"worker_sid": worker.sid, "friendly_name": worker.friendly_name, "why": why}))
@@ -323,8 +343,16 @@ async def _reserve(
         VALUES (%s, %s, %s, %s, %s, %s, 'pending', %s, %s)
         RETURNING *
         """,
-        (reservation_sid, task["account_sid"], workspace["sid"], task["sid"], worker.sid, channel["sid"],
-         timeout, Jsonb(decision)),
+        (
+            reservation_sid,
+            task["account_sid"],
+            workspace["sid"],
+            task["sid"],
+            worker.sid,
+            channel["sid"],
+            timeout,
+            Jsonb(decision),
+        ),
     )
     assert row is not None
     await uow.execute(
@@ -380,7 +408,12 @@ async def _reserve(
         resource_type="reservation",
         resource_sid=reservation_sid,
         description=f"Reservation {reservation_sid} created for worker {worker.friendly_name}",
-        data={"task_sid": task["sid"], "worker_sid": worker.sid, "reservation_sid": reservation_sid,
-              "task_queue_sid": task["task_queue_sid"], "decision": decision.get("chosen")},
+        data={
+            "task_sid": task["sid"],
+            "worker_sid": worker.sid,
+            "reservation_sid": reservation_sid,
+            "task_queue_sid": task["task_queue_sid"],
+            "decision": decision.get("chosen"),
+        },
     )
     return dict(row)

@@ -102,18 +102,31 @@ async def set_worker_activity(
         (activity_sid, activity["available"], worker["sid"]),
     )
     await uow.publish(
-        account_sid=worker["account_sid"], stream_table="workers", stream=worker["sid"],
+        account_sid=worker["account_sid"],
+        stream_table="workers",
+        stream=worker["sid"],
         type="worker.activity.update",
-        data={"worker_sid": worker["sid"], "activity_sid": activity_sid,
-              "activity_name": activity["friendly_name"], "available": activity["available"]},
+        data={
+            "worker_sid": worker["sid"],
+            "activity_sid": activity_sid,
+            "activity_name": activity["friendly_name"],
+            "available": activity["available"],
+        },
     )
     await record_event(
-        uow, account_sid=worker["account_sid"], workspace_sid=worker["workspace_sid"],
-        event_type="worker.activity.update", resource_type="worker", resource_sid=worker["sid"],
+        uow,
+        account_sid=worker["account_sid"],
+        workspace_sid=worker["workspace_sid"],
+        event_type="worker.activity.update",
+        resource_type="worker",
+        resource_sid=worker["sid"],
         description=f"Worker {worker['friendly_name']} updated to {activity['friendly_name']} Activity",
-        data={"worker_sid": worker["sid"], "worker_activity_sid": activity_sid,
-              "worker_activity_name": activity["friendly_name"],
-              "worker_previous_activity_sid": worker["activity_sid"]},
+        data={
+            "worker_sid": worker["sid"],
+            "worker_activity_sid": activity_sid,
+            "worker_activity_name": activity["friendly_name"],
+            "worker_previous_activity_sid": worker["activity_sid"],
+        },
     )
     if not activity["available"] and reject_pending:
         for reservation in await uow.fetchall(
@@ -169,8 +182,12 @@ async def enter_step(uow: UnitOfWork, *, task_sid: str, step: dict[str, Any]) ->
         (Jsonb(resolved), step["queue_sid"], priority, step["queue_sid"], task_sid),
     )
     await record_event(
-        uow, account_sid=task["account_sid"], workspace_sid=task["workspace_sid"],
-        event_type="task-queue.entered", resource_type="task", resource_sid=task_sid,
+        uow,
+        account_sid=task["account_sid"],
+        workspace_sid=task["workspace_sid"],
+        event_type="task-queue.entered",
+        resource_type="task",
+        resource_sid=task_sid,
         description=f"Task {task_sid} entered queue {step['queue_sid']}",
         data={"task_sid": task_sid, "task_queue_sid": step["queue_sid"], "step": step},
     )
@@ -230,8 +247,11 @@ async def update_task_status(
         )
         if wrapping is not None:
             await uow.publish(
-                account_sid=task["account_sid"], stream_table="workers", stream=wrapping["worker_sid"],
-                type="reservation.wrapping", data={"reservation_sid": wrapping["sid"], "task_sid": task_sid},
+                account_sid=task["account_sid"],
+                stream_table="workers",
+                stream=wrapping["worker_sid"],
+                type="reservation.wrapping",
+                data={"reservation_sid": wrapping["sid"], "task_sid": task_sid},
             )
     elif status == "completed":
         if current not in ("assigned", "wrapping"):
@@ -244,12 +264,13 @@ async def update_task_status(
         )
         if accepted is not None:
             await uow.execute(
-                "UPDATE worker_channels SET assigned_tasks = assigned_tasks - 1, date_updated = now() "
-                "WHERE sid = %s",
+                "UPDATE worker_channels SET assigned_tasks = assigned_tasks - 1, date_updated = now() WHERE sid = %s",
                 (accepted["worker_channel_sid"],),
             )
             await uow.publish(
-                account_sid=task["account_sid"], stream_table="workers", stream=accepted["worker_sid"],
+                account_sid=task["account_sid"],
+                stream_table="workers",
+                stream=accepted["worker_sid"],
                 type="reservation.completed",
                 data={"reservation_sid": accepted["sid"], "task_sid": task_sid},
             )
@@ -274,8 +295,13 @@ async def update_task_status(
     await _task_event(uow, row, f"task_{status}", status=status)
     event = {"canceled": "task.canceled", "wrapping": "task.wrapup", "completed": "task.completed"}[status]
     await record_event(
-        uow, account_sid=task["account_sid"], workspace_sid=task["workspace_sid"], event_type=event,
-        resource_type="task", resource_sid=task_sid, description=f"Task {task_sid} {status}",
+        uow,
+        account_sid=task["account_sid"],
+        workspace_sid=task["workspace_sid"],
+        event_type=event,
+        resource_type="task",
+        resource_sid=task_sid,
+        description=f"Task {task_sid} {status}",
         data={"task_sid": task_sid, "task_assignment_status": status, "reason": reason},
     )
     if status in ("canceled", "completed"):
@@ -318,14 +344,25 @@ async def _end_reservation(uow: UnitOfWork, reservation_sid: str, status: str) -
         (row["worker_channel_sid"],),
     )
     await uow.publish(
-        account_sid=row["account_sid"], stream_table="workers", stream=row["worker_sid"],
-        type=f"reservation.{status}", data={"reservation_sid": reservation_sid, "task_sid": row["task_sid"]},
+        account_sid=row["account_sid"],
+        stream_table="workers",
+        stream=row["worker_sid"],
+        type=f"reservation.{status}",
+        data={"reservation_sid": reservation_sid, "task_sid": row["task_sid"]},
     )
     await record_event(
-        uow, account_sid=row["account_sid"], workspace_sid=row["workspace_sid"],
-        event_type=f"reservation.{status}", resource_type="reservation", resource_sid=reservation_sid,
+        uow,
+        account_sid=row["account_sid"],
+        workspace_sid=row["workspace_sid"],
+        event_type=f"reservation.{status}",
+        resource_type="reservation",
+        resource_sid=reservation_sid,
         description=f"Reservation {reservation_sid} {status}",
-        data={"task_sid": row["task_sid"], "worker_sid": row["worker_sid"], "reservation_sid": reservation_sid},
+        data={
+            "task_sid": row["task_sid"],
+            "worker_sid": row["worker_sid"],
+            "reservation_sid": reservation_sid,
+        },
     )
     return row
 
@@ -396,7 +433,11 @@ async def _after_reservation_lost(uow: UnitOfWork, reservation: dict[str, Any], 
         )
     task = await _task_for_update(uow, task_sid)
     await _task_event(
-        uow, task, "reservation_ended", reservation_sid=reservation["sid"], status=status,
+        uow,
+        task,
+        "reservation_ended",
+        reservation_sid=reservation["sid"],
+        status=status,
     )
 
 
@@ -421,18 +462,28 @@ async def _accept(uow: UnitOfWork, reservation: dict[str, Any]) -> dict[str, Any
         (task["sid"], row["sid"]),
     ):
         await _end_reservation(uow, other["sid"], "rescinded")
-    task = await uow.fetchone(
-        "UPDATE tasks SET assignment_status = 'assigned', version = version + 1, date_updated = now() "
-        "WHERE sid = %s RETURNING *",
-        (task["sid"],),
-    ) or task
+    task = (
+        await uow.fetchone(
+            "UPDATE tasks SET assignment_status = 'assigned', version = version + 1, date_updated = now() "
+            "WHERE sid = %s RETURNING *",
+            (task["sid"],),
+        )
+        or task
+    )
     await uow.publish(
-        account_sid=row["account_sid"], stream_table="workers", stream=row["worker_sid"],
-        type="reservation.accepted", data={"reservation_sid": row["sid"], "task_sid": task["sid"]},
+        account_sid=row["account_sid"],
+        stream_table="workers",
+        stream=row["worker_sid"],
+        type="reservation.accepted",
+        data={"reservation_sid": row["sid"], "task_sid": task["sid"]},
     )
     await record_event(
-        uow, account_sid=row["account_sid"], workspace_sid=row["workspace_sid"],
-        event_type="reservation.accepted", resource_type="reservation", resource_sid=row["sid"],
+        uow,
+        account_sid=row["account_sid"],
+        workspace_sid=row["workspace_sid"],
+        event_type="reservation.accepted",
+        resource_type="reservation",
+        resource_sid=row["sid"],
         description=f"Reservation {row['sid']} accepted",
         data={"task_sid": task["sid"], "worker_sid": row["worker_sid"], "reservation_sid": row["sid"]},
     )
@@ -458,8 +509,13 @@ async def _agent_joins(uow: UnitOfWork, task: dict[str, Any], reservation: dict[
         uow,
         conversation_sid=channel["conversation_sid"],
         identity=identity,
-        attributes=json.dumps({"role": "agent", "worker_sid": worker["sid"],
-                               "friendly_name": _attrs(worker["attributes"]).get("full_name") or worker["friendly_name"]}),
+        attributes=json.dumps(
+            {
+                "role": "agent",
+                "worker_sid": worker["sid"],
+                "friendly_name": _attrs(worker["attributes"]).get("full_name") or worker["friendly_name"],
+            }
+        ),
         if_absent=True,
     )
     await uow.execute(
@@ -469,10 +525,17 @@ async def _agent_joins(uow: UnitOfWork, task: dict[str, Any], reservation: dict[
         VALUES (%s, %s, %s, %s, 'agent', 'active', %s, %s)
         """,
         (
-            new_sid(SidPrefix.INTERACTION_PARTICIPANT), channel["account_sid"], channel["interaction_sid"],
+            new_sid(SidPrefix.INTERACTION_PARTICIPANT),
+            channel["account_sid"],
+            channel["interaction_sid"],
             channel["sid"],
-            Jsonb({"conversation_sid": channel["conversation_sid"], "participant_sid": participant["sid"],
-                   "identity": identity}),
+            Jsonb(
+                {
+                    "conversation_sid": channel["conversation_sid"],
+                    "participant_sid": participant["sid"],
+                    "identity": identity,
+                }
+            ),
             Jsonb({"task_sid": task["sid"], "worker_sid": worker["sid"], "reservation_sid": reservation["sid"]}),
         ),
     )

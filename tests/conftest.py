@@ -127,10 +127,21 @@ async def admin(parley: Parley, account: Credentials) -> AsyncIterator[httpx.Asy
 def agent_token(account: Credentials) -> Callable[..., str]:
     """Access tokens built with the official twilio library, as a Flex deployment would."""
 
-    def make(workspace_sid: str, worker_sid: str | None, *, identity: str | None = None,
-             role: str = "worker", ttl: int = 3600) -> str:
-        token = AccessToken(account.account_sid, account.api_key_sid, account.api_key_secret,
-                            identity=identity or worker_sid or "supervisor", ttl=ttl)
+    def make(
+        workspace_sid: str,
+        worker_sid: str | None,
+        *,
+        identity: str | None = None,
+        role: str = "worker",
+        ttl: int = 3600,
+    ) -> str:
+        token = AccessToken(
+            account.account_sid,
+            account.api_key_sid,
+            account.api_key_secret,
+            identity=identity or worker_sid or "supervisor",
+            ttl=ttl,
+        )
         token.add_grant(TaskRouterGrant(workspace_sid=workspace_sid, worker_sid=worker_sid, role=role))
         token.add_grant(ChatGrant())
         return str(token.to_jwt())

@@ -21,8 +21,9 @@ async def main() -> None:
     await db.open()
     client = await connect(settings.temporal_address, settings.temporal_namespace)
     worker = build_worker(client, db, settings)
-    await ensure_sweeper_schedule(client, task_queue=settings.task_queue,
-                                  every=timedelta(seconds=settings.outbox_sweep_interval))
+    await ensure_sweeper_schedule(
+        client, task_queue=settings.task_queue, every=timedelta(seconds=settings.outbox_sweep_interval)
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -5,10 +5,7 @@ starts a child TaskWorkflow (ABANDON, so continue-as-new never kills it), which 
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.workflow import ParentClosePolicy
 
 from domain.sids import SidPrefix, sid_from_uuid
@@ -27,12 +24,9 @@ from workflows.contracts import (
     TaskEnded,
     TaskInput,
 )
+from workflows.steps import run_step, run_step_for
 from workflows.task import TaskWorkflow
 
-ACTIVITY_OPTIONS = {
-    "start_to_close_timeout": timedelta(seconds=30),
-    "retry_policy": RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)),
-}
 SEEN_LIMIT = 200
 
 
@@ -79,9 +73,11 @@ class InteractionChannelWorkflow:
         self._publish()
         while True:
             await workflow.wait_condition(
-                lambda: self.state.closed
-                or (self.state.route_requested and self.state.active_task_sid is None)
-                or self._should_continue_as_new()
+                lambda: (
+                    self.state.closed
+                    or (self.state.route_requested and self.state.active_task_sid is None)
+                    or self._should_continue_as_new()
+                )
             )
             if self.state.closed:
                 break
@@ -90,9 +86,8 @@ class InteractionChannelWorkflow:
             elif self._should_continue_as_new():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(input.model_copy(update={"state": self.state}))
-        await workflow.execute_local_activity(
-            ActivityName.SET_CHANNEL_STATUS, SetChannelStatus(channel_sid=input.channel_sid, status="closed"),
-            **ACTIVITY_OPTIONS,  # type: ignore[arg-type]
+        await run_step(
+            ActivityName.SET_CHANNEL_STATUS, SetChannelStatus(channel_sid=input.channel_sid, status="closed")
         )
         self._publish()
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -101,10 +96,12 @@ class InteractionChannelWorkflow:
     async def _route_new_task(self) -> None:
         self.state.route_requested = False
         task_sid = sid_from_uuid(SidPrefix.TASK, workflow.uuid4())
-        created: CreatedTask = await workflow.execute_local_activity(
+        created = await run_step_for(
             ActivityName.CREATE_CHANNEL_TASK,
-            CreateChannelTask(account_sid=self.input.account_sid, channel_sid=self.input.channel_sid, task_sid=task_sid),
-            result_type=CreatedTask, **ACTIVITY_OPTIONS,  # type: ignore[arg-type]
+            CreateChannelTask(
+                account_sid=self.input.account_sid, channel_sid=self.input.channel_sid, task_sid=task_sid
+            ),
+            CreatedTask,
         )
         if created.task_sid in self.state.finished_tasks:
             return
@@ -114,8 +111,12 @@ class InteractionChannelWorkflow:
             self.run_task_count += 1
             await workflow.start_child_workflow(
                 TaskWorkflow.run,
-                TaskInput(account_sid=self.input.account_sid, task_sid=created.task_sid,
-                          workspace_sid=created.workspace_sid, channel_sid=self.input.channel_sid),
+                TaskInput(
+                    account_sid=self.input.account_sid,
+                    task_sid=created.task_sid,
+                    workspace_sid=created.workspace_sid,
+                    channel_sid=self.input.channel_sid,
+                ),
                 id=created.task_sid,
                 parent_close_policy=ParentClosePolicy.ABANDON,
                 static_summary=f"Task {created.task_sid} for channel {self.input.channel_sid}",
@@ -133,11 +134,13 @@ class InteractionChannelWorkflow:
         return ChannelStatus.PARKED if self.state.task_count else ChannelStatus.ACTIVE
 
     def _publish(self) -> None:
-        workflow.upsert_search_attributes([
-            sa.ACCOUNT_SID.value_set(self.input.account_sid),
-            sa.CHANNEL_TYPE.value_set(self.input.channel_type),
-            sa.STATUS.value_set(self._status().value),
-        ])
+        workflow.upsert_search_attributes(
+            [
+                sa.ACCOUNT_SID.value_set(self.input.account_sid),
+                sa.CHANNEL_TYPE.value_set(self.input.channel_type),
+                sa.STATUS.value_set(self._status().value),
+            ]
+        )
         workflow.set_current_details(
             f"Channel {self.input.channel_sid} · conversation {self.input.conversation_sid} · "
             f"{self._status().value} · {self.state.task_count} task(s)"

@@ -17,6 +17,8 @@ class OutboxSweeperWorkflow:
     @workflow.run
     async def run(self) -> RedriveResult:
         result: RedriveResult = await workflow.execute_activity(
-            ActivityName.REDRIVE_OUTBOX, result_type=RedriveResult, start_to_close_timeout=timedelta(seconds=60)
+            ActivityName.REDRIVE_OUTBOX,
+            result_type=RedriveResult,
+            start_to_close_timeout=timedelta(seconds=60),
         )
         return result

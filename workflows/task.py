@@ -7,10 +7,7 @@ written to the outbox in the same transaction, so a crash between the two loses 
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 from workflows import search_attributes as sa
 from workflows.contracts import (
@@ -26,13 +23,8 @@ from workflows.contracts import (
     TaskRef,
     TaskSnapshot,
 )
+from workflows.steps import run_step, run_step_for
 
-# Routing steps are short, idempotent Postgres transactions: local activities run them inside the workflow
-# task, without a server round trip per step (see bench/RESULTS.md for what that buys).
-ACTIVITY_OPTIONS = {
-    "start_to_close_timeout": timedelta(seconds=30),
-    "retry_policy": RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)),
-}
 ROUTABLE = ("pending", "reserved")
 FINAL = ("completed", "canceled")
 
@@ -92,9 +84,8 @@ class TaskWorkflow:
     @workflow.run
     async def run(self, input: TaskInput) -> str:
         self._publish()
-        plan: RoutingPlanResult = await workflow.execute_local_activity(
-            ActivityName.PLAN_TASK_ROUTING, TaskRef(task_sid=input.task_sid),
-            result_type=RoutingPlanResult, **ACTIVITY_OPTIONS,  # type: ignore[arg-type]
+        plan: RoutingPlanResult = await run_step_for(
+            ActivityName.PLAN_TASK_ROUTING, TaskRef(task_sid=input.task_sid), RoutingPlanResult
         )
         if plan.cancel_reason is not None:
             await self._cancel(plan.cancel_reason)
@@ -114,9 +105,8 @@ class TaskWorkflow:
                 return
             self.step_index = index
             workflow.set_current_details(f"Routing step {index + 1}/{len(plan.steps)}: {spec.label}")
-            await workflow.execute_local_activity(
-                ActivityName.ENTER_ROUTING_STEP, EnterRoutingStep(task_sid=self.input.task_sid, step=spec.step),
-                **ACTIVITY_OPTIONS,  # type: ignore[arg-type]
+            await run_step(
+                ActivityName.ENTER_ROUTING_STEP, EnterRoutingStep(task_sid=self.input.task_sid, step=spec.step)
             )
             self._publish(queue_sid=spec.step.get("queue_sid"))
             while self.status in ROUTABLE:
@@ -124,10 +114,7 @@ class TaskWorkflow:
                 for reservation_sid in [r for r, deadline in self.pending.items() if deadline <= now]:
                     self.pending.pop(reservation_sid, None)
                     self.ended.add(reservation_sid)
-                    await workflow.execute_local_activity(
-                        ActivityName.TIMEOUT_RESERVATION, ReservationRef(reservation_sid=reservation_sid),
-                        **ACTIVITY_OPTIONS,  # type: ignore[arg-type]
-                    )
+                    await run_step(ActivityName.TIMEOUT_RESERVATION, ReservationRef(reservation_sid=reservation_sid))
                 if now >= plan.ttl_deadline:
                     await self._cancel("Task TTL Exceeded")
                     return
@@ -140,7 +127,8 @@ class TaskWorkflow:
                 self.changed = False
                 try:
                     await workflow.wait_condition(
-                        lambda: self.changed, timeout=max(min(deadlines) - now, 0.001),
+                        lambda: self.changed,
+                        timeout=max(min(deadlines) - now, 0.001),
                         timeout_summary="next reservation, step or TTL deadline",
                     )
                 except TimeoutError:
@@ -149,10 +137,7 @@ class TaskWorkflow:
             await self._cancel("Workflow Timeout")
 
     async def _cancel(self, reason: str) -> None:
-        await workflow.execute_local_activity(
-            ActivityName.CANCEL_TASK, CancelTask(task_sid=self.input.task_sid, reason=reason),
-            **ACTIVITY_OPTIONS,  # type: ignore[arg-type]
-        )
+        await run_step(ActivityName.CANCEL_TASK, CancelTask(task_sid=self.input.task_sid, reason=reason))
         # The activity's commit also signals us; don't wait for that round trip to know we're done.
         if self.status in ROUTABLE:
             self.status = "canceled"
@@ -164,6 +149,3 @@ class TaskWorkflow:
         if self.worker_sid:
             updates.append(sa.WORKER_SID.value_set(self.worker_sid))
         workflow.upsert_search_attributes(updates)
-
-
-

@@ -81,8 +81,10 @@ async def list_conversations(request: Request, principal: CurrentPrincipal, db: 
             (principal.account_sid, state, state, page.size + 1, page.offset),
         )
     return page.envelope(
-        key="conversations", url=f"{settings.base_url}/conversations/v1/Conversations",
-        items=[conversation_json(r, settings.base_url) for r in rows[: page.size]], has_more=len(rows) > page.size,
+        key="conversations",
+        url=f"{settings.base_url}/conversations/v1/Conversations",
+        items=[conversation_json(r, settings.base_url) for r in rows[: page.size]],
+        has_more=len(rows) > page.size,
         filters=[("State", state.value)] if state else [],
     )
 
@@ -95,8 +97,9 @@ async def fetch_conversation(sid: str, principal: CurrentPrincipal, db: DbDep, s
 
 
 @router.post("/Conversations/{sid}")
-async def update_conversation(sid: str, principal: CurrentPrincipal, db: DbDep, form: FormDep,
-                              settings: SettingsDep) -> Any:
+async def update_conversation(
+    sid: str, principal: CurrentPrincipal, db: DbDep, form: FormDep, settings: SettingsDep
+) -> Any:
     principal.require_admin()
     state = form.enum("State", ConversationState)
     async with db.unit() as uow:
@@ -107,15 +110,23 @@ async def update_conversation(sid: str, principal: CurrentPrincipal, db: DbDep, 
             "UPDATE conversations SET friendly_name = COALESCE(%s, friendly_name), "
             "attributes = COALESCE(%s, attributes), state = COALESCE(%s, state), "
             "unique_name = COALESCE(%s, unique_name), date_updated = now() WHERE sid = %s RETURNING *",
-            (form.str("FriendlyName", max_length=256),
-             form.json_object("Attributes", max_length=CONVERSATION_ATTRIBUTES_LIMIT),
-             state.value if state else None, form.str("UniqueName", max_length=256), conversation["sid"]),
+            (
+                form.str("FriendlyName", max_length=256),
+                form.json_object("Attributes", max_length=CONVERSATION_ATTRIBUTES_LIMIT),
+                state.value if state else None,
+                form.str("UniqueName", max_length=256),
+                conversation["sid"],
+            ),
         )
         assert row is not None
         if state is not None and state.value != conversation["state"]:
-            await uow.publish(account_sid=row["account_sid"], stream_table="conversations", stream=row["sid"],
-                              type="conversation.state_updated",
-                              data={"state_from": conversation["state"], "state_to": state.value, "reason": "API"})
+            await uow.publish(
+                account_sid=row["account_sid"],
+                stream_table="conversations",
+                stream=row["sid"],
+                type="conversation.state_updated",
+                data={"state_from": conversation["state"], "state_to": state.value, "reason": "API"},
+            )
     return conversation_json(row, settings.base_url)
 
 
@@ -123,8 +134,9 @@ async def update_conversation(sid: str, principal: CurrentPrincipal, db: DbDep, 
 
 
 @router.get("/Conversations/{sid}/Participants")
-async def list_participants(sid: str, request: Request, principal: CurrentPrincipal, db: DbDep,
-                            settings: SettingsDep) -> Any:
+async def list_participants(
+    sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
+) -> Any:
     page = Page(request.query_params, max_size=100)
     async with db.read() as q:
         conversation, _ = await conversation_access(q, principal, sid)
@@ -133,14 +145,17 @@ async def list_participants(sid: str, request: Request, principal: CurrentPrinci
             (conversation["sid"], page.size + 1, page.offset),
         )
     return page.envelope(
-        key="participants", url=f"{settings.base_url}/conversations/v1/Conversations/{conversation['sid']}/Participants",
-        items=[participant_json(r, settings.base_url) for r in rows[: page.size]], has_more=len(rows) > page.size,
+        key="participants",
+        url=f"{settings.base_url}/conversations/v1/Conversations/{conversation['sid']}/Participants",
+        items=[participant_json(r, settings.base_url) for r in rows[: page.size]],
+        has_more=len(rows) > page.size,
     )
 
 
 @router.post("/Conversations/{sid}/Participants", status_code=201)
-async def create_participant(sid: str, principal: CurrentPrincipal, db: DbDep, form: FormDep,
-                             settings: SettingsDep) -> Any:
+async def create_participant(
+    sid: str, principal: CurrentPrincipal, db: DbDep, form: FormDep, settings: SettingsDep
+) -> Any:
     principal.require_admin()
     identity = form.str("Identity", max_length=256)
     address = form.str("MessagingBinding.Address", max_length=256)
@@ -153,21 +168,28 @@ async def create_participant(sid: str, principal: CurrentPrincipal, db: DbDep, f
         raise InvalidParameter("MessagingBinding.ProxyAddress is required with MessagingBinding.Address")
     binding = None
     if address is not None:
-        binding = {"type": "whatsapp" if address.startswith("whatsapp:") else "sms", "address": address,
-                   "proxy_address": proxy}
+        binding = {
+            "type": "whatsapp" if address.startswith("whatsapp:") else "sms",
+            "address": address,
+            "proxy_address": proxy,
+        }
     async with db.unit() as uow:
         conversation, _ = await conversation_access(uow, principal, sid, write=True)
         row = await conversations.add_participant(
-            uow, conversation_sid=conversation["sid"], identity=identity,
+            uow,
+            conversation_sid=conversation["sid"],
+            identity=identity,
             attributes=form.json_object("Attributes", max_length=MESSAGE_ATTRIBUTES_LIMIT) or "{}",
-            messaging_binding=binding, role_sid=form.str("RoleSid"),
+            messaging_binding=binding,
+            role_sid=form.str("RoleSid"),
         )
     return participant_json(row, settings.base_url)
 
 
 @router.get("/Conversations/{sid}/Participants/{participant}")
-async def fetch_participant(sid: str, participant: str, principal: CurrentPrincipal, db: DbDep,
-                            settings: SettingsDep) -> Any:
+async def fetch_participant(
+    sid: str, participant: str, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
+) -> Any:
     async with db.read() as q:
         conversation, _ = await conversation_access(q, principal, sid)
         row = await q.fetchone(
@@ -184,8 +206,9 @@ async def delete_participant(sid: str, participant: str, principal: CurrentPrinc
     principal.require_admin()
     async with db.unit() as uow:
         conversation, _ = await conversation_access(uow, principal, sid, write=True)
-        if not await conversations.remove_participant(uow, conversation_sid=conversation["sid"],
-                                                      participant_sid=participant):
+        if not await conversations.remove_participant(
+            uow, conversation_sid=conversation["sid"], participant_sid=participant
+        ):
             raise NotFound(f"The requested resource /Conversations/{sid}/Participants/{participant} was not found")
     return Response(status_code=204)
 
@@ -194,8 +217,14 @@ async def delete_participant(sid: str, participant: str, principal: CurrentPrinc
 
 
 async def send_message(
-    db: Database, principal: Principal, conversation_sid: str, *, body: str | None, attributes: str | None,
-    author: str | None = None, idempotency_key: str | None = None,
+    db: Database,
+    principal: Principal,
+    conversation_sid: str,
+    *,
+    body: str | None,
+    attributes: str | None,
+    author: str | None = None,
+    idempotency_key: str | None = None,
 ) -> dict[str, Any]:
     """Shared by REST and the WebSocket: token holders write as themselves, admins as any author."""
     if body is not None and len(body) > BODY_LIMIT:
@@ -216,17 +245,25 @@ async def send_message(
                 (conversation["sid"], author),
             )
         return await conversations.create_message(
-            uow, conversation_sid=conversation["sid"], author=author or "system", body=body,
-            attributes=attributes or "{}", participant_sid=participant["sid"] if participant else None,
+            uow,
+            conversation_sid=conversation["sid"],
+            author=author or "system",
+            body=body,
+            attributes=attributes or "{}",
+            participant_sid=participant["sid"] if participant else None,
             idempotency_key=idempotency_key,
         )
 
 
 @router.post("/Conversations/{sid}/Messages", status_code=201)
-async def create_message(sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, form: FormDep,
-                         settings: SettingsDep) -> Any:
+async def create_message(
+    sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, form: FormDep, settings: SettingsDep
+) -> Any:
     message = await send_message(
-        db, principal, sid, body=form.str("Body"),
+        db,
+        principal,
+        sid,
+        body=form.str("Body"),
         attributes=form.json_object("Attributes", max_length=MESSAGE_ATTRIBUTES_LIMIT),
         author=form.str("Author", max_length=256),
         idempotency_key=request.headers.get("i-twilio-idempotency-token") or request.headers.get("idempotency-key"),
@@ -240,8 +277,9 @@ class Order(StrEnum):
 
 
 @router.get("/Conversations/{sid}/Messages")
-async def list_messages(sid: str, request: Request, principal: CurrentPrincipal, db: DbDep,
-                        settings: SettingsDep) -> Any:
+async def list_messages(
+    sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
+) -> Any:
     page = Page(request.query_params, max_size=100)
     order = Params(request.query_params).enum("Order", Order) or Order.ASC
     async with db.read() as q:
@@ -252,19 +290,24 @@ async def list_messages(sid: str, request: Request, principal: CurrentPrincipal,
             (conversation["sid"], page.size + 1, page.offset),
         )
     return page.envelope(
-        key="messages", url=f"{settings.base_url}/conversations/v1/Conversations/{conversation['sid']}/Messages",
-        items=[message_json(r, settings.base_url) for r in rows[: page.size]], has_more=len(rows) > page.size,
+        key="messages",
+        url=f"{settings.base_url}/conversations/v1/Conversations/{conversation['sid']}/Messages",
+        items=[message_json(r, settings.base_url) for r in rows[: page.size]],
+        has_more=len(rows) > page.size,
         filters=[("Order", order.value)],
     )
 
 
 @router.get("/Conversations/{sid}/Messages/{message_sid}")
-async def fetch_message(sid: str, message_sid: str, principal: CurrentPrincipal, db: DbDep,
-                        settings: SettingsDep) -> Any:
+async def fetch_message(
+    sid: str, message_sid: str, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
+) -> Any:
     async with db.read() as q:
         conversation, _ = await conversation_access(q, principal, sid)
-        row = await q.fetchone("SELECT * FROM messages WHERE conversation_sid = %s AND sid = %s",
-                               (conversation["sid"], message_sid))
+        row = await q.fetchone(
+            "SELECT * FROM messages WHERE conversation_sid = %s AND sid = %s",
+            (conversation["sid"], message_sid),
+        )
     if row is None:
         raise NotFound(f"The requested resource /Conversations/{sid}/Messages/{message_sid} was not found")
     return message_json(row, settings.base_url)
@@ -300,9 +343,15 @@ async def create_address(principal: CurrentPrincipal, db: DbDep, form: FormDep, 
         row = await uow.fetchone(
             "INSERT INTO address_configurations (sid, account_sid, type, address, friendly_name, auto_creation, "
             "address_country) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING *",
-            (new_sid(SidPrefix.ADDRESS_CONFIGURATION), principal.account_sid, address_type.value,
-             form.required_str("Address"), form.str("FriendlyName", max_length=256), Jsonb(auto_creation),
-             form.str("AddressCountry", max_length=2)),
+            (
+                new_sid(SidPrefix.ADDRESS_CONFIGURATION),
+                principal.account_sid,
+                address_type.value,
+                form.required_str("Address"),
+                form.str("FriendlyName", max_length=256),
+                Jsonb(auto_creation),
+                form.str("AddressCountry", max_length=2),
+            ),
         )
     return address_json(row or {}, settings.base_url)
 
@@ -319,8 +368,10 @@ async def list_addresses(request: Request, principal: CurrentPrincipal, db: DbDe
             (principal.account_sid, address_type, address_type, page.size + 1, page.offset),
         )
     return page.envelope(
-        key="address_configurations", url=f"{settings.base_url}/conversations/v1/Configuration/Addresses",
-        items=[address_json(r, settings.base_url) for r in rows[: page.size]], has_more=len(rows) > page.size,
+        key="address_configurations",
+        url=f"{settings.base_url}/conversations/v1/Configuration/Addresses",
+        items=[address_json(r, settings.base_url) for r in rows[: page.size]],
+        has_more=len(rows) > page.size,
     )
 
 
@@ -335,6 +386,3 @@ async def fetch_address(sid: str, principal: CurrentPrincipal, db: DbDep, settin
     if row is None:
         raise NotFound(f"The requested resource /Configuration/Addresses/{sid} was not found")
     return address_json(row, settings.base_url)
-
-
-

@@ -46,16 +46,18 @@ async def _channel(q: UnitOfWork, account_sid: str, interaction_sid: str, channe
 @router.get("/{sid}")
 async def fetch_interaction(sid: str, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep) -> Any:
     async with db.read() as q:
-        row = await q.fetchone("SELECT * FROM interactions WHERE sid = %s AND account_sid = %s",
-                               (sid, principal.account_sid))
+        row = await q.fetchone(
+            "SELECT * FROM interactions WHERE sid = %s AND account_sid = %s", (sid, principal.account_sid)
+        )
     if row is None:
         raise NotFound(f"The requested resource /Interactions/{sid} was not found")
     return interaction_json(row, settings.base_url)
 
 
 @router.get("/{sid}/Channels")
-async def list_channels(sid: str, request: Request, principal: CurrentPrincipal, db: DbDep,
-                        settings: SettingsDep) -> Any:
+async def list_channels(
+    sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
+) -> Any:
     page = Page(request.query_params)
     async with db.read() as q:
         rows = await q.fetchall(
@@ -63,21 +65,26 @@ async def list_channels(sid: str, request: Request, principal: CurrentPrincipal,
             "ORDER BY date_created LIMIT %s OFFSET %s",
             (sid, principal.account_sid, page.size + 1, page.offset),
         )
-    return page.envelope(key="channels", url=f"{settings.base_url}/flex-api/v1/Interactions/{sid}/Channels",
-                         items=[interaction_channel_json(r, settings.base_url) for r in rows[: page.size]],
-                         has_more=len(rows) > page.size)
+    return page.envelope(
+        key="channels",
+        url=f"{settings.base_url}/flex-api/v1/Interactions/{sid}/Channels",
+        items=[interaction_channel_json(r, settings.base_url) for r in rows[: page.size]],
+        has_more=len(rows) > page.size,
+    )
 
 
 @router.get("/{sid}/Channels/{channel_sid}")
-async def fetch_channel(sid: str, channel_sid: str, principal: CurrentPrincipal, db: DbDep,
-                        settings: SettingsDep) -> Any:
+async def fetch_channel(
+    sid: str, channel_sid: str, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
+) -> Any:
     async with db.read() as q:
         return interaction_channel_json(await _channel(q, principal.account_sid, sid, channel_sid), settings.base_url)
 
 
 @router.post("/{sid}/Channels/{channel_sid}")
-async def update_channel(sid: str, channel_sid: str, principal: CurrentPrincipal, db: DbDep, form: FormDep,
-                         settings: SettingsDep) -> Any:
+async def update_channel(
+    sid: str, channel_sid: str, principal: CurrentPrincipal, db: DbDep, form: FormDep, settings: SettingsDep
+) -> Any:
     principal.require_admin()
     status = form.enum("Status", ChannelUpdateStatus)
     if status is None:
@@ -91,31 +98,51 @@ async def update_channel(sid: str, channel_sid: str, principal: CurrentPrincipal
         if channel["status"] == "closed":
             raise InvalidParameter("Interaction Not Open", code=80906)
         if channel["active_task_sid"]:
-            task = await uow.fetchone("SELECT assignment_status FROM tasks WHERE sid = %s", (channel["active_task_sid"],))
+            task = await uow.fetchone(
+                "SELECT assignment_status FROM tasks WHERE sid = %s", (channel["active_task_sid"],)
+            )
             current = (task or {}).get("assignment_status")
             if current in ("pending", "reserved"):
-                await routing.update_task_status(uow, task_sid=channel["active_task_sid"], status="canceled",
-                                                 reason="Interaction channel closed")
+                await routing.update_task_status(
+                    uow,
+                    task_sid=channel["active_task_sid"],
+                    status="canceled",
+                    reason="Interaction channel closed",
+                )
             elif current in ("assigned", "wrapping"):
-                await routing.update_task_status(uow, task_sid=channel["active_task_sid"],
-                                                 status="completed" if close_tasks else "wrapping",
-                                                 reason="Interaction channel closed")
+                await routing.update_task_status(
+                    uow,
+                    task_sid=channel["active_task_sid"],
+                    status="completed" if close_tasks else "wrapping",
+                    reason="Interaction channel closed",
+                )
         row = await uow.fetchone(
             "UPDATE interaction_channels SET status = %s, date_updated = now() WHERE sid = %s RETURNING *",
             (status.value, channel_sid),
         )
         if status is ChannelUpdateStatus.CLOSED:
-            await uow.execute("UPDATE conversations SET state = 'closed', date_updated = now() WHERE sid = %s",
-                              (channel["conversation_sid"],))
-            await uow.outbox(account_sid=principal.account_sid, kind="signal_with_start",
-                             dedupe_key=f"{channel_sid}:close",
-                             payload=channel_start_payload(channel, signal="close", arg={"reason": "api"}))
+            await uow.execute(
+                "UPDATE conversations SET state = 'closed', date_updated = now() WHERE sid = %s",
+                (channel["conversation_sid"],),
+            )
+            await uow.outbox(
+                account_sid=principal.account_sid,
+                kind="signal_with_start",
+                dedupe_key=f"{channel_sid}:close",
+                payload=channel_start_payload(channel, signal="close", arg={"reason": "api"}),
+            )
     return interaction_channel_json(row or channel, settings.base_url)
 
 
 @router.get("/{sid}/Channels/{channel_sid}/Participants")
-async def list_participants(sid: str, channel_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep,
-                            settings: SettingsDep) -> Any:
+async def list_participants(
+    sid: str,
+    channel_sid: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    settings: SettingsDep,
+) -> Any:
     page = Page(request.query_params)
     async with db.read() as q:
         await _channel(q, principal.account_sid, sid, channel_sid)
@@ -124,15 +151,23 @@ async def list_participants(sid: str, channel_sid: str, request: Request, princi
             (channel_sid, page.size + 1, page.offset),
         )
     return page.envelope(
-        key="participants", url=f"{settings.base_url}/flex-api/v1/Interactions/{sid}/Channels/{channel_sid}/Participants",
+        key="participants",
+        url=f"{settings.base_url}/flex-api/v1/Interactions/{sid}/Channels/{channel_sid}/Participants",
         items=[interaction_participant_json(r, settings.base_url) for r in rows[: page.size]],
         has_more=len(rows) > page.size,
     )
 
 
 @router.post("/{sid}/Channels/{channel_sid}/Participants/{participant_sid}")
-async def update_participant(sid: str, channel_sid: str, participant_sid: str, principal: CurrentPrincipal,
-                             db: DbDep, form: FormDep, settings: SettingsDep) -> Any:
+async def update_participant(
+    sid: str,
+    channel_sid: str,
+    participant_sid: str,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    form: FormDep,
+    settings: SettingsDep,
+) -> Any:
     status = form.enum("Status", ParticipantStatus)
     if status is None:
         raise InvalidParameter("Missing required parameter Status in the post body")
@@ -154,7 +189,8 @@ async def update_participant(sid: str, channel_sid: str, participant_sid: str, p
         if status is ParticipantStatus.WRAPUP and current == "assigned":
             await routing.update_task_status(uow, task_sid=props["task_sid"], status="wrapping")
         elif status is ParticipantStatus.CLOSED and current in ("assigned", "wrapping"):
-            await routing.update_task_status(uow, task_sid=props["task_sid"], status="completed",
-                                             reason="Agent closed the interaction")
+            await routing.update_task_status(
+                uow, task_sid=props["task_sid"], status="completed", reason="Agent closed the interaction"
+            )
         row = await uow.fetchone("SELECT * FROM interaction_participants WHERE sid = %s", (participant_sid,))
     return interaction_participant_json(row or participant, settings.base_url)

@@ -44,8 +44,9 @@ async def realtime(websocket: WebSocket) -> None:
 
 
 class _Session:
-    def __init__(self, websocket: WebSocket, principal: Principal, hub: RealtimeHub, db: Database,
-                 base_url: str) -> None:
+    def __init__(
+        self, websocket: WebSocket, principal: Principal, hub: RealtimeHub, db: Database, base_url: str
+    ) -> None:
         self.websocket = websocket
         self.principal = principal
         self.hub = hub
@@ -59,8 +60,15 @@ class _Session:
             await self.websocket.send_json(payload)
 
     async def run(self) -> None:
-        await self.send({"type": "ready", "identity": self.principal.identity, "role": self.principal.role.value,
-                         "worker_sid": self.principal.worker_sid, "workspace_sid": self.principal.workspace_sid})
+        await self.send(
+            {
+                "type": "ready",
+                "identity": self.principal.identity,
+                "role": self.principal.role.value,
+                "worker_sid": self.principal.worker_sid,
+                "workspace_sid": self.principal.workspace_sid,
+            }
+        )
         try:
             while True:
                 raw = await self.websocket.receive_text()
@@ -92,20 +100,42 @@ class _Session:
                     self.hub.unsubscribe(entry[0])
             elif kind == "send_message":
                 message = await send_message(
-                    self.db, self.principal, str(request.get("conversation_sid", "")),
-                    body=request.get("body"), attributes=request.get("attributes"),
+                    self.db,
+                    self.principal,
+                    str(request.get("conversation_sid", "")),
+                    body=request.get("body"),
+                    attributes=request.get("attributes"),
                     idempotency_key=str(request["client_message_id"]) if request.get("client_message_id") else None,
                 )
-                await self.send({"type": "ack", "id": request_id, "client_message_id": request.get("client_message_id"),
-                                 "message": message_json(message, self.base_url)})
+                await self.send(
+                    {
+                        "type": "ack",
+                        "id": request_id,
+                        "client_message_id": request.get("client_message_id"),
+                        "message": message_json(message, self.base_url),
+                    }
+                )
             elif kind == "ping":
                 await self.send({"type": "pong", "id": request_id})
             else:
-                await self.send({"type": "error", "id": request_id, "code": 20001,
-                                 "message": f"Unknown frame type '{kind}'"})
+                await self.send(
+                    {
+                        "type": "error",
+                        "id": request_id,
+                        "code": 20001,
+                        "message": f"Unknown frame type '{kind}'",
+                    }
+                )
         except ParleyError as exc:
-            await self.send({"type": "error", "id": request_id, "code": exc.code, "message": exc.message,
-                             "client_message_id": request.get("client_message_id")})
+            await self.send(
+                {
+                    "type": "error",
+                    "id": request_id,
+                    "code": exc.code,
+                    "message": exc.message,
+                    "client_message_id": request.get("client_message_id"),
+                }
+            )
 
     async def subscribe(self, stream: str, after: int, request_id: Any = None) -> None:
         if stream in self.subscriptions:

@@ -32,12 +32,18 @@ async def create_token(principal: CurrentPrincipal, db: DbDep, form: FormDep) ->
             "SELECT sid, secret FROM api_keys WHERE account_sid = %s ORDER BY date_created LIMIT 1",
             (principal.account_sid,),
         )
-        workspace = await q.fetchone("SELECT sid FROM workspaces WHERE sid = %s AND account_sid = %s",
-                                     (workspace_sid, principal.account_sid))
-        worker = await q.fetchone("SELECT * FROM workers WHERE sid = %s AND workspace_sid = %s",
-                                  (worker_sid, workspace_sid)) if worker_sid else None
-        account = await q.fetchone("SELECT default_chat_service_sid FROM accounts WHERE sid = %s",
-                                   (principal.account_sid,))
+        workspace = await q.fetchone(
+            "SELECT sid FROM workspaces WHERE sid = %s AND account_sid = %s",
+            (workspace_sid, principal.account_sid),
+        )
+        worker = (
+            await q.fetchone("SELECT * FROM workers WHERE sid = %s AND workspace_sid = %s", (worker_sid, workspace_sid))
+            if worker_sid
+            else None
+        )
+        account = await q.fetchone(
+            "SELECT default_chat_service_sid FROM accounts WHERE sid = %s", (principal.account_sid,)
+        )
     if key is None or workspace is None or (worker_sid and worker is None):
         raise NotFound("Unknown workspace or worker, or the account has no API key")
     identity = form.str("Identity") or (agent_identity(worker) if worker else "supervisor")
@@ -45,6 +51,12 @@ async def create_token(principal: CurrentPrincipal, db: DbDep, form: FormDep) ->
         "task_router": {"workspace_sid": workspace_sid, "worker_sid": worker_sid, "role": role},
         "chat": {"service_sid": (account or {}).get("default_chat_service_sid")},
     }
-    token = issue_access_token(account_sid=principal.account_sid, api_key_sid=key["sid"],
-                               api_key_secret=key["secret"], identity=identity, grants=grants, ttl=ttl)
+    token = issue_access_token(
+        account_sid=principal.account_sid,
+        api_key_sid=key["sid"],
+        api_key_secret=key["secret"],
+        identity=identity,
+        grants=grants,
+        ttl=ttl,
+    )
     return {"token": token, "identity": identity, "ttl": ttl}

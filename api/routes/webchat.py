@@ -43,19 +43,30 @@ async def create_webchat(db: DbDep, form: FormDep, settings: SettingsDep) -> Any
         if key is None:
             raise NotFound("The account has no API key to sign web chat tokens with")
         conversation = await conversations.create_conversation(
-            uow, account_sid=address["account_sid"], chat_service_sid=address["default_chat_service_sid"],
+            uow,
+            account_sid=address["account_sid"],
+            chat_service_sid=address["default_chat_service_sid"],
             friendly_name=form.str("ChatFriendlyName", max_length=256) or f"Chat with {customer_name}",
             attributes=json.dumps({"pre_engagement_data": pre_engagement or {}, "customer_name": customer_name}),
             address_sid=address_sid,
         )
         await conversations.add_participant(
-            uow, conversation_sid=conversation["sid"], identity=identity,
+            uow,
+            conversation_sid=conversation["sid"],
+            identity=identity,
             attributes=json.dumps({"role": "customer", "friendly_name": customer_name}),
         )
     token = issue_access_token(
-        account_sid=address["account_sid"], api_key_sid=key["sid"], api_key_secret=key["secret"],
-        identity=identity, grants={"chat": {"service_sid": address["default_chat_service_sid"]}},
+        account_sid=address["account_sid"],
+        api_key_sid=key["sid"],
+        api_key_secret=key["secret"],
+        identity=identity,
+        grants={"chat": {"service_sid": address["default_chat_service_sid"]}},
         ttl=CUSTOMER_TOKEN_TTL,
     )
-    return {"conversation_sid": conversation["sid"], "identity": identity, "token": token,
-            "expires_in": CUSTOMER_TOKEN_TTL}
+    return {
+        "conversation_sid": conversation["sid"],
+        "identity": identity,
+        "token": token,
+        "expires_in": CUSTOMER_TOKEN_TTL,
+    }

@@ -28,8 +28,12 @@ def conversation_json(row: Row, base: str) -> dict[str, Any]:
         "date_updated": iso(row["date_updated"]),
         "timers": {},
         "url": url,
-        "links": {"participants": f"{url}/Participants", "messages": f"{url}/Messages",
-                  "webhooks": f"{url}/Webhooks", "export": f"{url}/Export"},
+        "links": {
+            "participants": f"{url}/Participants",
+            "messages": f"{url}/Messages",
+            "webhooks": f"{url}/Webhooks",
+            "export": f"{url}/Export",
+        },
         "bindings": {},
     }
 
@@ -110,8 +114,11 @@ def interaction_channel_json(row: Row, base: str) -> dict[str, Any]:
         "error_code": row["error_code"],
         "error_message": row["error_message"],
         "url": url,
-        "links": {"participants": f"{url}/Participants", "invites": f"{url}/Invites",
-                  "transfers": f"{url}/Transfers"},
+        "links": {
+            "participants": f"{url}/Participants",
+            "invites": f"{url}/Invites",
+            "transfers": f"{url}/Transfers",
+        },
         # Parley extensions, handy for the desktop: the conversation and the task currently routed.
         "conversation_sid": row["conversation_sid"],
         "active_task_sid": row["active_task_sid"],

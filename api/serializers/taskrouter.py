@@ -34,10 +34,16 @@ def workspace_json(row: Row, base: str, *, activity_names: dict[str, str]) -> di
         "links": {
             name: f"{url}/{path}"
             for name, path in (
-                ("activities", "Activities"), ("statistics", "Statistics"),
-                ("real_time_statistics", "RealTimeStatistics"), ("cumulative_statistics", "CumulativeStatistics"),
-                ("task_queues", "TaskQueues"), ("tasks", "Tasks"), ("workers", "Workers"),
-                ("workflows", "Workflows"), ("task_channels", "TaskChannels"), ("events", "Events"),
+                ("activities", "Activities"),
+                ("statistics", "Statistics"),
+                ("real_time_statistics", "RealTimeStatistics"),
+                ("cumulative_statistics", "CumulativeStatistics"),
+                ("task_queues", "TaskQueues"),
+                ("tasks", "Tasks"),
+                ("workers", "Workers"),
+                ("workflows", "Workflows"),
+                ("task_channels", "TaskChannels"),
+                ("events", "Events"),
             )
         },
     }
@@ -143,9 +149,11 @@ def task_queue_json(row: Row, base: str, *, activity_names: dict[str, str]) -> d
         "workspace_sid": row["workspace_sid"],
         "links": {
             "assignment_activity": f"{ws}/Activities/{row['assignment_activity_sid']}"
-            if row["assignment_activity_sid"] else None,
+            if row["assignment_activity_sid"]
+            else None,
             "reservation_activity": f"{ws}/Activities/{row['reservation_activity_sid']}"
-            if row["reservation_activity_sid"] else None,
+            if row["reservation_activity_sid"]
+            else None,
             "workspace": ws,
             "statistics": f"{url}/Statistics",
             "real_time_statistics": f"{url}/RealTimeStatistics",

@@ -92,15 +92,11 @@ class RoutingTarget(_Frozen):
     known_worker_sid: str | None = None
     known_worker_friendly_name: str | None = None
 
-    def matches_worker(
-        self, task_attributes: Mapping[str, Any], worker_attributes: Mapping[str, Any]
-    ) -> bool:
+    def matches_worker(self, task_attributes: Mapping[str, Any], worker_attributes: Mapping[str, Any]) -> bool:
         """Whether a queue member is eligible for this step (no target expression: every member is)."""
         if self.expression is None:
             return True
-        return parse_expression(self.expression).evaluate(
-            {"task": task_attributes, "worker": worker_attributes}
-        )
+        return parse_expression(self.expression).evaluate({"task": task_attributes, "worker": worker_attributes})
 
     def should_skip(self, context: Mapping[str, Any]) -> bool:
         """Evaluate `skip_if` against e.g. {"workers": {"available": 0, "unavailable": 3}}."""
@@ -111,9 +107,7 @@ class RoutingTarget(_Frozen):
         if self.known_worker_sid is not None:
             return KnownWorkerBy.SID, _resolve_known_worker(self.known_worker_sid, task_attributes)
         if self.known_worker_friendly_name is not None:
-            return KnownWorkerBy.FRIENDLY_NAME, _resolve_known_worker(
-                self.known_worker_friendly_name, task_attributes
-            )
+            return KnownWorkerBy.FRIENDLY_NAME, _resolve_known_worker(self.known_worker_friendly_name, task_attributes)
         return None
 
 
@@ -237,9 +231,7 @@ def _optional_integer(raw: Mapping[str, Any], key: str, path: str, maximum: int)
     elif isinstance(value, str) and _INTEGER_TEXT_RE.match(value):
         number = int(value)
     if number is None or not 0 <= number <= maximum:
-        raise WorkflowConfigurationError(
-            f"must be an integer between 0 and {maximum}, got {value!r}", field_path
-        )
+        raise WorkflowConfigurationError(f"must be an integer between 0 and {maximum}, got {value!r}", field_path)
     return number
 
 
@@ -306,9 +298,7 @@ def _parse_target(raw_value: object, path: str, inherited_queue: str | None) -> 
             raise WorkflowConfigurationError("queue is required", _join(path, "queue"))
         queue_sid = inherited_queue
     elif not _QUEUE_SID_RE.match(queue):
-        raise WorkflowConfigurationError(
-            f"{queue!r} is not a TaskQueue SID (WQ + 32 hex)", _join(path, "queue")
-        )
+        raise WorkflowConfigurationError(f"{queue!r} is not a TaskQueue SID (WQ + 32 hex)", _join(path, "queue"))
     else:
         queue_sid = "WQ" + queue[2:].lower()
 
@@ -330,9 +320,7 @@ def _parse_target(raw_value: object, path: str, inherited_queue: str | None) -> 
         if value is not None and not value.strip():
             raise WorkflowConfigurationError("must not be empty", _join(path, name))
     if known_worker_sid is not None and known_worker_friendly_name is not None:
-        raise WorkflowConfigurationError(
-            "known_worker_sid and known_worker_friendly_name are mutually exclusive", path
-        )
+        raise WorkflowConfigurationError("known_worker_sid and known_worker_friendly_name are mutually exclusive", path)
 
     return RoutingTarget(
         queue_sid=queue_sid,
@@ -356,9 +344,7 @@ def _parse_filter(raw_value: object, path: str) -> RoutingFilter:
     if expression is None:
         raise WorkflowConfigurationError("expression is required", _join(path, "expression"))
     if not isinstance(expression, str):
-        raise WorkflowConfigurationError(
-            f"must be a string, got {_json_type(expression)}", _join(path, "expression")
-        )
+        raise WorkflowConfigurationError(f"must be a string, got {_json_type(expression)}", _join(path, "expression"))
     _parse_expression_field(expression, _join(path, "expression"))
 
     targets_path = _join(path, "targets")
@@ -403,12 +389,9 @@ def parse_workflow_configuration(text: str) -> WorkflowConfiguration:
     if raw_filters is None:
         raw_filters = []
     if not isinstance(raw_filters, list):
-        raise WorkflowConfigurationError(
-            f"must be an array, got {_json_type(raw_filters)}", "task_routing.filters"
-        )
+        raise WorkflowConfigurationError(f"must be an array, got {_json_type(raw_filters)}", "task_routing.filters")
     filters = [
-        _parse_filter(raw_filter, f"task_routing.filters[{index}]")
-        for index, raw_filter in enumerate(raw_filters)
+        _parse_filter(raw_filter, f"task_routing.filters[{index}]") for index, raw_filter in enumerate(raw_filters)
     ]
 
     raw_default = task_routing.get("default_filter")
@@ -455,9 +438,7 @@ def plan_routing(
             matched_filter_index = filter_index
             reasons.append(f"{label} matched")
         else:
-            reasons.append(
-                f"{label} matched; the task falls through to it when the previous filter times out"
-            )
+            reasons.append(f"{label} matched; the task falls through to it when the previous filter times out")
 
         never_times_out = False
         for target_index, target in enumerate(routing_filter.targets):
@@ -475,9 +456,7 @@ def plan_routing(
             if ends_at is None:
                 never_times_out = True
                 if target_index + 1 < len(routing_filter.targets):
-                    reasons.append(
-                        f"{label} target {target_index} has no timeout; its later targets are never reached"
-                    )
+                    reasons.append(f"{label} target {target_index} has no timeout; its later targets are never reached")
                 break
             age = ends_at
         if never_times_out:

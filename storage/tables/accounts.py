@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from storage.tables.base import default, created_at, sid_pk, updated_at
+from storage.tables.base import created_at, default, sid_pk, updated_at
 
 
 class Account(SQLModel, table=True):

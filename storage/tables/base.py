@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Column, DateTime, func, text
@@ -41,9 +40,6 @@ def jsonb(default: str = "'{}'::jsonb", nullable: bool = False) -> Any:
 
 def tstz(nullable: bool = True) -> Any:
     return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=nullable))
-
-
-
 
 
 def default(value: bool | int | str, **kwargs: Any) -> Any:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Column, Index, Integer, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from storage.tables.base import default, account_fk, created_at, jsonb, sid_pk, tstz, updated_at
+from storage.tables.base import account_fk, created_at, default, jsonb, sid_pk, tstz, updated_at
 
 
 class ConversationService(SQLModel, table=True):
@@ -36,9 +36,7 @@ class Conversation(SQLModel, table=True):
     timers_inactive: str | None = Field(default=None, max_length=32)
     timers_closed: str | None = Field(default=None, max_length=32)
     # Counters allocated under the row lock taken by every message insert (ARCHITECTURE §3).
-    last_message_index: int = Field(
-        default=-1, sa_column=Column(Integer, nullable=False, server_default=text("-1"))
-    )
+    last_message_index: int = Field(default=-1, sa_column=Column(Integer, nullable=False, server_default=text("-1")))
     last_event_seq: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     last_message_at: datetime | None = tstz()
     # The address configuration that auto-created this conversation; its routing applies to customer messages.

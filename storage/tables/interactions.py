@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
-from storage.tables.base import default, account_fk, created_at, jsonb, sid_pk, updated_at
+from storage.tables.base import account_fk, created_at, default, jsonb, sid_pk, updated_at
 
 
 class Interaction(SQLModel, table=True):

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from storage.tables.base import default, created_at, jsonb, tstz
+from storage.tables.base import created_at, default, jsonb, tstz
 
 
 class RealtimeEvent(SQLModel, table=True):
@@ -32,9 +32,7 @@ class OutboxEntry(SQLModel, table=True):
     transaction as the state change, dispatched right after commit, re-driven by the sweeper if that fails."""
 
     __tablename__ = "outbox"
-    __table_args__ = (
-        Index("ix_outbox_pending", "created_at", postgresql_where=text("dispatched_at IS NULL")),
-    )
+    __table_args__ = (Index("ix_outbox_pending", "created_at", postgresql_where=text("dispatched_at IS NULL")),)
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
     account_sid: str = Field(max_length=34)

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, Column, Index, Integer, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from storage.tables.base import default, account_fk, created_at, jsonb, sid_pk, tstz, updated_at
+from storage.tables.base import account_fk, created_at, default, jsonb, sid_pk, tstz, updated_at
 
 
 class Workspace(SQLModel, table=True):
@@ -58,9 +58,7 @@ class TaskChannel(SQLModel, table=True):
 
 class Worker(SQLModel, table=True):
     __tablename__ = "workers"
-    __table_args__ = (
-        Index("uq_workers_friendly_name", "workspace_sid", text("lower(friendly_name)"), unique=True),
-    )
+    __table_args__ = (Index("uq_workers_friendly_name", "workspace_sid", text("lower(friendly_name)"), unique=True),)
 
     sid: str = sid_pk()
     account_sid: str = account_fk()
@@ -145,9 +143,7 @@ class Workflow(SQLModel, table=True):
 
 class Task(SQLModel, table=True):
     __tablename__ = "tasks"
-    __table_args__ = (
-        Index("ix_tasks_routable", "workspace_sid", "assignment_status"),
-    )
+    __table_args__ = (Index("ix_tasks_routable", "workspace_sid", "assignment_status"),)
 
     sid: str = sid_pk()
     account_sid: str = account_fk()

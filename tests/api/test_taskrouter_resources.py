@@ -18,9 +18,7 @@ WORKSPACES = "/taskrouter/v1/Workspaces"
 
 @pytest.fixture
 async def ws(admin: httpx.AsyncClient) -> AsyncIterator[str]:
-    created = await admin.post(
-        WORKSPACES, data={"FriendlyName": f"resources-{new_sid(SidPrefix.WORKSPACE)[-8:]}"}
-    )
+    created = await admin.post(WORKSPACES, data={"FriendlyName": f"resources-{new_sid(SidPrefix.WORKSPACE)[-8:]}"})
     assert created.status_code == 201, created.text
     sid: str = created.json()["sid"]
     yield sid
@@ -127,18 +125,14 @@ async def test_task_channel_crud_by_sid_and_unique_name(admin: httpx.AsyncClient
     assert wc.status_code == 200 and wc.json()["configured_capacity"] == 1
 
     listing = (await admin.get(url(ws, "TaskChannels"))).json()
-    assert listing["meta"]["key"] == "channels" and "whatsapp" in {
-        c["unique_name"] for c in listing["channels"]
-    }
+    assert listing["meta"]["key"] == "channels" and "whatsapp" in {c["unique_name"] for c in listing["channels"]}
 
     assert (await admin.delete(url(ws, f"TaskChannels/{channel['sid']}"))).status_code == 204
     assert_error(await admin.get(url(ws, "TaskChannels/whatsapp")), 404)
 
 
 async def test_duplicate_task_channel_unique_name_conflicts(admin: httpx.AsyncClient, ws: str) -> None:
-    response = await admin.post(
-        url(ws, "TaskChannels"), data={"FriendlyName": "Chat 2", "UniqueName": "chat"}
-    )
+    response = await admin.post(url(ws, "TaskChannels"), data={"FriendlyName": "Chat 2", "UniqueName": "chat"})
     assert_error(response, 409, "chat")
 
 
@@ -188,9 +182,7 @@ async def test_task_queue_defaults(admin: httpx.AsyncClient, ws: str) -> None:
 
 
 async def test_bad_target_workers_is_a_400_with_the_position(admin: httpx.AsyncClient, ws: str) -> None:
-    response = await admin.post(
-        url(ws, "TaskQueues"), data={"FriendlyName": "Q", "TargetWorkers": "skills HAS"}
-    )
+    response = await admin.post(url(ws, "TaskQueues"), data={"FriendlyName": "Q", "TargetWorkers": "skills HAS"})
     assert_error(response, 400, "TargetWorkers", "position 10")
     assert (await admin.get(url(ws, "TaskQueues"), params={"FriendlyName": "Q"})).json()["task_queues"] == []
 
@@ -207,13 +199,9 @@ async def test_task_queue_rejects_out_of_range_and_foreign_values(admin: httpx.A
 
 
 async def test_queue_membership_follows_worker_attributes(admin: httpx.AsyncClient, ws: str) -> None:
-    support = await create(
-        admin, ws, "TaskQueues", FriendlyName="Support", TargetWorkers="skills HAS 'support'"
-    )
+    support = await create(admin, ws, "TaskQueues", FriendlyName="Support", TargetWorkers="skills HAS 'support'")
     sales = await create(admin, ws, "TaskQueues", FriendlyName="Sales", TargetWorkers="skills HAS 'sales'")
-    worker = await create(
-        admin, ws, "Workers", FriendlyName="bob", Attributes=json.dumps({"skills": ["support"]})
-    )
+    worker = await create(admin, ws, "Workers", FriendlyName="bob", Attributes=json.dumps({"skills": ["support"]}))
 
     async def queues_of(worker_sid: str) -> set[str]:
         listing = (await admin.get(url(ws, "TaskQueues"), params={"WorkerSid": worker_sid})).json()
@@ -221,9 +209,7 @@ async def test_queue_membership_follows_worker_attributes(admin: httpx.AsyncClie
         return {q["sid"] for q in listing["task_queues"]}
 
     assert await queues_of(worker["sid"]) == {support["sid"]}
-    await admin.post(
-        url(ws, f"Workers/{worker['sid']}"), data={"Attributes": json.dumps({"skills": ["sales"]})}
-    )
+    await admin.post(url(ws, f"Workers/{worker['sid']}"), data={"Attributes": json.dumps({"skills": ["sales"]})})
     assert await queues_of(worker["sid"]) == {sales["sid"]}
     await admin.post(url(ws, f"TaskQueues/{support['sid']}"), data={"TargetWorkers": "1==1"})
     assert await queues_of(worker["sid"]) == {support["sid"], sales["sid"]}
@@ -265,9 +251,7 @@ async def test_workflow_crud_round_trip(admin: httpx.AsyncClient, ws: str) -> No
     assert updated.json()["friendly_name"] == "Primary" and updated.json()["assignment_callback_url"] is None
 
     listing = (await admin.get(url(ws, "Workflows"))).json()
-    assert listing["meta"]["key"] == "workflows" and [w["sid"] for w in listing["workflows"]] == [
-        workflow["sid"]
-    ]
+    assert listing["meta"]["key"] == "workflows" and [w["sid"] for w in listing["workflows"]] == [workflow["sid"]]
 
     # A queue a workflow routes to cannot disappear underneath it.
     assert_error(await admin.delete(url(ws, f"TaskQueues/{queue['sid']}")), 409, workflow["sid"])
@@ -276,17 +260,13 @@ async def test_workflow_crud_round_trip(admin: httpx.AsyncClient, ws: str) -> No
 
 
 async def test_bad_configuration_json_is_a_400(admin: httpx.AsyncClient, ws: str) -> None:
-    response = await admin.post(
-        url(ws, "Workflows"), data={"FriendlyName": "W", "Configuration": "{not json"}
-    )
+    response = await admin.post(url(ws, "Workflows"), data={"FriendlyName": "W", "Configuration": "{not json"})
     assert_error(response, 400, "Configuration", "JSON")
 
 
 async def test_workflow_naming_an_unknown_queue_is_a_400(admin: httpx.AsyncClient, ws: str) -> None:
     missing = new_sid(SidPrefix.TASK_QUEUE)
-    response = await admin.post(
-        url(ws, "Workflows"), data={"FriendlyName": "W", "Configuration": routing_to(missing)}
-    )
+    response = await admin.post(url(ws, "Workflows"), data={"FriendlyName": "W", "Configuration": routing_to(missing)})
     assert_error(response, 400, "Configuration", missing)
 
 
@@ -297,9 +277,7 @@ async def test_workflow_requires_configuration(admin: httpx.AsyncClient, ws: str
 # --- workers -----------------------------------------------------------------------------------------
 
 
-async def test_worker_gets_default_activity_and_a_channel_per_task_channel(
-    admin: httpx.AsyncClient, ws: str
-) -> None:
+async def test_worker_gets_default_activity_and_a_channel_per_task_channel(admin: httpx.AsyncClient, ws: str) -> None:
     worker = await create(admin, ws, "Workers", FriendlyName="carol")
     assert worker["sid"].startswith("WK")
     assert (worker["activity_name"], worker["available"], worker["attributes"]) == ("Offline", False, "{}")
@@ -308,9 +286,7 @@ async def test_worker_gets_default_activity_and_a_channel_per_task_channel(
     channels = (await admin.get(url(ws, f"Workers/{worker['sid']}/Channels"))).json()
     task_channels = (await admin.get(url(ws, "TaskChannels"))).json()["channels"]
     assert channels["meta"]["key"] == "channels"
-    assert {c["task_channel_unique_name"] for c in channels["channels"]} == {
-        t["unique_name"] for t in task_channels
-    }
+    assert {c["task_channel_unique_name"] for c in channels["channels"]} == {t["unique_name"] for t in task_channels}
     assert all(c["sid"].startswith("WC") and c["worker_sid"] == worker["sid"] for c in channels["channels"])
 
 
@@ -343,9 +319,7 @@ async def test_worker_crud_round_trip_with_etag(admin: httpx.AsyncClient, ws: st
     )
     assert_error(stale, 412)
 
-    by_expression = await admin.get(
-        url(ws, "Workers"), params={"TargetWorkersExpression": "languages HAS 'fr'"}
-    )
+    by_expression = await admin.get(url(ws, "Workers"), params={"TargetWorkersExpression": "languages HAS 'fr'"})
     assert [w["sid"] for w in by_expression.json()["workers"]] == [worker["sid"]]
     assert (await admin.get(url(ws, "Workers"), params={"ActivityName": "Offline"})).json()["workers"] == []
 
@@ -360,9 +334,7 @@ async def test_duplicate_worker_friendly_name_conflicts(admin: httpx.AsyncClient
 
 async def test_non_json_attributes_are_a_400(admin: httpx.AsyncClient, ws: str) -> None:
     for attributes in ("{not json", "[1, 2]"):
-        response = await admin.post(
-            url(ws, "Workers"), data={"FriendlyName": "frank", "Attributes": attributes}
-        )
+        response = await admin.post(url(ws, "Workers"), data={"FriendlyName": "frank", "Attributes": attributes})
         assert_error(response, 400, "Attributes")
     assert (await admin.get(url(ws, "Workers"))).json()["workers"] == []
 
@@ -416,21 +388,15 @@ async def test_agent_changes_its_own_activity_but_not_another_worker(
     other = await create(admin, ws, "Workers", FriendlyName="judy")
     available = await activity_sid(admin, ws, "Available")
     async with agent(parley, agent_token(ws, me["sid"])) as client:
-        assert_error(
-            await client.post(url(ws, f"Workers/{other['sid']}"), data={"ActivitySid": available}), 403
-        )
+        assert_error(await client.post(url(ws, f"Workers/{other['sid']}"), data={"ActivitySid": available}), 403)
         assert_error(await client.get(url(ws, f"Workers/{other['sid']}")), 403)
         assert_error(await client.post(url(ws, f"Workers/{me['sid']}"), data={"Attributes": "{}"}), 403)
-        assert_error(
-            await client.post(url(ws, f"Workers/{me['sid']}/Channels/chat"), data={"Capacity": "5"}), 403
-        )
+        assert_error(await client.post(url(ws, f"Workers/{me['sid']}/Channels/chat"), data={"Capacity": "5"}), 403)
 
         mine = await client.post(url(ws, f"Workers/{me['sid']}"), data={"ActivitySid": available})
         assert mine.status_code == 200 and mine.json()["activity_name"] == "Available"
         assert (await client.get(url(ws, f"Workers/{me['sid']}"))).status_code == 200
-        channel = await client.post(
-            url(ws, f"Workers/{me['sid']}/Channels/chat"), data={"Available": "false"}
-        )
+        channel = await client.post(url(ws, f"Workers/{me['sid']}/Channels/chat"), data={"Available": "false"})
         assert channel.status_code == 200 and channel.json()["available"] is False
     assert (await admin.get(url(ws, f"Workers/{other['sid']}"))).json()["activity_name"] == "Offline"
 
@@ -452,9 +418,7 @@ async def test_resources_in_use_by_a_live_task_cannot_be_deleted_until_it_ends(
     admin: httpx.AsyncClient, ws: str
 ) -> None:
     queue = await create(admin, ws, "TaskQueues", FriendlyName="Everyone")
-    workflow = await create(
-        admin, ws, "Workflows", FriendlyName="Main", Configuration=routing_to(queue["sid"])
-    )
+    workflow = await create(admin, ws, "Workflows", FriendlyName="Main", Configuration=routing_to(queue["sid"]))
     available = await activity_sid(admin, ws, "Available")
     worker = await create(admin, ws, "Workers", FriendlyName="kim", ActivitySid=available)
     task = await create(admin, ws, "Tasks", WorkflowSid=workflow["sid"], TaskChannel="chat")

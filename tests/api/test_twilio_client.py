@@ -31,8 +31,9 @@ async def test_twilio_client_builds_taskrouter_and_accepts_a_reservation(twilio:
     assert channel.unique_name == "priority-chat"
     queue = ws.task_queues.create(friendly_name="English", target_workers="languages HAS 'en'")
     configuration = {"task_routing": {"filters": [], "default_filter": {"queue": queue.sid}}}
-    workflow = ws.workflows.create(friendly_name="English only", configuration=json.dumps(configuration),
-                                   task_reservation_timeout=60)
+    workflow = ws.workflows.create(
+        friendly_name="English only", configuration=json.dumps(configuration), task_reservation_timeout=60
+    )
     assert workflow.task_reservation_timeout == 60
     worker = ws.workers.create(friendly_name="walt", attributes=json.dumps({"languages": ["en", "fr"]}))
     assert worker.activity_name == "Offline"
@@ -40,8 +41,9 @@ async def test_twilio_client_builds_taskrouter_and_accepts_a_reservation(twilio:
     assert worker_channel.configured_capacity == 2
     assert ws.workers(worker.sid).update(activity_sid=activities["Available"].sid).available is True
 
-    task = ws.tasks.create(workflow_sid=workflow.sid, task_channel="priority-chat",
-                           attributes=json.dumps({"type": "question"}))
+    task = ws.tasks.create(
+        workflow_sid=workflow.sid, task_channel="priority-chat", attributes=json.dumps({"type": "question"})
+    )
     assert task.assignment_status == "pending"
 
     async def pending_reservation():
@@ -74,8 +76,9 @@ async def test_twilio_client_pages_and_reports_errors(twilio: Client):
 
 
 async def test_twilio_client_writes_and_reads_a_conversation(twilio: Client):
-    conversation = twilio.conversations.v1.conversations.create(friendly_name="Order 42",
-                                                                attributes=json.dumps({"order": 42}))
+    conversation = twilio.conversations.v1.conversations.create(
+        friendly_name="Order 42", attributes=json.dumps({"order": 42})
+    )
     assert conversation.state == "active" and conversation.sid.startswith("CH")
     participant = twilio.conversations.v1.conversations(conversation.sid).participants.create(identity="gina")
     assert participant.identity == "gina"
@@ -83,7 +86,9 @@ async def test_twilio_client_writes_and_reads_a_conversation(twilio: Client):
         twilio.conversations.v1.conversations(conversation.sid).messages.create(author="gina", body=body)
     messages = twilio.conversations.v1.conversations(conversation.sid).messages.list()
     assert [(m.index, m.body, m.participant_sid) for m in messages] == [
-        (0, "first", participant.sid), (1, "second", participant.sid)]
+        (0, "first", participant.sid),
+        (1, "second", participant.sid),
+    ]
     with pytest.raises(TwilioRestException) as duplicate:
         twilio.conversations.v1.conversations(conversation.sid).participants.create(identity="gina")
     assert duplicate.value.code == 50433

@@ -22,8 +22,14 @@ from storage.bootstrap import Credentials, DemoWorkspace, create_account, create
 from tests.support.services import wait_healthy
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / ".data" / "screenshots"
 
 # Routing goes through the outbox and Temporal: give the UI a realistic, still bounded, time to react.
@@ -32,12 +38,14 @@ expect.set_options(timeout=20_000)
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
-    if not CHROMIUM.exists():  # noqa: ASYNC240 — a single stat before anything runs
-        pytest.fail(f"Chromium is not installed at {CHROMIUM}; the browser tests need Debian's build: "
-                    "run `apt-get update && apt-get install -y chromium`", pytrace=False)
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"Chromium is not installed at {CHROMIUM}; the browser tests need Debian's build: "
+            "run `apt-get update && apt-get install -y chromium`",
+            pytrace=False,
+        )
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
-                                                   headless=True)
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         try:
             yield browser
         finally:
@@ -55,8 +63,7 @@ class Demo:
     def token(self, worker_sid: str | None, *, identity: str, role: str = "worker") -> str:
         c = self.credentials
         token = AccessToken(c.account_sid, c.api_key_sid, c.api_key_secret, identity=identity, ttl=3600)
-        token.add_grant(TaskRouterGrant(workspace_sid=self.workspace.workspace_sid, worker_sid=worker_sid,
-                                        role=role))
+        token.add_grant(TaskRouterGrant(workspace_sid=self.workspace.workspace_sid, worker_sid=worker_sid, role=role))
         token.add_grant(ChatGrant())
         return str(token.to_jwt())
 
@@ -125,8 +132,10 @@ async def test_customer_and_agent_chat_through_the_browser_apps(browser, parley,
     ws = demo.workspace
     alice = ws.agents["alice"]
     async with demo.admin(parley.base_url) as admin:
-        r = await admin.post(f"/taskrouter/v1/Workspaces/{ws.workspace_sid}/Workers/{alice}",
-                             data={"ActivitySid": ws.available_activity_sid})
+        r = await admin.post(
+            f"/taskrouter/v1/Workspaces/{ws.workspace_sid}/Workers/{alice}",
+            data={"ActivitySid": ws.available_activity_sid},
+        )
     assert r.status_code == 200, r.text
     token = demo.token(alice, identity="alice")
 
@@ -242,8 +251,10 @@ async def test_web_chat_embed_and_missing_address(browser, parley, demo: Demo):
         await expect(page.get_by_role("alert")).to_contain_text("missing its address")
 
         # A third-party site (another origin) embeds the launcher; the chat opens in an iframe on first click.
-        shop = ("<!doctype html><title>Acme shop</title><h1>Acme shop</h1><p>Welcome.</p>"
-                f'<script src="{parley.base_url}/chat/embed.js" data-address="{ws.address_sid}"></script>')
+        shop = (
+            "<!doctype html><title>Acme shop</title><h1>Acme shop</h1><p>Welcome.</p>"
+            f'<script src="{parley.base_url}/chat/embed.js" data-address="{ws.address_sid}"></script>'
+        )
         with serve_page(shop) as site:
             await page.goto(site)
             launcher = page.get_by_role("button", name="Open chat")
@@ -289,8 +300,9 @@ async def test_web_chat_resends_after_the_connection_drops(browser, parley, demo
         await expect(log.locator(".msg--pending")).to_have_count(0)
         await expect(page.get_by_role("status")).to_be_hidden()
         await expect(log.get_by_text("Sent while offline")).to_have_count(1)
-        session = await page.evaluate("key => JSON.parse(sessionStorage.getItem(key))",
-                                      f"parley.webchat.{ws.address_sid}")
+        session = await page.evaluate(
+            "key => JSON.parse(sessionStorage.getItem(key))", f"parley.webchat.{ws.address_sid}"
+        )
         conversation_sid = session["conversation_sid"]
         async with demo.admin(parley.base_url) as admin:
             r = await admin.get(f"/conversations/v1/Conversations/{conversation_sid}/Messages")

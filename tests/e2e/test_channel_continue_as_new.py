@@ -16,8 +16,7 @@ from workflows.interaction_channel import InteractionChannelWorkflow
 VISITS = 4
 
 
-async def test_returning_customer_channel_continues_as_new_without_losing_state(parley, admin, agent_token,
-                                                                                temporal):
+async def test_returning_customer_channel_continues_as_new_without_losing_state(parley, admin, agent_token, temporal):
     center = await build_contact_center(admin, agents={"alice": agent_attributes("alice")})
     alice = center.workers["alice"]
     token = agent_token(center.workspace_sid, alice, identity="alice")
@@ -26,8 +25,10 @@ async def test_returning_customer_channel_continues_as_new_without_losing_state(
     chat = await start_webchat(parley.base_url, center.address_sid, "Frank")
     conversation_sid = chat["conversation_sid"]
     channel_sid = None
-    async with RealtimeClient(parley.base_url, token) as agent, \
-            RealtimeClient(parley.base_url, chat["token"]) as customer:
+    async with (
+        RealtimeClient(parley.base_url, token) as agent,
+        RealtimeClient(parley.base_url, chat["token"]) as customer,
+    ):
         await agent.subscribe(alice)
         seen: set[str] = set()
         for visit in range(VISITS):
@@ -37,14 +38,24 @@ async def test_returning_customer_channel_continues_as_new_without_losing_state(
             seen.add(task_sid)
             task = await ok(await admin.get(center.path(f"/Tasks/{task_sid}")))
             channel_sid = json.loads(task["attributes"])["flexInteractionChannelSid"]
-            await ok(await admin.post(center.path(f"/Workers/{alice}/Reservations/{offer['data']['reservation_sid']}"),
-                                      data={"ReservationStatus": "accepted"}, **as_alice))
-            await ok(await admin.post(center.path(f"/Tasks/{task_sid}"),
-                                      data={"AssignmentStatus": "completed", "Reason": "done"}, **as_alice))
+            await ok(
+                await admin.post(
+                    center.path(f"/Workers/{alice}/Reservations/{offer['data']['reservation_sid']}"),
+                    data={"ReservationStatus": "accepted"},
+                    **as_alice,
+                )
+            )
+            await ok(
+                await admin.post(
+                    center.path(f"/Tasks/{task_sid}"),
+                    data={"AssignmentStatus": "completed", "Reason": "done"},
+                    **as_alice,
+                )
+            )
             assert await temporal.get_workflow_handle(task_sid).result() == "completed"
             handle = temporal.get_workflow_handle_for(InteractionChannelWorkflow.run, channel_sid)
 
-            async def parked(expected: int = visit + 1):
+            async def parked(expected: int = visit + 1, handle=handle):
                 snapshot = await handle.query(InteractionChannelWorkflow.snapshot)
                 return snapshot.active_task_sid is None and snapshot.task_count == expected and snapshot
 
@@ -55,6 +66,7 @@ async def test_returning_customer_channel_continues_as_new_without_losing_state(
     assert WorkflowExecutionStatus.CONTINUED_AS_NEW in statuses, statuses
     assert statuses.count(WorkflowExecutionStatus.RUNNING) == 1
     snapshot = await temporal.get_workflow_handle_for(InteractionChannelWorkflow.run, channel_sid).query(
-        InteractionChannelWorkflow.snapshot)
+        InteractionChannelWorkflow.snapshot
+    )
     assert snapshot.task_count == VISITS
     assert snapshot.run_task_count < VISITS  # the current run did not route every task itself

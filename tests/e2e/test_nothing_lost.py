@@ -9,8 +9,9 @@ from tests.support.contact_center import agent_attributes, build_contact_center,
 from tests.support.realtime import RealtimeClient
 
 
-async def test_customer_message_committed_by_a_crashed_api_is_still_routed(parley, admin, agent_token,
-                                                                           database_url, db):
+async def test_customer_message_committed_by_a_crashed_api_is_still_routed(
+    parley, admin, agent_token, database_url, db
+):
     center = await build_contact_center(admin, agents={"alice": agent_attributes("alice")})
     alice = center.workers["alice"]
     await ok(await admin.post(center.path(f"/Workers/{alice}"), data={"ActivitySid": center.activities["Available"]}))
@@ -22,10 +23,16 @@ async def test_customer_message_committed_by_a_crashed_api_is_still_routed(parle
     try:
         async with crashed.unit() as uow:
             participant = await uow.fetchone(
-                "SELECT sid, identity FROM participants WHERE conversation_sid = %s", (chat["conversation_sid"],))
+                "SELECT sid, identity FROM participants WHERE conversation_sid = %s",
+                (chat["conversation_sid"],),
+            )
             message = await conversations.create_message(
-                uow, conversation_sid=chat["conversation_sid"], author=participant["identity"],
-                body="Is anyone there?", participant_sid=participant["sid"])
+                uow,
+                conversation_sid=chat["conversation_sid"],
+                author=participant["identity"],
+                body="Is anyone there?",
+                participant_sid=participant["sid"],
+            )
             assert len(uow.outbox_ids) == 1
     finally:
         await crashed.close()
@@ -36,6 +43,7 @@ async def test_customer_message_committed_by_a_crashed_api_is_still_routed(parle
     task = await ok(await admin.get(center.path(f"/Tasks/{offer['data']['task_sid']}")))
     assert chat["conversation_sid"] in task["attributes"]
     async with db.read() as q:
-        row = await q.fetchone("SELECT dispatched_at, attempts FROM outbox WHERE dedupe_key = %s",
-                               (f"{message['sid']}:route",))
+        row = await q.fetchone(
+            "SELECT dispatched_at, attempts FROM outbox WHERE dedupe_key = %s", (f"{message['sid']}:route",)
+        )
     assert row["dispatched_at"] is not None and row["attempts"] >= 1

@@ -16,9 +16,14 @@ from workflows import search_attributes as sa
 
 
 async def _accept(admin, center, worker_sid, reservation_sid, token):
-    return await ok(await admin.post(
-        center.path(f"/Workers/{worker_sid}/Reservations/{reservation_sid}"),
-        data={"ReservationStatus": "accepted"}, auth=None, headers={"X-Twilio-Token": token}))
+    return await ok(
+        await admin.post(
+            center.path(f"/Workers/{worker_sid}/Reservations/{reservation_sid}"),
+            data={"ReservationStatus": "accepted"},
+            auth=None,
+            headers={"X-Twilio-Token": token},
+        )
+    )
 
 
 async def _search_attribute(temporal: Client, workflow_id: str, key):
@@ -31,13 +36,18 @@ async def test_customer_reaches_agent_and_back_on_the_same_interaction_channel(p
     alice = center.workers["alice"]
     token = agent_token(center.workspace_sid, alice, identity="alice")
     as_alice = {"auth": None, "headers": {"X-Twilio-Token": token}}
-    await ok(await admin.post(center.path(f"/Workers/{alice}"),
-                              data={"ActivitySid": center.activities["Available"]}, **as_alice))
+    await ok(
+        await admin.post(
+            center.path(f"/Workers/{alice}"), data={"ActivitySid": center.activities["Available"]}, **as_alice
+        )
+    )
     chat = await start_webchat(parley.base_url, center.address_sid, "Carol")
     conversation_sid = chat["conversation_sid"]
 
-    async with RealtimeClient(parley.base_url, token) as agent, \
-            RealtimeClient(parley.base_url, chat["token"]) as customer:
+    async with (
+        RealtimeClient(parley.base_url, token) as agent,
+        RealtimeClient(parley.base_url, chat["token"]) as customer,
+    ):
         await agent.subscribe(alice)
         await customer.subscribe(conversation_sid)
         first = await customer.send_message(conversation_sid, "Hi, my order is late")
@@ -50,14 +60,22 @@ async def test_customer_reaches_agent_and_back_on_the_same_interaction_channel(p
         assert attributes["conversationSid"] == conversation_sid
         assert attributes["customerName"] == "Carol"
         assert task["assignment_status"] == "reserved" and task["task_queue_sid"] == center.queue_sid
-        interaction_sid, channel_sid = attributes["flexInteractionSid"], attributes["flexInteractionChannelSid"]
+        interaction_sid, channel_sid = (
+            attributes["flexInteractionSid"],
+            attributes["flexInteractionChannelSid"],
+        )
         channel = await ok(await admin.get(f"/flex-api/v1/Interactions/{interaction_sid}/Channels/{channel_sid}"))
         assert channel["status"] == "active" and channel["conversation_sid"] == conversation_sid
 
         # The interaction channel and its task are Temporal workflows, findable by SID and search attributes.
         assert await _search_attribute(temporal, channel_sid, sa.CHANNEL_TYPE) == "web"
-        assert await eventually(lambda: _search_attribute(temporal, task_sid, sa.QUEUE_SID),
-                                what="task queue search attribute") == center.queue_sid
+        assert (
+            await eventually(
+                lambda: _search_attribute(temporal, task_sid, sa.QUEUE_SID),
+                what="task queue search attribute",
+            )
+            == center.queue_sid
+        )
 
         reservation = await _accept(admin, center, alice, offer["data"]["reservation_sid"], token)
         assert reservation["reservation_status"] == "accepted"
@@ -73,17 +91,24 @@ async def test_customer_reaches_agent_and_back_on_the_same_interaction_channel(p
         await customer.send_message(conversation_sid, "Thanks!")
         await agent.wait_event(conversation_sid, "message.added", lambda e: e["data"]["body"] == "Thanks!")
 
-        wrapping = await ok(await admin.post(center.path(f"/Tasks/{task_sid}"),
-                                             data={"AssignmentStatus": "wrapping"}, **as_alice))
+        wrapping = await ok(
+            await admin.post(center.path(f"/Tasks/{task_sid}"), data={"AssignmentStatus": "wrapping"}, **as_alice)
+        )
         assert wrapping["assignment_status"] == "wrapping"
-        completed = await ok(await admin.post(center.path(f"/Tasks/{task_sid}"),
-                                              data={"AssignmentStatus": "completed", "Reason": "resolved"}, **as_alice))
+        completed = await ok(
+            await admin.post(
+                center.path(f"/Tasks/{task_sid}"),
+                data={"AssignmentStatus": "completed", "Reason": "resolved"},
+                **as_alice,
+            )
+        )
         assert completed["assignment_status"] == "completed"
         await customer.wait_event(conversation_sid, "participant.removed", lambda e: e["data"]["identity"] == "alice")
 
         # The task ends; the channel outlives it, parked.
         result = await temporal.get_workflow_handle(task_sid).result()
         assert result == "completed"
+
         async def parked():
             return await _search_attribute(temporal, channel_sid, sa.STATUS) == "parked"
 
@@ -100,8 +125,11 @@ async def test_customer_reaches_agent_and_back_on_the_same_interaction_channel(p
 
     messages = await ok(await admin.get(f"/conversations/v1/Conversations/{conversation_sid}/Messages"))
     assert [(m["index"], m["body"]) for m in messages["messages"]] == [
-        (0, "Hi, my order is late"), (1, "Sorry Carol, let me check"), (2, "Thanks!"),
-        (3, "Actually, one more question")]
+        (0, "Hi, my order is late"),
+        (1, "Sorry Carol, let me check"),
+        (2, "Thanks!"),
+        (3, "Actually, one more question"),
+    ]
     async with RealtimeClient(parley.base_url, token) as returning_agent:
         await returning_agent.subscribe(conversation_sid)
         await returning_agent.wait_event(conversation_sid, "message.added", lambda e: e["data"]["index"] == 3)
@@ -114,31 +142,42 @@ async def test_customer_reaches_agent_and_back_on_the_same_interaction_channel(p
 
 
 async def test_rejected_reservation_is_offered_to_the_next_eligible_agent(parley, admin, agent_token):
-    center = await build_contact_center(admin, agents={"alice": agent_attributes("alice"),
-                                                       "bob": agent_attributes("bob")})
+    center = await build_contact_center(
+        admin, agents={"alice": agent_attributes("alice"), "bob": agent_attributes("bob")}
+    )
     tokens = {name: agent_token(center.workspace_sid, sid, identity=name) for name, sid in center.workers.items()}
-    async with RealtimeClient(parley.base_url, tokens["alice"]) as alice, \
-            RealtimeClient(parley.base_url, tokens["bob"]) as bob:
+    async with (
+        RealtimeClient(parley.base_url, tokens["alice"]) as alice,
+        RealtimeClient(parley.base_url, tokens["bob"]) as bob,
+    ):
         sockets = {"alice": alice, "bob": bob}
         for name, sid in center.workers.items():
             await sockets[name].subscribe(sid)
-            await ok(await admin.post(center.path(f"/Workers/{sid}"),
-                                      data={"ActivitySid": center.activities["Available"]}))
+            await ok(
+                await admin.post(center.path(f"/Workers/{sid}"), data={"ActivitySid": center.activities["Available"]})
+            )
         chat = await start_webchat(parley.base_url, center.address_sid, "Dan")
         async with RealtimeClient(parley.base_url, chat["token"]) as customer:
             await customer.send_message(chat["conversation_sid"], "Hello?")
-        first_name = await eventually(
-            lambda: _first_offered(sockets, center.workers), what="a first reservation")
+        first_name = await eventually(lambda: _first_offered(sockets, center.workers), what="a first reservation")
         second_name = "bob" if first_name == "alice" else "alice"
         offer = sockets[first_name].events(center.workers[first_name], "reservation.created")[0]
-        rejected = await ok(await admin.post(
-            center.path(f"/Workers/{center.workers[first_name]}/Reservations/{offer['data']['reservation_sid']}"),
-            data={"ReservationStatus": "rejected"}, auth=None, headers={"X-Twilio-Token": tokens[first_name]}))
+        rejected = await ok(
+            await admin.post(
+                center.path(f"/Workers/{center.workers[first_name]}/Reservations/{offer['data']['reservation_sid']}"),
+                data={"ReservationStatus": "rejected"},
+                auth=None,
+                headers={"X-Twilio-Token": tokens[first_name]},
+            )
+        )
         assert rejected["reservation_status"] == "rejected"
         next_offer = await sockets[second_name].wait_event(center.workers[second_name], "reservation.created")
         assert next_offer["data"]["task_sid"] == offer["data"]["task_sid"]
-        reservation = await ok(await admin.get(center.path(
-            f"/Tasks/{offer['data']['task_sid']}/Reservations/{next_offer['data']['reservation_sid']}")))
+        reservation = await ok(
+            await admin.get(
+                center.path(f"/Tasks/{offer['data']['task_sid']}/Reservations/{next_offer['data']['reservation_sid']}")
+            )
+        )
         excluded = {c["worker_sid"]: c["excluded_because"] for c in reservation["routing_decision"]["candidates"]}
         assert "rejected" in excluded[center.workers[first_name]]
         assert excluded[center.workers[second_name]] is None
@@ -152,16 +191,22 @@ async def _first_offered(sockets, workers):
 
 
 async def test_reservation_that_times_out_is_offered_to_the_next_agent(parley, admin, agent_token, temporal):
-    center = await build_contact_center(admin, reservation_timeout=2, agents={
-        "alice": agent_attributes("alice"), "bob": agent_attributes("bob")})
+    center = await build_contact_center(
+        admin,
+        reservation_timeout=2,
+        agents={"alice": agent_attributes("alice"), "bob": agent_attributes("bob")},
+    )
     tokens = {name: agent_token(center.workspace_sid, sid, identity=name) for name, sid in center.workers.items()}
-    async with RealtimeClient(parley.base_url, tokens["alice"]) as alice, \
-            RealtimeClient(parley.base_url, tokens["bob"]) as bob:
+    async with (
+        RealtimeClient(parley.base_url, tokens["alice"]) as alice,
+        RealtimeClient(parley.base_url, tokens["bob"]) as bob,
+    ):
         sockets = {"alice": alice, "bob": bob}
         for name, sid in center.workers.items():
             await sockets[name].subscribe(sid)
-            await ok(await admin.post(center.path(f"/Workers/{sid}"),
-                                      data={"ActivitySid": center.activities["Available"]}))
+            await ok(
+                await admin.post(center.path(f"/Workers/{sid}"), data={"ActivitySid": center.activities["Available"]})
+            )
         chat = await start_webchat(parley.base_url, center.address_sid, "Erin")
         async with RealtimeClient(parley.base_url, chat["token"]) as customer:
             await customer.send_message(chat["conversation_sid"], "Anyone there?")
@@ -170,10 +215,13 @@ async def test_reservation_that_times_out_is_offered_to_the_next_agent(parley, a
         first_sid = center.workers[first_name]
         # Nobody answers: the Task workflow's timer times the reservation out and routing moves on.
         await sockets[first_name].wait_event(first_sid, "reservation.timeout", timeout=30)
-        next_offer = await sockets[second_name].wait_event(center.workers[second_name], "reservation.created",
-                                                           timeout=30)
-        assert next_offer["data"]["task_sid"] == sockets[first_name].events(
-            first_sid, "reservation.created")[0]["data"]["task_sid"]
+        next_offer = await sockets[second_name].wait_event(
+            center.workers[second_name], "reservation.created", timeout=30
+        )
+        assert (
+            next_offer["data"]["task_sid"]
+            == sockets[first_name].events(first_sid, "reservation.created")[0]["data"]["task_sid"]
+        )
         # Twilio's rule: the worker who let it time out moves to the workspace's timeout activity (Offline).
         worker = await ok(await admin.get(center.path(f"/Workers/{first_sid}")))
         assert worker["activity_name"] == "Offline" and worker["available"] is False

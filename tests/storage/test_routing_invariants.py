@@ -62,27 +62,41 @@ async def _setup(db: Database, account_sid: str, rng: random.Random) -> dict:
         workspace = await create_workspace(uow, account_sid=account_sid, friendly_name="Invariants")
         ws = workspace["sid"]
         queue_sid = new_sid(SidPrefix.TASK_QUEUE)
-        await uow.execute("INSERT INTO task_queues (sid, account_sid, workspace_sid, friendly_name, target_workers, "
-                          "max_reserved_workers) VALUES (%s, %s, %s, 'All', 'tier >= 1', 2)",
-                          (queue_sid, account_sid, ws))
-        activities = {r["friendly_name"]: r["sid"] for r in await uow.fetchall(
-            "SELECT sid, friendly_name FROM activities WHERE workspace_sid = %s", (ws,))}
-        channel = await uow.fetchone("SELECT sid FROM task_channels WHERE workspace_sid = %s AND unique_name = 'chat'",
-                                     (ws,))
+        await uow.execute(
+            "INSERT INTO task_queues (sid, account_sid, workspace_sid, friendly_name, target_workers, "
+            "max_reserved_workers) VALUES (%s, %s, %s, 'All', 'tier >= 1', 2)",
+            (queue_sid, account_sid, ws),
+        )
+        activities = {
+            r["friendly_name"]: r["sid"]
+            for r in await uow.fetchall("SELECT sid, friendly_name FROM activities WHERE workspace_sid = %s", (ws,))
+        }
+        channel = await uow.fetchone(
+            "SELECT sid FROM task_channels WHERE workspace_sid = %s AND unique_name = 'chat'", (ws,)
+        )
         workers = []
         for n in range(WORKERS):
             sid = new_sid(SidPrefix.WORKER)
             await uow.execute(
                 "INSERT INTO workers (sid, account_sid, workspace_sid, friendly_name, attributes, activity_sid, "
                 "available, date_status_changed) VALUES (%s, %s, %s, %s, %s, %s, false, now())",
-                (sid, account_sid, ws, f"w{n}", json.dumps({"tier": 1 + n % 3}), activities["Offline"]))
+                (sid, account_sid, ws, f"w{n}", json.dumps({"tier": 1 + n % 3}), activities["Offline"]),
+            )
             await routing.ensure_worker_channels(uow, workspace_sid=ws, worker_sid=sid)
-            await uow.execute("UPDATE worker_channels SET configured_capacity = %s WHERE worker_sid = %s "
-                              "AND task_channel_sid = %s", (rng.randint(1, 3), sid, channel["sid"]))
+            await uow.execute(
+                "UPDATE worker_channels SET configured_capacity = %s WHERE worker_sid = %s AND task_channel_sid = %s",
+                (rng.randint(1, 3), sid, channel["sid"]),
+            )
             workers.append(sid)
         await routing.refresh_membership_for_queue(uow, queue_sid)
-    return {"ws": ws, "account_sid": account_sid, "queue_sid": queue_sid, "channel_sid": channel["sid"],
-            "activities": activities, "workers": workers}
+    return {
+        "ws": ws,
+        "account_sid": account_sid,
+        "queue_sid": queue_sid,
+        "channel_sid": channel["sid"],
+        "activities": activities,
+        "workers": workers,
+    }
 
 
 async def _new_task(db: Database, env: dict, rng: random.Random) -> None:
@@ -91,10 +105,14 @@ async def _new_task(db: Database, env: dict, rng: random.Random) -> None:
         await uow.execute(
             "INSERT INTO tasks (sid, account_sid, workspace_sid, task_channel_sid, priority, attributes) "
             "VALUES (%s, %s, %s, %s, %s, '{}')",
-            (sid, env["account_sid"], env["ws"], env["channel_sid"], rng.randint(0, 3)))
+            (sid, env["account_sid"], env["ws"], env["channel_sid"], rng.randint(0, 3)),
+        )
         expression = rng.choice([None, "worker.tier >= 2", "worker.tier == 1"])
-        await routing.enter_step(uow, task_sid=sid, step={"queue_sid": env["queue_sid"], "expression": expression,
-                                                          "reservation_timeout": 120})
+        await routing.enter_step(
+            uow,
+            task_sid=sid,
+            step={"queue_sid": env["queue_sid"], "expression": expression, "reservation_timeout": 120},
+        )
 
 
 async def _pick(db: Database, sql: str, params: tuple, rng: random.Random) -> str | None:
@@ -105,8 +123,10 @@ async def _pick(db: Database, sql: str, params: tuple, rng: random.Random) -> st
 
 async def _operate(db: Database, env: dict, rng: random.Random) -> None:
     ws = env["ws"]
-    kind = rng.choices(["accept", "reject", "timeout", "wrap", "complete", "cancel", "flip", "capacity", "task"],
-                       weights=[5, 2, 2, 1, 3, 1, 3, 1, 2])[0]
+    kind = rng.choices(
+        ["accept", "reject", "timeout", "wrap", "complete", "cancel", "flip", "capacity", "task"],
+        weights=[5, 2, 2, 1, 3, 1, 3, 1, 2],
+    )[0]
     pending = "SELECT sid FROM reservations WHERE workspace_sid = %s AND reservation_status = 'pending'"
     if kind in ("accept", "reject", "timeout"):
         sid = await _pick(db, pending, (ws,), rng)
@@ -115,14 +135,24 @@ async def _operate(db: Database, env: dict, rng: random.Random) -> None:
             async with db.unit() as uow:
                 await routing.update_reservation(uow, reservation_sid=sid, status=status)
     elif kind in ("wrap", "complete"):
-        sid = await _pick(db, "SELECT sid FROM tasks WHERE workspace_sid = %s AND assignment_status IN "
-                              "('assigned', 'wrapping')", (ws,), rng)
+        sid = await _pick(
+            db,
+            "SELECT sid FROM tasks WHERE workspace_sid = %s AND assignment_status IN ('assigned', 'wrapping')",
+            (ws,),
+            rng,
+        )
         if sid:
             async with db.unit() as uow:
-                await routing.update_task_status(uow, task_sid=sid, status="wrapping" if kind == "wrap" else "completed")
+                await routing.update_task_status(
+                    uow, task_sid=sid, status="wrapping" if kind == "wrap" else "completed"
+                )
     elif kind == "cancel":
-        sid = await _pick(db, "SELECT sid FROM tasks WHERE workspace_sid = %s AND assignment_status IN "
-                              "('pending', 'reserved')", (ws,), rng)
+        sid = await _pick(
+            db,
+            "SELECT sid FROM tasks WHERE workspace_sid = %s AND assignment_status IN ('pending', 'reserved')",
+            (ws,),
+            rng,
+        )
         if sid:
             async with db.unit() as uow:
                 await routing.update_task_status(uow, task_sid=sid, status="canceled", reason="test")
@@ -131,14 +161,18 @@ async def _operate(db: Database, env: dict, rng: random.Random) -> None:
         activity = env["activities"][rng.choice(["Available", "Offline"])]
         async with db.unit() as uow:
             worker = await uow.fetchone("SELECT * FROM workers WHERE sid = %s", (worker_sid,))
-            await routing.set_worker_activity(uow, worker=worker, activity_sid=activity,
-                                              reject_pending=rng.random() < 0.5)
+            await routing.set_worker_activity(
+                uow, worker=worker, activity_sid=activity, reject_pending=rng.random() < 0.5
+            )
     elif kind == "capacity":
         async with db.unit() as uow:
-            channel = await uow.fetchone("SELECT * FROM worker_channels WHERE worker_sid = %s AND task_channel_sid = %s",
-                                         (rng.choice(env["workers"]), env["channel_sid"]))
-            await routing.update_worker_channel(uow, channel=channel, capacity=channel["configured_capacity"] + 1,
-                                                available=None)
+            channel = await uow.fetchone(
+                "SELECT * FROM worker_channels WHERE worker_sid = %s AND task_channel_sid = %s",
+                (rng.choice(env["workers"]), env["channel_sid"]),
+            )
+            await routing.update_worker_channel(
+                uow, channel=channel, capacity=channel["configured_capacity"] + 1, available=None
+            )
     else:
         await _new_task(db, env, rng)
 
@@ -178,12 +212,21 @@ async def test_routing_invariants_hold_under_concurrent_operations(database_url,
             assert await match(uow, env["ws"]) == [], "a waiting task could be offered but was not (missed wake-up)"
         await _check(db, env["ws"])
         async with db.read() as q:
-            tasks = await q.fetchall("SELECT sid, assignment_status, routing_step FROM tasks WHERE workspace_sid = %s",
-                                     (env["ws"],))
+            tasks = await q.fetchall(
+                "SELECT sid, assignment_status, routing_step FROM tasks WHERE workspace_sid = %s",
+                (env["ws"],),
+            )
             offers = await q.fetchone("SELECT count(*) AS n FROM reservations WHERE workspace_sid = %s", (env["ws"],))
         assert offers["n"] > INITIAL_TASKS  # the storm really exercised routing
         for task in tasks:
-            assert task["assignment_status"] in ("pending", "reserved", "assigned", "wrapping", "completed", "canceled")
+            assert task["assignment_status"] in (
+                "pending",
+                "reserved",
+                "assigned",
+                "wrapping",
+                "completed",
+                "canceled",
+            )
             if task["assignment_status"] == "pending":
                 assert task["routing_step"] and task["routing_step"].get("waiting_reason"), task
     finally:

@@ -60,20 +60,36 @@ class RealtimeClient:
         if frame["type"] == "error":
             raise AssertionError(f"subscribe {stream} failed: {frame}")
 
-    async def send_message(self, conversation_sid: str, body: str, client_message_id: str | None = None) -> dict[str, Any]:
-        frame_id = await self.send({"type": "send_message", "conversation_sid": conversation_sid, "body": body,
-                                    "client_message_id": client_message_id})
+    async def send_message(
+        self, conversation_sid: str, body: str, client_message_id: str | None = None
+    ) -> dict[str, Any]:
+        frame_id = await self.send(
+            {
+                "type": "send_message",
+                "conversation_sid": conversation_sid,
+                "body": body,
+                "client_message_id": client_message_id,
+            }
+        )
         frame = await self.wait_for(lambda f: f.get("id") == frame_id)
         if frame["type"] != "ack":
             raise AssertionError(f"send failed: {frame}")
         return frame["message"]
 
     def events(self, stream: str, event: str | None = None) -> list[dict[str, Any]]:
-        return [f for f in self.frames if f["type"] == "event" and f["stream"] == stream
-                and (event is None or f["event"] == event)]
+        return [
+            f
+            for f in self.frames
+            if f["type"] == "event" and f["stream"] == stream and (event is None or f["event"] == event)
+        ]
 
-    async def wait_event(self, stream: str, event: str, predicate: Callable[[dict[str, Any]], bool] = lambda f: True,
-                         timeout: float = 20.0) -> dict[str, Any]:
+    async def wait_event(
+        self,
+        stream: str,
+        event: str,
+        predicate: Callable[[dict[str, Any]], bool] = lambda f: True,
+        timeout: float = 20.0,
+    ) -> dict[str, Any]:
         return await self.wait_for(
             lambda f: f["type"] == "event" and f["stream"] == stream and f["event"] == event and predicate(f),
             timeout,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass, field
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
@@ -35,10 +35,12 @@ async def time_skipping() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=DATA_CONVERTER, test_server_existing_path=time_skipping_server_binary()
     )
     # The Java test server only knows search attributes registered through the operator service.
-    await env.client.operator_service.add_search_attributes(AddSearchAttributesRequest(
-        namespace=env.client.namespace,
-        search_attributes={key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for key in search_attributes.ALL},
-    ))
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for key in search_attributes.ALL},
+        )
+    )
     yield env
     await env.shutdown()
 
@@ -56,7 +58,9 @@ class TimerHarness:
         return await self.env.client.start_workflow(
             TaskWorkflow.run,
             TaskInput(account_sid=self.account_sid, task_sid=setup["task_sid"], workspace_sid=setup["workspace_sid"]),
-            id=setup["task_sid"], task_queue=self.task_queue)
+            id=setup["task_sid"],
+            task_queue=self.task_queue,
+        )
 
 
 @pytest.fixture
@@ -82,40 +86,53 @@ async def _workspace(db: Database, account_sid: str, targets: list[dict], *, age
         workspace = await create_workspace(uow, account_sid=account_sid, friendly_name="Timers")
         ws = workspace["sid"]
         queue_sid = new_sid(SidPrefix.TASK_QUEUE)
-        await uow.execute("INSERT INTO task_queues (sid, account_sid, workspace_sid, friendly_name) "
-                          "VALUES (%s, %s, %s, 'Everyone')", (queue_sid, account_sid, ws))
-        configuration = {"task_routing": {"filters": [{"expression": "1==1", "targets": [
-            {"queue": queue_sid, **target} for target in targets]}]}}
+        await uow.execute(
+            "INSERT INTO task_queues (sid, account_sid, workspace_sid, friendly_name) VALUES (%s, %s, %s, 'Everyone')",
+            (queue_sid, account_sid, ws),
+        )
+        configuration = {
+            "task_routing": {
+                "filters": [{"expression": "1==1", "targets": [{"queue": queue_sid, **target} for target in targets]}]
+            }
+        }
         workflow_sid = new_sid(SidPrefix.WORKFLOW)
-        await uow.execute("INSERT INTO workflows (sid, account_sid, workspace_sid, friendly_name, configuration) "
-                          "VALUES (%s, %s, %s, 'Default timeouts', %s)",
-                          (workflow_sid, account_sid, ws, json.dumps(configuration)))
-        available = await uow.fetchone("SELECT sid FROM activities WHERE workspace_sid = %s AND friendly_name = "
-                                       "'Available'", (ws,))
+        await uow.execute(
+            "INSERT INTO workflows (sid, account_sid, workspace_sid, friendly_name, configuration) "
+            "VALUES (%s, %s, %s, 'Default timeouts', %s)",
+            (workflow_sid, account_sid, ws, json.dumps(configuration)),
+        )
+        available = await uow.fetchone(
+            "SELECT sid FROM activities WHERE workspace_sid = %s AND friendly_name = 'Available'", (ws,)
+        )
         workers = []
         for n in range(agents):
             worker_sid = new_sid(SidPrefix.WORKER)
             await uow.execute(
                 "INSERT INTO workers (sid, account_sid, workspace_sid, friendly_name, activity_sid, available, "
                 "date_status_changed) VALUES (%s, %s, %s, %s, %s, true, now() - make_interval(secs => %s))",
-                (worker_sid, account_sid, ws, f"agent-{n}", available["sid"], 100 - n))
+                (worker_sid, account_sid, ws, f"agent-{n}", available["sid"], 100 - n),
+            )
             await routing.ensure_worker_channels(uow, workspace_sid=ws, worker_sid=worker_sid)
             workers.append(worker_sid)
         await routing.refresh_membership_for_queue(uow, queue_sid)
-        channel = await uow.fetchone("SELECT sid FROM task_channels WHERE workspace_sid = %s AND unique_name = "
-                                     "'default'", (ws,))
+        channel = await uow.fetchone(
+            "SELECT sid FROM task_channels WHERE workspace_sid = %s AND unique_name = 'default'", (ws,)
+        )
         task_sid = new_sid(SidPrefix.TASK)
         await uow.execute(
             "INSERT INTO tasks (sid, account_sid, workspace_sid, workflow_sid, task_channel_sid, timeout) "
             "VALUES (%s, %s, %s, %s, %s, %s)",
-            (task_sid, account_sid, ws, workflow_sid, channel["sid"], 3600))
+            (task_sid, account_sid, ws, workflow_sid, channel["sid"], 3600),
+        )
     return {"workspace_sid": ws, "task_sid": task_sid, "workers": workers}
 
 
 async def _reservations(db: Database, task_sid: str) -> list[dict]:
     async with db.read() as q:
-        return await q.fetchall("SELECT worker_sid, reservation_status FROM reservations WHERE task_sid = %s "
-                                "ORDER BY date_created", (task_sid,))
+        return await q.fetchall(
+            "SELECT worker_sid, reservation_status FROM reservations WHERE task_sid = %s ORDER BY date_created",
+            (task_sid,),
+        )
 
 
 async def _task(db: Database, task_sid: str) -> dict:
@@ -133,7 +150,8 @@ async def test_unanswered_reservation_times_out_after_the_default_120_seconds(ha
     with env.auto_time_skipping_disabled():
         await harness.start_task(setup)
         assert await eventually(lambda: _reservations(db, task_sid), what="first offer") == [
-            {"worker_sid": first, "reservation_status": "pending"}]  # the longest idle agent goes first
+            {"worker_sid": first, "reservation_status": "pending"}
+        ]  # the longest idle agent goes first
         await env.sleep(timedelta(seconds=110))
         assert (await _reservations(db, task_sid))[0]["reservation_status"] == "pending"
         await env.sleep(timedelta(seconds=11))
@@ -144,7 +162,8 @@ async def test_unanswered_reservation_times_out_after_the_default_120_seconds(ha
 
         assert await eventually(re_offered, what="second offer") == [
             {"worker_sid": first, "reservation_status": "timeout"},
-            {"worker_sid": second, "reservation_status": "pending"}]
+            {"worker_sid": second, "reservation_status": "pending"},
+        ]
 
 
 async def test_task_leaves_the_workflow_when_the_last_target_times_out(harness):

@@ -35,8 +35,15 @@ class ReservationStatus(StrEnum):
 INSTRUCTIONS = {"accept": ReservationStatus.ACCEPTED, "reject": ReservationStatus.REJECTED}
 
 
-async def _load(q: UnitOfWork, principal: Principal, workspace_sid: str, *, reservation_sid: str,
-                task_sid: str | None = None, worker_sid: str | None = None) -> dict[str, Any]:
+async def _load(
+    q: UnitOfWork,
+    principal: Principal,
+    workspace_sid: str,
+    *,
+    reservation_sid: str,
+    task_sid: str | None = None,
+    worker_sid: str | None = None,
+) -> dict[str, Any]:
     row = await q.fetchone(
         RESERVATION_SELECT + " WHERE r.sid = %s AND r.workspace_sid = %s "
         "AND (%s::text IS NULL OR r.task_sid = %s) AND (%s::text IS NULL OR r.worker_sid = %s)",
@@ -49,8 +56,17 @@ async def _load(q: UnitOfWork, principal: Principal, workspace_sid: str, *, rese
     return row
 
 
-async def _list(db: Database, request: Request, principal: Principal, workspace_sid: str, base_url: str, *,
-                task_sid: str | None, worker_sid: str | None, url: str) -> Any:
+async def _list(
+    db: Database,
+    request: Request,
+    principal: Principal,
+    workspace_sid: str,
+    base_url: str,
+    *,
+    task_sid: str | None,
+    worker_sid: str | None,
+    url: str,
+) -> Any:
     page = Page(request.query_params)
     params = Params(request.query_params)
     status = params.enum("ReservationStatus", ReservationStatus)
@@ -65,19 +81,40 @@ async def _list(db: Database, request: Request, principal: Principal, workspace_
             RESERVATION_SELECT + " WHERE r.workspace_sid = %s AND (%s::text IS NULL OR r.task_sid = %s) "
             "AND (%s::text IS NULL OR r.worker_sid = %s) AND (%s::text IS NULL OR r.reservation_status = %s) "
             "ORDER BY r.date_created, r.sid LIMIT %s OFFSET %s",
-            (workspace_sid, task_sid, task_sid, worker_filter, worker_filter, status, status,
-             page.size + 1, page.offset),
+            (
+                workspace_sid,
+                task_sid,
+                task_sid,
+                worker_filter,
+                worker_filter,
+                status,
+                status,
+                page.size + 1,
+                page.offset,
+            ),
         )
     return page.envelope(
-        key="reservations", url=url,
+        key="reservations",
+        url=url,
         items=[reservation_json(r, base_url, worker_scoped=worker_sid is not None) for r in rows[: page.size]],
-        has_more=len(rows) > page.size, filters=[("ReservationStatus", status.value)] if status else [],
+        has_more=len(rows) > page.size,
+        filters=[("ReservationStatus", status.value)] if status else [],
     )
 
 
-async def _update(db: Database, request: Request, response: Response, principal: Principal, form: Params,
-                  workspace_sid: str, base_url: str, *, reservation_sid: str, task_sid: str | None = None,
-                  worker_sid: str | None = None) -> Any:
+async def _update(
+    db: Database,
+    request: Request,
+    response: Response,
+    principal: Principal,
+    form: Params,
+    workspace_sid: str,
+    base_url: str,
+    *,
+    reservation_sid: str,
+    task_sid: str | None = None,
+    worker_sid: str | None = None,
+) -> Any:
     status = form.enum("ReservationStatus", ReservationStatus)
     instruction = (form.str("Instruction") or "").lower()
     if status is None and instruction:
@@ -90,10 +127,19 @@ async def _update(db: Database, request: Request, response: Response, principal:
     if_match = request.headers.get("if-match")
     async with db.unit() as uow:
         await load_workspace(uow, principal, workspace_sid)
-        row = await _load(uow, principal, workspace_sid, reservation_sid=reservation_sid, task_sid=task_sid,
-                          worker_sid=worker_sid)
+        row = await _load(
+            uow,
+            principal,
+            workspace_sid,
+            reservation_sid=reservation_sid,
+            task_sid=task_sid,
+            worker_sid=worker_sid,
+        )
         await routing.update_reservation(
-            uow, reservation_sid=reservation_sid, status=status.value, worker_activity_sid=activity_sid,
+            uow,
+            reservation_sid=reservation_sid,
+            status=status.value,
+            worker_activity_sid=activity_sid,
             expected_version=int(if_match.strip('"')) if if_match and if_match.strip('"').isdigit() else None,
         )
         row = await _load(uow, principal, workspace_sid, reservation_sid=reservation_sid)
@@ -105,16 +151,30 @@ async def _update(db: Database, request: Request, response: Response, principal:
 
 
 @router.get("/Tasks/{task_sid}/Reservations")
-async def list_task_reservations(workspace_sid: str, task_sid: str, request: Request, principal: CurrentPrincipal,
-                                 db: DbDep, settings: SettingsDep) -> Any:
+async def list_task_reservations(
+    workspace_sid: str,
+    task_sid: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    settings: SettingsDep,
+) -> Any:
     url = f"{settings.base_url}/taskrouter/v1/Workspaces/{workspace_sid}/Tasks/{task_sid}/Reservations"
-    return await _list(db, request, principal, workspace_sid, settings.base_url, task_sid=task_sid,
-                       worker_sid=None, url=url)
+    return await _list(
+        db, request, principal, workspace_sid, settings.base_url, task_sid=task_sid, worker_sid=None, url=url
+    )
 
 
 @router.get("/Tasks/{task_sid}/Reservations/{reservation_sid}")
-async def fetch_task_reservation(workspace_sid: str, task_sid: str, reservation_sid: str, response: Response,
-                                 principal: CurrentPrincipal, db: DbDep, settings: SettingsDep) -> Any:
+async def fetch_task_reservation(
+    workspace_sid: str,
+    task_sid: str,
+    reservation_sid: str,
+    response: Response,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    settings: SettingsDep,
+) -> Any:
     async with db.read() as q:
         await load_workspace(q, principal, workspace_sid)
         row = await _load(q, principal, workspace_sid, reservation_sid=reservation_sid, task_sid=task_sid)
@@ -123,28 +183,66 @@ async def fetch_task_reservation(workspace_sid: str, task_sid: str, reservation_
 
 
 @router.post("/Tasks/{task_sid}/Reservations/{reservation_sid}")
-async def update_task_reservation(workspace_sid: str, task_sid: str, reservation_sid: str, request: Request,
-                                  response: Response, principal: CurrentPrincipal, db: DbDep, form: FormDep,
-                                  settings: SettingsDep) -> Any:
-    return await _update(db, request, response, principal, form, workspace_sid, settings.base_url,
-                         reservation_sid=reservation_sid, task_sid=task_sid)
+async def update_task_reservation(
+    workspace_sid: str,
+    task_sid: str,
+    reservation_sid: str,
+    request: Request,
+    response: Response,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    form: FormDep,
+    settings: SettingsDep,
+) -> Any:
+    return await _update(
+        db,
+        request,
+        response,
+        principal,
+        form,
+        workspace_sid,
+        settings.base_url,
+        reservation_sid=reservation_sid,
+        task_sid=task_sid,
+    )
 
 
 # --- worker-scoped -----------------------------------------------------------------------------------
 
 
 @router.get("/Workers/{worker_sid}/Reservations")
-async def list_worker_reservations(workspace_sid: str, worker_sid: str, request: Request,
-                                   principal: CurrentPrincipal, db: DbDep, settings: SettingsDep) -> Any:
+async def list_worker_reservations(
+    workspace_sid: str,
+    worker_sid: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    settings: SettingsDep,
+) -> Any:
     principal.require_worker(workspace_sid, worker_sid)
     url = f"{settings.base_url}/taskrouter/v1/Workspaces/{workspace_sid}/Workers/{worker_sid}/Reservations"
-    return await _list(db, request, principal, workspace_sid, settings.base_url, task_sid=None,
-                       worker_sid=worker_sid, url=url)
+    return await _list(
+        db,
+        request,
+        principal,
+        workspace_sid,
+        settings.base_url,
+        task_sid=None,
+        worker_sid=worker_sid,
+        url=url,
+    )
 
 
 @router.get("/Workers/{worker_sid}/Reservations/{reservation_sid}")
-async def fetch_worker_reservation(workspace_sid: str, worker_sid: str, reservation_sid: str, response: Response,
-                                   principal: CurrentPrincipal, db: DbDep, settings: SettingsDep) -> Any:
+async def fetch_worker_reservation(
+    workspace_sid: str,
+    worker_sid: str,
+    reservation_sid: str,
+    response: Response,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    settings: SettingsDep,
+) -> Any:
     principal.require_worker(workspace_sid, worker_sid)
     async with db.read() as q:
         await load_workspace(q, principal, workspace_sid)
@@ -154,9 +252,26 @@ async def fetch_worker_reservation(workspace_sid: str, worker_sid: str, reservat
 
 
 @router.post("/Workers/{worker_sid}/Reservations/{reservation_sid}")
-async def update_worker_reservation(workspace_sid: str, worker_sid: str, reservation_sid: str, request: Request,
-                                    response: Response, principal: CurrentPrincipal, db: DbDep, form: FormDep,
-                                    settings: SettingsDep) -> Any:
+async def update_worker_reservation(
+    workspace_sid: str,
+    worker_sid: str,
+    reservation_sid: str,
+    request: Request,
+    response: Response,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    form: FormDep,
+    settings: SettingsDep,
+) -> Any:
     principal.require_worker(workspace_sid, worker_sid)
-    return await _update(db, request, response, principal, form, workspace_sid, settings.base_url,
-                         reservation_sid=reservation_sid, worker_sid=worker_sid)
+    return await _update(
+        db,
+        request,
+        response,
+        principal,
+        form,
+        workspace_sid,
+        settings.base_url,
+        reservation_sid=reservation_sid,
+        worker_sid=worker_sid,
+    )

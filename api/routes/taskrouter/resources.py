@@ -68,9 +68,7 @@ class _SidConvertor(Convertor[str]):
 
 register_url_convertor("sid", _SidConvertor())
 
-router = APIRouter(
-    prefix="/taskrouter/v1/Workspaces/{workspace_sid}", tags=["TaskRouter: Workspace resources"]
-)
+router = APIRouter(prefix="/taskrouter/v1/Workspaces/{workspace_sid}", tags=["TaskRouter: Workspace resources"])
 
 LIVE_TASK = ("pending", "reserved", "assigned", "wrapping")
 LIVE_RESERVATION = ("pending", "accepted", "wrapping")
@@ -130,8 +128,15 @@ async def _unit(db: Database, what: str) -> AsyncIterator[UnitOfWork]:
 
 
 async def _ensure_unique(
-    uow: UnitOfWork, table: str, workspace_sid: str, column: str, value: str, what: str,
-    *, exclude: str = "", casefold: bool = False,
+    uow: UnitOfWork,
+    table: str,
+    workspace_sid: str,
+    column: str,
+    value: str,
+    what: str,
+    *,
+    exclude: str = "",
+    casefold: bool = False,
 ) -> None:
     test = f"lower({column}) = lower(%s)" if casefold else f"{column} = %s"
     row = await uow.fetchone(
@@ -166,12 +171,22 @@ async def _count(uow: UnitOfWork, sql: str, args: tuple[Any, ...]) -> int:
 
 
 async def _event(
-    uow: UnitOfWork, workspace: Row, event_type: str, resource_type: str, resource_sid: str, description: str,
+    uow: UnitOfWork,
+    workspace: Row,
+    event_type: str,
+    resource_type: str,
+    resource_sid: str,
+    description: str,
     **data: Any,
 ) -> None:
     await record_event(
-        uow, account_sid=workspace["account_sid"], workspace_sid=workspace["sid"], event_type=event_type,
-        resource_type=resource_type, resource_sid=resource_sid, description=description,
+        uow,
+        account_sid=workspace["account_sid"],
+        workspace_sid=workspace["sid"],
+        event_type=event_type,
+        resource_type=resource_type,
+        resource_sid=resource_sid,
+        description=description,
         data={**data, "workspace_sid": workspace["sid"], "workspace_name": workspace["friendly_name"]},
     )
 
@@ -214,9 +229,7 @@ def _deny_agents(principal: Principal, what: str) -> None:
         raise PermissionDenied(f"An agent token may not read {what}")
 
 
-async def _get(
-    q: UnitOfWork, table: str, path: str, workspace_sid: str, sid: str, *, for_update: bool = False
-) -> Row:
+async def _get(q: UnitOfWork, table: str, path: str, workspace_sid: str, sid: str, *, for_update: bool = False) -> Row:
     return await load_in_workspace(
         q, table=table, sid=sid, workspace_sid=workspace_sid, path=path, for_update=for_update
     )
@@ -236,7 +249,11 @@ async def _activity(uow: UnitOfWork, workspace_sid: str, activity_sid: str, para
 
 @router.get("/Activities")
 async def list_activities(
-    workspace_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, query: QueryDep,
+    workspace_sid: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    query: QueryDep,
     settings: SettingsDep,
 ) -> Any:
     page = Page(request.query_params)
@@ -249,7 +266,9 @@ async def list_activities(
             q, f"SELECT * FROM activities WHERE {where.sql} ORDER BY date_created, sid", where.args, page
         )
     return page.envelope(
-        key="activities", url=_list_url(settings, workspace_sid, "Activities"), has_more=more,
+        key="activities",
+        url=_list_url(settings, workspace_sid, "Activities"),
+        has_more=more,
         items=[activity_json(r, settings.base_url) for r in rows],
         filters=_echo(request, "FriendlyName", "Available"),
     )
@@ -265,12 +284,28 @@ async def create_activity(
     async with _unit(db, "Activity") as uow:
         workspace = await load_workspace(uow, principal, workspace_sid)
         await _ensure_unique(uow, "activities", workspace_sid, "friendly_name", name, "Activity")
-        row = await _insert(uow, "activities", {
-            "sid": new_sid(SidPrefix.ACTIVITY), "account_sid": workspace["account_sid"],
-            "workspace_sid": workspace_sid, "friendly_name": name, "available": available,
-        })
-        await _event(uow, workspace, "activity.created", "activity", row["sid"], f"Activity {name} created",
-                     activity_sid=row["sid"], activity_name=name, activity_available=available)
+        row = await _insert(
+            uow,
+            "activities",
+            {
+                "sid": new_sid(SidPrefix.ACTIVITY),
+                "account_sid": workspace["account_sid"],
+                "workspace_sid": workspace_sid,
+                "friendly_name": name,
+                "available": available,
+            },
+        )
+        await _event(
+            uow,
+            workspace,
+            "activity.created",
+            "activity",
+            row["sid"],
+            f"Activity {name} created",
+            activity_sid=row["sid"],
+            activity_name=name,
+            activity_available=available,
+        )
     return activity_json(row, settings.base_url)
 
 
@@ -294,12 +329,19 @@ async def update_activity(
         workspace = await load_workspace(uow, principal, workspace_sid)
         row = await _get(uow, "activities", "Activities", workspace_sid, sid)
         if name is not None and name != row["friendly_name"]:
-            await _ensure_unique(
-                uow, "activities", workspace_sid, "friendly_name", name, "Activity", exclude=sid
-            )
+            await _ensure_unique(uow, "activities", workspace_sid, "friendly_name", name, "Activity", exclude=sid)
             row = await _update(uow, "activities", sid, {"friendly_name": name})
-            await _event(uow, workspace, "activity.updated", "activity", sid, f"Activity {name} updated",
-                         activity_sid=sid, activity_name=name, activity_available=row["available"])
+            await _event(
+                uow,
+                workspace,
+                "activity.updated",
+                "activity",
+                sid,
+                f"Activity {name} updated",
+                activity_sid=sid,
+                activity_name=name,
+                activity_available=row["available"],
+            )
     return activity_json(row, settings.base_url)
 
 
@@ -322,9 +364,16 @@ async def delete_activity(workspace_sid: str, sid: str, principal: CurrentPrinci
         if queues:
             raise Conflict(f"Activity {sid} cannot be deleted while {queues} task queue(s) refer to it")
         await uow.execute("DELETE FROM activities WHERE sid = %s", (sid,))
-        await _event(uow, workspace, "activity.deleted", "activity", sid,
-                     f"Activity {row['friendly_name']} deleted",
-                     activity_sid=sid, activity_name=row["friendly_name"])
+        await _event(
+            uow,
+            workspace,
+            "activity.deleted",
+            "activity",
+            sid,
+            f"Activity {row['friendly_name']} deleted",
+            activity_sid=sid,
+            activity_name=row["friendly_name"],
+        )
     return Response(status_code=204)
 
 
@@ -349,11 +398,15 @@ async def list_task_channels(
     async with db.read() as q:
         await load_workspace(q, principal, workspace_sid)
         rows, more = await _page_rows(
-            q, "SELECT * FROM task_channels WHERE workspace_sid = %s ORDER BY date_created, sid",
-            [workspace_sid], page,
+            q,
+            "SELECT * FROM task_channels WHERE workspace_sid = %s ORDER BY date_created, sid",
+            [workspace_sid],
+            page,
         )
     return page.envelope(
-        key="channels", url=_list_url(settings, workspace_sid, "TaskChannels"), has_more=more,
+        key="channels",
+        url=_list_url(settings, workspace_sid, "TaskChannels"),
+        has_more=more,
         items=[task_channel_json(r, settings.base_url) for r in rows],
     )
 
@@ -369,21 +422,38 @@ async def create_task_channel(
     async with _unit(db, "TaskChannel") as uow:
         workspace = await load_workspace(uow, principal, workspace_sid)
         await _ensure_unique(uow, "task_channels", workspace_sid, "unique_name", unique_name, "TaskChannel")
-        row = await _insert(uow, "task_channels", {
-            "sid": new_sid(SidPrefix.TASK_CHANNEL), "account_sid": workspace["account_sid"],
-            "workspace_sid": workspace_sid, "friendly_name": name, "unique_name": unique_name,
-            "channel_optimized_routing": optimized,
-        })
+        row = await _insert(
+            uow,
+            "task_channels",
+            {
+                "sid": new_sid(SidPrefix.TASK_CHANNEL),
+                "account_sid": workspace["account_sid"],
+                "workspace_sid": workspace_sid,
+                "friendly_name": name,
+                "unique_name": unique_name,
+                "channel_optimized_routing": optimized,
+            },
+        )
         await ensure_worker_channels(uow, workspace_sid=workspace_sid)
-        await _event(uow, workspace, "task-channel.created", "task_channel", row["sid"],
-                     f"TaskChannel {unique_name} created", **_task_channel_data(row))
+        await _event(
+            uow,
+            workspace,
+            "task-channel.created",
+            "task_channel",
+            row["sid"],
+            f"TaskChannel {unique_name} created",
+            **_task_channel_data(row),
+        )
     return task_channel_json(row, settings.base_url)
 
 
 def _task_channel_data(row: Row) -> dict[str, Any]:
-    return {"task_channel_sid": row["sid"], "task_channel_name": row["friendly_name"],
-            "task_channel_unique_name": row["unique_name"],
-            "task_channel_optimized_routing": row["channel_optimized_routing"]}
+    return {
+        "task_channel_sid": row["sid"],
+        "task_channel_name": row["friendly_name"],
+        "task_channel_unique_name": row["unique_name"],
+        "task_channel_optimized_routing": row["channel_optimized_routing"],
+    }
 
 
 @router.get("/TaskChannels/{sid}")
@@ -401,23 +471,30 @@ async def update_task_channel(
     workspace_sid: str, sid: str, principal: CurrentPrincipal, db: DbDep, form: FormDep, settings: SettingsDep
 ) -> Any:
     principal.require_admin()
-    given = {"friendly_name": _optional_name(form),
-             "channel_optimized_routing": form.bool("ChannelOptimizedRouting")}
+    given = {
+        "friendly_name": _optional_name(form),
+        "channel_optimized_routing": form.bool("ChannelOptimizedRouting"),
+    }
     changes = {column: value for column, value in given.items() if value is not None}
     async with db.unit() as uow:
         workspace = await load_workspace(uow, principal, workspace_sid)
         row = await _task_channel(uow, workspace_sid, sid)
         if changes:
             row = await _update(uow, "task_channels", row["sid"], changes)
-            await _event(uow, workspace, "task-channel.updated", "task_channel", row["sid"],
-                         f"TaskChannel {row['unique_name']} updated", **_task_channel_data(row))
+            await _event(
+                uow,
+                workspace,
+                "task-channel.updated",
+                "task_channel",
+                row["sid"],
+                f"TaskChannel {row['unique_name']} updated",
+                **_task_channel_data(row),
+            )
     return task_channel_json(row, settings.base_url)
 
 
 @router.delete("/TaskChannels/{sid}", status_code=204)
-async def delete_task_channel(
-    workspace_sid: str, sid: str, principal: CurrentPrincipal, db: DbDep
-) -> Response:
+async def delete_task_channel(workspace_sid: str, sid: str, principal: CurrentPrincipal, db: DbDep) -> Response:
     principal.require_admin()
     async with db.unit() as uow:
         workspace = await load_workspace(uow, principal, workspace_sid)
@@ -429,8 +506,15 @@ async def delete_task_channel(
         # With no tasks on the channel there are no reservations on its worker channels either.
         await uow.execute("DELETE FROM worker_channels WHERE task_channel_sid = %s", (row["sid"],))
         await uow.execute("DELETE FROM task_channels WHERE sid = %s", (row["sid"],))
-        await _event(uow, workspace, "task-channel.deleted", "task_channel", row["sid"],
-                     f"TaskChannel {row['unique_name']} deleted", **_task_channel_data(row))
+        await _event(
+            uow,
+            workspace,
+            "task-channel.deleted",
+            "task_channel",
+            row["sid"],
+            f"TaskChannel {row['unique_name']} deleted",
+            **_task_channel_data(row),
+        )
     return Response(status_code=204)
 
 
@@ -476,20 +560,29 @@ async def _queue_out(q: UnitOfWork, row: Row, settings: Settings) -> dict[str, A
 
 
 def _queue_data(row: Row) -> dict[str, Any]:
-    return {"task_queue_sid": row["sid"], "task_queue_name": row["friendly_name"],
-            "task_queue_target_expression": row["target_workers"]}
+    return {
+        "task_queue_sid": row["sid"],
+        "task_queue_name": row["friendly_name"],
+        "task_queue_target_expression": row["target_workers"],
+    }
 
 
 @router.get("/TaskQueues")
 async def list_task_queues(
-    workspace_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, query: QueryDep,
+    workspace_sid: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    query: QueryDep,
     settings: SettingsDep,
 ) -> Any:
     page = Page(request.query_params)
     where = _Where("q.workspace_sid = %s", workspace_sid)
     where.add(query.str("FriendlyName"), "q.friendly_name = %s")
-    where.add(query.sid("WorkerSid", SidPrefix.WORKER),
-              "EXISTS (SELECT 1 FROM queue_members m WHERE m.queue_sid = q.sid AND m.worker_sid = %s)")
+    where.add(
+        query.sid("WorkerSid", SidPrefix.WORKER),
+        "EXISTS (SELECT 1 FROM queue_members m WHERE m.queue_sid = q.sid AND m.worker_sid = %s)",
+    )
     worker_attributes = query.json_object("EvaluateWorkerAttributes")
     sql = f"SELECT q.* FROM task_queues q WHERE {where.sql} ORDER BY q.date_created, q.sid"
     async with db.read() as q:
@@ -498,11 +591,19 @@ async def list_task_queues(
             rows, more = await _page_rows(q, sql, where.args, page)
         else:
             document = json.loads(worker_attributes)
-            rows, more = _slice([r for r in await q.fetchall(sql, where.args) if r["target_workers"].strip()
-                                 and parse_expression(r["target_workers"]).evaluate(document)], page)
+            rows, more = _slice(
+                [
+                    r
+                    for r in await q.fetchall(sql, where.args)
+                    if r["target_workers"].strip() and parse_expression(r["target_workers"]).evaluate(document)
+                ],
+                page,
+            )
         names = await activity_names(q, workspace_sid)
     return page.envelope(
-        key="task_queues", url=_list_url(settings, workspace_sid, "TaskQueues"), has_more=more,
+        key="task_queues",
+        url=_list_url(settings, workspace_sid, "TaskQueues"),
+        has_more=more,
         items=[task_queue_json(r, settings.base_url, activity_names=names) for r in rows],
         filters=_echo(request, "FriendlyName", "WorkerSid", "EvaluateWorkerAttributes"),
     )
@@ -518,17 +619,30 @@ async def create_task_queue(
         workspace = await load_workspace(uow, principal, workspace_sid)
         await lock_workspace(uow, workspace_sid)
         await _check_queue_activities(uow, workspace_sid, fields)
-        await _ensure_unique(
-            uow, "task_queues", workspace_sid, "friendly_name", fields["friendly_name"], "TaskQueue"
+        await _ensure_unique(uow, "task_queues", workspace_sid, "friendly_name", fields["friendly_name"], "TaskQueue")
+        row = await _insert(
+            uow,
+            "task_queues",
+            {
+                "sid": new_sid(SidPrefix.TASK_QUEUE),
+                "account_sid": workspace["account_sid"],
+                "workspace_sid": workspace_sid,
+                "target_workers": "1==1",
+                "max_reserved_workers": 1,
+                "task_order": "FIFO",
+                **fields,
+            },
         )
-        row = await _insert(uow, "task_queues", {
-            "sid": new_sid(SidPrefix.TASK_QUEUE), "account_sid": workspace["account_sid"],
-            "workspace_sid": workspace_sid, "target_workers": "1==1", "max_reserved_workers": 1,
-            "task_order": "FIFO", **fields,
-        })
         await refresh_membership_for_queue(uow, row["sid"])
-        await _event(uow, workspace, "task-queue.created", "task_queue", row["sid"],
-                     f"TaskQueue {row['friendly_name']} created", **_queue_data(row))
+        await _event(
+            uow,
+            workspace,
+            "task-queue.created",
+            "task_queue",
+            row["sid"],
+            f"TaskQueue {row['friendly_name']} created",
+            **_queue_data(row),
+        )
         return await _queue_out(uow, row, settings)
 
 
@@ -554,13 +668,27 @@ async def update_task_queue(
         before = await _get(uow, "task_queues", "TaskQueues", workspace_sid, sid, for_update=True)
         await _check_queue_activities(uow, workspace_sid, fields)
         if "friendly_name" in fields:
-            await _ensure_unique(uow, "task_queues", workspace_sid, "friendly_name", fields["friendly_name"],
-                                 "TaskQueue", exclude=sid)
+            await _ensure_unique(
+                uow,
+                "task_queues",
+                workspace_sid,
+                "friendly_name",
+                fields["friendly_name"],
+                "TaskQueue",
+                exclude=sid,
+            )
         row = await _update(uow, "task_queues", sid, fields) if fields else before
         if row["target_workers"] != before["target_workers"]:
             await refresh_membership_for_queue(uow, sid)
-            await _event(uow, workspace, "task-queue.expression.updated", "task_queue", sid,
-                         f"TaskQueue {row['friendly_name']} target expression updated", **_queue_data(row))
+            await _event(
+                uow,
+                workspace,
+                "task-queue.expression.updated",
+                "task_queue",
+                sid,
+                f"TaskQueue {row['friendly_name']} target expression updated",
+                **_queue_data(row),
+            )
         if any(row[c] != before[c] for c in _QUEUE_ROUTING_COLUMNS):
             # New members or a wider reservation limit can make waiting tasks offerable now.
             await match(uow, workspace_sid)
@@ -574,22 +702,31 @@ async def delete_task_queue(workspace_sid: str, sid: str, principal: CurrentPrin
         workspace = await load_workspace(uow, principal, workspace_sid)
         await lock_workspace(uow, workspace_sid)
         row = await _get(uow, "task_queues", "TaskQueues", workspace_sid, sid)
-        tasks = await _count(uow, "tasks WHERE task_queue_sid = %s AND assignment_status = ANY(%s)",
-                             (sid, list(LIVE_TASK)))
+        tasks = await _count(
+            uow, "tasks WHERE task_queue_sid = %s AND assignment_status = ANY(%s)", (sid, list(LIVE_TASK))
+        )
         if tasks:
-            raise Conflict(f"TaskQueue {sid} cannot be deleted while {tasks} pending, reserved, assigned or "
-                           "wrapping task(s) are in it")
+            raise Conflict(
+                f"TaskQueue {sid} cannot be deleted while {tasks} pending, reserved, assigned or "
+                "wrapping task(s) are in it"
+            )
         workflow = await uow.fetchone(
-            "SELECT sid FROM workflows WHERE workspace_sid = %s AND position(%s IN configuration) > 0 "
-            "LIMIT 1",
+            "SELECT sid FROM workflows WHERE workspace_sid = %s AND position(%s IN configuration) > 0 LIMIT 1",
             (workspace_sid, sid),
         )
         if workflow is not None:
             raise Conflict(f"TaskQueue {sid} cannot be deleted while Workflow {workflow['sid']} routes to it")
         await uow.execute("DELETE FROM queue_members WHERE queue_sid = %s", (sid,))
         await uow.execute("DELETE FROM task_queues WHERE sid = %s", (sid,))
-        await _event(uow, workspace, "task-queue.deleted", "task_queue", sid,
-                     f"TaskQueue {row['friendly_name']} deleted", **_queue_data(row))
+        await _event(
+            uow,
+            workspace,
+            "task-queue.deleted",
+            "task_queue",
+            sid,
+            f"TaskQueue {row['friendly_name']} deleted",
+            **_queue_data(row),
+        )
     return Response(status_code=204)
 
 
@@ -602,8 +739,10 @@ def _workflow_fields(form: Params, *, creating: bool) -> tuple[dict[str, Any], W
         "task_reservation_timeout": form.int("TaskReservationTimeout", minimum=1, maximum=86400),
         "configuration": form.required_str("Configuration") if creating else form.str("Configuration"),
     }
-    for param, column in (("AssignmentCallbackUrl", "assignment_callback_url"),
-                          ("FallbackAssignmentCallbackUrl", "fallback_assignment_callback_url")):
+    for param, column in (
+        ("AssignmentCallbackUrl", "assignment_callback_url"),
+        ("FallbackAssignmentCallbackUrl", "fallback_assignment_callback_url"),
+    ):
         url = _url(form, param)
         if form.has(param):
             # An empty value on update clears the callback.
@@ -618,15 +757,16 @@ def _workflow_fields(form: Params, *, creating: bool) -> tuple[dict[str, Any], W
     return {c: v for c, v in fields.items() if v is not None or c.endswith("_callback_url")}, config
 
 
-async def _check_workflow_queues(
-    uow: UnitOfWork, workspace_sid: str, config: WorkflowConfiguration | None
-) -> None:
+async def _check_workflow_queues(uow: UnitOfWork, workspace_sid: str, config: WorkflowConfiguration | None) -> None:
     if config is None:
         return
     wanted = sorted(config.queue_sids())
-    found = {r["sid"] for r in await uow.fetchall(
-        "SELECT sid FROM task_queues WHERE workspace_sid = %s AND sid = ANY(%s)", (workspace_sid, wanted)
-    )}
+    found = {
+        r["sid"]
+        for r in await uow.fetchall(
+            "SELECT sid FROM task_queues WHERE workspace_sid = %s AND sid = ANY(%s)", (workspace_sid, wanted)
+        )
+    }
     missing = [sid for sid in wanted if sid not in found]
     if missing:
         raise InvalidParameter(
@@ -641,7 +781,11 @@ def _workflow_data(row: Row) -> dict[str, Any]:
 
 @router.get("/Workflows")
 async def list_workflows(
-    workspace_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, query: QueryDep,
+    workspace_sid: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    query: QueryDep,
     settings: SettingsDep,
 ) -> Any:
     page = Page(request.query_params)
@@ -653,8 +797,11 @@ async def list_workflows(
             q, f"SELECT * FROM workflows WHERE {where.sql} ORDER BY date_created, sid", where.args, page
         )
     return page.envelope(
-        key="workflows", url=_list_url(settings, workspace_sid, "Workflows"), has_more=more,
-        items=[workflow_json(r, settings.base_url) for r in rows], filters=_echo(request, "FriendlyName"),
+        key="workflows",
+        url=_list_url(settings, workspace_sid, "Workflows"),
+        has_more=more,
+        items=[workflow_json(r, settings.base_url) for r in rows],
+        filters=_echo(request, "FriendlyName"),
     )
 
 
@@ -667,15 +814,27 @@ async def create_workflow(
     async with _unit(db, "Workflow") as uow:
         workspace = await load_workspace(uow, principal, workspace_sid)
         await _check_workflow_queues(uow, workspace_sid, config)
-        await _ensure_unique(
-            uow, "workflows", workspace_sid, "friendly_name", fields["friendly_name"], "Workflow"
+        await _ensure_unique(uow, "workflows", workspace_sid, "friendly_name", fields["friendly_name"], "Workflow")
+        row = await _insert(
+            uow,
+            "workflows",
+            {
+                "sid": new_sid(SidPrefix.WORKFLOW),
+                "account_sid": workspace["account_sid"],
+                "workspace_sid": workspace_sid,
+                "task_reservation_timeout": 120,
+                **fields,
+            },
         )
-        row = await _insert(uow, "workflows", {
-            "sid": new_sid(SidPrefix.WORKFLOW), "account_sid": workspace["account_sid"],
-            "workspace_sid": workspace_sid, "task_reservation_timeout": 120, **fields,
-        })
-        await _event(uow, workspace, "workflow.created", "workflow", row["sid"],
-                     f"Workflow {row['friendly_name']} created", **_workflow_data(row))
+        await _event(
+            uow,
+            workspace,
+            "workflow.created",
+            "workflow",
+            row["sid"],
+            f"Workflow {row['friendly_name']} created",
+            **_workflow_data(row),
+        )
     return workflow_json(row, settings.base_url)
 
 
@@ -700,12 +859,26 @@ async def update_workflow(
         row = await _get(uow, "workflows", "Workflows", workspace_sid, sid)
         await _check_workflow_queues(uow, workspace_sid, config)
         if "friendly_name" in fields:
-            await _ensure_unique(uow, "workflows", workspace_sid, "friendly_name", fields["friendly_name"],
-                                 "Workflow", exclude=sid)
+            await _ensure_unique(
+                uow,
+                "workflows",
+                workspace_sid,
+                "friendly_name",
+                fields["friendly_name"],
+                "Workflow",
+                exclude=sid,
+            )
         if fields:
             row = await _update(uow, "workflows", sid, fields)
-            await _event(uow, workspace, "workflow.updated", "workflow", sid,
-                         f"Workflow {row['friendly_name']} updated", **_workflow_data(row))
+            await _event(
+                uow,
+                workspace,
+                "workflow.updated",
+                "workflow",
+                sid,
+                f"Workflow {row['friendly_name']} updated",
+                **_workflow_data(row),
+            )
     return workflow_json(row, settings.base_url)
 
 
@@ -716,15 +889,23 @@ async def delete_workflow(workspace_sid: str, sid: str, principal: CurrentPrinci
         workspace = await load_workspace(uow, principal, workspace_sid)
         await lock_workspace(uow, workspace_sid)
         row = await _get(uow, "workflows", "Workflows", workspace_sid, sid)
-        tasks = await _count(uow, "tasks WHERE workflow_sid = %s AND assignment_status = ANY(%s)",
-                             (sid, list(LIVE_TASK)))
+        tasks = await _count(
+            uow, "tasks WHERE workflow_sid = %s AND assignment_status = ANY(%s)", (sid, list(LIVE_TASK))
+        )
         if tasks:
             raise Conflict(f"Workflow {sid} cannot be deleted while {tasks} live task(s) use it")
         # Finished tasks keep their history without the workflow (tasks.workflow_sid is a foreign key).
         await uow.execute("UPDATE tasks SET workflow_sid = NULL WHERE workflow_sid = %s", (sid,))
         await uow.execute("DELETE FROM workflows WHERE sid = %s", (sid,))
-        await _event(uow, workspace, "workflow.deleted", "workflow", sid,
-                     f"Workflow {row['friendly_name']} deleted", **_workflow_data(row))
+        await _event(
+            uow,
+            workspace,
+            "workflow.deleted",
+            "workflow",
+            sid,
+            f"Workflow {row['friendly_name']} deleted",
+            **_workflow_data(row),
+        )
     return Response(status_code=204)
 
 
@@ -736,13 +917,9 @@ _WORKER_SELECT = (
 
 
 async def _load_worker(q: UnitOfWork, workspace_sid: str, worker_sid: str) -> Row:
-    row = await q.fetchone(
-        f"{_WORKER_SELECT} WHERE w.sid = %s AND w.workspace_sid = %s", (worker_sid, workspace_sid)
-    )
+    row = await q.fetchone(f"{_WORKER_SELECT} WHERE w.sid = %s AND w.workspace_sid = %s", (worker_sid, workspace_sid))
     if row is None:
-        raise NotFound(
-            f"The requested resource /Workspaces/{workspace_sid}/Workers/{worker_sid} was not found"
-        )
+        raise NotFound(f"The requested resource /Workspaces/{workspace_sid}/Workers/{worker_sid} was not found")
     return row
 
 
@@ -756,15 +933,23 @@ def _worker_context(row: Row) -> dict[str, Any]:
         attributes = json.loads(row["attributes"] or "{}")
     except json.JSONDecodeError:
         attributes = {}
-    return {**(attributes if isinstance(attributes, dict) else {}), "sid": row["sid"],
-            "friendly_name": row["friendly_name"], "activity_sid": row["activity_sid"],
-            "activity_name": row["activity_name"]}
+    return {
+        **(attributes if isinstance(attributes, dict) else {}),
+        "sid": row["sid"],
+        "friendly_name": row["friendly_name"],
+        "activity_sid": row["activity_sid"],
+        "activity_name": row["activity_name"],
+    }
 
 
 def _worker_data(row: Row) -> dict[str, Any]:
-    return {"worker_sid": row["sid"], "worker_name": row["friendly_name"],
-            "worker_attributes": row["attributes"], "worker_activity_sid": row["activity_sid"],
-            "worker_version": row["version"]}
+    return {
+        "worker_sid": row["sid"],
+        "worker_name": row["friendly_name"],
+        "worker_attributes": row["attributes"],
+        "worker_activity_sid": row["activity_sid"],
+        "worker_version": row["version"],
+    }
 
 
 def _if_match(request: Request) -> int | None:
@@ -784,7 +969,11 @@ def _check_version(worker: Row, expected: int | None) -> None:
 
 @router.get("/Workers")
 async def list_workers(
-    workspace_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, query: QueryDep,
+    workspace_sid: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    query: QueryDep,
     settings: SettingsDep,
 ) -> Any:
     page = Page(request.query_params)
@@ -793,10 +982,15 @@ async def list_workers(
     where.add(query.sid("ActivitySid", SidPrefix.ACTIVITY), "w.activity_sid = %s")
     where.add(query.bool("Available"), "w.available = %s")
     where.add(query.str("FriendlyName"), "w.friendly_name = %s")
-    where.add(query.sid("TaskQueueSid", SidPrefix.TASK_QUEUE),
-              "EXISTS (SELECT 1 FROM queue_members m WHERE m.worker_sid = w.sid AND m.queue_sid = %s)")
-    where.add(query.str("TaskQueueName"), "EXISTS (SELECT 1 FROM queue_members m JOIN task_queues tq "
-              "ON tq.sid = m.queue_sid WHERE m.worker_sid = w.sid AND tq.friendly_name = %s)")
+    where.add(
+        query.sid("TaskQueueSid", SidPrefix.TASK_QUEUE),
+        "EXISTS (SELECT 1 FROM queue_members m WHERE m.worker_sid = w.sid AND m.queue_sid = %s)",
+    )
+    where.add(
+        query.str("TaskQueueName"),
+        "EXISTS (SELECT 1 FROM queue_members m JOIN task_queues tq "
+        "ON tq.sid = m.queue_sid WHERE m.worker_sid = w.sid AND tq.friendly_name = %s)",
+    )
     text = query.str("TargetWorkersExpression")
     expression = _expression(text, "TargetWorkersExpression") if text is not None else None
     sql = f"{_WORKER_SELECT} WHERE {where.sql} ORDER BY w.date_created, w.sid"
@@ -806,19 +1000,35 @@ async def list_workers(
         if expression is None:
             rows, more = await _page_rows(q, sql, where.args, page)
         else:
-            rows, more = _slice([r for r in await q.fetchall(sql, where.args)
-                                 if expression.evaluate(_worker_context(r))], page)
+            rows, more = _slice(
+                [r for r in await q.fetchall(sql, where.args) if expression.evaluate(_worker_context(r))],
+                page,
+            )
     return page.envelope(
-        key="workers", url=_list_url(settings, workspace_sid, "Workers"), has_more=more,
+        key="workers",
+        url=_list_url(settings, workspace_sid, "Workers"),
+        has_more=more,
         items=[worker_json(r, settings.base_url, activity_name=r["activity_name"]) for r in rows],
-        filters=_echo(request, "ActivityName", "ActivitySid", "Available", "FriendlyName", "TaskQueueSid",
-                      "TaskQueueName", "TargetWorkersExpression"),
+        filters=_echo(
+            request,
+            "ActivityName",
+            "ActivitySid",
+            "Available",
+            "FriendlyName",
+            "TaskQueueSid",
+            "TaskQueueName",
+            "TargetWorkersExpression",
+        ),
     )
 
 
 @router.post("/Workers", status_code=201)
 async def create_worker(
-    workspace_sid: str, response: Response, principal: CurrentPrincipal, db: DbDep, form: FormDep,
+    workspace_sid: str,
+    response: Response,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    form: FormDep,
     settings: SettingsDep,
 ) -> Any:
     principal.require_admin()
@@ -834,16 +1044,33 @@ async def create_worker(
         activity = await _activity(uow, workspace_sid, activity_sid, "ActivitySid")
         await _ensure_unique(uow, "workers", workspace_sid, "friendly_name", name, "Worker", casefold=True)
         sid = new_sid(SidPrefix.WORKER)
-        await _insert(uow, "workers", {
-            "sid": sid, "account_sid": workspace["account_sid"], "workspace_sid": workspace_sid,
-            "friendly_name": name, "attributes": attributes, "activity_sid": activity_sid,
-            "available": activity["available"], "date_status_changed": uow.now,
-        })
+        await _insert(
+            uow,
+            "workers",
+            {
+                "sid": sid,
+                "account_sid": workspace["account_sid"],
+                "workspace_sid": workspace_sid,
+                "friendly_name": name,
+                "attributes": attributes,
+                "activity_sid": activity_sid,
+                "available": activity["available"],
+                "date_status_changed": uow.now,
+            },
+        )
         await ensure_worker_channels(uow, workspace_sid=workspace_sid, worker_sid=sid)
         await refresh_membership_for_worker(uow, sid)
         row = await _load_worker(uow, workspace_sid, sid)
-        await _event(uow, workspace, "worker.created", "worker", sid, f"Worker {name} created",
-                     **_worker_data(row), worker_activity_name=row["activity_name"])
+        await _event(
+            uow,
+            workspace,
+            "worker.created",
+            "worker",
+            sid,
+            f"Worker {name} created",
+            **_worker_data(row),
+            worker_activity_name=row["activity_name"],
+        )
         if activity["available"]:
             await match(uow, workspace_sid)
     return _worker_out(row, settings, response)
@@ -851,7 +1078,11 @@ async def create_worker(
 
 @router.get("/Workers/{sid:sid}")
 async def fetch_worker(
-    workspace_sid: str, sid: str, response: Response, principal: CurrentPrincipal, db: DbDep,
+    workspace_sid: str,
+    sid: str,
+    response: Response,
+    principal: CurrentPrincipal,
+    db: DbDep,
     settings: SettingsDep,
 ) -> Any:
     async with db.read() as q:
@@ -875,8 +1106,15 @@ async def _update_profile(
     assert row is not None
     if attributes is not None:
         await refresh_membership_for_worker(uow, worker["sid"])
-        await _event(uow, workspace, "worker.attributes.update", "worker", worker["sid"],
-                     f"Worker {row['friendly_name']} attributes updated", **_worker_data(row))
+        await _event(
+            uow,
+            workspace,
+            "worker.attributes.update",
+            "worker",
+            worker["sid"],
+            f"Worker {row['friendly_name']} attributes updated",
+            **_worker_data(row),
+        )
     # Queue membership and known-worker steps may now match waiting tasks.
     await match(uow, workspace["sid"])
     return row
@@ -884,8 +1122,14 @@ async def _update_profile(
 
 @router.post("/Workers/{sid:sid}")
 async def update_worker(
-    workspace_sid: str, sid: str, request: Request, response: Response, principal: CurrentPrincipal,
-    db: DbDep, form: FormDep, settings: SettingsDep,
+    workspace_sid: str,
+    sid: str,
+    request: Request,
+    response: Response,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    form: FormDep,
+    settings: SettingsDep,
 ) -> Any:
     name = _optional_name(form)
     attributes = form.json_object("Attributes", max_length=4096)
@@ -901,15 +1145,14 @@ async def update_worker(
         worker = await _get(uow, "workers", "Workers", workspace_sid, sid, for_update=True)
         _check_version(worker, expected)
         if name is not None:
-            await _ensure_unique(uow, "workers", workspace_sid, "friendly_name", name, "Worker", exclude=sid,
-                                 casefold=True)
+            await _ensure_unique(
+                uow, "workers", workspace_sid, "friendly_name", name, "Worker", exclude=sid, casefold=True
+            )
         if activity_sid is not None:
             await _activity(uow, workspace_sid, activity_sid, "ActivitySid")
         worker = await _update_profile(uow, workspace, worker, name, attributes)
         if activity_sid is not None:
-            await set_worker_activity(
-                uow, worker=worker, activity_sid=activity_sid, reject_pending=reject_pending
-            )
+            await set_worker_activity(uow, worker=worker, activity_sid=activity_sid, reject_pending=reject_pending)
         row = await _load_worker(uow, workspace_sid, sid)
     return _worker_out(row, settings, response)
 
@@ -925,17 +1168,32 @@ async def delete_worker(
         await lock_workspace(uow, workspace_sid)
         worker = await _get(uow, "workers", "Workers", workspace_sid, sid, for_update=True)
         _check_version(worker, expected)
-        live = await _count(uow, "reservations WHERE worker_sid = %s AND reservation_status = ANY(%s)",
-                            (sid, list(LIVE_RESERVATION)))
+        live = await _count(
+            uow,
+            "reservations WHERE worker_sid = %s AND reservation_status = ANY(%s)",
+            (sid, list(LIVE_RESERVATION)),
+        )
         if live:
-            raise Conflict(f"Worker {sid} cannot be deleted while it has {live} pending, accepted or "
-                           "wrapping reservation(s)")
+            raise Conflict(
+                f"Worker {sid} cannot be deleted while it has {live} pending, accepted or wrapping reservation(s)"
+            )
         # Finished reservations reference the worker and its channels; like Twilio, they go with it.
-        for table, column in (("reservations", "worker_sid"), ("worker_channels", "worker_sid"),
-                              ("queue_members", "worker_sid"), ("workers", "sid")):
+        for table, column in (
+            ("reservations", "worker_sid"),
+            ("worker_channels", "worker_sid"),
+            ("queue_members", "worker_sid"),
+            ("workers", "sid"),
+        ):
             await uow.execute(f"DELETE FROM {table} WHERE {column} = %s", (sid,))
-        await _event(uow, workspace, "worker.deleted", "worker", sid,
-                     f"Worker {worker['friendly_name']} deleted", **_worker_data(worker))
+        await _event(
+            uow,
+            workspace,
+            "worker.deleted",
+            "worker",
+            sid,
+            f"Worker {worker['friendly_name']} deleted",
+            **_worker_data(worker),
+        )
     return Response(status_code=204)
 
 
@@ -966,7 +1224,11 @@ def _channel_out(row: Row, settings: Settings) -> dict[str, Any]:
 
 @router.get("/Workers/{worker_sid:sid}/Channels")
 async def list_worker_channels(
-    workspace_sid: str, worker_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep,
+    workspace_sid: str,
+    worker_sid: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    db: DbDep,
     settings: SettingsDep,
 ) -> Any:
     page = Page(request.query_params)
@@ -978,7 +1240,8 @@ async def list_worker_channels(
             q, f"{_WC_SELECT} WHERE wc.worker_sid = %s ORDER BY tc.date_created, tc.sid", [worker_sid], page
         )
     return page.envelope(
-        key="channels", url=_list_url(settings, workspace_sid, f"Workers/{worker_sid}/Channels"),
+        key="channels",
+        url=_list_url(settings, workspace_sid, f"Workers/{worker_sid}/Channels"),
         has_more=more,
         items=[_channel_out(r, settings) for r in rows],
     )
@@ -986,7 +1249,11 @@ async def list_worker_channels(
 
 @router.get("/Workers/{worker_sid:sid}/Channels/{sid}")
 async def fetch_worker_channel(
-    workspace_sid: str, worker_sid: str, sid: str, principal: CurrentPrincipal, db: DbDep,
+    workspace_sid: str,
+    worker_sid: str,
+    sid: str,
+    principal: CurrentPrincipal,
+    db: DbDep,
     settings: SettingsDep,
 ) -> Any:
     async with db.read() as q:
@@ -998,7 +1265,12 @@ async def fetch_worker_channel(
 
 @router.post("/Workers/{worker_sid:sid}/Channels/{sid}")
 async def update_worker_channel_route(
-    workspace_sid: str, worker_sid: str, sid: str, principal: CurrentPrincipal, db: DbDep, form: FormDep,
+    workspace_sid: str,
+    worker_sid: str,
+    sid: str,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    form: FormDep,
     settings: SettingsDep,
 ) -> Any:
     capacity = form.int("Capacity", minimum=0)
@@ -1020,24 +1292,42 @@ async def update_worker_channel_route(
 async def _channel_events(
     uow: UnitOfWork, workspace: Row, channel: Row, capacity: int | None, available: bool | None
 ) -> None:
-    data = {"worker_sid": channel["worker_sid"], "worker_channel_sid": channel["sid"],
-            "task_channel_sid": channel["task_channel_sid"],
-            "task_channel_unique_name": channel["task_channel_unique_name"]}
+    data = {
+        "worker_sid": channel["worker_sid"],
+        "worker_channel_sid": channel["sid"],
+        "task_channel_sid": channel["task_channel_sid"],
+        "task_channel_unique_name": channel["task_channel_unique_name"],
+    }
     if capacity is not None and capacity != channel["configured_capacity"]:
-        await _event(uow, workspace, "worker.capacity.update", "worker", channel["worker_sid"],
-                     f"Worker channel {channel['task_channel_unique_name']} capacity set to {capacity}",
-                     **data, worker_channel_previous_capacity=channel["configured_capacity"],
-                     worker_channel_available_capacity=capacity)
+        await _event(
+            uow,
+            workspace,
+            "worker.capacity.update",
+            "worker",
+            channel["worker_sid"],
+            f"Worker channel {channel['task_channel_unique_name']} capacity set to {capacity}",
+            **data,
+            worker_channel_previous_capacity=channel["configured_capacity"],
+            worker_channel_available_capacity=capacity,
+        )
     if available is not None and available != channel["available"]:
-        await _event(uow, workspace, "worker.channel.availability.update", "worker", channel["worker_sid"],
-                     f"Worker channel {channel['task_channel_unique_name']} available set to {available}",
-                     **data, worker_channel_available=available)
+        await _event(
+            uow,
+            workspace,
+            "worker.channel.availability.update",
+            "worker",
+            channel["worker_sid"],
+            f"Worker channel {channel['task_channel_unique_name']} available set to {available}",
+            **data,
+            worker_channel_available=available,
+        )
 
 
 # --- events ------------------------------------------------------------------------------------------
 
 _EVENT_REFERENCES = (
-    ("TaskSid", SidPrefix.TASK, "task_sid"), ("WorkerSid", SidPrefix.WORKER, "worker_sid"),
+    ("TaskSid", SidPrefix.TASK, "task_sid"),
+    ("WorkerSid", SidPrefix.WORKER, "worker_sid"),
     ("ReservationSid", SidPrefix.RESERVATION, "reservation_sid"),
     ("TaskQueueSid", SidPrefix.TASK_QUEUE, "task_queue_sid"),
     ("WorkflowSid", SidPrefix.WORKFLOW, "workflow_sid"),
@@ -1059,7 +1349,11 @@ def _event_window(query: Params) -> tuple[datetime | None, datetime | None]:
 
 @router.get("/Events")
 async def list_events(
-    workspace_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, query: QueryDep,
+    workspace_sid: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    query: QueryDep,
     settings: SettingsDep,
 ) -> Any:
     page = Page(request.query_params)
@@ -1068,8 +1362,10 @@ async def list_events(
     where.add(query.sid("Sid", SidPrefix.EVENT), "sid = %s")
     for param, prefix, key in _EVENT_REFERENCES:
         where.add(query.sid(param, prefix), f"(resource_sid = %s OR event_data->>'{key}' = %s)")
-    where.add(query.str("TaskChannel"),
-              "(event_data->>'task_channel_sid' = %s OR event_data->>'task_channel_unique_name' = %s)")
+    where.add(
+        query.str("TaskChannel"),
+        "(event_data->>'task_channel_sid' = %s OR event_data->>'task_channel_unique_name' = %s)",
+    )
     start, end = _event_window(query)
     where.add(start, "event_date >= %s")
     where.add(end, "event_date <= %s")
@@ -1077,14 +1373,26 @@ async def list_events(
         await load_workspace(q, principal, workspace_sid)
         _deny_agents(principal, "events")
         rows, more = await _page_rows(
-            q, f"SELECT * FROM taskrouter_events WHERE {where.sql} ORDER BY event_date DESC, sid DESC",
-            where.args, page,
+            q,
+            f"SELECT * FROM taskrouter_events WHERE {where.sql} ORDER BY event_date DESC, sid DESC",
+            where.args,
+            page,
         )
     return page.envelope(
-        key="events", url=_list_url(settings, workspace_sid, "Events"), has_more=more,
+        key="events",
+        url=_list_url(settings, workspace_sid, "Events"),
+        has_more=more,
         items=[event_json(r, settings.base_url) for r in rows],
-        filters=_echo(request, "EventType", "Sid", *(p for p, _, _ in _EVENT_REFERENCES), "TaskChannel",
-                      "Minutes", "StartDate", "EndDate"),
+        filters=_echo(
+            request,
+            "EventType",
+            "Sid",
+            *(p for p, _, _ in _EVENT_REFERENCES),
+            "TaskChannel",
+            "Minutes",
+            "StartDate",
+            "EndDate",
+        ),
     )
 
 

@@ -41,8 +41,10 @@ async def load_task(q: UnitOfWork, principal: Principal, workspace_sid: str, tas
     if row is None:
         raise NotFound(f"The requested resource /Workspaces/{workspace_sid}/Tasks/{task_sid} was not found")
     if principal.role is Role.AGENT:
-        mine = await q.fetchone("SELECT 1 FROM reservations WHERE task_sid = %s AND worker_sid = %s",
-                                (task_sid, principal.worker_sid))
+        mine = await q.fetchone(
+            "SELECT 1 FROM reservations WHERE task_sid = %s AND worker_sid = %s",
+            (task_sid, principal.worker_sid),
+        )
         if mine is None:
             raise PermissionDenied("An agent may only see tasks reserved to it")
     return row
@@ -53,8 +55,14 @@ def _etag(response: Response, row: dict[str, Any]) -> None:
 
 
 @router.post("", status_code=201)
-async def create_task(workspace_sid: str, response: Response, principal: CurrentPrincipal, db: DbDep,
-                      form: FormDep, settings: SettingsDep) -> Any:
+async def create_task(
+    workspace_sid: str,
+    response: Response,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    form: FormDep,
+    settings: SettingsDep,
+) -> Any:
     principal.require_admin()
     attributes = form.json_object("Attributes", max_length=ATTRIBUTES_LIMIT) or "{}"
     priority = form.int("Priority", minimum=0, maximum=2**31 - 1) or 0
@@ -81,25 +89,51 @@ async def create_task(workspace_sid: str, response: Response, principal: Current
         await uow.execute(
             "INSERT INTO tasks (sid, account_sid, workspace_sid, workflow_sid, task_channel_sid, attributes, "
             "priority, timeout, virtual_start_time) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, now())",
-            (task_sid, principal.account_sid, workspace_sid, workflows[0]["sid"], channel["sid"], attributes,
-             priority, timeout),
+            (
+                task_sid,
+                principal.account_sid,
+                workspace_sid,
+                workflows[0]["sid"],
+                channel["sid"],
+                attributes,
+                priority,
+                timeout,
+            ),
         )
-        await record_event(uow, account_sid=principal.account_sid, workspace_sid=workspace_sid,
-                           event_type="task.created", resource_type="task", resource_sid=task_sid,
-                           description=f"Task {task_sid} created", data={"task_sid": task_sid},
-                           actor_type="account", actor_sid=principal.account_sid)
-        await uow.outbox(account_sid=principal.account_sid, kind="start_task", dedupe_key=f"{task_sid}:start",
-                         payload={"workflow_id": task_sid, "input": {
-                             "account_sid": principal.account_sid, "task_sid": task_sid,
-                             "workspace_sid": workspace_sid}})
+        await record_event(
+            uow,
+            account_sid=principal.account_sid,
+            workspace_sid=workspace_sid,
+            event_type="task.created",
+            resource_type="task",
+            resource_sid=task_sid,
+            description=f"Task {task_sid} created",
+            data={"task_sid": task_sid},
+            actor_type="account",
+            actor_sid=principal.account_sid,
+        )
+        await uow.outbox(
+            account_sid=principal.account_sid,
+            kind="start_task",
+            dedupe_key=f"{task_sid}:start",
+            payload={
+                "workflow_id": task_sid,
+                "input": {
+                    "account_sid": principal.account_sid,
+                    "task_sid": task_sid,
+                    "workspace_sid": workspace_sid,
+                },
+            },
+        )
         row = await load_task(uow, principal, workspace_sid, task_sid)
     _etag(response, row)
     return task_json(row, settings.base_url)
 
 
 @router.get("")
-async def list_tasks(workspace_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep,
-                     settings: SettingsDep) -> Any:
+async def list_tasks(
+    workspace_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
+) -> Any:
     page = Page(request.query_params)
     params = Params(request.query_params)
     statuses = params.list("AssignmentStatus")
@@ -109,40 +143,66 @@ async def list_tasks(workspace_sid: str, request: Request, principal: CurrentPri
     evaluate = params.str("EvaluateTaskAttributes")
     expression = parse_expression(evaluate) if evaluate else None
     order = (params.str("Ordering") or "DateCreated:asc").split(",")[0]
-    order_sql = {"datecreated:asc": "t.date_created ASC", "datecreated:desc": "t.date_created DESC",
-                 "priority:asc": "t.priority ASC, t.date_created", "priority:desc": "t.priority DESC, t.date_created",
-                 "virtualstarttime:asc": "t.virtual_start_time ASC",
-                 "virtualstarttime:desc": "t.virtual_start_time DESC"}.get(order.lower())
+    order_sql = {
+        "datecreated:asc": "t.date_created ASC",
+        "datecreated:desc": "t.date_created DESC",
+        "priority:asc": "t.priority ASC, t.date_created",
+        "priority:desc": "t.priority DESC, t.date_created",
+        "virtualstarttime:asc": "t.virtual_start_time ASC",
+        "virtualstarttime:desc": "t.virtual_start_time DESC",
+    }.get(order.lower())
     if order_sql is None:
         raise InvalidParameter(f"Unsupported Ordering '{order}'")
     async with db.read() as q:
         await load_workspace(q, principal, workspace_sid)
         agent_only = principal.worker_sid if principal.role is Role.AGENT else None
         rows = await q.fetchall(
-            TASK_SELECT + """
+            TASK_SELECT
+            + """
              WHERE t.workspace_sid = %s AND (cardinality(%s::text[]) = 0 OR t.assignment_status = ANY(%s))
                AND (%s::text IS NULL OR t.workflow_sid = %s) AND (%s::text IS NULL OR t.task_queue_sid = %s)
                AND (%s::text IS NULL OR q.friendly_name = %s) AND (%s::int IS NULL OR t.priority = %s)
                AND (%s::text IS NULL OR EXISTS (SELECT 1 FROM reservations r WHERE r.task_sid = t.sid
                                                  AND r.worker_sid = %s))
-            """ + f" ORDER BY {order_sql}, t.sid",
-            (workspace_sid, statuses, statuses, params.str("WorkflowSid"), params.str("WorkflowSid"),
-             params.str("TaskQueueSid"), params.str("TaskQueueSid"), params.str("TaskQueueName"),
-             params.str("TaskQueueName"), params.int("Priority"), params.int("Priority"), agent_only, agent_only),
+            """
+            + f" ORDER BY {order_sql}, t.sid",
+            (
+                workspace_sid,
+                statuses,
+                statuses,
+                params.str("WorkflowSid"),
+                params.str("WorkflowSid"),
+                params.str("TaskQueueSid"),
+                params.str("TaskQueueSid"),
+                params.str("TaskQueueName"),
+                params.str("TaskQueueName"),
+                params.int("Priority"),
+                params.int("Priority"),
+                agent_only,
+                agent_only,
+            ),
         )
     if expression is not None:
         rows = [r for r in rows if expression.evaluate(json.loads(r["attributes"] or "{}"))]
-    window = rows[page.offset: page.offset + page.size + 1]
+    window = rows[page.offset : page.offset + page.size + 1]
     return page.envelope(
-        key="tasks", url=f"{settings.base_url}/taskrouter/v1/Workspaces/{workspace_sid}/Tasks",
-        items=[task_json(r, settings.base_url) for r in window[: page.size]], has_more=len(window) > page.size,
+        key="tasks",
+        url=f"{settings.base_url}/taskrouter/v1/Workspaces/{workspace_sid}/Tasks",
+        items=[task_json(r, settings.base_url) for r in window[: page.size]],
+        has_more=len(window) > page.size,
         filters=[("AssignmentStatus", s) for s in statuses],
     )
 
 
 @router.get("/{task_sid}")
-async def fetch_task(workspace_sid: str, task_sid: str, response: Response, principal: CurrentPrincipal, db: DbDep,
-                     settings: SettingsDep) -> Any:
+async def fetch_task(
+    workspace_sid: str,
+    task_sid: str,
+    response: Response,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    settings: SettingsDep,
+) -> Any:
     async with db.read() as q:
         await load_workspace(q, principal, workspace_sid)
         row = await load_task(q, principal, workspace_sid, task_sid)
@@ -151,8 +211,16 @@ async def fetch_task(workspace_sid: str, task_sid: str, response: Response, prin
 
 
 @router.post("/{task_sid}")
-async def update_task(workspace_sid: str, task_sid: str, request: Request, response: Response,
-                      principal: CurrentPrincipal, db: DbDep, form: FormDep, settings: SettingsDep) -> Any:
+async def update_task(
+    workspace_sid: str,
+    task_sid: str,
+    request: Request,
+    response: Response,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    form: FormDep,
+    settings: SettingsDep,
+) -> Any:
     status = form.enum("AssignmentStatus", AssignmentStatus)
     reason = form.str("Reason", max_length=1024)
     attributes = form.json_object("Attributes", max_length=ATTRIBUTES_LIMIT)
@@ -162,8 +230,9 @@ async def update_task(workspace_sid: str, task_sid: str, request: Request, respo
     async with db.unit() as uow:
         await load_workspace(uow, principal, workspace_sid)
         row = await load_task(uow, principal, workspace_sid, task_sid)
-        if not principal.is_admin and (attributes is not None or priority is not None or
-                                       status is AssignmentStatus.CANCELED):
+        if not principal.is_admin and (
+            attributes is not None or priority is not None or status is AssignmentStatus.CANCELED
+        ):
             raise PermissionDenied("An agent may only wrap up or complete its own task")
         if_match = request.headers.get("if-match")
         if if_match is not None and if_match.strip('"') != str(row["version"]):
@@ -192,15 +261,21 @@ async def delete_task(workspace_sid: str, task_sid: str, principal: CurrentPrinc
             await routing.update_task_status(uow, task_sid=task_sid, status="canceled", reason="Task deleted")
         elif row["assignment_status"] in ("assigned", "wrapping"):
             await routing.update_task_status(uow, task_sid=task_sid, status="completed", reason="Task deleted")
-        await uow.execute("UPDATE interaction_channels SET active_task_sid = NULL WHERE active_task_sid = %s",
-                          (task_sid,))
+        await uow.execute(
+            "UPDATE interaction_channels SET active_task_sid = NULL WHERE active_task_sid = %s", (task_sid,)
+        )
         await uow.execute("DELETE FROM reservations WHERE task_sid = %s", (task_sid,))
         await uow.execute("DELETE FROM tasks WHERE sid = %s", (task_sid,))
-        await record_event(uow, account_sid=principal.account_sid, workspace_sid=workspace_sid,
-                           event_type="task.deleted", resource_type="task", resource_sid=task_sid,
-                           description=f"Task {task_sid} deleted", data={"task_sid": task_sid},
-                           actor_type="account", actor_sid=principal.account_sid)
+        await record_event(
+            uow,
+            account_sid=principal.account_sid,
+            workspace_sid=workspace_sid,
+            event_type="task.deleted",
+            resource_type="task",
+            resource_sid=task_sid,
+            description=f"Task {task_sid} deleted",
+            data={"task_sid": task_sid},
+            actor_type="account",
+            actor_sid=principal.account_sid,
+        )
     return Response(status_code=204)
-
-
-

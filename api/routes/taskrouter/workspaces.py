@@ -20,8 +20,14 @@ from storage.db import UnitOfWork
 router = APIRouter(prefix="/taskrouter/v1/Workspaces", tags=["TaskRouter: Workspaces"])
 
 DEFAULT_ACTIVITIES = (("Offline", False), ("Available", True), ("Unavailable", False), ("Break", False))
-DEFAULT_TASK_CHANNELS = (("Default", "default"), ("Voice", "voice"), ("Chat", "chat"), ("SMS", "sms"),
-                         ("Video", "video"), ("Email", "email"))
+DEFAULT_TASK_CHANNELS = (
+    ("Default", "default"),
+    ("Voice", "voice"),
+    ("Chat", "chat"),
+    ("SMS", "sms"),
+    ("Video", "video"),
+    ("Email", "email"),
+)
 
 
 class QueueOrder(StrEnum):
@@ -35,16 +41,29 @@ class Template(StrEnum):
 
 
 async def create_workspace(
-    uow: UnitOfWork, *, account_sid: str, friendly_name: str, event_callback_url: str | None = None,
-    events_filter: str | None = None, multi_task_enabled: bool = True, prioritize_queue_order: str = "FIFO",
+    uow: UnitOfWork,
+    *,
+    account_sid: str,
+    friendly_name: str,
+    event_callback_url: str | None = None,
+    events_filter: str | None = None,
+    multi_task_enabled: bool = True,
+    prioritize_queue_order: str = "FIFO",
     template: Template | None = None,
 ) -> dict[str, Any]:
     sid = new_sid(SidPrefix.WORKSPACE)
     await uow.execute(
         "INSERT INTO workspaces (sid, account_sid, friendly_name, event_callback_url, events_filter, "
         "multi_task_enabled, prioritize_queue_order) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-        (sid, account_sid, friendly_name, event_callback_url, events_filter, multi_task_enabled,
-         prioritize_queue_order),
+        (
+            sid,
+            account_sid,
+            friendly_name,
+            event_callback_url,
+            events_filter,
+            multi_task_enabled,
+            prioritize_queue_order,
+        ),
     )
     activity_sids: dict[str, str] = {}
     for name, available in DEFAULT_ACTIVITIES:
@@ -106,13 +125,27 @@ async def list_workspaces(request: Request, principal: CurrentPrincipal, db: DbD
         rows = await q.fetchall(
             "SELECT * FROM workspaces WHERE account_sid = %s AND (%s::text IS NULL OR friendly_name = %s) "
             "AND (%s::text IS NULL OR sid = %s) ORDER BY date_created, sid LIMIT %s OFFSET %s",
-            (principal.account_sid, name, name, principal.workspace_sid, principal.workspace_sid,
-             page.size + 1, page.offset),
+            (
+                principal.account_sid,
+                name,
+                name,
+                principal.workspace_sid,
+                principal.workspace_sid,
+                page.size + 1,
+                page.offset,
+            ),
         )
-        items = [workspace_json(r, settings.base_url, activity_names=await activity_names(q, r["sid"]))
-                 for r in rows[: page.size]]
-    return page.envelope(key="workspaces", url=f"{settings.base_url}/taskrouter/v1/Workspaces", items=items,
-                         has_more=len(rows) > page.size, filters=[("FriendlyName", name)] if name else [])
+        items = [
+            workspace_json(r, settings.base_url, activity_names=await activity_names(q, r["sid"]))
+            for r in rows[: page.size]
+        ]
+    return page.envelope(
+        key="workspaces",
+        url=f"{settings.base_url}/taskrouter/v1/Workspaces",
+        items=items,
+        has_more=len(rows) > page.size,
+        filters=[("FriendlyName", name)] if name else [],
+    )
 
 
 @router.get("/{workspace_sid}")
@@ -123,17 +156,19 @@ async def fetch(workspace_sid: str, principal: CurrentPrincipal, db: DbDep, sett
 
 
 @router.post("/{workspace_sid}")
-async def update(workspace_sid: str, principal: CurrentPrincipal, db: DbDep, form: FormDep, settings: SettingsDep) -> Any:
+async def update(
+    workspace_sid: str, principal: CurrentPrincipal, db: DbDep, form: FormDep, settings: SettingsDep
+) -> Any:
     principal.require_admin()
     async with db.unit() as uow:
-        row = await load_workspace(uow, principal, workspace_sid)
+        await load_workspace(uow, principal, workspace_sid)
         names = await activity_names(uow, workspace_sid)
         for param in ("DefaultActivitySid", "TimeoutActivitySid"):
             value = form.sid(param, SidPrefix.ACTIVITY)
             if value is not None and value not in names:
                 raise InvalidParameter(f"{param} {value} is not an activity of this workspace")
         order = form.enum("PrioritizeQueueOrder", QueueOrder)
-        row = await uow.fetchone(
+        updated = await uow.fetchone(
             """
             UPDATE workspaces SET friendly_name = COALESCE(%s, friendly_name),
                    default_activity_sid = COALESCE(%s, default_activity_sid),
@@ -145,13 +180,19 @@ async def update(workspace_sid: str, principal: CurrentPrincipal, db: DbDep, for
                    date_updated = now()
              WHERE sid = %s RETURNING *
             """,
-            (form.str("FriendlyName", max_length=64), form.str("DefaultActivitySid"),
-             form.str("TimeoutActivitySid"), form.str("EventCallbackUrl", max_length=2048),
-             form.str("EventsFilter"), form.bool("MultiTaskEnabled"), order.value if order else None,
-             workspace_sid),
+            (
+                form.str("FriendlyName", max_length=64),
+                form.str("DefaultActivitySid"),
+                form.str("TimeoutActivitySid"),
+                form.str("EventCallbackUrl", max_length=2048),
+                form.str("EventsFilter"),
+                form.bool("MultiTaskEnabled"),
+                order.value if order else None,
+                workspace_sid,
+            ),
         )
-        assert row is not None
-        return workspace_json(row, settings.base_url, activity_names=names)
+        assert updated is not None
+        return workspace_json(updated, settings.base_url, activity_names=names)
 
 
 @router.delete("/{workspace_sid}", status_code=204)
@@ -165,11 +206,22 @@ async def delete(workspace_sid: str, principal: CurrentPrincipal, db: DbDep) -> 
             "(SELECT sid FROM tasks WHERE workspace_sid = %s)",
             (workspace_sid,),
         )
-        for table in ("reservations", "tasks", "queue_members", "worker_channels", "workers", "task_queues",
-                      "workflows", "task_channels", "taskrouter_events"):
+        for table in (
+            "reservations",
+            "tasks",
+            "queue_members",
+            "worker_channels",
+            "workers",
+            "task_queues",
+            "workflows",
+            "task_channels",
+            "taskrouter_events",
+        ):
             await uow.execute(f"DELETE FROM {table} WHERE workspace_sid = %s", (workspace_sid,))
-        await uow.execute("UPDATE workspaces SET default_activity_sid = NULL, timeout_activity_sid = NULL "
-                          "WHERE sid = %s", (workspace_sid,))
+        await uow.execute(
+            "UPDATE workspaces SET default_activity_sid = NULL, timeout_activity_sid = NULL WHERE sid = %s",
+            (workspace_sid,),
+        )
         await uow.execute("DELETE FROM activities WHERE workspace_sid = %s", (workspace_sid,))
         await uow.execute("DELETE FROM workspaces WHERE sid = %s", (workspace_sid,))
     return Response(status_code=204)

@@ -428,8 +428,7 @@ def test_syntax_error_message_reads_like_twilio_with_a_caret_line() -> None:
     error = syntax_error("skills HAS 'x' HAZ 'y'")
     assert error.message == "unexpected token 'HAZ'; expected one of AND, OR, end of expression"
     assert str(error).splitlines() == [
-        "Invalid expression at position 15: unexpected token 'HAZ'; "
-        "expected one of AND, OR, end of expression",
+        "Invalid expression at position 15: unexpected token 'HAZ'; expected one of AND, OR, end of expression",
         "  skills HAS 'x' HAZ 'y'",
         "                 ^",
     ]

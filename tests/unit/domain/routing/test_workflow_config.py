@@ -88,9 +88,7 @@ def test_full_target_is_parsed_into_frozen_models() -> None:
 
 
 def test_friendly_name_is_an_alias_of_filter_friendly_name() -> None:
-    parsed = config(
-        {"filters": [{"friendly_name": "Sales", "expression": "1==1", "targets": [{"queue": Q_SPANISH}]}]}
-    )
+    parsed = config({"filters": [{"friendly_name": "Sales", "expression": "1==1", "targets": [{"queue": Q_SPANISH}]}]})
     assert parsed.filters[0].friendly_name == "Sales"
 
 
@@ -155,9 +153,7 @@ def test_default_filter_must_name_a_queue() -> None:
     assert config_error({"default_filter": {}}).path == "task_routing.default_filter.queue"
 
 
-@pytest.mark.parametrize(
-    "queue", ["WQ123", "XX" + "1" * 32, "WQ" + "g" * 32, "wq" + "1" * 32, "WQ" + "1" * 33]
-)
+@pytest.mark.parametrize("queue", ["WQ123", "XX" + "1" * 32, "WQ" + "g" * 32, "wq" + "1" * 32, "WQ" + "1" * 33])
 def test_queue_sids_must_be_wq_plus_32_hex(queue: str) -> None:
     assert config_error(one_filter(queue=queue)).path == "task_routing.filters[0].targets[0].queue"
 
@@ -186,9 +182,7 @@ def test_unknown_keys_are_ignored() -> None:
         json.dumps(
             {
                 "task_routing": {
-                    "filters": [
-                        {"expression": "1==1", "targets": [{"queue": Q_SPANISH, "flavour": "x"}], "extra": 1}
-                    ],
+                    "filters": [{"expression": "1==1", "targets": [{"queue": Q_SPANISH, "flavour": "x"}], "extra": 1}],
                     "comment": "hi",
                 },
                 "other": True,
@@ -229,9 +223,7 @@ def test_target_expression_errors_name_the_target_and_position() -> None:
         {"expression": "1==1", "targets": [{"queue": Q_SPANISH, "expression": "1 = = 1"}]},
     ]
     error = config_error({"filters": filters})
-    assert str(error).startswith(
-        "task_routing.filters[1].targets[0].expression: Invalid expression at position 4: "
-    )
+    assert str(error).startswith("task_routing.filters[1].targets[0].expression: Invalid expression at position 4: ")
 
 
 def test_filter_expression_is_required() -> None:
@@ -341,9 +333,7 @@ def test_configuration_size_limit() -> None:
 
 
 def test_size_limit_counts_utf8_bytes_not_characters() -> None:
-    base = json.dumps(
-        {"task_routing": {"default_filter": {"queue": Q_DEFAULT}}, "pad": ""}, ensure_ascii=False
-    )
+    base = json.dumps({"task_routing": {"default_filter": {"queue": Q_DEFAULT}}, "pad": ""}, ensure_ascii=False)
     text = base.replace('"pad": ""', '"pad": "' + "é" * (MAX_CONFIGURATION_BYTES // 2) + '"')
     assert len(text) < MAX_CONFIGURATION_BYTES < len(text.encode())
     with pytest.raises(WorkflowConfigurationError):
@@ -378,10 +368,7 @@ SPANISH_THEN_EVERYONE: dict[str, Any] = {
 
 
 def steps_of(plan: RoutingPlan) -> list[tuple[int | None, int, str, int, int | None]]:
-    return [
-        (s.filter_index, s.target_index, s.target.queue_sid, s.starts_at, s.cumulative_timeout)
-        for s in plan.steps
-    ]
+    return [(s.filter_index, s.target_index, s.target.queue_sid, s.starts_at, s.cumulative_timeout) for s in plan.steps]
 
 
 def test_first_matching_filter_routes_and_timeouts_accumulate_then_fall_through() -> None:
@@ -446,11 +433,7 @@ def test_default_filter_is_used_only_when_no_filter_matched() -> None:
 
 
 def test_no_match_and_no_default_filter_means_no_targets() -> None:
-    raw = {
-        "filters": [
-            {"filter_friendly_name": "Never", "expression": "1==0", "targets": [{"queue": Q_SPANISH}]}
-        ]
-    }
+    raw = {"filters": [{"filter_friendly_name": "Never", "expression": "1==0", "targets": [{"queue": Q_SPANISH}]}]}
     plan = plan_routing(config(raw), {})
     assert not plan.has_targets
     assert plan.reason == [
@@ -494,11 +477,7 @@ def test_step_for_age_walks_the_plan() -> None:
 
 def test_cumulative_timeouts_are_running_sums_for_any_timeouts() -> None:
     for timeouts in itertools.product([0, 1, 7, 300], repeat=3):
-        raw = {
-            "filters": [
-                {"expression": "1==1", "targets": [{"queue": Q_SPANISH, "timeout": t} for t in timeouts]}
-            ]
-        }
+        raw = {"filters": [{"expression": "1==1", "targets": [{"queue": Q_SPANISH, "timeout": t} for t in timeouts]}]}
         plan = plan_routing(config(raw), {})
         running = list(itertools.accumulate(timeouts))
         assert [s.cumulative_timeout for s in plan.steps] == running
@@ -575,9 +554,7 @@ def test_sort_workers_never_raises_on_mixed_types_and_is_total() -> None:
         clauses = parse_order_by(f"worker.v {direction}")
         for permutation in itertools.islice(itertools.permutations(workers), 200):
             ordered = sort_workers(list(permutation), clauses, default_key=lambda w: w["id"])
-            assert [w["id"] for w in ordered] == [
-                w["id"] for w in sort_workers(workers, clauses, lambda w: w["id"])
-            ]
+            assert [w["id"] for w in ordered] == [w["id"] for w in sort_workers(workers, clauses, lambda w: w["id"])]
         present = [w["id"] for w in sort_workers(workers, clauses)][:6]
         assert sorted(present) == [0, 1, 2, 3, 4, 5]
 
