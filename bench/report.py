@@ -81,7 +81,7 @@ saturates at {signal_rate:.0f}/s ({signal_p50} ms p50) with 50 senders (§3: ~17
 trip per message would add at least that and cap chat below Temporal's ceiling, shared with routing, which
 is what §3's decision (a message is one Postgres transaction, Temporal only for what must outlive it)
 avoids. Routing is where Temporal is paid, once per conversation: one chat alone takes {routing1_p50} ms p50
-(signal-with-start of the channel workflow, an activity, a child task workflow, two routing activities and
+(signal-with-start of the channel workflow, a local activity, a child task workflow, two local routing activities and
 the matching transaction; a bare signal-with-start costs {sws_p50} ms p50 at 50 concurrent, {sws_rate:.0f}/s),
 and {burst} chats arriving at once queue to {routing_p50} ms p50 ({routing_p99} ms p99), {routing_rate:.1f}
 chats/s, behind the one worker process and the per-workspace matching lock (§4).
