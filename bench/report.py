@@ -143,6 +143,15 @@ def render(figures: list[Figure], info: dict[str, str], command: str, seconds: f
     )
 
 
+HISTORY_HEADING = "## History"
+
+
 def write_results(text: str) -> Path:
-    RESULTS.write_text(text)
+    """Replace the figures but keep the hand-kept history of changes and their effect at the end."""
+    history = ""
+    if RESULTS.exists():
+        previous = RESULTS.read_text()
+        if HISTORY_HEADING in previous:
+            history = "\n" + previous[previous.index(HISTORY_HEADING) :]
+    RESULTS.write_text(text.rstrip("\n") + "\n" + history)
     return RESULTS
