@@ -14,8 +14,18 @@ from api import errors
 from api.auth import Authenticator
 from api.realtime import RealtimeHub
 from api.routes import conversations, flex, health, realtime, tokens, webchat
-from api.routes.taskrouter import reservations, tasks, workspaces
-from api.routes.taskrouter import resources as taskrouter_resources
+from api.routes.taskrouter import (
+    activities,
+    events,
+    reservations,
+    task_channels,
+    task_queues,
+    tasks,
+    worker_channels,
+    workers,
+    workflows,
+    workspaces,
+)
 from core.outbox import OutboxDispatcher
 from core.settings import Settings, get_settings
 from core.temporal import connect
@@ -65,11 +75,19 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         flex,
         realtime,
         workspaces,
-        taskrouter_resources,
+        activities,
+        task_channels,
+        task_queues,
+        workflows,
+        workers,
+        worker_channels,
+        events,
         tasks,
         reservations,
     ):
         app.include_router(module.router)
     app.mount("/agent", StaticFiles(directory=WEB_DIR / "agent", html=True), name="agent")
     app.mount("/chat", StaticFiles(directory=WEB_DIR / "chat", html=True), name="chat")
+    # Code both browser apps use (the realtime client), served once.
+    app.mount("/shared", StaticFiles(directory=WEB_DIR / "shared"), name="shared")
     return app

@@ -2,7 +2,7 @@
 // supervisors) a read-only monitor of the workspace's live tasks. Protocol: docs/realtime.md.
 import { ActivityControl } from "./activity.js";
 import { Api, ApiError, decodeToken, forgetToken, parseJson, storeToken, takeToken } from "./api.js";
-import { RealtimeClient, newId } from "./realtime.js";
+import { RealtimeClient, newId } from "/shared/realtime.js";
 import { showBanner, showConnection, showToast } from "./notices.js";
 import { incomingCard, initial, taskItem, updateCountdown } from "./sidebar.js";
 import { SupervisorView, channelLabel, statusLabel } from "./supervisor.js";

@@ -1,7 +1,7 @@
 // Parley web chat: pre-chat form → POST /flex-api/v2/WebChats → realtime conversation (docs/realtime.md).
 // The session (conversation, token, last seq, transcript and unacknowledged sends) lives in sessionStorage,
 // so a reload resumes the same conversation from where it left off.
-import { RealtimeClient, newId } from "./realtime.js";
+import { RealtimeClient, newId } from "/shared/realtime.js";
 
 const MAX_STORED_EVENTS = 400;
 const params = new URLSearchParams(location.search);
