@@ -29,7 +29,7 @@ from workflows.contracts import TaskInput
 from workflows.task import TaskWorkflow
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 async def time_skipping() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=DATA_CONVERTER, test_server_existing_path=time_skipping_server_binary()
@@ -65,8 +65,10 @@ class TimerHarness:
 
 @pytest.fixture
 async def harness(time_skipping, database_url, account) -> AsyncIterator[TimerHarness]:
-    """A worker on the time-skipping server, backed by its own pool on the test database. Workflows a test
-    leaves running are terminated: a timer firing for a worker that is gone would stall the shared clock."""
+    """A worker on the time-skipping server, backed by its own pool on the test database. Tests move the clock
+    explicitly (env.sleep with auto-skipping disabled): the server's automatic skipping while a result is
+    awaited proved unreliable (~1 run in 20 never skipped). Each test gets its own test server (it starts in
+    a fraction of a second): a workflow left over by one test could otherwise hold the clock of the next."""
     db = Database(database_url, max_size=4)
     await db.open()
     task_queue = f"timers-{uuid.uuid4().hex[:8]}"
@@ -148,10 +150,16 @@ async def test_unanswered_reservation_times_out_after_the_default_120_seconds(ha
     task_sid, (first, second) = setup["task_sid"], setup["workers"]
     # Time moves only when this test says so; otherwise the server would skip past every timer at once.
     with env.auto_time_skipping_disabled():
-        await harness.start_task(setup)
+        handle = await harness.start_task(setup)
         assert await eventually(lambda: _reservations(db, task_sid), what="first offer") == [
             {"worker_sid": first, "reservation_status": "pending"}
         ]  # the longest idle agent goes first
+
+        async def timer_armed() -> bool:
+            # The workflow owns the timeout: wait until it has the reservation, then move the clock.
+            return bool((await handle.query(TaskWorkflow.snapshot)).pending_reservations)
+
+        await eventually(timer_armed, what="the workflow to arm the reservation timer")
         await env.sleep(timedelta(seconds=110))
         assert (await _reservations(db, task_sid))[0]["reservation_status"] == "pending"
         await env.sleep(timedelta(seconds=11))
@@ -170,8 +178,10 @@ async def test_task_leaves_the_workflow_when_the_last_target_times_out(harness):
     db = harness.db
     setup = await _workspace(db, harness.account_sid, targets=[{"timeout": 300}], agents=0)
     task_sid = setup["task_sid"]
-    handle = await harness.start_task(setup)
-    assert await handle.result() == "canceled"
+    with harness.env.auto_time_skipping_disabled():
+        handle = await harness.start_task(setup)
+        await harness.env.sleep(timedelta(seconds=301))
+        assert await handle.result() == "canceled"
     assert await _task(db, task_sid) == {"assignment_status": "canceled", "reason": "Workflow Timeout"}
 
 
@@ -179,6 +189,8 @@ async def test_pending_task_is_canceled_when_its_ttl_expires(harness):
     db = harness.db
     setup = await _workspace(db, harness.account_sid, targets=[{}], agents=0)
     task_sid = setup["task_sid"]
-    handle = await harness.start_task(setup)
-    assert await handle.result() == "canceled"
+    with harness.env.auto_time_skipping_disabled():
+        handle = await harness.start_task(setup)
+        await harness.env.sleep(timedelta(seconds=3601))
+        assert await handle.result() == "canceled"
     assert await _task(db, task_sid) == {"assignment_status": "canceled", "reason": "Task TTL Exceeded"}
