@@ -79,7 +79,7 @@ async def test_forged_and_expired_tokens_are_refused(parley, account):
         "exp": now + 600,
         "grants": {"identity": "mallory", "chat": {"service_sid": "IS" + "0" * 32}},
     }
-    forged = jwt.encode(claims, "not-the-secret", algorithm="HS256")
+    forged = jwt.encode(claims, "a-wrong-secret-of-full-length-0123456789", algorithm="HS256")
     expired = jwt.encode({**claims, "nbf": now - 7200, "exp": now - 3600}, account.api_key_secret, algorithm="HS256")
     async with httpx.AsyncClient(base_url=parley.base_url) as client:
         for token in (forged, expired, "garbage"):
