@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -71,6 +72,14 @@ def time_skipping_server_binary() -> str:
     return path
 
 
+def _die_with_parent() -> None:
+    """If the test run is killed (a CI time limit, Ctrl-C twice), its api and worker must not linger."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 class Process:
     """A Parley process (`python -m api` or `python -m workers`) with its log in .data/test-logs/."""
 
@@ -86,7 +95,12 @@ class Process:
     def start(self) -> None:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", self.module], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", self.module],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
         )
 
     def stop(self, *, kill: bool = False) -> None:
