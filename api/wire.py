@@ -159,6 +159,18 @@ class Page:
             self.offset = self.number * self.size
         self.query = query
 
+    async def fetch(self, q: Any, sql: str, args: Sequence[Any]) -> tuple[list[dict[str, Any]], bool]:
+        """This page's rows straight from SQL (one extra row tells whether more follow)."""
+        if isinstance(args, str):
+            raise TypeError("args must be a tuple of parameters, not a string")
+        rows = await q.fetchall(f"{sql} LIMIT %s OFFSET %s", (*args, self.size + 1, self.offset))
+        return rows[: self.size], len(rows) > self.size
+
+    def cut(self, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
+        """This page's rows from a list already filtered in Python, and whether more follow."""
+        window = rows[self.offset : self.offset + self.size + 1]
+        return window[: self.size], len(window) > self.size
+
     def envelope(
         self,
         *,

@@ -75,16 +75,17 @@ async def list_conversations(request: Request, principal: CurrentPrincipal, db: 
     page = Page(request.query_params, max_size=100)
     state = Params(request.query_params).enum("State", ConversationState)
     async with db.read() as q:
-        rows = await q.fetchall(
+        rows, more = await page.fetch(
+            q,
             "SELECT * FROM conversations WHERE account_sid = %s AND (%s::text IS NULL OR state = %s) "
-            "ORDER BY date_created, sid LIMIT %s OFFSET %s",
-            (principal.account_sid, state, state, page.size + 1, page.offset),
+            "ORDER BY date_created, sid",
+            (principal.account_sid, state, state),
         )
     return page.envelope(
         key="conversations",
         url=f"{settings.base_url}/conversations/v1/Conversations",
-        items=[conversation_json(r, settings.base_url) for r in rows[: page.size]],
-        has_more=len(rows) > page.size,
+        items=[conversation_json(r, settings.base_url) for r in rows],
+        has_more=more,
         filters=[("State", state.value)] if state else [],
     )
 
@@ -140,15 +141,16 @@ async def list_participants(
     page = Page(request.query_params, max_size=100)
     async with db.read() as q:
         conversation, _ = await conversation_access(q, principal, sid)
-        rows = await q.fetchall(
-            "SELECT * FROM participants WHERE conversation_sid = %s ORDER BY date_created, sid LIMIT %s OFFSET %s",
-            (conversation["sid"], page.size + 1, page.offset),
+        rows, more = await page.fetch(
+            q,
+            "SELECT * FROM participants WHERE conversation_sid = %s ORDER BY date_created, sid",
+            (conversation["sid"],),
         )
     return page.envelope(
         key="participants",
         url=f"{settings.base_url}/conversations/v1/Conversations/{conversation['sid']}/Participants",
-        items=[participant_json(r, settings.base_url) for r in rows[: page.size]],
-        has_more=len(rows) > page.size,
+        items=[participant_json(r, settings.base_url) for r in rows],
+        has_more=more,
     )
 
 
@@ -284,16 +286,16 @@ async def list_messages(
     order = Params(request.query_params).enum("Order", Order) or Order.ASC
     async with db.read() as q:
         conversation, _ = await conversation_access(q, principal, sid)
-        rows = await q.fetchall(
-            f"SELECT * FROM messages WHERE conversation_sid = %s ORDER BY index {order.value.upper()} "
-            "LIMIT %s OFFSET %s",
-            (conversation["sid"], page.size + 1, page.offset),
+        rows, more = await page.fetch(
+            q,
+            f"SELECT * FROM messages WHERE conversation_sid = %s ORDER BY index {order.value.upper()}",
+            (conversation["sid"],),
         )
     return page.envelope(
         key="messages",
         url=f"{settings.base_url}/conversations/v1/Conversations/{conversation['sid']}/Messages",
-        items=[message_json(r, settings.base_url) for r in rows[: page.size]],
-        has_more=len(rows) > page.size,
+        items=[message_json(r, settings.base_url) for r in rows],
+        has_more=more,
         filters=[("Order", order.value)],
     )
 
@@ -362,16 +364,17 @@ async def list_addresses(request: Request, principal: CurrentPrincipal, db: DbDe
     page = Page(request.query_params, max_size=50)
     address_type = Params(request.query_params).enum("Type", AddressType)
     async with db.read() as q:
-        rows = await q.fetchall(
+        rows, more = await page.fetch(
+            q,
             "SELECT * FROM address_configurations WHERE account_sid = %s AND (%s::text IS NULL OR type = %s) "
-            "ORDER BY date_created, sid LIMIT %s OFFSET %s",
-            (principal.account_sid, address_type, address_type, page.size + 1, page.offset),
+            "ORDER BY date_created, sid",
+            (principal.account_sid, address_type, address_type),
         )
     return page.envelope(
         key="address_configurations",
         url=f"{settings.base_url}/conversations/v1/Configuration/Addresses",
-        items=[address_json(r, settings.base_url) for r in rows[: page.size]],
-        has_more=len(rows) > page.size,
+        items=[address_json(r, settings.base_url) for r in rows],
+        has_more=more,
     )
 
 

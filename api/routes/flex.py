@@ -60,16 +60,16 @@ async def list_channels(
 ) -> Any:
     page = Page(request.query_params)
     async with db.read() as q:
-        rows = await q.fetchall(
-            "SELECT * FROM interaction_channels WHERE interaction_sid = %s AND account_sid = %s "
-            "ORDER BY date_created LIMIT %s OFFSET %s",
-            (sid, principal.account_sid, page.size + 1, page.offset),
+        rows, more = await page.fetch(
+            q,
+            "SELECT * FROM interaction_channels WHERE interaction_sid = %s AND account_sid = %s ORDER BY date_created",
+            (sid, principal.account_sid),
         )
     return page.envelope(
         key="channels",
         url=f"{settings.base_url}/flex-api/v1/Interactions/{sid}/Channels",
-        items=[interaction_channel_json(r, settings.base_url) for r in rows[: page.size]],
-        has_more=len(rows) > page.size,
+        items=[interaction_channel_json(r, settings.base_url) for r in rows],
+        has_more=more,
     )
 
 
@@ -146,15 +146,16 @@ async def list_participants(
     page = Page(request.query_params)
     async with db.read() as q:
         await _channel(q, principal.account_sid, sid, channel_sid)
-        rows = await q.fetchall(
-            "SELECT * FROM interaction_participants WHERE channel_sid = %s ORDER BY date_created LIMIT %s OFFSET %s",
-            (channel_sid, page.size + 1, page.offset),
+        rows, more = await page.fetch(
+            q,
+            "SELECT * FROM interaction_participants WHERE channel_sid = %s ORDER BY date_created",
+            (channel_sid,),
         )
     return page.envelope(
         key="participants",
         url=f"{settings.base_url}/flex-api/v1/Interactions/{sid}/Channels/{channel_sid}/Participants",
-        items=[interaction_participant_json(r, settings.base_url) for r in rows[: page.size]],
-        has_more=len(rows) > page.size,
+        items=[interaction_participant_json(r, settings.base_url) for r in rows],
+        has_more=more,
     )
 
 

@@ -117,14 +117,10 @@ class Listing:
         self._key = key
 
     async def fetch(self, q: UnitOfWork, sql: str, args: Sequence[Any]) -> tuple[list[Row], bool]:
-        """The page's rows straight from SQL, and whether more follow."""
-        rows = await q.fetchall(f"{sql} LIMIT %s OFFSET %s", (*args, self.page.size + 1, self.page.offset))
-        return rows[: self.page.size], len(rows) > self.page.size
+        return await self.page.fetch(q, sql, args)
 
     def cut(self, rows: list[Row]) -> tuple[list[Row], bool]:
-        """The page's rows from a list filtered in Python, and whether more follow."""
-        window = rows[self.page.offset : self.page.offset + self.page.size + 1]
-        return window[: self.page.size], len(window) > self.page.size
+        return self.page.cut(rows)
 
     def envelope(self, items: Sequence[Any], has_more: bool, echo: Iterable[str] = ()) -> dict[str, Any]:
         filters = [(name, value) for name in echo if (value := self._query.get(name)) is not None]

@@ -77,27 +77,18 @@ async def _list(
         worker_filter = principal.worker_sid
     async with db.read() as q:
         await load_workspace(q, principal, workspace_sid)
-        rows = await q.fetchall(
+        rows, more = await page.fetch(
+            q,
             RESERVATION_SELECT + " WHERE r.workspace_sid = %s AND (%s::text IS NULL OR r.task_sid = %s) "
             "AND (%s::text IS NULL OR r.worker_sid = %s) AND (%s::text IS NULL OR r.reservation_status = %s) "
-            "ORDER BY r.date_created, r.sid LIMIT %s OFFSET %s",
-            (
-                workspace_sid,
-                task_sid,
-                task_sid,
-                worker_filter,
-                worker_filter,
-                status,
-                status,
-                page.size + 1,
-                page.offset,
-            ),
+            "ORDER BY r.date_created, r.sid",
+            (workspace_sid, task_sid, task_sid, worker_filter, worker_filter, status, status),
         )
     return page.envelope(
         key="reservations",
         url=url,
-        items=[reservation_json(r, base_url, worker_scoped=worker_sid is not None) for r in rows[: page.size]],
-        has_more=len(rows) > page.size,
+        items=[reservation_json(r, base_url, worker_scoped=worker_sid is not None) for r in rows],
+        has_more=more,
         filters=[("ReservationStatus", status.value)] if status else [],
     )
 

@@ -184,12 +184,12 @@ async def list_tasks(
         )
     if expression is not None:
         rows = [r for r in rows if expression.evaluate(json.loads(r["attributes"] or "{}"))]
-    window = rows[page.offset : page.offset + page.size + 1]
+    window, more = page.cut(rows)
     return page.envelope(
         key="tasks",
         url=f"{settings.base_url}/taskrouter/v1/Workspaces/{workspace_sid}/Tasks",
-        items=[task_json(r, settings.base_url) for r in window[: page.size]],
-        has_more=len(window) > page.size,
+        items=[task_json(r, settings.base_url) for r in window],
+        has_more=more,
         filters=[("AssignmentStatus", s) for s in statuses],
     )
 

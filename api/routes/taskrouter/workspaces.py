@@ -122,28 +122,18 @@ async def list_workspaces(request: Request, principal: CurrentPrincipal, db: DbD
     page = Page(request.query_params)
     name = request.query_params.get("FriendlyName")
     async with db.read() as q:
-        rows = await q.fetchall(
+        rows, more = await page.fetch(
+            q,
             "SELECT * FROM workspaces WHERE account_sid = %s AND (%s::text IS NULL OR friendly_name = %s) "
-            "AND (%s::text IS NULL OR sid = %s) ORDER BY date_created, sid LIMIT %s OFFSET %s",
-            (
-                principal.account_sid,
-                name,
-                name,
-                principal.workspace_sid,
-                principal.workspace_sid,
-                page.size + 1,
-                page.offset,
-            ),
+            "AND (%s::text IS NULL OR sid = %s) ORDER BY date_created, sid",
+            (principal.account_sid, name, name, principal.workspace_sid, principal.workspace_sid),
         )
-        items = [
-            workspace_json(r, settings.base_url, activity_names=await activity_names(q, r["sid"]))
-            for r in rows[: page.size]
-        ]
+        items = [workspace_json(r, settings.base_url, activity_names=await activity_names(q, r["sid"])) for r in rows]
     return page.envelope(
         key="workspaces",
         url=f"{settings.base_url}/taskrouter/v1/Workspaces",
         items=items,
-        has_more=len(rows) > page.size,
+        has_more=more,
         filters=[("FriendlyName", name)] if name else [],
     )
 
