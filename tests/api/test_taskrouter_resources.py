@@ -3,7 +3,6 @@ worker channels and events, with Twilio's status codes, paging envelope and erro
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -12,6 +11,7 @@ import httpx
 import pytest
 
 from domain.sids import SidPrefix, new_sid
+from tests.support.waiting import eventually
 
 WORKSPACES = "/taskrouter/v1/Workspaces"
 
@@ -405,13 +405,11 @@ async def test_agent_changes_its_own_activity_but_not_another_worker(
 
 
 async def wait_for_reservation(admin: httpx.AsyncClient, ws: str, worker_sid: str) -> dict[str, Any]:
-    for _ in range(100):
+    async def pending() -> dict[str, Any] | None:
         listing = (await admin.get(url(ws, f"Workers/{worker_sid}/Reservations"))).json()
-        pending = [r for r in listing["reservations"] if r["reservation_status"] == "pending"]
-        if pending:
-            return pending[0]
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"no pending reservation for {worker_sid}")
+        return next((r for r in listing["reservations"] if r["reservation_status"] == "pending"), None)
+
+    return await eventually(pending, what=f"a pending reservation for {worker_sid}")
 
 
 async def test_resources_in_use_by_a_live_task_cannot_be_deleted_until_it_ends(
