@@ -13,7 +13,7 @@ from temporalio.client import Client
 from api import errors
 from api.auth import Authenticator
 from api.realtime import RealtimeHub
-from api.routes import conversations, flex, health, realtime, tokens, webchat
+from api.routes import conversations, flex, health, outbox, realtime, tokens, webchat
 from api.routes.taskrouter import (
     activities,
     events,
@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     for module in (
         health,
         tokens,
+        outbox,
         webchat,
         conversations,
         flex,

@@ -14,7 +14,9 @@ from typing import Any
 import jwt
 
 from domain.errors import AuthenticationFailed, PermissionDenied
+from domain.limits import DEFAULT_TOKEN_TTL
 from domain.sids import SidPrefix, is_sid
+from storage.accounts import service as accounts
 from storage.db import Database
 
 
@@ -82,19 +84,10 @@ class Authenticator:
         if cached is not None:
             return cached  # type: ignore[no-any-return]
         async with self.db.read() as q:
-            if is_sid(sid, SidPrefix.ACCOUNT):
-                row = await q.fetchone(
-                    "SELECT sid AS account_sid, auth_token AS secret FROM accounts "
-                    "WHERE sid = %s AND status = 'active'",
-                    (sid,),
-                )
-            elif is_sid(sid, SidPrefix.API_KEY):
-                row = await q.fetchone("SELECT account_sid, secret FROM api_keys WHERE sid = %s", (sid,))
-            else:
-                row = None
-        if row is None:
+            found = await accounts.secret_for(q, sid)
+        if found is None:
             return None
-        value = (row["account_sid"], row["secret"])
+        value = (found.account_sid, found.secret)
         self._cache.put(sid, value)
         return value
 
@@ -168,7 +161,7 @@ def issue_access_token(
     api_key_secret: str,
     identity: str,
     grants: dict[str, Any],
-    ttl: int = 3600,
+    ttl: int = DEFAULT_TOKEN_TTL,
 ) -> str:
     """Mint a token in Twilio's layout (what twilio.jwt.access_token.AccessToken produces)."""
     now = int(time.time())

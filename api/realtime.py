@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from psycopg import AsyncConnection
-
-from api.serializers.conversations import message_json
-from api.wire import iso
-from storage.db import NOTIFY_CHANNEL, Database, UnitOfWork
+from api.schemas.common import iso
+from api.schemas.conversations import MessagePublic
+from domain.realtime import StreamEvent
+from storage.db import Database, UnitOfWork
+from storage.realtime import service as realtime
+from storage.realtime.service import MAX_BATCH
 
 log = logging.getLogger(__name__)
-MAX_BATCH = 500
 
 
 @dataclass(eq=False)
@@ -33,34 +32,29 @@ class Subscription:
 
 
 async def read_events(q: UnitOfWork, *, stream: str, after: int, base_url: str) -> list[dict[str, Any]]:
-    rows = await q.fetchall(
-        "SELECT stream, seq, type, data, created_at FROM realtime_events WHERE stream = %s AND seq > %s "
-        "ORDER BY seq LIMIT %s",
-        (stream, after, MAX_BATCH),
-    )
-    message_sids = [r["data"]["message_sid"] for r in rows if r["type"] == "message.added"]
-    messages: dict[str, Any] = {}
-    if message_sids:
-        for m in await q.fetchall("SELECT * FROM messages WHERE sid = ANY(%s)", (message_sids,)):
-            messages[m["sid"]] = message_json(m, base_url)
-    events = []
-    for r in rows:
-        data = r["data"]
-        if r["type"] == "message.added":
-            data = messages.get(
-                data["message_sid"], {"sid": data["message_sid"], "index": data["index"], "deleted": True}
+    """Event frames after `after`, with `message.added` carrying the Message resource."""
+    batch = await realtime.read_events(q, stream=stream, after=after)
+    frames = []
+    for event in batch.events:
+        data: dict[str, Any] = event.data
+        if event.type == StreamEvent.MESSAGE_ADDED:
+            message = batch.messages.get(data["message_sid"])
+            data = (
+                MessagePublic.of(message, base_url).model_dump()
+                if message is not None
+                else {"sid": data["message_sid"], "index": data["index"], "deleted": True}
             )
-        events.append(
+        frames.append(
             {
                 "type": "event",
-                "stream": r["stream"],
-                "seq": r["seq"],
-                "event": r["type"],
+                "stream": event.stream,
+                "seq": event.seq,
+                "event": event.type,
                 "data": data,
-                "date": iso(r["created_at"]),
+                "date": iso(event.created_at),
             }
         )
-    return events
+    return frames
 
 
 class RealtimeHub:
@@ -120,18 +114,13 @@ class RealtimeHub:
         backoff = 0.2
         while True:
             try:
-                async with await AsyncConnection.connect(self.db.url, autocommit=True) as conn:
-                    await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                async with realtime.listen(self.db.url) as notified:
                     self._connected.set()
                     backoff = 0.2
                     # Anything committed while we were disconnected is picked up by a catch-up pass.
                     for stream in list(self.subscriptions):
                         await self._on_notify(stream)
-                    async for notify in conn.notifies():
-                        try:
-                            stream = json.loads(notify.payload)["stream"]
-                        except (ValueError, KeyError):
-                            continue
+                    async for stream in notified:
                         if stream in self.subscriptions:
                             task = asyncio.create_task(self._on_notify(stream))
                             self._pending.add(task)

@@ -1,15 +1,12 @@
-"""Twilio wire conventions: PascalCase form parameters in, snake_case JSON out, ISO dates, paging envelope."""
+"""Twilio wire conventions for input: PascalCase form and query parameters, each failure a 400 that names it."""
 
 from __future__ import annotations
 
 import builtins
 import json
-import re
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, TypeVar
-from urllib.parse import urlencode
 
 from starlette.datastructures import FormData, QueryParams
 
@@ -19,10 +16,6 @@ from domain.sids import SidPrefix, is_sid
 E = TypeVar("E", bound=StrEnum)
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
 
 
 class Params:
@@ -137,68 +130,3 @@ def ensure_json_object(value: str, name: str) -> str:
     if not isinstance(parsed, dict):
         raise InvalidParameter(f"Parameter '{name}' must be a JSON object")
     return value
-
-
-_PAGE_TOKEN = re.compile(r"^PT(\d+)$")
-
-
-class Page:
-    """Offset paging that speaks Twilio's envelope: PageSize, Page and an opaque PageToken."""
-
-    def __init__(self, query: QueryParams, *, default_size: int = 50, max_size: int = 1000) -> None:
-        params = Params(query)
-        self.size = params.int("PageSize", minimum=1, maximum=max_size) or default_size
-        self.number = params.int("Page", minimum=0) or 0
-        token = params.str("PageToken")
-        if token is not None:
-            match = _PAGE_TOKEN.match(token)
-            if not match:
-                raise InvalidParameter(f"Invalid PageToken '{token}'")
-            self.offset = int(match.group(1))
-        else:
-            self.offset = self.number * self.size
-        self.query = query
-
-    async def fetch(self, q: Any, sql: str, args: Sequence[Any]) -> tuple[list[dict[str, Any]], bool]:
-        """This page's rows straight from SQL (one extra row tells whether more follow)."""
-        if isinstance(args, str):
-            raise TypeError("args must be a tuple of parameters, not a string")
-        rows = await q.fetchall(f"{sql} LIMIT %s OFFSET %s", (*args, self.size + 1, self.offset))
-        return rows[: self.size], len(rows) > self.size
-
-    def cut(self, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
-        """This page's rows from a list already filtered in Python, and whether more follow."""
-        window = rows[self.offset : self.offset + self.size + 1]
-        return window[: self.size], len(window) > self.size
-
-    def envelope(
-        self,
-        *,
-        key: str,
-        url: str,
-        items: Sequence[Any],
-        has_more: bool,
-        filters: Iterable[tuple[str, str]] = (),
-    ) -> dict[str, Any]:
-        kept = [(k, v) for k, v in filters if v is not None]
-
-        def page_url(number: int, token: str | None = None) -> str:
-            q = [*kept, ("PageSize", str(self.size)), ("Page", str(number))]
-            if token:
-                q.append(("PageToken", token))
-            return f"{url}?{urlencode(q)}"
-
-        return {
-            key: list(items),
-            "meta": {
-                "page": self.number,
-                "page_size": self.size,
-                "first_page_url": page_url(0),
-                "previous_page_url": page_url(self.number - 1, f"PT{max(self.offset - self.size, 0)}")
-                if self.number > 0
-                else None,
-                "url": page_url(self.number),
-                "next_page_url": page_url(self.number + 1, f"PT{self.offset + self.size}") if has_more else None,
-                "key": key,
-            },
-        }

@@ -1,44 +1,59 @@
-"""Hands outbox rows to Temporal: right after commit (the common case) and from the sweeper (after a crash or
-a Temporal outage). Every row is keyed by a business id and every receiving handler de-duplicates, so a row
-sent twice is harmless; a row is marked dispatched only after Temporal accepted it."""
+"""Hands outbox commands to Temporal: right after commit (the common case) and from the sweeper (after a crash
+or a Temporal outage). Every command is keyed by a business id and every receiving handler de-duplicates, so a
+command sent twice is harmless; a row is marked dispatched only after Temporal accepted it.
+
+Commands are dispatched by type through a registry (`@handles`); a new kind of side effect is a new command
+model in domain/outbox.py and a new handler here, never a new branch. A failing row backs off; after
+OUTBOX_MAX_ATTEMPTS, or at once when it can never succeed (a payload that no longer validates), it is
+dead-lettered: logged, counted, listed for the admin, and never in the way of newer rows."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import ValidationError
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from storage.db import Database
-from workflows import search_attributes as sa
-from workflows.contracts import (
-    TASK_QUEUE,
-    ChannelInput,
-    CloseChannel,
-    CustomerMessage,
-    RoutingEvent,
-    TaskEnded,
-    TaskInput,
+from domain.outbox import (
+    CloseInteractionChannel,
+    InteractionChannelRef,
+    OutboxCommand,
+    RouteCustomerMessage,
+    SignalTaskWorkflow,
+    StartTaskWorkflow,
+    parse_command,
 )
+from domain.states import TaskStatus
+from storage.db import Database
+from storage.outbox import service as outbox
+from storage.outbox.tables import OutboxRow
+from workflows import search_attributes as sa
+from workflows.contracts import TASK_QUEUE, ChannelInput, CloseChannel, CustomerMessage, TaskInput
 from workflows.interaction_channel import InteractionChannelWorkflow
 from workflows.task import TaskWorkflow
 
 log = logging.getLogger(__name__)
 
-# Signals that may travel through the outbox, with the typed handler and argument model for each.
-SIGNALS: dict[str, tuple[Any, type[BaseModel]]] = {
-    "routing_event": (TaskWorkflow.routing_event, RoutingEvent),
-    "customer_message": (InteractionChannelWorkflow.customer_message, CustomerMessage),
-    "task_ended": (InteractionChannelWorkflow.task_ended, TaskEnded),
-    "close": (InteractionChannelWorkflow.close, CloseChannel),
-}
+C = TypeVar("C")
+Handler = Callable[["OutboxDispatcher", Any], Awaitable[None]]
+_HANDLERS: dict[type, Handler] = {}
+# Temporal answers these when a request can never succeed as sent; retrying would only repeat the error.
+_PERMANENT = {RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.PERMISSION_DENIED, RPCStatusCode.UNIMPLEMENTED}
+
+
+def handles(command_type: type[C]) -> Callable[[Callable[[OutboxDispatcher, C], Awaitable[None]]], Handler]:
+    def register(handler: Callable[[OutboxDispatcher, C], Awaitable[None]]) -> Handler:
+        _HANDLERS[command_type] = handler
+        return handler
+
+    return register
 
 
 class OutboxDispatcher:
@@ -60,91 +75,144 @@ class OutboxDispatcher:
 
     async def dispatch(self, ids: Iterable[int]) -> tuple[int, int]:
         async with self.db.read() as q:
-            rows = await q.fetchall(
-                "SELECT * FROM outbox WHERE id = ANY(%s) AND dispatched_at IS NULL ORDER BY id", (list(ids),)
-            )
+            rows = await outbox.undispatched(q, list(ids))
         return await self._send_all(rows)
 
-    async def redrive(self, older_than_seconds: float, limit: int = 500) -> tuple[int, int]:
+    async def redrive(self, older_than_seconds: float) -> tuple[int, int]:
         async with self.db.read() as q:
-            rows = await q.fetchall(
-                "SELECT * FROM outbox WHERE dispatched_at IS NULL "
-                "AND created_at < now() - make_interval(secs => %s) ORDER BY id LIMIT %s",
-                (older_than_seconds, limit),
-            )
+            rows = await outbox.due(q, older_than_seconds=older_than_seconds)
         return await self._send_all(rows)
 
-    async def _send_all(self, rows: list[dict[str, Any]]) -> tuple[int, int]:
+    async def _send_all(self, rows: list[OutboxRow]) -> tuple[int, int]:
         sent = failed = 0
         for row in rows:
             try:
-                await self._send(row)
+                command = parse_command(_upgrade_legacy(row))
+            except ValidationError as exc:
+                failed += 1
+                await self._failed(row, f"payload is not a valid {row.kind} command: {exc}", retryable=False)
+                continue
+            try:
+                await _HANDLERS[type(command)](self, command)
             except Exception as exc:
                 failed += 1
-                log.warning("outbox %s (%s) not dispatched: %s", row["id"], row["dedupe_key"], exc)
-                async with self.db.unit() as uow:
-                    await uow.execute(
-                        "UPDATE outbox SET attempts = attempts + 1, last_error = %s WHERE id = %s",
-                        (str(exc)[:500], row["id"]),
-                    )
+                permanent = isinstance(exc, RPCError) and exc.status in _PERMANENT
+                log.warning("outbox %s (%s) not dispatched: %s", row.id, row.dedupe_key, exc)
+                await self._failed(row, str(exc) or type(exc).__name__, retryable=not permanent)
                 continue
             sent += 1
             async with self.db.unit() as uow:
-                await uow.execute(
-                    "UPDATE outbox SET dispatched_at = now(), attempts = attempts + 1 WHERE id = %s",
-                    (row["id"],),
-                )
+                assert row.id is not None
+                await outbox.mark_dispatched(uow, row.id)
         return sent, failed
 
-    async def _send(self, row: dict[str, Any]) -> None:
-        payload = row["payload"]
-        if row["kind"] == "start_task":
-            task_input = TaskInput.model_validate(payload["input"])
-            try:
-                await self.client.start_workflow(
-                    TaskWorkflow.run,
-                    task_input,
-                    id=payload["workflow_id"],
-                    task_queue=self.task_queue,
-                    search_attributes=TypedSearchAttributes(
-                        [
-                            SearchAttributePair(sa.ACCOUNT_SID, task_input.account_sid),
-                            SearchAttributePair(sa.TASK_STATUS, "pending"),
-                        ]
-                    ),
-                    static_summary=f"TaskRouter task {task_input.task_sid}",
-                )
-            except WorkflowAlreadyStartedError:
-                pass
-            return
-        handler, model = SIGNALS[payload["signal"]]
-        raw_arg = dict(payload["arg"])
-        if raw_arg.get("created_at") is not None:
-            raw_arg["age"] = max(time.time() - float(raw_arg["created_at"]), 0.0)
-        arg = model.model_validate(raw_arg)
-        if row["kind"] == "signal":
-            try:
-                await self.client.get_workflow_handle(payload["workflow_id"]).signal(handler, arg)
-            except RPCError as exc:
-                # The workflow already finished: the event it would have carried is moot.
-                if exc.status != RPCStatusCode.NOT_FOUND:
-                    raise
-        elif row["kind"] == "signal_with_start":
-            channel_input = ChannelInput.model_validate(payload["input"])
-            await self.client.start_workflow(
-                InteractionChannelWorkflow.run,
-                channel_input,
-                id=payload["workflow_id"],
-                task_queue=self.task_queue,
-                start_signal=payload["signal"],
-                start_signal_args=[arg],
-                search_attributes=TypedSearchAttributes(
-                    [
-                        SearchAttributePair(sa.ACCOUNT_SID, channel_input.account_sid),
-                        SearchAttributePair(sa.CHANNEL_TYPE, channel_input.channel_type),
-                    ]
-                ),
-                static_summary=f"Interaction channel {channel_input.channel_sid}",
-            )
-        else:
-            raise ValueError(f"unknown outbox kind {row['kind']}")
+    async def _failed(self, row: OutboxRow, error: str, *, retryable: bool) -> None:
+        async with self.db.unit() as uow:
+            await outbox.record_failure(uow, row, error, retryable=retryable)
+
+    async def signal_with_start_channel(
+        self, channel: InteractionChannelRef, signal: Callable[..., Any], arg: Any
+    ) -> None:
+        """Signal an InteractionChannel workflow, starting it if it is not running (workflow id = UO… SID)."""
+        await self.client.start_workflow(
+            InteractionChannelWorkflow.run,
+            ChannelInput(
+                account_sid=channel.account_sid,
+                interaction_sid=channel.interaction_sid,
+                channel_sid=channel.channel_sid,
+                conversation_sid=channel.conversation_sid,
+                channel_type=channel.channel_type,
+            ),
+            id=channel.channel_sid,
+            task_queue=self.task_queue,
+            start_signal=signal.__name__,
+            start_signal_args=[arg],
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(sa.ACCOUNT_SID, channel.account_sid),
+                    SearchAttributePair(sa.CHANNEL_TYPE, channel.channel_type),
+                    SearchAttributePair(sa.CONVERSATION_SID, channel.conversation_sid),
+                ]
+            ),
+            static_summary=f"Interaction channel {channel.channel_sid}",
+        )
+
+
+@handles(StartTaskWorkflow)
+async def _start_task(dispatcher: OutboxDispatcher, command: StartTaskWorkflow) -> None:
+    try:
+        await dispatcher.client.start_workflow(
+            TaskWorkflow.run,
+            TaskInput(account_sid=command.account_sid, task_sid=command.task_sid, workspace_sid=command.workspace_sid),
+            id=command.task_sid,
+            task_queue=dispatcher.task_queue,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(sa.ACCOUNT_SID, command.account_sid),
+                    SearchAttributePair(sa.TASK_STATUS, TaskStatus.PENDING.value),
+                ]
+            ),
+            static_summary=f"TaskRouter task {command.task_sid}",
+        )
+    except WorkflowAlreadyStartedError:
+        pass
+
+
+@handles(SignalTaskWorkflow)
+async def _signal_task(dispatcher: OutboxDispatcher, command: SignalTaskWorkflow) -> None:
+    event = command.event
+    if event.created_at is not None:
+        # How long the event waited in the outbox: the workflow takes it off the reservation's window.
+        event = event.model_copy(update={"age": max(time.time() - event.created_at, 0.0)})
+    try:
+        await dispatcher.client.get_workflow_handle(command.task_sid).signal(TaskWorkflow.routing_event, event)
+    except RPCError as exc:
+        # The workflow already finished: the event it would have carried is moot.
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+
+
+@handles(RouteCustomerMessage)
+async def _route_customer_message(dispatcher: OutboxDispatcher, command: RouteCustomerMessage) -> None:
+    await dispatcher.signal_with_start_channel(
+        command.channel,
+        InteractionChannelWorkflow.customer_message,
+        CustomerMessage(message_sid=command.message_sid, index=command.index),
+    )
+
+
+@handles(CloseInteractionChannel)
+async def _close_channel(dispatcher: OutboxDispatcher, command: CloseInteractionChannel) -> None:
+    await dispatcher.signal_with_start_channel(
+        command.channel, InteractionChannelWorkflow.close, CloseChannel(reason=command.reason)
+    )
+
+
+def _upgrade_legacy(row: OutboxRow) -> dict[str, Any]:
+    """Rows written before commands were typed (kinds signal / signal_with_start / start_task) still dispatch."""
+    payload = dict(row.payload)
+    if row.kind == "start_task":
+        given = payload.get("input") or {}
+        return {"type": "start_task_workflow", "account_sid": row.account_sid, **given}
+    if row.kind == "signal" and payload.get("signal") == "routing_event":
+        return {
+            "type": "signal_task_workflow",
+            "account_sid": row.account_sid,
+            "task_sid": payload.get("workflow_id"),
+            "event": payload.get("arg"),
+        }
+    if row.kind == "signal_with_start":
+        channel = {k: v for k, v in (payload.get("input") or {}).items() if k != "state"}
+        arg = payload.get("arg") or {}
+        if payload.get("signal") == "close":
+            return {"type": "close_interaction_channel", "account_sid": row.account_sid, "channel": channel, **arg}
+        return {"type": "route_customer_message", "account_sid": row.account_sid, "channel": channel, **arg}
+    return payload
+
+
+def dispatchable_types() -> set[type]:
+    """Every command type has a handler (checked by a test, so a new command cannot be forgotten)."""
+    return set(_HANDLERS)
+
+
+__all__ = ["OutboxCommand", "OutboxDispatcher", "dispatchable_types", "handles"]

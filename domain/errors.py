@@ -48,3 +48,12 @@ class Conflict(ParleyError):
 class ServiceUnavailable(ParleyError):
     code = 20503
     status = 503
+
+
+class RoutingConfigurationError(InvalidParameter):
+    """Routing cannot proceed because of how it is configured (an address naming a workspace that does not exist
+    or belongs to another account, a missing task channel or workflow). Retrying does not help: activities raise
+    it as a non-retryable error and the channel or task is left in a visible failed state."""
+
+    code = 20001
+    status = 400

@@ -21,18 +21,13 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import psycopg
 
+from workflows import search_attributes
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / ".data"
 CREDENTIALS = DATA / "credentials.json"
 DEMO = DATA / "demo.json"
-SEARCH_ATTRIBUTES = [
-    "ParleyAccountSid",
-    "ParleyChannelType",
-    "ParleyStatus",
-    "ParleyQueueSid",
-    "ParleyWorkerSid",
-    "ParleyTaskStatus",
-]
+SEARCH_ATTRIBUTES = [key.name for key in search_attributes.ALL]
 
 
 def log(message: str) -> None:

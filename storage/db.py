@@ -1,9 +1,9 @@
 """Database access: one psycopg async pool and a unit of work that collects after-commit side effects.
 
 Every state change is one transaction. Side effects that must outlive it (signalling a workflow) are written
-as outbox rows in the same transaction; real-time events are appended to `realtime_events` and announced
-with NOTIFY, which PostgreSQL delivers only on commit. After commit the unit of work hands its outbox ids to
-the dispatcher so the common case needs no sweeper round trip."""
+as typed outbox commands in the same transaction; real-time events are appended to `realtime_events` and
+announced with NOTIFY, which PostgreSQL delivers only on commit. After commit the unit of work hands its
+outbox ids to the dispatcher so the common case needs no sweeper round trip."""
 
 from __future__ import annotations
 
@@ -11,16 +11,24 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from psycopg import AsyncConnection
-from psycopg.rows import DictRow, dict_row
+from psycopg.rows import DictRow, class_row, dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
+from pydantic import BaseModel
+
+from domain.outbox import OutboxCommand
+from domain.realtime import StreamEvent
+from domain.sids import SidPrefix
 
 NOTIFY_CHANNEL = "parley_events"
+# A stream's sequence counter lives on its row: conversations for CH… streams, workers for WK… streams.
+_STREAM_TABLES = {SidPrefix.CONVERSATION: "conversations", SidPrefix.WORKER: "workers"}
 
 AfterCommit = Callable[[list[int]], Awaitable[None]]
+M = TypeVar("M", bound=BaseModel)
 
 
 class UnitOfWork:
@@ -41,24 +49,34 @@ class UnitOfWork:
         cur = await self.conn.execute(sql, params)
         return cur.rowcount
 
-    async def outbox(self, *, account_sid: str, kind: str, dedupe_key: str, payload: dict[str, Any]) -> None:
+    async def one(self, model: type[M], sql: str, params: Any = None) -> M | None:
+        """The first row as a typed row model (None if there is none)."""
+        async with self.conn.cursor(row_factory=class_row(model)) as cur:
+            await cur.execute(sql, params)
+            return await cur.fetchone()
+
+    async def all(self, model: type[M], sql: str, params: Any = None) -> list[M]:
+        async with self.conn.cursor(row_factory=class_row(model)) as cur:
+            await cur.execute(sql, params)
+            return await cur.fetchall()
+
+    async def outbox(self, command: OutboxCommand, *, dedupe_key: str) -> None:
         """Record a side effect to run after commit; the dedupe key makes re-recording it harmless."""
         row = await self.fetchone(
             "INSERT INTO outbox (account_sid, kind, dedupe_key, payload) VALUES (%s, %s, %s, %s) "
             "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
-            (account_sid, kind, dedupe_key, Jsonb(payload)),
+            (command.account_sid, command.type, dedupe_key, Jsonb(command.model_dump(mode="json"))),
         )
         if row is not None:
             self.outbox_ids.append(row["id"])
 
-    async def publish(
-        self, *, account_sid: str, stream_table: str, stream: str, type: str, data: dict[str, Any]
-    ) -> int:
-        """Append a real-time event to a conversation (CH) or worker (WK) stream; returns its seq."""
-        if stream_table not in ("conversations", "workers"):
-            raise ValueError(stream_table)
+    async def publish(self, *, account_sid: str, stream: str, type: StreamEvent, data: dict[str, Any]) -> int:
+        """Append a real-time event to a conversation (CH…) or worker (WK…) stream; returns its seq."""
+        table = _STREAM_TABLES.get(stream[:2])  # type: ignore[call-overload]
+        if table is None:
+            raise ValueError(f"{stream} is not a conversation or worker stream")
         row = await self.fetchone(
-            f"UPDATE {stream_table} SET last_event_seq = last_event_seq + 1 WHERE sid = %s RETURNING last_event_seq",
+            f"UPDATE {table} SET last_event_seq = last_event_seq + 1 WHERE sid = %s RETURNING last_event_seq",
             (stream,),
         )
         if row is None:
@@ -66,7 +84,7 @@ class UnitOfWork:
         seq = int(row["last_event_seq"])
         await self.execute(
             "INSERT INTO realtime_events (account_sid, stream, seq, type, data) VALUES (%s, %s, %s, %s, %s)",
-            (account_sid, stream, seq, type, Jsonb(data)),
+            (account_sid, stream, seq, type.value, Jsonb(data)),
         )
         await self.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, json.dumps({"stream": stream, "seq": seq})))
         return seq
@@ -90,6 +108,10 @@ class Database:
 
     async def close(self) -> None:
         await self.pool.close()
+
+    async def ping(self) -> None:
+        async with self.pool.connection() as conn:
+            await conn.execute("SELECT 1")
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[UnitOfWork]:

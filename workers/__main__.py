@@ -11,7 +11,7 @@ from core.logging import configure_logging
 from core.settings import get_settings
 from core.temporal import connect
 from storage.db import Database
-from workers.build import build_worker, ensure_sweeper_schedule
+from workers.build import build_worker, ensure_sweeper
 
 
 async def main() -> None:
@@ -21,7 +21,7 @@ async def main() -> None:
     await db.open()
     client = await connect(settings.temporal_address, settings.temporal_namespace)
     worker = build_worker(client, db, settings)
-    await ensure_sweeper_schedule(
+    await ensure_sweeper(
         client, task_queue=settings.task_queue, every=timedelta(seconds=settings.outbox_sweep_interval)
     )
     stop = asyncio.Event()

@@ -1,20 +1,13 @@
 """Builds Parley's Temporal worker: the workflows, the activity classes with their dependencies, and the
-outbox sweeper schedule."""
+outbox sweeper."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from temporalio.client import (
-    Client,
-    Schedule,
-    ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
-    ScheduleIntervalSpec,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
-    ScheduleSpec,
-)
+from temporalio.client import Client, ScheduleHandle
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -24,12 +17,14 @@ from core.outbox import OutboxDispatcher
 from core.settings import Settings
 from storage.db import Database
 from workflows.interaction_channel import InteractionChannelWorkflow
-from workflows.outbox_sweeper import SCHEDULE_ID, OutboxSweeperWorkflow
+from workflows.outbox_sweeper import SWEEPER_ID, OutboxSweeperWorkflow, SweeperInput
 from workflows.task import TaskWorkflow
 
 WORKFLOWS = [InteractionChannelWorkflow, TaskWorkflow, OutboxSweeperWorkflow]
 # Pure modules (no I/O, no global state) need not be re-imported into every workflow's sandbox.
 PASSTHROUGH = ("domain", "workflows.contracts", "workflows.search_attributes")
+# The first slice ran the sweeper from a Schedule (a new workflow run every few seconds); it is removed.
+LEGACY_SCHEDULE_ID = "parley-outbox-sweeper"
 
 
 def build_worker(client: Client, db: Database, settings: Settings, *, task_queue: str | None = None) -> Worker:
@@ -56,17 +51,21 @@ def build_worker(client: Client, db: Database, settings: Settings, *, task_queue
     )
 
 
-async def ensure_sweeper_schedule(client: Client, *, task_queue: str, every: timedelta = timedelta(seconds=15)) -> None:
+async def ensure_sweeper(client: Client, *, task_queue: str, every: timedelta = timedelta(seconds=15)) -> None:
+    """Start the one sweeper workflow unless it is already running (every worker process calls this)."""
+    await _remove_legacy_schedule(client.get_schedule_handle(LEGACY_SCHEDULE_ID))
+    await client.start_workflow(
+        OutboxSweeperWorkflow.run,
+        SweeperInput(interval_seconds=every.total_seconds()),
+        id=SWEEPER_ID,
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        static_summary="Outbox sweeper: re-drives side effects whose hand-off failed",
+    )
+
+
+async def _remove_legacy_schedule(handle: ScheduleHandle) -> None:
     try:
-        await client.create_schedule(
-            SCHEDULE_ID,
-            Schedule(
-                action=ScheduleActionStartWorkflow(
-                    OutboxSweeperWorkflow.run, id=f"{SCHEDULE_ID}-run", task_queue=task_queue
-                ),
-                spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
-                policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
-            ),
-        )
-    except ScheduleAlreadyRunningError:
-        pass
+        await handle.delete()
+    except RPCError:
+        pass  # never existed (or already gone)

@@ -6,11 +6,18 @@ Workflows may import only `domain` and `temporalio`, so activities are called by
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
 
 from pydantic import BaseModel, Field
 
+from domain.routing.signals import RoutingEvent, RoutingEventKind
+from domain.routing.step import TaskStep
+from domain.states import ChannelRunStatus, InteractionChannelStatus
+
+__all__ = ["RoutingEvent", "RoutingEventKind"]
+
 TASK_QUEUE = "parley"
+# The error type activities raise for a routing configuration that retrying cannot fix (non-retryable).
+ROUTING_CONFIGURATION_ERROR = "RoutingConfigurationError"
 
 
 class ActivityName(StrEnum):
@@ -24,13 +31,6 @@ class ActivityName(StrEnum):
 
 
 # --- InteractionChannel ------------------------------------------------------------------------------
-
-
-class ChannelStatus(StrEnum):
-    ACTIVE = "active"
-    ROUTING = "routing"
-    PARKED = "parked"
-    CLOSED = "closed"
 
 
 class ChannelState(BaseModel):
@@ -70,7 +70,7 @@ class CloseChannel(BaseModel):
 
 class ChannelSnapshot(BaseModel):
     channel_sid: str
-    status: ChannelStatus
+    status: ChannelRunStatus
     active_task_sid: str | None
     task_count: int
     run_task_count: int
@@ -91,7 +91,9 @@ class CreatedTask(BaseModel):
 
 class SetChannelStatus(BaseModel):
     channel_sid: str
-    status: str
+    status: InteractionChannelStatus
+    error_code: int | None = None
+    error_message: str | None = None
 
 
 # --- Task --------------------------------------------------------------------------------------------
@@ -102,26 +104,7 @@ class TaskInput(BaseModel):
     task_sid: str
     workspace_sid: str
     channel_sid: str | None = None
-
-
-class RoutingEventKind(StrEnum):
-    RESERVATION_CREATED = "reservation_created"
-    RESERVATION_ENDED = "reservation_ended"
-    TASK_ASSIGNED = "task_assigned"
-    TASK_WRAPPING = "task_wrapping"
-    TASK_COMPLETED = "task_completed"
-    TASK_CANCELED = "task_canceled"
-
-
-class RoutingEvent(BaseModel):
-    kind: RoutingEventKind
-    reservation_sid: str | None = None
-    worker_sid: str | None = None
-    status: str | None = None
-    timeout: int | None = None
-    created_at: float | None = None
-    # Seconds the reservation had already existed when the signal was handed to Temporal (outbox lag).
-    age: float | None = None
+    conversation_sid: str | None = None
 
 
 class TaskRef(BaseModel):
@@ -129,7 +112,7 @@ class TaskRef(BaseModel):
 
 
 class RoutingStepSpec(BaseModel):
-    step: dict[str, Any]
+    step: TaskStep
     # Epoch seconds at which the task leaves this step (cumulative against task age); None = never.
     ends_at: float | None = None
     label: str = ""
@@ -145,7 +128,12 @@ class RoutingPlanResult(BaseModel):
 
 class EnterRoutingStep(BaseModel):
     task_sid: str
-    step: dict[str, Any]
+    step: TaskStep
+
+
+class EnteredStep(BaseModel):
+    # The step's skip_if held and no reservation could be made at once: go on to the next step.
+    skipped: bool = False
 
 
 class ReservationRef(BaseModel):
@@ -168,3 +156,11 @@ class TaskSnapshot(BaseModel):
 class RedriveResult(BaseModel):
     dispatched: int
     failed: int
+
+
+class TaskProgress(BaseModel):
+    """A task's workflow tells its interaction channel that an agent holds the task, or is wrapping it up."""
+
+    task_sid: str
+    status: str
+    worker_sid: str | None = None

@@ -11,5 +11,7 @@ STATUS = SearchAttributeKey.for_keyword("ParleyStatus")
 QUEUE_SID = SearchAttributeKey.for_keyword("ParleyQueueSid")
 WORKER_SID = SearchAttributeKey.for_keyword("ParleyWorkerSid")
 TASK_STATUS = SearchAttributeKey.for_keyword("ParleyTaskStatus")
+# The conversation (CH…) a channel or task serves: find a conversation's workflows by the SID agents see.
+CONVERSATION_SID = SearchAttributeKey.for_keyword("ParleyConversationSid")
 
-ALL = [ACCOUNT_SID, CHANNEL_TYPE, STATUS, QUEUE_SID, WORKER_SID, TASK_STATUS]
+ALL = [ACCOUNT_SID, CHANNEL_TYPE, STATUS, QUEUE_SID, WORKER_SID, TASK_STATUS, CONVERSATION_SID]

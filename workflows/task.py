@@ -1,32 +1,43 @@
 """TaskWorkflow: one TaskRouter task from creation to completion.
 
-It walks the routing plan's steps (filters and targets with cumulative timeouts), owns every pending
-reservation's timeout, and waits through assignment and wrap-up. Matching itself happens in Postgres
-(storage/matching.py); this workflow learns about reservations and task changes by `routing_event` signals
-written to the outbox in the same transaction, so a crash between the two loses nothing."""
+It walks the routing plan's steps (filters and targets with cumulative timeouts, skipping a step whose
+`skip_if` holds), owns every pending reservation's timeout, and waits through assignment and wrap-up.
+Matching itself happens in Postgres (storage/taskrouter/matching.py); this workflow learns about reservations
+and task changes by `routing_event` signals written to the outbox in the same transaction, so a crash between
+the two loses nothing. Every status change is reflected in its search attributes and reported to the
+interaction channel it serves."""
 
 from __future__ import annotations
 
-from temporalio import workflow
+import asyncio
 
+from temporalio import workflow
+from temporalio.exceptions import TemporalError
+
+from domain.limits import DEFAULT_RESERVATION_TIMEOUT, TASK_TTL_REASON, WORKFLOW_TIMEOUT_REASON
+from domain.states import TaskStatus
 from workflows import search_attributes as sa
 from workflows.contracts import (
     ActivityName,
     CancelTask,
+    EnteredStep,
     EnterRoutingStep,
     ReservationRef,
     RoutingEvent,
     RoutingEventKind,
     RoutingPlanResult,
+    RoutingStepSpec,
     TaskEnded,
     TaskInput,
+    TaskProgress,
     TaskRef,
     TaskSnapshot,
 )
 from workflows.steps import run_step, run_step_for
 
-ROUTABLE = ("pending", "reserved")
-FINAL = ("completed", "canceled")
+# Histories recorded before these behaviours existed replay without them (workflow.patched).
+PATCH_STATUS_FOLLOWS = "status-follows-every-change"
+PATCH_SKIP_IF = "skip-if"
 
 
 @workflow.defn(name="Task")
@@ -34,48 +45,61 @@ class TaskWorkflow:
     @workflow.init
     def __init__(self, input: TaskInput) -> None:
         self.input = input
-        self.status = "pending"
+        self.status = TaskStatus.PENDING
         self.step_index = -1
+        self.step_label = ""
+        self.queue_sid: str | None = None
         self.pending: dict[str, float] = {}
         self.ended: set[str] = set()
         self.worker_sid: str | None = None
         self.changed = False
+        self.reports: set[asyncio.Task[None]] = set()
 
     @workflow.signal
     def routing_event(self, event: RoutingEvent) -> None:
         self.changed = True
+        before = self.status
         if event.kind is RoutingEventKind.RESERVATION_CREATED and event.reservation_sid:
-            if event.reservation_sid not in self.ended and self.status in ROUTABLE:
+            if event.reservation_sid not in self.ended and self.status.is_routable:
                 # The deadline lives on the workflow's clock: now + timeout, less the time the signal spent
                 # in the outbox, so a late hand-off does not extend the agent's window.
-                remaining = (event.timeout or 120) - max(event.age or 0.0, 0.0)
+                remaining = (event.timeout or DEFAULT_RESERVATION_TIMEOUT) - max(event.age or 0.0, 0.0)
                 self.pending[event.reservation_sid] = workflow.now().timestamp() + remaining
-                self.status = "reserved"
+                self.status = TaskStatus.RESERVED
         elif event.kind is RoutingEventKind.RESERVATION_ENDED and event.reservation_sid:
             self.ended.add(event.reservation_sid)
             self.pending.pop(event.reservation_sid, None)
-            if not self.pending and self.status == "reserved":
-                self.status = "pending"
+            if not self.pending and self.status is TaskStatus.RESERVED:
+                self.status = TaskStatus.PENDING
         elif event.kind is RoutingEventKind.TASK_ASSIGNED:
-            if self.status in ROUTABLE:
-                self.status = "assigned"
+            if self.status.is_routable:
+                self.status = TaskStatus.ASSIGNED
             self.worker_sid = event.worker_sid
             self.pending.clear()
         elif event.kind is RoutingEventKind.TASK_WRAPPING:
-            if self.status not in FINAL:
-                self.status = "wrapping"
+            if not self.status.is_final:
+                self.status = TaskStatus.WRAPPING
         elif event.kind is RoutingEventKind.TASK_COMPLETED:
-            self.status = "completed"
+            self.status = TaskStatus.COMPLETED
             self.pending.clear()
         elif event.kind is RoutingEventKind.TASK_CANCELED:
-            self.status = "canceled"
+            self.status = TaskStatus.CANCELED
             self.pending.clear()
+        if self.status is not before:
+            self._describe()
+            if not self.status.is_final and workflow.patched(PATCH_STATUS_FOLLOWS):
+                self._publish()
+                if self.status in (TaskStatus.ASSIGNED, TaskStatus.WRAPPING) and self.input.channel_sid:
+                    # Not awaited in the handler: a signal handler must not block on another workflow.
+                    report = asyncio.create_task(self._report_progress(self.input.channel_sid))
+                    self.reports.add(report)
+                    report.add_done_callback(self.reports.discard)
 
     @workflow.query
     def snapshot(self) -> TaskSnapshot:
         return TaskSnapshot(
             task_sid=self.input.task_sid,
-            status=self.status,
+            status=self.status.value,
             step_index=self.step_index,
             pending_reservations=dict(self.pending),
             worker_sid=self.worker_sid,
@@ -91,32 +115,34 @@ class TaskWorkflow:
             await self._cancel(plan.cancel_reason)
         else:
             await self._route(plan)
-        await workflow.wait_condition(lambda: self.status in FINAL)
+        await workflow.wait_condition(lambda: self.status.is_final)
+        self._describe()
         self._publish()
         if input.channel_sid is not None:
             parent = workflow.get_external_workflow_handle(input.channel_sid)
-            await parent.signal("task_ended", TaskEnded(task_sid=input.task_sid, status=self.status))
+            await parent.signal("task_ended", TaskEnded(task_sid=input.task_sid, status=self.status.value))
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return self.status
+        return self.status.value
 
     async def _route(self, plan: RoutingPlanResult) -> None:
         for index, spec in enumerate(plan.steps):
-            if self.status not in ROUTABLE:
+            if not self.status.is_routable:
                 return
             self.step_index = index
-            workflow.set_current_details(f"Routing step {index + 1}/{len(plan.steps)}: {spec.label}")
-            await run_step(
-                ActivityName.ENTER_ROUTING_STEP, EnterRoutingStep(task_sid=self.input.task_sid, step=spec.step)
-            )
-            self._publish(queue_sid=spec.step.get("queue_sid"))
-            while self.status in ROUTABLE:
+            self.step_label = f"routing step {index + 1}/{len(plan.steps)}: {spec.label}"
+            self.queue_sid = spec.step.queue_sid
+            self._describe()
+            if await self._enter(spec):
+                continue  # skip_if held: straight on to the next step
+            self._publish()
+            while self.status.is_routable:
                 now = workflow.now().timestamp()
                 for reservation_sid in [r for r, deadline in self.pending.items() if deadline <= now]:
                     self.pending.pop(reservation_sid, None)
                     self.ended.add(reservation_sid)
                     await run_step(ActivityName.TIMEOUT_RESERVATION, ReservationRef(reservation_sid=reservation_sid))
                 if now >= plan.ttl_deadline:
-                    await self._cancel("Task TTL Exceeded")
+                    await self._cancel(TASK_TTL_REASON)
                     return
                 step_over = spec.ends_at is not None and now >= spec.ends_at
                 if step_over and not self.pending:
@@ -133,19 +159,49 @@ class TaskWorkflow:
                     )
                 except TimeoutError:
                     pass
-        if self.status in ROUTABLE:
-            await self._cancel("Workflow Timeout")
+        if self.status.is_routable:
+            await self._cancel(WORKFLOW_TIMEOUT_REASON)
+
+    async def _enter(self, spec: RoutingStepSpec) -> bool:
+        """Enter a step; True when its skip_if held and no reservation could be made at once."""
+        request = EnterRoutingStep(task_sid=self.input.task_sid, step=spec.step)
+        if not workflow.patched(PATCH_SKIP_IF):
+            await run_step(ActivityName.ENTER_ROUTING_STEP, request)
+            return False
+        entered = await run_step_for(ActivityName.ENTER_ROUTING_STEP, request, EnteredStep)
+        return entered.skipped
 
     async def _cancel(self, reason: str) -> None:
         await run_step(ActivityName.CANCEL_TASK, CancelTask(task_sid=self.input.task_sid, reason=reason))
         # The activity's commit also signals us; don't wait for that round trip to know we're done.
-        if self.status in ROUTABLE:
-            self.status = "canceled"
+        if self.status.is_routable:
+            self.status = TaskStatus.CANCELED
 
-    def _publish(self, *, queue_sid: str | None = None) -> None:
-        updates = [sa.TASK_STATUS.value_set(self.status), sa.ACCOUNT_SID.value_set(self.input.account_sid)]
-        if queue_sid:
-            updates.append(sa.QUEUE_SID.value_set(queue_sid))
+    def _describe(self) -> None:
+        """The Temporal UI's "current details": where the task is now, in words."""
+        if self.status.is_routable:
+            details = f"Task {self.input.task_sid} · {self.status.value} · {self.step_label or 'planning routing'}"
+        elif self.worker_sid:
+            details = f"Task {self.input.task_sid} · {self.status.value} · worker {self.worker_sid}"
+        else:
+            details = f"Task {self.input.task_sid} · {self.status.value}"
+        workflow.set_current_details(details)
+
+    def _publish(self) -> None:
+        updates = [sa.TASK_STATUS.value_set(self.status.value), sa.ACCOUNT_SID.value_set(self.input.account_sid)]
+        if self.queue_sid:
+            updates.append(sa.QUEUE_SID.value_set(self.queue_sid))
         if self.worker_sid:
             updates.append(sa.WORKER_SID.value_set(self.worker_sid))
+        if self.input.conversation_sid:
+            updates.append(sa.CONVERSATION_SID.value_set(self.input.conversation_sid))
         workflow.upsert_search_attributes(updates)
+
+    async def _report_progress(self, channel_sid: str) -> None:
+        """Tell the interaction channel an agent holds (or is wrapping up) its task, so its status follows.
+        The signal reaches the channel's current run even after it continued as new."""
+        progress = TaskProgress(task_sid=self.input.task_sid, status=self.status.value, worker_sid=self.worker_sid)
+        try:
+            await workflow.get_external_workflow_handle(channel_sid).signal("task_progress", progress)
+        except TemporalError:
+            workflow.logger.info("channel %s did not take task progress (it has ended)", channel_sid)

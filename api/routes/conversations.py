@@ -6,29 +6,37 @@ from enum import StrEnum
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from psycopg.types.json import Jsonb
 
 from api.access import conversation_access
-from api.auth import Principal
-from api.deps import CurrentPrincipal, DbDep, FormDep, SettingsDep
-from api.serializers.conversations import address_json, conversation_json, message_json, participant_json
-from api.wire import Page, Params
-from domain.errors import InvalidParameter, NotFound, PermissionDenied
-from domain.sids import SidPrefix, new_sid
-from storage import conversations
-from storage.db import Database
+from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, FormDep, SettingsDep
+from api.messaging import post_message
+from api.paging import echo, paging
+from api.schemas.conversations import (
+    AddressList,
+    AddressPublic,
+    ConversationList,
+    ConversationPublic,
+    MessageList,
+    MessagePublic,
+    ParticipantList,
+    ParticipantPublic,
+)
+from api.wire import Params
+from domain.errors import InvalidParameter, NotFound
+from domain.limits import (
+    CONVERSATION_ATTRIBUTES_LIMIT,
+    CONVERSATIONS_MAX_PAGE_SIZE,
+    CONVERSATIONS_NAME_LIMIT,
+    MESSAGE_ATTRIBUTES_LIMIT,
+    PARTICIPANT_ATTRIBUTES_LIMIT,
+)
+from domain.states import ConversationState
+from storage.conversations import queries
+from storage.conversations import service as conversations
+from storage.conversations.service import ConversationChanges
 
 router = APIRouter(prefix="/conversations/v1", tags=["Conversations"])
-
-BODY_LIMIT = 32 * 1024
-MESSAGE_ATTRIBUTES_LIMIT = 4 * 1024
-CONVERSATION_ATTRIBUTES_LIMIT = 16 * 1024
-
-
-class ConversationState(StrEnum):
-    ACTIVE = "active"
-    INACTIVE = "inactive"
-    CLOSED = "closed"
+ADDRESSES_MAX_PAGE_SIZE = 50
 
 
 class AddressType(StrEnum):
@@ -42,126 +50,97 @@ class AddressType(StrEnum):
     CHAT = "chat"
 
 
-async def _default_service(db: Database, account_sid: str) -> str:
-    async with db.read() as q:
-        row = await q.fetchone("SELECT default_chat_service_sid FROM accounts WHERE sid = %s", (account_sid,))
-    if row is None or row["default_chat_service_sid"] is None:
-        raise NotFound("The account has no default Conversation Service")
-    return str(row["default_chat_service_sid"])
-
-
-@router.post("/Conversations", status_code=201)
-async def create_conversation(principal: CurrentPrincipal, db: DbDep, form: FormDep, settings: SettingsDep) -> Any:
-    principal.require_admin()
+@router.post("/Conversations", status_code=201, response_model=ConversationPublic)
+async def create_conversation(
+    principal: AdminPrincipal, db: DbDep, form: FormDep, settings: SettingsDep
+) -> ConversationPublic:
     state = form.enum("State", ConversationState) or ConversationState.ACTIVE
-    service_sid = await _default_service(db, principal.account_sid)
     async with db.unit() as uow:
         row = await conversations.create_conversation(
             uow,
             account_sid=principal.account_sid,
-            chat_service_sid=service_sid,
-            friendly_name=form.str("FriendlyName", max_length=256),
-            unique_name=form.str("UniqueName", max_length=256),
+            chat_service_sid=await conversations.default_service_sid(uow, principal.account_sid),
+            friendly_name=form.str("FriendlyName", max_length=CONVERSATIONS_NAME_LIMIT),
+            unique_name=form.str("UniqueName", max_length=CONVERSATIONS_NAME_LIMIT),
             attributes=form.json_object("Attributes", max_length=CONVERSATION_ATTRIBUTES_LIMIT) or "{}",
-            state=state.value,
+            state=state,
             messaging_service_sid=form.str("MessagingServiceSid"),
         )
-    return conversation_json(row, settings.base_url)
+    return ConversationPublic.of(row, settings.base_url)
 
 
-@router.get("/Conversations")
-async def list_conversations(request: Request, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep) -> Any:
-    principal.require_admin()
-    page = Page(request.query_params, max_size=100)
+@router.get("/Conversations", response_model=ConversationList)
+async def list_conversations(
+    request: Request, principal: AdminPrincipal, db: DbDep, settings: SettingsDep
+) -> ConversationList:
+    page = paging(request.query_params, max_size=CONVERSATIONS_MAX_PAGE_SIZE)
     state = Params(request.query_params).enum("State", ConversationState)
     async with db.read() as q:
-        rows, more = await page.fetch(
-            q,
-            "SELECT * FROM conversations WHERE account_sid = %s AND (%s::text IS NULL OR state = %s) "
-            "ORDER BY date_created, sid",
-            (principal.account_sid, state, state),
-        )
-    return page.envelope(
-        key="conversations",
-        url=f"{settings.base_url}/conversations/v1/Conversations",
-        items=[conversation_json(r, settings.base_url) for r in rows],
-        has_more=more,
-        filters=[("State", state.value)] if state else [],
+        result = await queries.conversations(q, account_sid=principal.account_sid, state=state, page=page.request)
+    return ConversationList(
+        conversations=[ConversationPublic.of(r, settings.base_url) for r in result.items],
+        meta=page.meta(
+            key="conversations",
+            url=f"{settings.base_url}/conversations/v1/Conversations",
+            has_more=result.has_more,
+            filters=[("State", state.value if state else None)],
+        ),
     )
 
 
-@router.get("/Conversations/{sid}")
-async def fetch_conversation(sid: str, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep) -> Any:
+@router.get("/Conversations/{sid}", response_model=ConversationPublic)
+async def fetch_conversation(
+    sid: str, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
+) -> ConversationPublic:
     async with db.read() as q:
         conversation, _ = await conversation_access(q, principal, sid)
-    return conversation_json(conversation, settings.base_url)
+    return ConversationPublic.of(conversation, settings.base_url)
 
 
-@router.post("/Conversations/{sid}")
+@router.post("/Conversations/{sid}", response_model=ConversationPublic)
 async def update_conversation(
-    sid: str, principal: CurrentPrincipal, db: DbDep, form: FormDep, settings: SettingsDep
-) -> Any:
-    principal.require_admin()
-    state = form.enum("State", ConversationState)
+    sid: str, principal: AdminPrincipal, db: DbDep, form: FormDep, settings: SettingsDep
+) -> ConversationPublic:
+    changes = ConversationChanges(
+        friendly_name=form.str("FriendlyName", max_length=CONVERSATIONS_NAME_LIMIT),
+        attributes=form.json_object("Attributes", max_length=CONVERSATION_ATTRIBUTES_LIMIT),
+        state=form.enum("State", ConversationState),
+        unique_name=form.str("UniqueName", max_length=CONVERSATIONS_NAME_LIMIT),
+    )
     async with db.unit() as uow:
         conversation, _ = await conversation_access(uow, principal, sid, write=True)
-        if conversation["state"] == "closed" and state is not None and state is not ConversationState.CLOSED:
-            raise InvalidParameter("A closed conversation cannot be re-opened", code=50404)
-        row = await uow.fetchone(
-            "UPDATE conversations SET friendly_name = COALESCE(%s, friendly_name), "
-            "attributes = COALESCE(%s, attributes), state = COALESCE(%s, state), "
-            "unique_name = COALESCE(%s, unique_name), date_updated = now() WHERE sid = %s RETURNING *",
-            (
-                form.str("FriendlyName", max_length=256),
-                form.json_object("Attributes", max_length=CONVERSATION_ATTRIBUTES_LIMIT),
-                state.value if state else None,
-                form.str("UniqueName", max_length=256),
-                conversation["sid"],
-            ),
-        )
-        assert row is not None
-        if state is not None and state.value != conversation["state"]:
-            await uow.publish(
-                account_sid=row["account_sid"],
-                stream_table="conversations",
-                stream=row["sid"],
-                type="conversation.state_updated",
-                data={"state_from": conversation["state"], "state_to": state.value, "reason": "API"},
-            )
-    return conversation_json(row, settings.base_url)
+        row = await conversations.update_conversation(uow, conversation=conversation, changes=changes)
+    return ConversationPublic.of(row, settings.base_url)
 
 
 # --- participants ------------------------------------------------------------------------------------
 
 
-@router.get("/Conversations/{sid}/Participants")
+@router.get("/Conversations/{sid}/Participants", response_model=ParticipantList)
 async def list_participants(
     sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
-) -> Any:
-    page = Page(request.query_params, max_size=100)
+) -> ParticipantList:
+    page = paging(request.query_params, max_size=CONVERSATIONS_MAX_PAGE_SIZE)
     async with db.read() as q:
         conversation, _ = await conversation_access(q, principal, sid)
-        rows, more = await page.fetch(
-            q,
-            "SELECT * FROM participants WHERE conversation_sid = %s ORDER BY date_created, sid",
-            (conversation["sid"],),
-        )
-    return page.envelope(
-        key="participants",
-        url=f"{settings.base_url}/conversations/v1/Conversations/{conversation['sid']}/Participants",
-        items=[participant_json(r, settings.base_url) for r in rows],
-        has_more=more,
+        result = await queries.participants(q, conversation_sid=conversation.sid, page=page.request)
+    return ParticipantList(
+        participants=[ParticipantPublic.of(r, settings.base_url) for r in result.items],
+        meta=page.meta(
+            key="participants",
+            url=f"{settings.base_url}/conversations/v1/Conversations/{conversation.sid}/Participants",
+            has_more=result.has_more,
+        ),
     )
 
 
-@router.post("/Conversations/{sid}/Participants", status_code=201)
+@router.post("/Conversations/{sid}/Participants", status_code=201, response_model=ParticipantPublic)
 async def create_participant(
-    sid: str, principal: CurrentPrincipal, db: DbDep, form: FormDep, settings: SettingsDep
-) -> Any:
-    principal.require_admin()
-    identity = form.str("Identity", max_length=256)
-    address = form.str("MessagingBinding.Address", max_length=256)
-    proxy = form.str("MessagingBinding.ProxyAddress", max_length=256)
+    sid: str, principal: AdminPrincipal, db: DbDep, form: FormDep, settings: SettingsDep
+) -> ParticipantPublic:
+    identity = form.str("Identity", max_length=CONVERSATIONS_NAME_LIMIT)
+    address = form.str("MessagingBinding.Address", max_length=CONVERSATIONS_NAME_LIMIT)
+    proxy = form.str("MessagingBinding.ProxyAddress", max_length=CONVERSATIONS_NAME_LIMIT)
     if identity is None and address is None:
         raise InvalidParameter("Either Identity or MessagingBinding.Address must be given", code=50402)
     if identity is not None and address is not None:
@@ -179,37 +158,31 @@ async def create_participant(
         conversation, _ = await conversation_access(uow, principal, sid, write=True)
         row = await conversations.add_participant(
             uow,
-            conversation_sid=conversation["sid"],
+            conversation_sid=conversation.sid,
             identity=identity,
-            attributes=form.json_object("Attributes", max_length=MESSAGE_ATTRIBUTES_LIMIT) or "{}",
+            attributes=form.json_object("Attributes", max_length=PARTICIPANT_ATTRIBUTES_LIMIT) or "{}",
             messaging_binding=binding,
             role_sid=form.str("RoleSid"),
         )
-    return participant_json(row, settings.base_url)
+    return ParticipantPublic.of(row, settings.base_url)
 
 
-@router.get("/Conversations/{sid}/Participants/{participant}")
+@router.get("/Conversations/{sid}/Participants/{participant}", response_model=ParticipantPublic)
 async def fetch_participant(
     sid: str, participant: str, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
-) -> Any:
+) -> ParticipantPublic:
     async with db.read() as q:
         conversation, _ = await conversation_access(q, principal, sid)
-        row = await q.fetchone(
-            "SELECT * FROM participants WHERE conversation_sid = %s AND (sid = %s OR identity = %s)",
-            (conversation["sid"], participant, participant),
-        )
-    if row is None:
-        raise NotFound(f"The requested resource /Conversations/{sid}/Participants/{participant} was not found")
-    return participant_json(row, settings.base_url)
+        row = await conversations.get_participant(q, conversation_sid=conversation.sid, sid_or_identity=participant)
+    return ParticipantPublic.of(row, settings.base_url)
 
 
 @router.delete("/Conversations/{sid}/Participants/{participant}", status_code=204)
-async def delete_participant(sid: str, participant: str, principal: CurrentPrincipal, db: DbDep) -> Response:
-    principal.require_admin()
+async def delete_participant(sid: str, participant: str, principal: AdminPrincipal, db: DbDep) -> Response:
     async with db.unit() as uow:
         conversation, _ = await conversation_access(uow, principal, sid, write=True)
         if not await conversations.remove_participant(
-            uow, conversation_sid=conversation["sid"], participant_sid=participant
+            uow, conversation_sid=conversation.sid, participant_sid=participant
         ):
             raise NotFound(f"The requested resource /Conversations/{sid}/Participants/{participant} was not found")
     return Response(status_code=204)
@@ -218,109 +191,59 @@ async def delete_participant(sid: str, participant: str, principal: CurrentPrinc
 # --- messages ----------------------------------------------------------------------------------------
 
 
-async def send_message(
-    db: Database,
-    principal: Principal,
-    conversation_sid: str,
-    *,
-    body: str | None,
-    attributes: str | None,
-    author: str | None = None,
-    idempotency_key: str | None = None,
-) -> dict[str, Any]:
-    """Shared by REST and the WebSocket: token holders write as themselves, admins as any author."""
-    if body is not None and len(body) > BODY_LIMIT:
-        raise InvalidParameter(f"Body must be at most {BODY_LIMIT} characters", code=50008)
-    if not body:
-        raise InvalidParameter("A message needs a Body", code=50006)
-    if attributes is not None and len(attributes) > MESSAGE_ATTRIBUTES_LIMIT:
-        raise InvalidParameter(f"Attributes must be at most {MESSAGE_ATTRIBUTES_LIMIT} characters")
-    async with db.unit() as uow:
-        conversation, participant = await conversation_access(uow, principal, conversation_sid, write=True)
-        if participant is None and not principal.is_admin:
-            raise PermissionDenied("Only participants may write to this conversation")
-        if participant is not None and not principal.is_admin:
-            author = participant["identity"]
-        elif author is not None and participant is None:
-            participant = await uow.fetchone(
-                "SELECT * FROM participants WHERE conversation_sid = %s AND identity = %s",
-                (conversation["sid"], author),
-            )
-        return await conversations.create_message(
-            uow,
-            conversation_sid=conversation["sid"],
-            author=author or "system",
-            body=body,
-            attributes=attributes or "{}",
-            participant_sid=participant["sid"] if participant else None,
-            idempotency_key=idempotency_key,
-        )
-
-
-@router.post("/Conversations/{sid}/Messages", status_code=201)
+@router.post("/Conversations/{sid}/Messages", status_code=201, response_model=MessagePublic)
 async def create_message(
     sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, form: FormDep, settings: SettingsDep
-) -> Any:
-    message = await send_message(
+) -> MessagePublic:
+    message = await post_message(
         db,
         principal,
         sid,
         body=form.str("Body"),
         attributes=form.json_object("Attributes", max_length=MESSAGE_ATTRIBUTES_LIMIT),
-        author=form.str("Author", max_length=256),
+        author=form.str("Author", max_length=CONVERSATIONS_NAME_LIMIT),
         idempotency_key=request.headers.get("i-twilio-idempotency-token") or request.headers.get("idempotency-key"),
     )
-    return message_json(message, settings.base_url)
+    return MessagePublic.of(message, settings.base_url)
 
 
-class Order(StrEnum):
-    ASC = "asc"
-    DESC = "desc"
-
-
-@router.get("/Conversations/{sid}/Messages")
+@router.get("/Conversations/{sid}/Messages", response_model=MessageList)
 async def list_messages(
     sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
-) -> Any:
-    page = Page(request.query_params, max_size=100)
-    order = Params(request.query_params).enum("Order", Order) or Order.ASC
+) -> MessageList:
+    page = paging(request.query_params, max_size=CONVERSATIONS_MAX_PAGE_SIZE)
+    order = Params(request.query_params).enum("Order", queries.MessageOrder) or queries.MessageOrder.ASC
     async with db.read() as q:
         conversation, _ = await conversation_access(q, principal, sid)
-        rows, more = await page.fetch(
-            q,
-            f"SELECT * FROM messages WHERE conversation_sid = %s ORDER BY index {order.value.upper()}",
-            (conversation["sid"],),
-        )
-    return page.envelope(
-        key="messages",
-        url=f"{settings.base_url}/conversations/v1/Conversations/{conversation['sid']}/Messages",
-        items=[message_json(r, settings.base_url) for r in rows],
-        has_more=more,
-        filters=[("Order", order.value)],
+        result = await queries.messages(q, conversation_sid=conversation.sid, order=order, page=page.request)
+    return MessageList(
+        messages=[MessagePublic.of(r, settings.base_url) for r in result.items],
+        meta=page.meta(
+            key="messages",
+            url=f"{settings.base_url}/conversations/v1/Conversations/{conversation.sid}/Messages",
+            has_more=result.has_more,
+            filters=[("Order", order.value)],
+        ),
     )
 
 
-@router.get("/Conversations/{sid}/Messages/{message_sid}")
+@router.get("/Conversations/{sid}/Messages/{message_sid}", response_model=MessagePublic)
 async def fetch_message(
     sid: str, message_sid: str, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
-) -> Any:
+) -> MessagePublic:
     async with db.read() as q:
         conversation, _ = await conversation_access(q, principal, sid)
-        row = await q.fetchone(
-            "SELECT * FROM messages WHERE conversation_sid = %s AND sid = %s",
-            (conversation["sid"], message_sid),
-        )
+        row = await queries.get_message(q, conversation_sid=conversation.sid, message_sid=message_sid)
     if row is None:
         raise NotFound(f"The requested resource /Conversations/{sid}/Messages/{message_sid} was not found")
-    return message_json(row, settings.base_url)
+    return MessagePublic.of(row, settings.base_url)
 
 
 # --- address configurations --------------------------------------------------------------------------
 
 
-@router.post("/Configuration/Addresses", status_code=201)
-async def create_address(principal: CurrentPrincipal, db: DbDep, form: FormDep, settings: SettingsDep) -> Any:
-    principal.require_admin()
+@router.post("/Configuration/Addresses", status_code=201, response_model=AddressPublic)
+async def create_address(principal: AdminPrincipal, db: DbDep, form: FormDep, settings: SettingsDep) -> AddressPublic:
     address_type = form.enum("Type", AddressType)
     if address_type is None:
         raise InvalidParameter("Missing required parameter Type in the post body")
@@ -332,60 +255,41 @@ async def create_address(principal: CurrentPrincipal, db: DbDep, form: FormDep, 
     if routing is not None:
         if not isinstance(routing, dict) or not isinstance(routing.get("properties"), dict):
             raise InvalidParameter("AutoCreation.Routing must be a JSON object with a 'properties' object")
-        if not routing["properties"].get("workspace_sid"):
-            raise InvalidParameter("AutoCreation.Routing.properties.workspace_sid is required")
         auto_creation["routing"] = routing
     async with db.unit() as uow:
-        duplicate = await uow.fetchone(
-            "SELECT 1 FROM address_configurations WHERE account_sid = %s AND type = %s AND address = %s",
-            (principal.account_sid, address_type.value, form.required_str("Address", max_length=256)),
+        row = await conversations.create_address(
+            uow,
+            account_sid=principal.account_sid,
+            type=address_type.value,
+            address=form.required_str("Address", max_length=CONVERSATIONS_NAME_LIMIT),
+            friendly_name=form.str("FriendlyName", max_length=CONVERSATIONS_NAME_LIMIT),
+            auto_creation=auto_creation,
+            address_country=form.str("AddressCountry", max_length=2),
         )
-        if duplicate is not None:
-            raise InvalidParameter("An address configuration for this address already exists", code=50353)
-        row = await uow.fetchone(
-            "INSERT INTO address_configurations (sid, account_sid, type, address, friendly_name, auto_creation, "
-            "address_country) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING *",
-            (
-                new_sid(SidPrefix.ADDRESS_CONFIGURATION),
-                principal.account_sid,
-                address_type.value,
-                form.required_str("Address"),
-                form.str("FriendlyName", max_length=256),
-                Jsonb(auto_creation),
-                form.str("AddressCountry", max_length=2),
-            ),
-        )
-    return address_json(row or {}, settings.base_url)
+    return AddressPublic.of(row, settings.base_url)
 
 
-@router.get("/Configuration/Addresses")
-async def list_addresses(request: Request, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep) -> Any:
-    principal.require_admin()
-    page = Page(request.query_params, max_size=50)
+@router.get("/Configuration/Addresses", response_model=AddressList)
+async def list_addresses(request: Request, principal: AdminPrincipal, db: DbDep, settings: SettingsDep) -> AddressList:
+    page = paging(request.query_params, max_size=ADDRESSES_MAX_PAGE_SIZE)
     address_type = Params(request.query_params).enum("Type", AddressType)
     async with db.read() as q:
-        rows, more = await page.fetch(
-            q,
-            "SELECT * FROM address_configurations WHERE account_sid = %s AND (%s::text IS NULL OR type = %s) "
-            "ORDER BY date_created, sid",
-            (principal.account_sid, address_type, address_type),
+        result = await queries.addresses(
+            q, account_sid=principal.account_sid, type=address_type.value if address_type else None, page=page.request
         )
-    return page.envelope(
-        key="address_configurations",
-        url=f"{settings.base_url}/conversations/v1/Configuration/Addresses",
-        items=[address_json(r, settings.base_url) for r in rows],
-        has_more=more,
+    return AddressList(
+        address_configurations=[AddressPublic.of(r, settings.base_url) for r in result.items],
+        meta=page.meta(
+            key="address_configurations",
+            url=f"{settings.base_url}/conversations/v1/Configuration/Addresses",
+            has_more=result.has_more,
+            filters=echo(request.query_params, "Type"),
+        ),
     )
 
 
-@router.get("/Configuration/Addresses/{sid}")
-async def fetch_address(sid: str, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep) -> Any:
-    principal.require_admin()
+@router.get("/Configuration/Addresses/{sid}", response_model=AddressPublic)
+async def fetch_address(sid: str, principal: AdminPrincipal, db: DbDep, settings: SettingsDep) -> AddressPublic:
     async with db.read() as q:
-        row = await q.fetchone(
-            "SELECT * FROM address_configurations WHERE account_sid = %s AND (sid = %s OR address = %s)",
-            (principal.account_sid, sid, sid),
-        )
-    if row is None:
-        raise NotFound(f"The requested resource /Configuration/Addresses/{sid} was not found")
-    return address_json(row, settings.base_url)
+        row = await conversations.get_address(q, account_sid=principal.account_sid, sid_or_address=sid)
+    return AddressPublic.of(row, settings.base_url)

@@ -18,8 +18,7 @@ async def healthz(db: DbDep, temporal: TemporalDep) -> Any:
     checks: dict[str, str] = {}
     try:
         async with asyncio.timeout(3):
-            async with db.read() as q:
-                await q.fetchone("SELECT 1")
+            await db.ping()
         checks["postgres"] = "ok"
     except Exception as exc:
         checks["postgres"] = f"error: {exc}"

@@ -15,9 +15,9 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from api.access import conversation_access, worker_stream_access
 from api.auth import Authenticator, Principal
+from api.messaging import post_message
 from api.realtime import RealtimeHub, Subscription
-from api.routes.conversations import send_message
-from api.serializers.conversations import message_json
+from api.schemas.conversations import MessagePublic
 from domain.errors import ParleyError
 from domain.sids import SidPrefix, is_sid
 from storage.db import Database
@@ -99,7 +99,7 @@ class _Session:
                     entry[1].cancel()
                     self.hub.unsubscribe(entry[0])
             elif kind == "send_message":
-                message = await send_message(
+                message = await post_message(
                     self.db,
                     self.principal,
                     str(request.get("conversation_sid", "")),
@@ -112,7 +112,7 @@ class _Session:
                         "type": "ack",
                         "id": request_id,
                         "client_message_id": request.get("client_message_id"),
-                        "message": message_json(message, self.base_url),
+                        "message": MessagePublic.of(message, self.base_url).model_dump(),
                     }
                 )
             elif kind == "ping":
@@ -144,7 +144,7 @@ class _Session:
         async with self.db.read() as q:
             if is_sid(stream, SidPrefix.CONVERSATION):
                 conversation, _ = await conversation_access(q, self.principal, stream)
-                stream = conversation["sid"]
+                stream = conversation.sid
             elif is_sid(stream, SidPrefix.WORKER):
                 await worker_stream_access(q, self.principal, stream)
             else:

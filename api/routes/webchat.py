@@ -6,67 +6,64 @@ from __future__ import annotations
 
 import json
 import secrets
-from typing import Any
 
 from fastapi import APIRouter
+from pydantic import BaseModel
 
 from api.auth import issue_access_token
-from api.deps import DbDep, FormDep, SettingsDep
+from api.deps import DbDep, FormDep
 from domain.errors import InvalidParameter, NotFound
+from domain.limits import CONVERSATIONS_NAME_LIMIT, WEBCHAT_TOKEN_TTL
 from domain.sids import SidPrefix
-from storage import conversations
+from storage.accounts import service as accounts
+from storage.conversations import service as conversations
 
 router = APIRouter(prefix="/flex-api/v2", tags=["Web chat"])
-CUSTOMER_TOKEN_TTL = 4 * 3600
 
 
-@router.post("/WebChats", status_code=201)
-async def create_webchat(db: DbDep, form: FormDep, settings: SettingsDep) -> Any:
+class WebChat(BaseModel):
+    conversation_sid: str
+    identity: str
+    token: str
+    expires_in: int
+
+
+@router.post("/WebChats", status_code=201, response_model=WebChat)
+async def create_webchat(db: DbDep, form: FormDep) -> WebChat:
     address_sid = form.sid("AddressSid", SidPrefix.ADDRESS_CONFIGURATION, required=True)
-    customer_name = form.str("CustomerFriendlyName", max_length=256) or "Customer"
+    assert address_sid is not None
+    customer_name = form.str("CustomerFriendlyName", max_length=CONVERSATIONS_NAME_LIMIT) or "Customer"
     pre_engagement = form.json_value("PreEngagementData")
     if pre_engagement is not None and not isinstance(pre_engagement, dict):
         raise InvalidParameter("PreEngagementData must be a JSON object")
     identity = f"webchat-{secrets.token_hex(12)}"
     async with db.unit() as uow:
-        address = await uow.fetchone(
-            "SELECT a.*, acc.default_chat_service_sid FROM address_configurations a "
-            "JOIN accounts acc ON acc.sid = a.account_sid WHERE a.sid = %s AND a.type = 'chat'",
-            (address_sid,),
-        )
-        if address is None or not (address["auto_creation"] or {}).get("enabled"):
+        address = await conversations.webchat_address(uow, address_sid)
+        if address is None:
             raise NotFound(f"Web chat address {address_sid} does not exist or is not enabled")
-        key = await uow.fetchone(
-            "SELECT sid, secret FROM api_keys WHERE account_sid = %s ORDER BY date_created LIMIT 1",
-            (address["account_sid"],),
-        )
-        if key is None:
-            raise NotFound("The account has no API key to sign web chat tokens with")
+        key = await accounts.signing_key(uow, address.account_sid)
+        service_sid = await conversations.default_service_sid(uow, address.account_sid)
         conversation = await conversations.create_conversation(
             uow,
-            account_sid=address["account_sid"],
-            chat_service_sid=address["default_chat_service_sid"],
-            friendly_name=form.str("ChatFriendlyName", max_length=256) or f"Chat with {customer_name}",
+            account_sid=address.account_sid,
+            chat_service_sid=service_sid,
+            friendly_name=form.str("ChatFriendlyName", max_length=CONVERSATIONS_NAME_LIMIT)
+            or f"Chat with {customer_name}",
             attributes=json.dumps({"pre_engagement_data": pre_engagement or {}, "customer_name": customer_name}),
             address_sid=address_sid,
         )
         await conversations.add_participant(
             uow,
-            conversation_sid=conversation["sid"],
+            conversation_sid=conversation.sid,
             identity=identity,
             attributes=json.dumps({"role": "customer", "friendly_name": customer_name}),
         )
     token = issue_access_token(
-        account_sid=address["account_sid"],
-        api_key_sid=key["sid"],
-        api_key_secret=key["secret"],
+        account_sid=address.account_sid,
+        api_key_sid=key.sid,
+        api_key_secret=key.secret,
         identity=identity,
-        grants={"chat": {"service_sid": address["default_chat_service_sid"]}},
-        ttl=CUSTOMER_TOKEN_TTL,
+        grants={"chat": {"service_sid": service_sid}},
+        ttl=WEBCHAT_TOKEN_TTL,
     )
-    return {
-        "conversation_sid": conversation["sid"],
-        "identity": identity,
-        "token": token,
-        "expires_in": CUSTOMER_TOKEN_TTL,
-    }
+    return WebChat(conversation_sid=conversation.sid, identity=identity, token=token, expires_in=WEBCHAT_TOKEN_TTL)

@@ -10,7 +10,7 @@ NAMESPACE="${TEMPORAL_NAMESPACE:-default}"
 RETENTION="${TEMPORAL_NAMESPACE_RETENTION:-72h}"
 
 # Keep in sync with workflows/search_attributes.py (all Keyword; SQL visibility allows 10 Keyword attributes).
-SEARCH_ATTRIBUTES="ParleyChannelType ParleyStatus ParleyQueueSid ParleyWorkerSid ParleyTaskStatus ParleyAccountSid"
+SEARCH_ATTRIBUTES="ParleyChannelType ParleyStatus ParleyQueueSid ParleyWorkerSid ParleyTaskStatus ParleyAccountSid ParleyConversationSid"
 
 # Prefer the IPv4 address of the frontend (the server binds 0.0.0.0 only); fall back to the name as given.
 host="${ADDRESS%:*}"

@@ -3,7 +3,7 @@ row written in the same transaction is re-driven by the sweeper Schedule running
 
 from __future__ import annotations
 
-from storage import conversations
+from storage.conversations import service as conversations
 from storage.db import Database
 from tests.support.contact_center import agent_attributes, build_contact_center, ok, start_webchat
 from tests.support.realtime import RealtimeClient
@@ -44,6 +44,6 @@ async def test_customer_message_committed_by_a_crashed_api_is_still_routed(
     assert chat["conversation_sid"] in task["attributes"]
     async with db.read() as q:
         row = await q.fetchone(
-            "SELECT dispatched_at, attempts FROM outbox WHERE dedupe_key = %s", (f"{message['sid']}:route",)
+            "SELECT dispatched_at, attempts FROM outbox WHERE dedupe_key = %s", (f"{message.sid}:route",)
         )
     assert row["dispatched_at"] is not None and row["attempts"] >= 1

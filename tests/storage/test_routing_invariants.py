@@ -17,12 +17,16 @@ import random
 
 import pytest
 
-from api.routes.taskrouter.workspaces import create_workspace
 from domain.errors import Conflict
+from domain.routing.step import TaskStep
 from domain.sids import SidPrefix, new_sid
-from storage import routing
+from domain.states import ReservationStatus, TaskStatus
 from storage.db import Database
-from storage.matching import match
+from storage.taskrouter import membership, routing
+from storage.taskrouter.matching import match
+from storage.taskrouter.models import NewWorkspace
+from storage.taskrouter.service import create_workspace
+from storage.taskrouter.tables import WorkerChannelRow, WorkerRow
 
 WORKERS = 6
 INITIAL_TASKS = 25
@@ -59,8 +63,8 @@ CHECKS = {
 
 async def _setup(db: Database, account_sid: str, rng: random.Random) -> dict:
     async with db.unit() as uow:
-        workspace = await create_workspace(uow, account_sid=account_sid, friendly_name="Invariants")
-        ws = workspace["sid"]
+        workspace = await create_workspace(uow, account_sid=account_sid, new=NewWorkspace(friendly_name="Invariants"))
+        ws = workspace.sid
         queue_sid = new_sid(SidPrefix.TASK_QUEUE)
         await uow.execute(
             "INSERT INTO task_queues (sid, account_sid, workspace_sid, friendly_name, target_workers, "
@@ -82,13 +86,13 @@ async def _setup(db: Database, account_sid: str, rng: random.Random) -> dict:
                 "available, date_status_changed) VALUES (%s, %s, %s, %s, %s, %s, false, now())",
                 (sid, account_sid, ws, f"w{n}", json.dumps({"tier": 1 + n % 3}), activities["Offline"]),
             )
-            await routing.ensure_worker_channels(uow, workspace_sid=ws, worker_sid=sid)
+            await membership.ensure_worker_channels(uow, workspace_sid=ws, worker_sid=sid)
             await uow.execute(
                 "UPDATE worker_channels SET configured_capacity = %s WHERE worker_sid = %s AND task_channel_sid = %s",
                 (rng.randint(1, 3), sid, channel["sid"]),
             )
             workers.append(sid)
-        await routing.refresh_membership_for_queue(uow, queue_sid)
+        await membership.refresh_for_queue(uow, queue_sid)
     return {
         "ws": ws,
         "account_sid": account_sid,
@@ -111,7 +115,7 @@ async def _new_task(db: Database, env: dict, rng: random.Random) -> None:
         await routing.enter_step(
             uow,
             task_sid=sid,
-            step={"queue_sid": env["queue_sid"], "expression": expression, "reservation_timeout": 120},
+            step=TaskStep(queue_sid=env["queue_sid"], expression=expression, reservation_timeout=120),
         )
 
 
@@ -131,7 +135,11 @@ async def _operate(db: Database, env: dict, rng: random.Random) -> None:
     if kind in ("accept", "reject", "timeout"):
         sid = await _pick(db, pending, (ws,), rng)
         if sid:
-            status = {"accept": "accepted", "reject": "rejected", "timeout": "timeout"}[kind]
+            status = {
+                "accept": ReservationStatus.ACCEPTED,
+                "reject": ReservationStatus.REJECTED,
+                "timeout": ReservationStatus.TIMEOUT,
+            }[kind]
             async with db.unit() as uow:
                 await routing.update_reservation(uow, reservation_sid=sid, status=status)
     elif kind in ("wrap", "complete"):
@@ -144,7 +152,7 @@ async def _operate(db: Database, env: dict, rng: random.Random) -> None:
         if sid:
             async with db.unit() as uow:
                 await routing.update_task_status(
-                    uow, task_sid=sid, status="wrapping" if kind == "wrap" else "completed"
+                    uow, task_sid=sid, status=TaskStatus.WRAPPING if kind == "wrap" else TaskStatus.COMPLETED
                 )
     elif kind == "cancel":
         sid = await _pick(
@@ -155,23 +163,24 @@ async def _operate(db: Database, env: dict, rng: random.Random) -> None:
         )
         if sid:
             async with db.unit() as uow:
-                await routing.update_task_status(uow, task_sid=sid, status="canceled", reason="test")
+                await routing.update_task_status(uow, task_sid=sid, status=TaskStatus.CANCELED, reason="test")
     elif kind == "flip":
         worker_sid = rng.choice(env["workers"])
         activity = env["activities"][rng.choice(["Available", "Offline"])]
         async with db.unit() as uow:
-            worker = await uow.fetchone("SELECT * FROM workers WHERE sid = %s", (worker_sid,))
+            worker = await uow.one(WorkerRow, "SELECT * FROM workers WHERE sid = %s", (worker_sid,))
             await routing.set_worker_activity(
                 uow, worker=worker, activity_sid=activity, reject_pending=rng.random() < 0.5
             )
     elif kind == "capacity":
         async with db.unit() as uow:
-            channel = await uow.fetchone(
+            channel = await uow.one(
+                WorkerChannelRow,
                 "SELECT * FROM worker_channels WHERE worker_sid = %s AND task_channel_sid = %s",
                 (rng.choice(env["workers"]), env["channel_sid"]),
             )
             await routing.update_worker_channel(
-                uow, channel=channel, capacity=channel["configured_capacity"] + 1, available=None
+                uow, channel=channel, capacity=channel.configured_capacity + 1, available=None
             )
     else:
         await _new_task(db, env, rng)
@@ -213,7 +222,7 @@ async def test_routing_invariants_hold_under_concurrent_operations(database_url,
         await _check(db, env["ws"])
         async with db.read() as q:
             tasks = await q.fetchall(
-                "SELECT sid, assignment_status, routing_step FROM tasks WHERE workspace_sid = %s",
+                "SELECT sid, assignment_status, routing_step, waiting_reason FROM tasks WHERE workspace_sid = %s",
                 (env["ws"],),
             )
             offers = await q.fetchone("SELECT count(*) AS n FROM reservations WHERE workspace_sid = %s", (env["ws"],))
@@ -228,6 +237,6 @@ async def test_routing_invariants_hold_under_concurrent_operations(database_url,
                 "canceled",
             )
             if task["assignment_status"] == "pending":
-                assert task["routing_step"] and task["routing_step"].get("waiting_reason"), task
+                assert task["routing_step"] and task["waiting_reason"], task
     finally:
         await db.close()

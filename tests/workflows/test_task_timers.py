@@ -15,12 +15,13 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from api.routes.taskrouter.workspaces import create_workspace
 from core.settings import Settings
 from core.temporal import DATA_CONVERTER
 from domain.sids import SidPrefix, new_sid
-from storage import routing
 from storage.db import Database
+from storage.taskrouter import membership
+from storage.taskrouter.models import NewWorkspace
+from storage.taskrouter.service import create_workspace
 from tests.support.services import time_skipping_server_binary
 from tests.support.waiting import eventually
 from workers.build import build_worker
@@ -85,8 +86,8 @@ async def harness(time_skipping, database_url, account) -> AsyncIterator[TimerHa
 
 async def _workspace(db: Database, account_sid: str, targets: list[dict], *, agents: int) -> dict:
     async with db.unit() as uow:
-        workspace = await create_workspace(uow, account_sid=account_sid, friendly_name="Timers")
-        ws = workspace["sid"]
+        workspace = await create_workspace(uow, account_sid=account_sid, new=NewWorkspace(friendly_name="Timers"))
+        ws = workspace.sid
         queue_sid = new_sid(SidPrefix.TASK_QUEUE)
         await uow.execute(
             "INSERT INTO task_queues (sid, account_sid, workspace_sid, friendly_name) VALUES (%s, %s, %s, 'Everyone')",
@@ -114,9 +115,9 @@ async def _workspace(db: Database, account_sid: str, targets: list[dict], *, age
                 "date_status_changed) VALUES (%s, %s, %s, %s, %s, true, now() - make_interval(secs => %s))",
                 (worker_sid, account_sid, ws, f"agent-{n}", available["sid"], 100 - n),
             )
-            await routing.ensure_worker_channels(uow, workspace_sid=ws, worker_sid=worker_sid)
+            await membership.ensure_worker_channels(uow, workspace_sid=ws, worker_sid=worker_sid)
             workers.append(worker_sid)
-        await routing.refresh_membership_for_queue(uow, queue_sid)
+        await membership.refresh_for_queue(uow, queue_sid)
         channel = await uow.fetchone(
             "SELECT sid FROM task_channels WHERE workspace_sid = %s AND unique_name = 'default'", (ws,)
         )

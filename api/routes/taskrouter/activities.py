@@ -3,150 +3,80 @@ An activity in use (by a worker, a queue or the workspace defaults) cannot be de
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 
-from api.deps import CurrentPrincipal, DbDep, FormDep, QueryDep, SettingsDep
-from api.routes.taskrouter.common import (
-    WORKSPACE_PATH,
-    Listing,
-    Where,
-    count,
-    ensure_unique,
-    insert,
-    load_in_workspace,
-    load_workspace,
-    log_event,
-    optional_name,
-    unit,
-    update,
-)
-from api.serializers.taskrouter import activity_json
-from domain.errors import Conflict
-from domain.sids import SidPrefix, new_sid
-from storage.matching import lock_workspace
+from api.access import workspace_access
+from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, FormDep, QueryDep, SettingsDep
+from api.paging import echo, paging
+from api.params import WORKSPACE_PATH, optional_name, required_name
+from api.schemas.taskrouter import ActivityList, ActivityPublic, ws_url
+from storage.taskrouter import queries
+from storage.taskrouter import service as taskrouter
 
 router = APIRouter(prefix=f"{WORKSPACE_PATH}/Activities", tags=["TaskRouter: Activities"])
 
 
-@router.get("")
+@router.get("", response_model=ActivityList)
 async def list_activities(
-    workspace_sid: str,
-    request: Request,
-    principal: CurrentPrincipal,
-    db: DbDep,
-    query: QueryDep,
-    settings: SettingsDep,
-) -> Any:
-    listing = Listing(request, settings, workspace_sid, "Activities", key="activities")
-    where = Where("workspace_sid = %s", workspace_sid)
-    where.add(query.str("FriendlyName"), "friendly_name = %s")
-    where.add(query.bool("Available"), "available = %s")
+    workspace_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, query: QueryDep, settings: SettingsDep
+) -> ActivityList:
+    page = paging(request.query_params)
     async with db.read() as q:
-        await load_workspace(q, principal, workspace_sid)
-        rows, more = await listing.fetch(
-            q, f"SELECT * FROM activities WHERE {where.sql} ORDER BY date_created, sid", where.args
+        await workspace_access(q, principal, workspace_sid)
+        result = await queries.activities(
+            q,
+            workspace_sid=workspace_sid,
+            friendly_name=query.str("FriendlyName"),
+            available=query.bool("Available"),
+            page=page.request,
         )
-    return listing.envelope([activity_json(r, settings.base_url) for r in rows], more, ("FriendlyName", "Available"))
+    return ActivityList(
+        activities=[ActivityPublic.of(r, settings.base_url) for r in result.items],
+        meta=page.meta(
+            key="activities",
+            url=f"{ws_url(settings.base_url, workspace_sid)}/Activities",
+            has_more=result.has_more,
+            filters=echo(request.query_params, "FriendlyName", "Available"),
+        ),
+    )
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=ActivityPublic)
 async def create_activity(
-    workspace_sid: str, principal: CurrentPrincipal, db: DbDep, form: FormDep, settings: SettingsDep
-) -> Any:
-    principal.require_admin()
-    name = form.required_str("FriendlyName", max_length=64)
+    workspace_sid: str, principal: AdminPrincipal, db: DbDep, form: FormDep, settings: SettingsDep
+) -> ActivityPublic:
+    name = required_name(form)
     available = bool(form.bool("Available"))
-    async with unit(db, "Activity") as uow:
-        workspace = await load_workspace(uow, principal, workspace_sid)
-        await ensure_unique(uow, "activities", workspace_sid, "friendly_name", name, "Activity")
-        row = await insert(
-            uow,
-            "activities",
-            {
-                "sid": new_sid(SidPrefix.ACTIVITY),
-                "account_sid": workspace["account_sid"],
-                "workspace_sid": workspace_sid,
-                "friendly_name": name,
-                "available": available,
-            },
-        )
-        await log_event(
-            uow,
-            workspace,
-            "activity.created",
-            "activity",
-            row["sid"],
-            f"Activity {name} created",
-            activity_sid=row["sid"],
-            activity_name=name,
-            activity_available=available,
-        )
-    return activity_json(row, settings.base_url)
+    async with taskrouter.unique(db, "Activity") as uow:
+        workspace = await workspace_access(uow, principal, workspace_sid)
+        row = await taskrouter.create_activity(uow, workspace=workspace, friendly_name=name, available=available)
+    return ActivityPublic.of(row, settings.base_url)
 
 
-@router.get("/{sid:sid}")
+@router.get("/{sid:sid}", response_model=ActivityPublic)
 async def fetch_activity(
     workspace_sid: str, sid: str, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
-) -> Any:
+) -> ActivityPublic:
     async with db.read() as q:
-        await load_workspace(q, principal, workspace_sid)
-        row = await load_in_workspace(q, "activities", "Activities", workspace_sid, sid)
-    return activity_json(row, settings.base_url)
+        await workspace_access(q, principal, workspace_sid)
+        row = await taskrouter.get_activity(q, workspace_sid=workspace_sid, sid=sid)
+    return ActivityPublic.of(row, settings.base_url)
 
 
-@router.post("/{sid:sid}")
+@router.post("/{sid:sid}", response_model=ActivityPublic)
 async def update_activity(
-    workspace_sid: str, sid: str, principal: CurrentPrincipal, db: DbDep, form: FormDep, settings: SettingsDep
-) -> Any:
-    principal.require_admin()
+    workspace_sid: str, sid: str, principal: AdminPrincipal, db: DbDep, form: FormDep, settings: SettingsDep
+) -> ActivityPublic:
     name = optional_name(form)
-    async with unit(db, "Activity") as uow:
-        workspace = await load_workspace(uow, principal, workspace_sid)
-        row = await load_in_workspace(uow, "activities", "Activities", workspace_sid, sid)
-        if name is not None and name != row["friendly_name"]:
-            await ensure_unique(uow, "activities", workspace_sid, "friendly_name", name, "Activity", exclude=sid)
-            row = await update(uow, "activities", sid, {"friendly_name": name})
-            await log_event(
-                uow,
-                workspace,
-                "activity.updated",
-                "activity",
-                sid,
-                f"Activity {name} updated",
-                activity_sid=sid,
-                activity_name=name,
-                activity_available=row["available"],
-            )
-    return activity_json(row, settings.base_url)
+    async with taskrouter.unique(db, "Activity") as uow:
+        workspace = await workspace_access(uow, principal, workspace_sid)
+        row = await taskrouter.update_activity(uow, workspace=workspace, sid=sid, friendly_name=name)
+    return ActivityPublic.of(row, settings.base_url)
 
 
 @router.delete("/{sid:sid}", status_code=204)
-async def delete_activity(workspace_sid: str, sid: str, principal: CurrentPrincipal, db: DbDep) -> Response:
-    principal.require_admin()
+async def delete_activity(workspace_sid: str, sid: str, principal: AdminPrincipal, db: DbDep) -> Response:
     async with db.unit() as uow:
-        workspace = await load_workspace(uow, principal, workspace_sid)
-        # Activity changes happen under the workspace lock; holding it means no worker moves in meanwhile.
-        await lock_workspace(uow, workspace_sid)
-        row = await load_in_workspace(uow, "activities", "Activities", workspace_sid, sid)
-        if sid in (workspace["default_activity_sid"], workspace["timeout_activity_sid"]):
-            raise Conflict(f"Activity {sid} is the workspace's default or timeout activity")
-        workers = await count(uow, "workers WHERE activity_sid = %s", (sid,))
-        if workers:
-            raise Conflict(f"Activity {sid} cannot be deleted while {workers} worker(s) are in it")
-        queues = await count(uow, "task_queues WHERE %s IN (reservation_activity_sid, assignment_activity_sid)", (sid,))
-        if queues:
-            raise Conflict(f"Activity {sid} cannot be deleted while {queues} task queue(s) refer to it")
-        await uow.execute("DELETE FROM activities WHERE sid = %s", (sid,))
-        await log_event(
-            uow,
-            workspace,
-            "activity.deleted",
-            "activity",
-            sid,
-            f"Activity {row['friendly_name']} deleted",
-            activity_sid=sid,
-            activity_name=row["friendly_name"],
-        )
+        workspace = await workspace_access(uow, principal, workspace_sid)
+        await taskrouter.delete_activity(uow, workspace=workspace, sid=sid)
     return Response(status_code=204)

@@ -4,26 +4,22 @@ and time window (the last 15 minutes unless asked otherwise). Not readable with 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from fastapi import APIRouter, Request
 
+from api.access import workspace_access
+from api.auth import Principal, Role
 from api.deps import CurrentPrincipal, DbDep, QueryDep, SettingsDep
-from api.routes.taskrouter.common import WORKSPACE_PATH, Listing, Where, deny_agents, load_in_workspace, load_workspace
-from api.serializers.taskrouter import event_json
+from api.paging import echo, paging
+from api.params import WORKSPACE_PATH
+from api.schemas.taskrouter import EventList, EventPublic, ws_url
 from api.wire import Params
-from domain.errors import InvalidParameter
+from domain.errors import InvalidParameter, PermissionDenied
+from domain.limits import EVENTS_DEFAULT_MINUTES, EVENTS_MAX_MINUTES
 from domain.sids import SidPrefix
+from storage.taskrouter import queries
 
 router = APIRouter(prefix=f"{WORKSPACE_PATH}/Events", tags=["TaskRouter: Events"])
-
-_EVENT_REFERENCES = (
-    ("TaskSid", SidPrefix.TASK, "task_sid"),
-    ("WorkerSid", SidPrefix.WORKER, "worker_sid"),
-    ("ReservationSid", SidPrefix.RESERVATION, "reservation_sid"),
-    ("TaskQueueSid", SidPrefix.TASK_QUEUE, "task_queue_sid"),
-    ("WorkflowSid", SidPrefix.WORKFLOW, "workflow_sid"),
-)
 
 
 def _date(params: Params, name: str) -> datetime | None:
@@ -37,11 +33,11 @@ def _date(params: Params, name: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _event_window(query: Params) -> tuple[datetime | None, datetime | None]:
+def _window(query: Params) -> tuple[datetime | None, datetime | None]:
     start, end = _date(query, "StartDate"), _date(query, "EndDate")
-    minutes = query.int("Minutes", minimum=1, maximum=43200)
+    minutes = query.int("Minutes", minimum=1, maximum=EVENTS_MAX_MINUTES)
     if minutes is None and start is None and end is None:
-        minutes = 15
+        minutes = EVENTS_DEFAULT_MINUTES
     if minutes is not None:
         since = datetime.now(UTC) - timedelta(minutes=minutes)
         start = max(start, since) if start else since
@@ -50,57 +46,58 @@ def _event_window(query: Params) -> tuple[datetime | None, datetime | None]:
     return start, end
 
 
-@router.get("")
+def _deny_agents(principal: Principal) -> None:
+    if principal.role is Role.AGENT:
+        raise PermissionDenied("An agent token may not read events")
+
+
+@router.get("", response_model=EventList)
 async def list_events(
-    workspace_sid: str,
-    request: Request,
-    principal: CurrentPrincipal,
-    db: DbDep,
-    query: QueryDep,
-    settings: SettingsDep,
-) -> Any:
-    listing = Listing(request, settings, workspace_sid, "Events", key="events")
-    where = Where("workspace_sid = %s", workspace_sid)
-    where.add(query.str("EventType"), "event_type = %s")
-    where.add(query.sid("Sid", SidPrefix.EVENT), "sid = %s")
-    for param, prefix, key in _EVENT_REFERENCES:
-        where.add(query.sid(param, prefix), f"(resource_sid = %s OR event_data->>'{key}' = %s)")
-    where.add(
-        query.str("TaskChannel"),
-        "(event_data->>'task_channel_sid' = %s OR event_data->>'task_channel_unique_name' = %s)",
+    workspace_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, query: QueryDep, settings: SettingsDep
+) -> EventList:
+    page = paging(request.query_params)
+    references = tuple(
+        (key, sid) for param, prefix, key in queries.EVENT_REFERENCES if (sid := query.sid(param, prefix)) is not None
     )
-    start, end = _event_window(query)
-    where.add(start, "event_date >= %s")
-    where.add(end, "event_date <= %s")
+    start, end = _window(query)
+    filters = queries.EventFilters(
+        event_type=query.str("EventType"),
+        sid=query.sid("Sid", SidPrefix.EVENT),
+        references=references,
+        task_channel=query.str("TaskChannel"),
+        start=start,
+        end=end,
+    )
     async with db.read() as q:
-        await load_workspace(q, principal, workspace_sid)
-        deny_agents(principal, "events")
-        rows, more = await listing.fetch(
-            q,
-            f"SELECT * FROM taskrouter_events WHERE {where.sql} ORDER BY event_date DESC, sid DESC",
-            where.args,
-        )
-    return listing.envelope(
-        [event_json(r, settings.base_url) for r in rows],
-        more,
-        (
-            "EventType",
-            "Sid",
-            *(p for p, _, _ in _EVENT_REFERENCES),
-            "TaskChannel",
-            "Minutes",
-            "StartDate",
-            "EndDate",
+        await workspace_access(q, principal, workspace_sid)
+        _deny_agents(principal)
+        result = await queries.events(q, workspace_sid=workspace_sid, filters=filters, page=page.request)
+    names = (
+        "EventType",
+        "Sid",
+        *(p for p, _, _ in queries.EVENT_REFERENCES),
+        "TaskChannel",
+        "Minutes",
+        "StartDate",
+        "EndDate",
+    )
+    return EventList(
+        events=[EventPublic.of(r, settings.base_url) for r in result.items],
+        meta=page.meta(
+            key="events",
+            url=f"{ws_url(settings.base_url, workspace_sid)}/Events",
+            has_more=result.has_more,
+            filters=echo(request.query_params, *names),
         ),
     )
 
 
-@router.get("/{sid:sid}")
+@router.get("/{sid:sid}", response_model=EventPublic)
 async def fetch_event(
     workspace_sid: str, sid: str, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
-) -> Any:
+) -> EventPublic:
     async with db.read() as q:
-        await load_workspace(q, principal, workspace_sid)
-        deny_agents(principal, "events")
-        row = await load_in_workspace(q, "taskrouter_events", "Events", workspace_sid, sid)
-    return event_json(row, settings.base_url)
+        await workspace_access(q, principal, workspace_sid)
+        _deny_agents(principal)
+        row = await queries.get_event(q, workspace_sid=workspace_sid, sid=sid)
+    return EventPublic.of(row, settings.base_url)

@@ -3,35 +3,25 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 
+from api.access import workspace_access
 from api.auth import Principal, Role
-from api.deps import CurrentPrincipal, DbDep, FormDep, SettingsDep
-from api.routes.taskrouter.common import load_workspace
-from api.serializers.taskrouter import RESERVATION_SELECT, reservation_json
-from api.wire import Page, Params
-from domain.errors import InvalidParameter, NotFound, PermissionDenied
+from api.deps import CurrentPrincipal, DbDep, FormDep, IfMatchDep, SettingsDep, set_etag
+from api.paging import Paging, paging
+from api.params import WORKSPACE_PATH
+from api.schemas.taskrouter import ReservationList, ReservationPublic, ws_url
+from api.wire import Params
+from domain.errors import InvalidParameter, PermissionDenied
 from domain.sids import SidPrefix
-from storage import routing
+from domain.states import ReservationStatus
 from storage.db import Database, UnitOfWork
+from storage.taskrouter import queries, routing
+from storage.taskrouter.models import ReservationView
 
-router = APIRouter(prefix="/taskrouter/v1/Workspaces/{workspace_sid}", tags=["TaskRouter: Reservations"])
+router = APIRouter(prefix=WORKSPACE_PATH, tags=["TaskRouter: Reservations"])
 
-
-class ReservationStatus(StrEnum):
-    PENDING = "pending"
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
-    TIMEOUT = "timeout"
-    CANCELED = "canceled"
-    RESCINDED = "rescinded"
-    WRAPPING = "wrapping"
-    COMPLETED = "completed"
-
-
+# Flex's reservation `Instruction`s that make sense for messaging tasks (voice instructions are refused).
 INSTRUCTIONS = {"accept": ReservationStatus.ACCEPTED, "reject": ReservationStatus.REJECTED}
 
 
@@ -43,22 +33,19 @@ async def _load(
     reservation_sid: str,
     task_sid: str | None = None,
     worker_sid: str | None = None,
-) -> dict[str, Any]:
-    row = await q.fetchone(
-        RESERVATION_SELECT + " WHERE r.sid = %s AND r.workspace_sid = %s "
-        "AND (%s::text IS NULL OR r.task_sid = %s) AND (%s::text IS NULL OR r.worker_sid = %s)",
-        (reservation_sid, workspace_sid, task_sid, task_sid, worker_sid, worker_sid),
+) -> ReservationView:
+    row = await queries.get_reservation(
+        q, workspace_sid=workspace_sid, reservation_sid=reservation_sid, task_sid=task_sid, worker_sid=worker_sid
     )
-    if row is None:
-        raise NotFound(f"The requested resource /Reservations/{reservation_sid} was not found")
-    if principal.role is Role.AGENT and row["worker_sid"] != principal.worker_sid:
+    if principal.role is Role.AGENT and row.worker_sid != principal.worker_sid:
         raise PermissionDenied("An agent may only see and answer its own reservations")
     return row
 
 
 async def _list(
     db: Database,
-    request: Request,
+    page: Paging,
+    query: Params,
     principal: Principal,
     workspace_sid: str,
     base_url: str,
@@ -66,46 +53,47 @@ async def _list(
     task_sid: str | None,
     worker_sid: str | None,
     url: str,
-) -> Any:
-    page = Page(request.query_params)
-    params = Params(request.query_params)
-    status = params.enum("ReservationStatus", ReservationStatus)
-    worker_filter = worker_sid or params.sid("WorkerSid", SidPrefix.WORKER)
+) -> ReservationList:
+    status = query.enum("ReservationStatus", ReservationStatus)
+    worker_filter = worker_sid or query.sid("WorkerSid", SidPrefix.WORKER)
     if principal.role is Role.AGENT:
         if worker_filter is not None and worker_filter != principal.worker_sid:
             raise PermissionDenied("An agent may only list its own reservations")
         worker_filter = principal.worker_sid
     async with db.read() as q:
-        await load_workspace(q, principal, workspace_sid)
-        rows, more = await page.fetch(
+        await workspace_access(q, principal, workspace_sid)
+        result = await queries.reservations(
             q,
-            RESERVATION_SELECT + " WHERE r.workspace_sid = %s AND (%s::text IS NULL OR r.task_sid = %s) "
-            "AND (%s::text IS NULL OR r.worker_sid = %s) AND (%s::text IS NULL OR r.reservation_status = %s) "
-            "ORDER BY r.date_created, r.sid",
-            (workspace_sid, task_sid, task_sid, worker_filter, worker_filter, status, status),
+            workspace_sid=workspace_sid,
+            task_sid=task_sid,
+            worker_sid=worker_filter,
+            status=status,
+            page=page.request,
         )
-    return page.envelope(
-        key="reservations",
-        url=url,
-        items=[reservation_json(r, base_url, worker_scoped=worker_sid is not None) for r in rows],
-        has_more=more,
-        filters=[("ReservationStatus", status.value)] if status else [],
+    return ReservationList(
+        reservations=[ReservationPublic.of(r, base_url, worker_scoped=worker_sid is not None) for r in result.items],
+        meta=page.meta(
+            key="reservations",
+            url=url,
+            has_more=result.has_more,
+            filters=[("ReservationStatus", status.value if status else None)],
+        ),
     )
 
 
 async def _update(
     db: Database,
-    request: Request,
     response: Response,
     principal: Principal,
     form: Params,
+    expected: int | None,
     workspace_sid: str,
     base_url: str,
     *,
     reservation_sid: str,
     task_sid: str | None = None,
     worker_sid: str | None = None,
-) -> Any:
+) -> ReservationPublic:
     status = form.enum("ReservationStatus", ReservationStatus)
     instruction = (form.str("Instruction") or "").lower()
     if status is None and instruction:
@@ -115,48 +103,45 @@ async def _update(
     if status is None:
         raise InvalidParameter("ReservationStatus (or Instruction) is required")
     activity_sid = form.sid("WorkerActivitySid", SidPrefix.ACTIVITY)
-    if_match = request.headers.get("if-match")
     async with db.unit() as uow:
-        await load_workspace(uow, principal, workspace_sid)
-        row = await _load(
-            uow,
-            principal,
-            workspace_sid,
-            reservation_sid=reservation_sid,
-            task_sid=task_sid,
-            worker_sid=worker_sid,
+        await workspace_access(uow, principal, workspace_sid)
+        await _load(
+            uow, principal, workspace_sid, reservation_sid=reservation_sid, task_sid=task_sid, worker_sid=worker_sid
         )
         await routing.update_reservation(
             uow,
             reservation_sid=reservation_sid,
-            status=status.value,
+            status=status,
             worker_activity_sid=activity_sid,
-            expected_version=int(if_match.strip('"')) if if_match and if_match.strip('"').isdigit() else None,
+            expected_version=expected,
         )
         row = await _load(uow, principal, workspace_sid, reservation_sid=reservation_sid)
-    response.headers["ETag"] = str(row["version"])
-    return reservation_json(row, base_url, worker_scoped=worker_sid is not None)
+    set_etag(response, row.version)
+    return ReservationPublic.of(row, base_url, worker_scoped=worker_sid is not None)
 
 
 # --- task-scoped -------------------------------------------------------------------------------------
 
 
-@router.get("/Tasks/{task_sid}/Reservations")
+@router.get("/Tasks/{task_sid}/Reservations", response_model=ReservationList)
 async def list_task_reservations(
-    workspace_sid: str,
-    task_sid: str,
-    request: Request,
-    principal: CurrentPrincipal,
-    db: DbDep,
-    settings: SettingsDep,
-) -> Any:
-    url = f"{settings.base_url}/taskrouter/v1/Workspaces/{workspace_sid}/Tasks/{task_sid}/Reservations"
+    workspace_sid: str, task_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
+) -> ReservationList:
+    url = f"{ws_url(settings.base_url, workspace_sid)}/Tasks/{task_sid}/Reservations"
     return await _list(
-        db, request, principal, workspace_sid, settings.base_url, task_sid=task_sid, worker_sid=None, url=url
+        db,
+        paging(request.query_params),
+        Params(request.query_params),
+        principal,
+        workspace_sid,
+        settings.base_url,
+        task_sid=task_sid,
+        worker_sid=None,
+        url=url,
     )
 
 
-@router.get("/Tasks/{task_sid}/Reservations/{reservation_sid}")
+@router.get("/Tasks/{task_sid}/Reservations/{reservation_sid}", response_model=ReservationPublic)
 async def fetch_task_reservation(
     workspace_sid: str,
     task_sid: str,
@@ -165,32 +150,32 @@ async def fetch_task_reservation(
     principal: CurrentPrincipal,
     db: DbDep,
     settings: SettingsDep,
-) -> Any:
+) -> ReservationPublic:
     async with db.read() as q:
-        await load_workspace(q, principal, workspace_sid)
+        await workspace_access(q, principal, workspace_sid)
         row = await _load(q, principal, workspace_sid, reservation_sid=reservation_sid, task_sid=task_sid)
-    response.headers["ETag"] = str(row["version"])
-    return reservation_json(row, settings.base_url)
+    set_etag(response, row.version)
+    return ReservationPublic.of(row, settings.base_url)
 
 
-@router.post("/Tasks/{task_sid}/Reservations/{reservation_sid}")
+@router.post("/Tasks/{task_sid}/Reservations/{reservation_sid}", response_model=ReservationPublic)
 async def update_task_reservation(
     workspace_sid: str,
     task_sid: str,
     reservation_sid: str,
-    request: Request,
     response: Response,
     principal: CurrentPrincipal,
     db: DbDep,
     form: FormDep,
+    expected: IfMatchDep,
     settings: SettingsDep,
-) -> Any:
+) -> ReservationPublic:
     return await _update(
         db,
-        request,
         response,
         principal,
         form,
+        expected,
         workspace_sid,
         settings.base_url,
         reservation_sid=reservation_sid,
@@ -201,20 +186,16 @@ async def update_task_reservation(
 # --- worker-scoped -----------------------------------------------------------------------------------
 
 
-@router.get("/Workers/{worker_sid}/Reservations")
+@router.get("/Workers/{worker_sid}/Reservations", response_model=ReservationList)
 async def list_worker_reservations(
-    workspace_sid: str,
-    worker_sid: str,
-    request: Request,
-    principal: CurrentPrincipal,
-    db: DbDep,
-    settings: SettingsDep,
-) -> Any:
+    workspace_sid: str, worker_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
+) -> ReservationList:
     principal.require_worker(workspace_sid, worker_sid)
-    url = f"{settings.base_url}/taskrouter/v1/Workspaces/{workspace_sid}/Workers/{worker_sid}/Reservations"
+    url = f"{ws_url(settings.base_url, workspace_sid)}/Workers/{worker_sid}/Reservations"
     return await _list(
         db,
-        request,
+        paging(request.query_params),
+        Params(request.query_params),
         principal,
         workspace_sid,
         settings.base_url,
@@ -224,7 +205,7 @@ async def list_worker_reservations(
     )
 
 
-@router.get("/Workers/{worker_sid}/Reservations/{reservation_sid}")
+@router.get("/Workers/{worker_sid}/Reservations/{reservation_sid}", response_model=ReservationPublic)
 async def fetch_worker_reservation(
     workspace_sid: str,
     worker_sid: str,
@@ -233,34 +214,34 @@ async def fetch_worker_reservation(
     principal: CurrentPrincipal,
     db: DbDep,
     settings: SettingsDep,
-) -> Any:
+) -> ReservationPublic:
     principal.require_worker(workspace_sid, worker_sid)
     async with db.read() as q:
-        await load_workspace(q, principal, workspace_sid)
+        await workspace_access(q, principal, workspace_sid)
         row = await _load(q, principal, workspace_sid, reservation_sid=reservation_sid, worker_sid=worker_sid)
-    response.headers["ETag"] = str(row["version"])
-    return reservation_json(row, settings.base_url, worker_scoped=True)
+    set_etag(response, row.version)
+    return ReservationPublic.of(row, settings.base_url, worker_scoped=True)
 
 
-@router.post("/Workers/{worker_sid}/Reservations/{reservation_sid}")
+@router.post("/Workers/{worker_sid}/Reservations/{reservation_sid}", response_model=ReservationPublic)
 async def update_worker_reservation(
     workspace_sid: str,
     worker_sid: str,
     reservation_sid: str,
-    request: Request,
     response: Response,
     principal: CurrentPrincipal,
     db: DbDep,
     form: FormDep,
+    expected: IfMatchDep,
     settings: SettingsDep,
-) -> Any:
+) -> ReservationPublic:
     principal.require_worker(workspace_sid, worker_sid)
     return await _update(
         db,
-        request,
         response,
         principal,
         form,
+        expected,
         workspace_sid,
         settings.base_url,
         reservation_sid=reservation_sid,

@@ -1,6 +1,7 @@
 """TaskRouter v1: workspaces, activities, task channels, workers and their channels, queues, workflows,
 tasks, reservations and events. Capacity counters live on worker_channels and change only inside the
-matching transaction (storage/matching.py), which is what makes the routing invariants provable."""
+workspace-locked routing transactions (storage/taskrouter/routing.py), which is what makes the routing
+invariants provable."""
 
 from __future__ import annotations
 
@@ -8,14 +9,22 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import CheckConstraint, Column, Index, Integer, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from storage.tables.base import account_fk, created_at, default, jsonb, sid_pk, tstz, updated_at
+from domain.limits import (
+    DEFAULT_MAX_RESERVED_WORKERS,
+    DEFAULT_RESERVATION_TIMEOUT,
+    DEFAULT_TASK_TTL,
+    DEFAULT_WORKER_CHANNEL_CAPACITY,
+)
+from domain.routing.engine import QueueOrder
+from domain.routing.step import TaskStep
+from domain.states import ReservationStatus, TaskStatus
+from storage.columns import account_fk, created_at, default, enum_column, jsonb, sid_pk, tstz, updated_at
 
 
-class Workspace(SQLModel, table=True):
-    __tablename__ = "workspaces"
-
+class WorkspaceRow(SQLModel):
     sid: str = sid_pk()
     account_sid: str = account_fk()
     friendly_name: str = Field(max_length=64)
@@ -24,15 +33,16 @@ class Workspace(SQLModel, table=True):
     event_callback_url: str | None = None
     events_filter: str | None = None
     multi_task_enabled: bool = default(True)
-    prioritize_queue_order: str = default("FIFO", max_length=4)
+    prioritize_queue_order: QueueOrder = enum_column(QueueOrder.FIFO, max_length=4)
     date_created: datetime | None = created_at()
     date_updated: datetime | None = updated_at()
 
 
-class Activity(SQLModel, table=True):
-    __tablename__ = "activities"
-    __table_args__ = (UniqueConstraint("workspace_sid", "friendly_name"),)
+class Workspace(WorkspaceRow, table=True):
+    __tablename__ = "workspaces"
 
+
+class ActivityRow(SQLModel):
     sid: str = sid_pk()
     account_sid: str = account_fk()
     workspace_sid: str = Field(foreign_key="workspaces.sid", index=True, max_length=34)
@@ -42,10 +52,12 @@ class Activity(SQLModel, table=True):
     date_updated: datetime | None = updated_at()
 
 
-class TaskChannel(SQLModel, table=True):
-    __tablename__ = "task_channels"
-    __table_args__ = (UniqueConstraint("workspace_sid", "unique_name"),)
+class Activity(ActivityRow, table=True):
+    __tablename__ = "activities"
+    __table_args__ = (UniqueConstraint("workspace_sid", "friendly_name"),)
 
+
+class TaskChannelRow(SQLModel):
     sid: str = sid_pk()
     account_sid: str = account_fk()
     workspace_sid: str = Field(foreign_key="workspaces.sid", index=True, max_length=34)
@@ -56,10 +68,12 @@ class TaskChannel(SQLModel, table=True):
     date_updated: datetime | None = updated_at()
 
 
-class Worker(SQLModel, table=True):
-    __tablename__ = "workers"
-    __table_args__ = (Index("uq_workers_friendly_name", "workspace_sid", text("lower(friendly_name)"), unique=True),)
+class TaskChannel(TaskChannelRow, table=True):
+    __tablename__ = "task_channels"
+    __table_args__ = (UniqueConstraint("workspace_sid", "unique_name"),)
 
+
+class WorkerRow(SQLModel):
     sid: str = sid_pk()
     account_sid: str = account_fk()
     workspace_sid: str = Field(foreign_key="workspaces.sid", index=True, max_length=34)
@@ -74,19 +88,18 @@ class Worker(SQLModel, table=True):
     date_updated: datetime | None = updated_at()
 
 
-class WorkerChannel(SQLModel, table=True):
-    __tablename__ = "worker_channels"
-    __table_args__ = (
-        UniqueConstraint("worker_sid", "task_channel_sid"),
-        CheckConstraint("assigned_tasks >= 0 AND reserved_tasks >= 0", name="ck_worker_channels_counts"),
-    )
+class Worker(WorkerRow, table=True):
+    __tablename__ = "workers"
+    __table_args__ = (Index("uq_workers_friendly_name", "workspace_sid", text("lower(friendly_name)"), unique=True),)
 
+
+class WorkerChannelRow(SQLModel):
     sid: str = sid_pk()
     account_sid: str = account_fk()
     workspace_sid: str = Field(foreign_key="workspaces.sid", max_length=34)
     worker_sid: str = Field(foreign_key="workers.sid", index=True, max_length=34)
     task_channel_sid: str = Field(foreign_key="task_channels.sid", max_length=34)
-    configured_capacity: int = default(1)
+    configured_capacity: int = default(DEFAULT_WORKER_CHANNEL_CAPACITY)
     available: bool = default(True)
     # accepted + wrapping reservations
     assigned_tasks: int = default(0)
@@ -98,21 +111,31 @@ class WorkerChannel(SQLModel, table=True):
     date_updated: datetime | None = updated_at()
 
 
-class TaskQueue(SQLModel, table=True):
-    __tablename__ = "task_queues"
-    __table_args__ = (UniqueConstraint("workspace_sid", "friendly_name"),)
+class WorkerChannel(WorkerChannelRow, table=True):
+    __tablename__ = "worker_channels"
+    __table_args__ = (
+        UniqueConstraint("worker_sid", "task_channel_sid"),
+        CheckConstraint("assigned_tasks >= 0 AND reserved_tasks >= 0", name="ck_worker_channels_counts"),
+    )
 
+
+class TaskQueueRow(SQLModel):
     sid: str = sid_pk()
     account_sid: str = account_fk()
     workspace_sid: str = Field(foreign_key="workspaces.sid", index=True, max_length=34)
     friendly_name: str = Field(max_length=64)
     target_workers: str = default("1==1")
-    max_reserved_workers: int = default(1)
-    task_order: str = default("FIFO", max_length=4)
+    max_reserved_workers: int = default(DEFAULT_MAX_RESERVED_WORKERS)
+    task_order: QueueOrder = enum_column(QueueOrder.FIFO, max_length=4)
     reservation_activity_sid: str | None = Field(default=None, max_length=34)
     assignment_activity_sid: str | None = Field(default=None, max_length=34)
     date_created: datetime | None = created_at()
     date_updated: datetime | None = updated_at()
+
+
+class TaskQueue(TaskQueueRow, table=True):
+    __tablename__ = "task_queues"
+    __table_args__ = (UniqueConstraint("workspace_sid", "friendly_name"),)
 
 
 class QueueMember(SQLModel, table=True):
@@ -125,10 +148,7 @@ class QueueMember(SQLModel, table=True):
     workspace_sid: str = Field(max_length=34)
 
 
-class Workflow(SQLModel, table=True):
-    __tablename__ = "workflows"
-    __table_args__ = (UniqueConstraint("workspace_sid", "friendly_name"),)
-
+class WorkflowRow(SQLModel):
     sid: str = sid_pk()
     account_sid: str = account_fk()
     workspace_sid: str = Field(foreign_key="workspaces.sid", index=True, max_length=34)
@@ -136,15 +156,17 @@ class Workflow(SQLModel, table=True):
     configuration: str
     assignment_callback_url: str | None = None
     fallback_assignment_callback_url: str | None = None
-    task_reservation_timeout: int = default(120)
+    task_reservation_timeout: int = default(DEFAULT_RESERVATION_TIMEOUT)
     date_created: datetime | None = created_at()
     date_updated: datetime | None = updated_at()
 
 
-class Task(SQLModel, table=True):
-    __tablename__ = "tasks"
-    __table_args__ = (Index("ix_tasks_routable", "workspace_sid", "assignment_status"),)
+class Workflow(WorkflowRow, table=True):
+    __tablename__ = "workflows"
+    __table_args__ = (UniqueConstraint("workspace_sid", "friendly_name"),)
 
+
+class TaskRow(SQLModel):
     sid: str = sid_pk()
     account_sid: str = account_fk()
     workspace_sid: str = Field(foreign_key="workspaces.sid", max_length=34)
@@ -152,21 +174,46 @@ class Task(SQLModel, table=True):
     task_queue_sid: str | None = Field(default=None, max_length=34)
     task_channel_sid: str = Field(foreign_key="task_channels.sid", max_length=34)
     attributes: str = default("{}")
-    assignment_status: str = default("pending", max_length=16)
+    assignment_status: TaskStatus = enum_column(TaskStatus.PENDING)
     priority: int = default(0)
     reason: str | None = None
-    timeout: int = default(86400)
+    timeout: int = default(DEFAULT_TASK_TTL)
     task_queue_entered_date: datetime | None = tstz()
     virtual_start_time: datetime | None = tstz()
-    # The routing step the task currently waits in (queue, expression, order_by, known worker, index).
-    routing_step: dict[str, Any] | None = jsonb(nullable=True)
+    # The routing step the task currently waits in (queue, expression, order_by, known worker, position).
+    routing_step: TaskStep | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
+    # Why a pending task is still waiting (invariant 4: visibly pending with a reason).
+    waiting_reason: str | None = None
+    # Times the task went from pending to reserved; capped at MAX_ASSIGNMENT_COUNT.
+    assignment_count: int = default(0)
     interaction_channel_sid: str | None = Field(default=None, index=True, max_length=34)
     version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     date_created: datetime | None = created_at()
     date_updated: datetime | None = updated_at()
 
 
-class Reservation(SQLModel, table=True):
+class Task(TaskRow, table=True):
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_routable", "workspace_sid", "assignment_status"),)
+
+
+class ReservationRow(SQLModel):
+    sid: str = sid_pk()
+    account_sid: str = account_fk()
+    workspace_sid: str = Field(foreign_key="workspaces.sid", max_length=34)
+    task_sid: str = Field(foreign_key="tasks.sid", index=True, max_length=34)
+    worker_sid: str = Field(foreign_key="workers.sid", max_length=34)
+    worker_channel_sid: str = Field(foreign_key="worker_channels.sid", max_length=34)
+    reservation_status: ReservationStatus = enum_column(ReservationStatus.PENDING)
+    timeout: int = default(DEFAULT_RESERVATION_TIMEOUT)
+    # The routing decision record (domain.routing.decision.RoutingDecision as JSON).
+    decision: dict[str, Any] = jsonb()
+    version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    date_created: datetime | None = created_at()
+    date_updated: datetime | None = updated_at()
+
+
+class Reservation(ReservationRow, table=True):
     __tablename__ = "reservations"
     __table_args__ = (
         # Invariant 1: a task has at most one accepted reservation, ever.
@@ -187,25 +234,8 @@ class Reservation(SQLModel, table=True):
         Index("ix_reservations_worker_status", "worker_sid", "reservation_status"),
     )
 
-    sid: str = sid_pk()
-    account_sid: str = account_fk()
-    workspace_sid: str = Field(foreign_key="workspaces.sid", max_length=34)
-    task_sid: str = Field(foreign_key="tasks.sid", index=True, max_length=34)
-    worker_sid: str = Field(foreign_key="workers.sid", max_length=34)
-    worker_channel_sid: str = Field(foreign_key="worker_channels.sid", max_length=34)
-    reservation_status: str = default("pending", max_length=16)
-    timeout: int = default(120)
-    # The routing decision record: step, candidates considered, why each was excluded, why this one won.
-    decision: dict[str, Any] = jsonb()
-    version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
-    date_created: datetime | None = created_at()
-    date_updated: datetime | None = updated_at()
 
-
-class TaskRouterEvent(SQLModel, table=True):
-    __tablename__ = "taskrouter_events"
-    __table_args__ = (Index("ix_taskrouter_events_workspace_date", "workspace_sid", "event_date"),)
-
+class TaskRouterEventRow(SQLModel):
     sid: str = sid_pk()
     account_sid: str = account_fk()
     workspace_sid: str = Field(max_length=34)
@@ -217,3 +247,8 @@ class TaskRouterEvent(SQLModel, table=True):
     description: str = default("")
     event_data: dict[str, Any] = jsonb()
     event_date: datetime | None = created_at()
+
+
+class TaskRouterEvent(TaskRouterEventRow, table=True):
+    __tablename__ = "taskrouter_events"
+    __table_args__ = (Index("ix_taskrouter_events_workspace_date", "workspace_sid", "event_date"),)

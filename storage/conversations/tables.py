@@ -1,4 +1,5 @@
-"""Conversations v1: services, conversations, participants, messages, address configurations."""
+"""Conversations v1: services, conversations, participants, messages, address configurations. Each table's
+row model (`…Row`) is what the service functions return."""
 
 from __future__ import annotations
 
@@ -8,12 +9,11 @@ from typing import Any
 from sqlalchemy import Column, Index, Integer, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from storage.tables.base import account_fk, created_at, default, jsonb, sid_pk, tstz, updated_at
+from domain.states import ConversationState
+from storage.columns import account_fk, created_at, default, enum_column, jsonb, sid_pk, tstz, updated_at
 
 
-class ConversationService(SQLModel, table=True):
-    __tablename__ = "conversation_services"
-
+class ConversationServiceRow(SQLModel):
     sid: str = sid_pk()
     account_sid: str = account_fk()
     friendly_name: str = Field(max_length=256)
@@ -21,10 +21,11 @@ class ConversationService(SQLModel, table=True):
     date_updated: datetime | None = updated_at()
 
 
-class Conversation(SQLModel, table=True):
-    __tablename__ = "conversations"
-    __table_args__ = (UniqueConstraint("chat_service_sid", "unique_name"),)
+class ConversationService(ConversationServiceRow, table=True):
+    __tablename__ = "conversation_services"
 
+
+class ConversationRow(SQLModel):
     sid: str = sid_pk()
     account_sid: str = account_fk()
     chat_service_sid: str = Field(foreign_key="conversation_services.sid", max_length=34)
@@ -32,7 +33,7 @@ class Conversation(SQLModel, table=True):
     friendly_name: str | None = Field(default=None, max_length=256)
     unique_name: str | None = Field(default=None, max_length=256)
     attributes: str = default("{}")
-    state: str = default("active", max_length=16)
+    state: ConversationState = enum_column(ConversationState.ACTIVE)
     timers_inactive: str | None = Field(default=None, max_length=32)
     timers_closed: str | None = Field(default=None, max_length=32)
     # Counters allocated under the row lock taken by every message insert (ARCHITECTURE §3).
@@ -45,18 +46,12 @@ class Conversation(SQLModel, table=True):
     date_updated: datetime | None = updated_at()
 
 
-class Participant(SQLModel, table=True):
-    __tablename__ = "participants"
-    __table_args__ = (
-        Index(
-            "uq_participants_identity",
-            "conversation_sid",
-            "identity",
-            unique=True,
-            postgresql_where=text("identity IS NOT NULL"),
-        ),
-    )
+class Conversation(ConversationRow, table=True):
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("chat_service_sid", "unique_name"),)
 
+
+class ParticipantRow(SQLModel):
     sid: str = sid_pk()
     account_sid: str = account_fk()
     conversation_sid: str = Field(foreign_key="conversations.sid", index=True, max_length=34)
@@ -71,19 +66,20 @@ class Participant(SQLModel, table=True):
     date_updated: datetime | None = updated_at()
 
 
-class Message(SQLModel, table=True):
-    __tablename__ = "messages"
+class Participant(ParticipantRow, table=True):
+    __tablename__ = "participants"
     __table_args__ = (
-        UniqueConstraint("conversation_sid", "index"),
         Index(
-            "uq_messages_idempotency_key",
+            "uq_participants_identity",
             "conversation_sid",
-            "idempotency_key",
+            "identity",
             unique=True,
-            postgresql_where=text("idempotency_key IS NOT NULL"),
+            postgresql_where=text("identity IS NOT NULL"),
         ),
     )
 
+
+class MessageRow(SQLModel):
     sid: str = sid_pk()
     account_sid: str = account_fk()
     conversation_sid: str = Field(foreign_key="conversations.sid", max_length=34)
@@ -99,10 +95,21 @@ class Message(SQLModel, table=True):
     date_updated: datetime | None = updated_at()
 
 
-class AddressConfiguration(SQLModel, table=True):
-    __tablename__ = "address_configurations"
-    __table_args__ = (UniqueConstraint("account_sid", "type", "address"),)
+class Message(MessageRow, table=True):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("conversation_sid", "index"),
+        Index(
+            "uq_messages_idempotency_key",
+            "conversation_sid",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
+    )
 
+
+class AddressConfigurationRow(SQLModel):
     sid: str = sid_pk()
     account_sid: str = account_fk()
     type: str = Field(max_length=16)
@@ -112,3 +119,8 @@ class AddressConfiguration(SQLModel, table=True):
     address_country: str | None = Field(default=None, max_length=2)
     date_created: datetime | None = created_at()
     date_updated: datetime | None = updated_at()
+
+
+class AddressConfiguration(AddressConfigurationRow, table=True):
+    __tablename__ = "address_configurations"
+    __table_args__ = (UniqueConstraint("account_sid", "type", "address"),)

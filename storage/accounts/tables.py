@@ -1,4 +1,4 @@
-"""Accounts and API keys: the tenants and the credentials that authenticate REST and sign access tokens."""
+"""Accounts and API keys: the tenants, and the credentials that authenticate REST and sign access tokens."""
 
 from __future__ import annotations
 
@@ -6,12 +6,10 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from storage.tables.base import created_at, default, sid_pk, updated_at
+from storage.columns import created_at, default, sid_pk, updated_at
 
 
-class Account(SQLModel, table=True):
-    __tablename__ = "accounts"
-
+class AccountRow(SQLModel):
     sid: str = sid_pk()
     friendly_name: str = Field(max_length=256)
     auth_token: str = Field(max_length=64)
@@ -21,11 +19,17 @@ class Account(SQLModel, table=True):
     date_updated: datetime | None = updated_at()
 
 
-class ApiKey(SQLModel, table=True):
-    __tablename__ = "api_keys"
+class Account(AccountRow, table=True):
+    __tablename__ = "accounts"
 
+
+class ApiKeyRow(SQLModel):
     sid: str = sid_pk()
     account_sid: str = Field(foreign_key="accounts.sid", index=True, max_length=34)
     friendly_name: str = default("", max_length=256)
     secret: str = Field(max_length=64)
     date_created: datetime | None = created_at()
+
+
+class ApiKey(ApiKeyRow, table=True):
+    __tablename__ = "api_keys"

@@ -8,12 +8,20 @@ from typing import Any
 from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
-from storage.tables.base import account_fk, created_at, default, jsonb, sid_pk, updated_at
+from domain.states import InteractionChannelStatus, InteractionParticipantStatus, InteractionParticipantType
+from storage.columns import (
+    account_fk,
+    created_at,
+    default,
+    enum_column,
+    enum_column_required,
+    jsonb,
+    sid_pk,
+    updated_at,
+)
 
 
-class Interaction(SQLModel, table=True):
-    __tablename__ = "interactions"
-
+class InteractionRow(SQLModel):
     sid: str = sid_pk()
     account_sid: str = account_fk()
     channel: dict[str, Any] = jsonb()
@@ -24,23 +32,16 @@ class Interaction(SQLModel, table=True):
     date_updated: datetime | None = updated_at()
 
 
-class InteractionChannel(SQLModel, table=True):
-    __tablename__ = "interaction_channels"
-    __table_args__ = (
-        # A conversation is bound to at most one open channel: inbound messages must find exactly one.
-        Index(
-            "uq_interaction_channels_open_conversation",
-            "conversation_sid",
-            unique=True,
-            postgresql_where=text("status NOT IN ('closed', 'failed')"),
-        ),
-    )
+class Interaction(InteractionRow, table=True):
+    __tablename__ = "interactions"
 
+
+class InteractionChannelRow(SQLModel):
     sid: str = sid_pk()
     account_sid: str = account_fk()
     interaction_sid: str = Field(foreign_key="interactions.sid", index=True, max_length=34)
     type: str = Field(max_length=16)
-    status: str = default("setup", max_length=16)
+    status: InteractionChannelStatus = enum_column(InteractionChannelStatus.SETUP)
     conversation_sid: str = Field(foreign_key="conversations.sid", max_length=34)
     # Routing properties for every task routed on this channel (workspace, workflow, task channel, attributes).
     routing: dict[str, Any] = jsonb()
@@ -52,16 +53,31 @@ class InteractionChannel(SQLModel, table=True):
     date_updated: datetime | None = updated_at()
 
 
-class InteractionParticipant(SQLModel, table=True):
-    __tablename__ = "interaction_participants"
+class InteractionChannel(InteractionChannelRow, table=True):
+    __tablename__ = "interaction_channels"
+    __table_args__ = (
+        # A conversation is bound to at most one open channel: inbound messages must find exactly one.
+        Index(
+            "uq_interaction_channels_open_conversation",
+            "conversation_sid",
+            unique=True,
+            postgresql_where=text("status NOT IN ('closed', 'failed')"),
+        ),
+    )
 
+
+class InteractionParticipantRow(SQLModel):
     sid: str = sid_pk()
     account_sid: str = account_fk()
     interaction_sid: str = Field(foreign_key="interactions.sid", max_length=34)
     channel_sid: str = Field(foreign_key="interaction_channels.sid", index=True, max_length=34)
-    type: str = Field(max_length=16)
-    status: str = default("active", max_length=16)
+    type: InteractionParticipantType = enum_column_required()
+    status: InteractionParticipantStatus = enum_column(InteractionParticipantStatus.ACTIVE)
     media_properties: dict[str, Any] = jsonb()
     routing_properties: dict[str, Any] | None = jsonb(nullable=True)
     date_created: datetime | None = created_at()
     date_updated: datetime | None = updated_at()
+
+
+class InteractionParticipant(InteractionParticipantRow, table=True):
+    __tablename__ = "interaction_participants"

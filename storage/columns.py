@@ -1,12 +1,13 @@
-"""Column helpers shared by every table: SIDs, account ownership, JSONB and timestamps."""
+"""Column helpers shared by every table: SIDs, account ownership, enums, JSONB and timestamps."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Column, DateTime, func, text
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlmodel import Field
+from sqlmodel import AutoString, Field
 
 
 def sid_pk() -> Any:
@@ -51,3 +52,17 @@ def default(value: bool | int | str, **kwargs: Any) -> Any:
     else:
         server = text("'" + value.replace("'", "''") + "'")
     return Field(default=value, sa_column_kwargs={"server_default": server}, **kwargs)
+
+
+def enum_column(value: StrEnum, *, max_length: int = 16) -> Any:
+    """An enum column stored as its wire value (a short string, not a database enum type), with a default."""
+    return Field(
+        default=value,
+        sa_type=AutoString(length=max_length),
+        sa_column_kwargs={"server_default": text(f"'{value.value}'"), "nullable": False},
+    )
+
+
+def enum_column_required(*, max_length: int = 16, nullable: bool = False) -> Any:
+    """An enum column without a default."""
+    return Field(default=None if nullable else ..., sa_type=AutoString(length=max_length), nullable=nullable)

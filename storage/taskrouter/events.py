@@ -6,6 +6,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
+from domain.events import ActorType, EventType, ResourceType
 from domain.sids import SidPrefix, new_sid
 from storage.db import UnitOfWork
 
@@ -15,12 +16,12 @@ async def record_event(
     *,
     account_sid: str,
     workspace_sid: str,
-    event_type: str,
-    resource_type: str,
+    event_type: EventType,
+    resource_type: ResourceType,
     resource_sid: str,
     description: str,
     data: dict[str, Any],
-    actor_type: str = "workspace",
+    actor_type: ActorType = ActorType.WORKSPACE,
     actor_sid: str | None = None,
 ) -> None:
     await uow.execute(
@@ -33,10 +34,10 @@ async def record_event(
             new_sid(SidPrefix.EVENT),
             account_sid,
             workspace_sid,
-            event_type,
-            resource_type,
+            event_type.value,
+            resource_type.value,
             resource_sid,
-            actor_type,
+            actor_type.value,
             actor_sid or workspace_sid,
             description,
             Jsonb(data),

@@ -1,16 +1,11 @@
-"""All SQLModel tables; importing this package registers them on SQLModel.metadata (Alembic's target)."""
+"""Every table, registered on SQLModel.metadata by importing this module (Alembic's target)."""
 
-from storage.tables.accounts import Account, ApiKey
-from storage.tables.conversations import (
-    AddressConfiguration,
-    Conversation,
-    ConversationService,
-    Message,
-    Participant,
-)
-from storage.tables.interactions import Interaction, InteractionChannel, InteractionParticipant
-from storage.tables.plumbing import OutboxEntry, RealtimeEvent
-from storage.tables.taskrouter import (
+from storage.accounts.tables import Account, ApiKey
+from storage.conversations.tables import AddressConfiguration, Conversation, ConversationService, Message, Participant
+from storage.interactions.tables import Interaction, InteractionChannel, InteractionParticipant
+from storage.outbox.tables import OutboxEntry
+from storage.realtime.tables import RealtimeEvent
+from storage.taskrouter.tables import (
     Activity,
     QueueMember,
     Reservation,

@@ -1,0 +1,270 @@
+"""Conversations v1 and Flex Interactions v1 resources as Twilio serializes them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.schemas.common import PageMeta, Public, iso
+from domain.states import ConversationState, InteractionChannelStatus, InteractionParticipantStatus
+from storage.conversations.tables import AddressConfigurationRow, ConversationRow, MessageRow, ParticipantRow
+from storage.interactions.tables import InteractionChannelRow, InteractionParticipantRow, InteractionRow
+
+
+def conversation_url(base: str, sid: str) -> str:
+    return f"{base}/conversations/v1/Conversations/{sid}"
+
+
+class ConversationPublic(Public):
+    account_sid: str
+    chat_service_sid: str
+    messaging_service_sid: str | None
+    sid: str
+    friendly_name: str | None
+    unique_name: str | None
+    attributes: str
+    state: ConversationState
+    date_created: str | None
+    date_updated: str | None
+    timers: dict[str, Any]
+    url: str
+    links: dict[str, str]
+    bindings: dict[str, Any]
+
+    @classmethod
+    def of(cls, row: ConversationRow, base: str) -> ConversationPublic:
+        url = conversation_url(base, row.sid)
+        return cls(
+            account_sid=row.account_sid,
+            chat_service_sid=row.chat_service_sid,
+            messaging_service_sid=row.messaging_service_sid,
+            sid=row.sid,
+            friendly_name=row.friendly_name,
+            unique_name=row.unique_name,
+            attributes=row.attributes,
+            state=row.state,
+            date_created=iso(row.date_created),
+            date_updated=iso(row.date_updated),
+            timers={},
+            url=url,
+            links={
+                "participants": f"{url}/Participants",
+                "messages": f"{url}/Messages",
+                "webhooks": f"{url}/Webhooks",
+                "export": f"{url}/Export",
+            },
+            bindings={},
+        )
+
+
+class ConversationList(Public):
+    conversations: list[ConversationPublic]
+    meta: PageMeta
+
+
+class ParticipantPublic(Public):
+    account_sid: str
+    conversation_sid: str
+    sid: str
+    identity: str | None
+    attributes: str
+    messaging_binding: dict[str, Any] | None
+    role_sid: str | None
+    date_created: str | None
+    date_updated: str | None
+    url: str
+    last_read_message_index: int | None
+    last_read_timestamp: str | None
+
+    @classmethod
+    def of(cls, row: ParticipantRow, base: str) -> ParticipantPublic:
+        return cls(
+            account_sid=row.account_sid,
+            conversation_sid=row.conversation_sid,
+            sid=row.sid,
+            identity=row.identity,
+            attributes=row.attributes,
+            messaging_binding=row.messaging_binding,
+            role_sid=row.role_sid,
+            date_created=iso(row.date_created),
+            date_updated=iso(row.date_updated),
+            url=f"{conversation_url(base, row.conversation_sid)}/Participants/{row.sid}",
+            last_read_message_index=row.last_read_message_index,
+            last_read_timestamp=iso(row.last_read_timestamp),
+        )
+
+
+class ParticipantList(Public):
+    participants: list[ParticipantPublic]
+    meta: PageMeta
+
+
+class MessagePublic(Public):
+    account_sid: str
+    conversation_sid: str
+    sid: str
+    index: int
+    author: str
+    body: str | None
+    media: list[dict[str, Any]] | None
+    attributes: str
+    participant_sid: str | None
+    date_created: str | None
+    date_updated: str | None
+    url: str
+    delivery: dict[str, Any] | None
+    links: dict[str, str]
+    content_sid: str | None
+
+    @classmethod
+    def of(cls, row: MessageRow, base: str) -> MessagePublic:
+        url = f"{conversation_url(base, row.conversation_sid)}/Messages/{row.sid}"
+        return cls(
+            account_sid=row.account_sid,
+            conversation_sid=row.conversation_sid,
+            sid=row.sid,
+            index=row.index,
+            author=row.author,
+            body=row.body,
+            media=row.media,
+            attributes=row.attributes,
+            participant_sid=row.participant_sid,
+            date_created=iso(row.date_created),
+            date_updated=iso(row.date_updated),
+            url=url,
+            delivery=None,
+            links={"delivery_receipts": f"{url}/Receipts", "channel_metadata": f"{url}/ChannelMetadata"},
+            content_sid=None,
+        )
+
+
+class MessageList(Public):
+    messages: list[MessagePublic]
+    meta: PageMeta
+
+
+class AddressPublic(Public):
+    sid: str
+    account_sid: str
+    type: str
+    address: str
+    friendly_name: str | None
+    auto_creation: dict[str, Any]
+    date_created: str | None
+    date_updated: str | None
+    url: str
+    address_country: str | None
+
+    @classmethod
+    def of(cls, row: AddressConfigurationRow, base: str) -> AddressPublic:
+        return cls(
+            sid=row.sid,
+            account_sid=row.account_sid,
+            type=row.type,
+            address=row.address,
+            friendly_name=row.friendly_name,
+            auto_creation=row.auto_creation,
+            date_created=iso(row.date_created),
+            date_updated=iso(row.date_updated),
+            url=f"{base}/conversations/v1/Configuration/Addresses/{row.sid}",
+            address_country=row.address_country,
+        )
+
+
+class AddressList(Public):
+    address_configurations: list[AddressPublic]
+    meta: PageMeta
+
+
+# --- Flex Interactions -------------------------------------------------------------------------------
+
+
+class InteractionPublic(Public):
+    sid: str
+    channel: dict[str, Any]
+    routing: dict[str, Any]
+    url: str
+    links: dict[str, str]
+    interaction_context_sid: str | None
+    webhook_ttid: str | None
+
+    @classmethod
+    def of(cls, row: InteractionRow, base: str) -> InteractionPublic:
+        url = f"{base}/flex-api/v1/Interactions/{row.sid}"
+        return cls(
+            sid=row.sid,
+            channel=row.channel,
+            routing=row.routing,
+            url=url,
+            links={"channels": f"{url}/Channels"},
+            interaction_context_sid=row.interaction_context_sid,
+            webhook_ttid=row.webhook_ttid,
+        )
+
+
+class InteractionChannelPublic(Public):
+    sid: str
+    interaction_sid: str
+    type: str
+    status: InteractionChannelStatus
+    error_code: int | None
+    error_message: str | None
+    url: str
+    links: dict[str, str]
+    # Parley extensions, handy for the desktop: the conversation and the task currently routed.
+    conversation_sid: str
+    active_task_sid: str | None
+
+    @classmethod
+    def of(cls, row: InteractionChannelRow, base: str) -> InteractionChannelPublic:
+        url = f"{base}/flex-api/v1/Interactions/{row.interaction_sid}/Channels/{row.sid}"
+        return cls(
+            sid=row.sid,
+            interaction_sid=row.interaction_sid,
+            type=row.type,
+            status=row.status,
+            error_code=row.error_code,
+            error_message=row.error_message,
+            url=url,
+            links={
+                "participants": f"{url}/Participants",
+                "invites": f"{url}/Invites",
+                "transfers": f"{url}/Transfers",
+            },
+            conversation_sid=row.conversation_sid,
+            active_task_sid=row.active_task_sid,
+        )
+
+
+class InteractionChannelList(Public):
+    channels: list[InteractionChannelPublic]
+    meta: PageMeta
+
+
+class InteractionParticipantPublic(Public):
+    sid: str
+    type: str
+    interaction_sid: str
+    channel_sid: str
+    url: str
+    routing_properties: dict[str, Any] | None
+    media_properties: dict[str, Any]
+    status: InteractionParticipantStatus
+
+    @classmethod
+    def of(cls, row: InteractionParticipantRow, base: str) -> InteractionParticipantPublic:
+        return cls(
+            sid=row.sid,
+            type=row.type,
+            interaction_sid=row.interaction_sid,
+            channel_sid=row.channel_sid,
+            url=f"{base}/flex-api/v1/Interactions/{row.interaction_sid}/Channels/{row.channel_sid}"
+            f"/Participants/{row.sid}",
+            routing_properties=row.routing_properties,
+            media_properties=row.media_properties,
+            status=row.status,
+        )
+
+
+class InteractionParticipantList(Public):
+    participants: list[InteractionParticipantPublic]
+    meta: PageMeta

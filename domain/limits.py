@@ -1,0 +1,51 @@
+"""Every default and limit Parley applies, named once. Values follow Twilio's published limits
+(reference/twilio-api.md §8) unless a comment says why not."""
+
+from __future__ import annotations
+
+# --- TaskRouter --------------------------------------------------------------------------------------
+DEFAULT_RESERVATION_TIMEOUT = 120  # seconds a worker has to answer an offer
+MAX_RESERVATION_TIMEOUT = 86_400
+DEFAULT_TASK_TTL = 86_400  # seconds a task may stay pending or reserved
+MAX_TASK_TTL = 1_209_600  # two weeks
+MAX_PRIORITY = 2**31 - 1
+TASKROUTER_ATTRIBUTES_LIMIT = 4096  # characters of a task's or worker's Attributes
+MAX_RESERVED_WORKERS = 50  # a queue's multi-reservation cap
+DEFAULT_MAX_RESERVED_WORKERS = 1
+DEFAULT_WORKER_CHANNEL_CAPACITY = 1
+# How many times a task may move from pending to reserved before TaskRouter gives up and cancels it.
+MAX_ASSIGNMENT_COUNT = 1000
+# Twilio cancels such a task with this reason (reference/twilio-api.md §4.6).
+MAX_ASSIGNMENT_COUNT_REASON = "Task TTL Exceeded or Max assignment count exceeded"
+TASK_TTL_REASON = "Task TTL Exceeded"
+WORKFLOW_TIMEOUT_REASON = "Workflow Timeout"
+FRIENDLY_NAME_LIMIT = 64  # TaskRouter friendly names
+CALLBACK_URL_LIMIT = 2048
+EVENTS_DEFAULT_MINUTES = 15
+EVENTS_MAX_MINUTES = 43_200
+# Candidates written into a reservation's routing decision record (the rest are only counted).
+MAX_CANDIDATES_RECORDED = 50
+
+# --- Conversations -----------------------------------------------------------------------------------
+MESSAGE_BODY_LIMIT = 32 * 1024
+MESSAGE_ATTRIBUTES_LIMIT = 4 * 1024
+CONVERSATION_ATTRIBUTES_LIMIT = 16 * 1024
+PARTICIPANT_ATTRIBUTES_LIMIT = 4 * 1024
+CONVERSATIONS_NAME_LIMIT = 256  # FriendlyName, UniqueName, Identity, Author, binding addresses
+
+# --- Paging ------------------------------------------------------------------------------------------
+DEFAULT_PAGE_SIZE = 50
+CONVERSATIONS_MAX_PAGE_SIZE = 100
+TASKROUTER_MAX_PAGE_SIZE = 1000
+
+# --- Access tokens -----------------------------------------------------------------------------------
+DEFAULT_TOKEN_TTL = 3600
+MIN_TOKEN_TTL = 60
+MAX_TOKEN_TTL = 86_400
+WEBCHAT_TOKEN_TTL = 4 * 3600
+
+# --- Outbox ------------------------------------------------------------------------------------------
+OUTBOX_MAX_ATTEMPTS = 12  # then the row is dead-lettered (with backoff that is about an hour of retrying)
+OUTBOX_BACKOFF_INITIAL = 1.0  # seconds before the first retry; doubles per attempt
+OUTBOX_BACKOFF_MAX = 600.0
+OUTBOX_REDRIVE_BATCH = 500

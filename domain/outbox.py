@@ -1,0 +1,74 @@
+"""The outbox's commands: side effects a transaction records and that must happen after it commits (start or
+signal a workflow; later, deliver to a channel or call a webhook). One pydantic model per kind, in a
+discriminated union, so a row is validated when it is written and dispatched by type, never by string."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from domain.routing.signals import RoutingEvent
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    account_sid: str
+
+
+class InteractionChannelRef(BaseModel):
+    """Enough to signal-with-start an InteractionChannel workflow (workflow id = channel_sid)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    account_sid: str
+    interaction_sid: str
+    channel_sid: str
+    conversation_sid: str
+    channel_type: str
+
+
+class StartTaskWorkflow(_Command):
+    """Start the Task workflow of a task created through the REST API (channel tasks start as children)."""
+
+    type: Literal["start_task_workflow"] = "start_task_workflow"
+    task_sid: str
+    workspace_sid: str
+
+
+class SignalTaskWorkflow(_Command):
+    """Tell a task's workflow that its routing state changed (a reservation was created or ended, ...)."""
+
+    type: Literal["signal_task_workflow"] = "signal_task_workflow"
+    task_sid: str
+    event: RoutingEvent
+
+
+class RouteCustomerMessage(_Command):
+    """A customer wrote on a channel with no open task: (re)start routing on the channel's workflow."""
+
+    type: Literal["route_customer_message"] = "route_customer_message"
+    channel: InteractionChannelRef
+    message_sid: str
+    index: int
+
+
+class CloseInteractionChannel(_Command):
+    """The channel was closed through the API: end its workflow (starting it first if it never ran)."""
+
+    type: Literal["close_interaction_channel"] = "close_interaction_channel"
+    channel: InteractionChannelRef
+    reason: str = "closed"
+
+
+OutboxCommand = Annotated[
+    StartTaskWorkflow | SignalTaskWorkflow | RouteCustomerMessage | CloseInteractionChannel,
+    Field(discriminator="type"),
+]
+OUTBOX_COMMAND: TypeAdapter[OutboxCommand] = TypeAdapter(OutboxCommand)
+
+
+def parse_command(payload: object) -> OutboxCommand:
+    """A stored row's payload back as its command; raises pydantic.ValidationError for a poison row."""
+    return OUTBOX_COMMAND.validate_python(payload)

@@ -1,0 +1,32 @@
+"""The events of the realtime streams (docs/realtime.md): a conversation stream (CH…) and a worker stream (WK…)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from domain.sids import SidPrefix
+
+
+class StreamEvent(StrEnum):
+    # conversation streams
+    MESSAGE_ADDED = "message.added"
+    PARTICIPANT_ADDED = "participant.added"
+    PARTICIPANT_REMOVED = "participant.removed"
+    CONVERSATION_STATE_UPDATED = "conversation.state_updated"
+    # worker streams
+    RESERVATION_CREATED = "reservation.created"
+    RESERVATION_ACCEPTED = "reservation.accepted"
+    RESERVATION_REJECTED = "reservation.rejected"
+    RESERVATION_TIMEOUT = "reservation.timeout"
+    RESERVATION_CANCELED = "reservation.canceled"
+    RESERVATION_RESCINDED = "reservation.rescinded"
+    RESERVATION_WRAPPING = "reservation.wrapping"
+    RESERVATION_COMPLETED = "reservation.completed"
+    WORKER_ACTIVITY_UPDATE = "worker.activity.update"
+
+    @classmethod
+    def for_reservation(cls, status: str) -> StreamEvent:
+        return cls(f"reservation.{status}")
+
+
+STREAM_PREFIXES = (SidPrefix.CONVERSATION, SidPrefix.WORKER)

@@ -1,0 +1,27 @@
+"""What routing transactions tell a Task workflow (its `routing_event` signal), carried through the outbox."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+
+class RoutingEventKind(StrEnum):
+    RESERVATION_CREATED = "reservation_created"
+    RESERVATION_ENDED = "reservation_ended"
+    TASK_ASSIGNED = "task_assigned"
+    TASK_WRAPPING = "task_wrapping"
+    TASK_COMPLETED = "task_completed"
+    TASK_CANCELED = "task_canceled"
+
+
+class RoutingEvent(BaseModel):
+    kind: RoutingEventKind
+    reservation_sid: str | None = None
+    worker_sid: str | None = None
+    status: str | None = None
+    timeout: int | None = None
+    created_at: float | None = None
+    # Seconds the reservation had already existed when the signal was handed to Temporal (outbox lag).
+    age: float | None = None

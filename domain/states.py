@@ -1,0 +1,191 @@
+"""Every lifecycle Parley tracks, as enums with their transition tables: TaskRouter tasks and reservations,
+Flex interaction channels and participants, Conversations. Values are Twilio's wire values."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+
+from domain.errors import Conflict
+
+
+class TaskStatus(StrEnum):
+    PENDING = "pending"
+    RESERVED = "reserved"
+    ASSIGNED = "assigned"
+    WRAPPING = "wrapping"
+    COMPLETED = "completed"
+    CANCELED = "canceled"
+
+    @property
+    def is_routable(self) -> bool:
+        """Still looking for a worker: matching may offer it."""
+        return self in ROUTABLE_TASK
+
+    @property
+    def is_live(self) -> bool:
+        return self not in FINAL_TASK
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_TASK
+
+
+ROUTABLE_TASK = frozenset({TaskStatus.PENDING, TaskStatus.RESERVED})
+HELD_TASK = frozenset({TaskStatus.ASSIGNED, TaskStatus.WRAPPING})
+FINAL_TASK = frozenset({TaskStatus.COMPLETED, TaskStatus.CANCELED})
+LIVE_TASK = ROUTABLE_TASK | HELD_TASK
+
+# Twilio's task lifecycle: an assigned task can only end completed, never canceled; a finished task never moves.
+TASK_TRANSITIONS: Mapping[TaskStatus, frozenset[TaskStatus]] = {
+    TaskStatus.PENDING: frozenset({TaskStatus.RESERVED, TaskStatus.CANCELED}),
+    TaskStatus.RESERVED: frozenset({TaskStatus.PENDING, TaskStatus.ASSIGNED, TaskStatus.CANCELED}),
+    TaskStatus.ASSIGNED: frozenset({TaskStatus.WRAPPING, TaskStatus.COMPLETED}),
+    TaskStatus.WRAPPING: frozenset({TaskStatus.COMPLETED}),
+    TaskStatus.COMPLETED: frozenset(),
+    TaskStatus.CANCELED: frozenset(),
+}
+# What a REST caller may ask for with AssignmentStatus; the others are reached only by routing.
+TASK_STATUSES_SET_BY_API = frozenset({TaskStatus.CANCELED, TaskStatus.WRAPPING, TaskStatus.COMPLETED})
+
+
+class ReservationStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    TIMEOUT = "timeout"
+    CANCELED = "canceled"
+    RESCINDED = "rescinded"
+    WRAPPING = "wrapping"
+    COMPLETED = "completed"
+
+    @property
+    def is_declined(self) -> bool:
+        """The worker said no (or did not answer in time): prefer others for this task."""
+        return self in DECLINED_RESERVATION
+
+
+# The reservation holds a slot of the worker channel: reserved_tasks while pending, assigned_tasks after accept.
+LIVE_RESERVATION = frozenset({ReservationStatus.PENDING, ReservationStatus.ACCEPTED, ReservationStatus.WRAPPING})
+ASSIGNED_RESERVATION = frozenset({ReservationStatus.ACCEPTED, ReservationStatus.WRAPPING})
+# At most one reservation of a task ever reaches these (invariant 1).
+ACCEPTED_RESERVATION = frozenset({ReservationStatus.ACCEPTED, ReservationStatus.WRAPPING, ReservationStatus.COMPLETED})
+DECLINED_RESERVATION = frozenset({ReservationStatus.REJECTED, ReservationStatus.TIMEOUT})
+# A pending reservation ends in one of these without being accepted.
+UNACCEPTED_END = frozenset(
+    {ReservationStatus.REJECTED, ReservationStatus.TIMEOUT, ReservationStatus.CANCELED, ReservationStatus.RESCINDED}
+)
+
+RESERVATION_TRANSITIONS: Mapping[ReservationStatus, frozenset[ReservationStatus]] = {
+    ReservationStatus.PENDING: frozenset({ReservationStatus.ACCEPTED, *UNACCEPTED_END}),
+    ReservationStatus.ACCEPTED: frozenset({ReservationStatus.WRAPPING, ReservationStatus.COMPLETED}),
+    ReservationStatus.WRAPPING: frozenset({ReservationStatus.COMPLETED}),
+    ReservationStatus.REJECTED: frozenset(),
+    ReservationStatus.TIMEOUT: frozenset(),
+    ReservationStatus.CANCELED: frozenset(),
+    ReservationStatus.RESCINDED: frozenset(),
+    ReservationStatus.COMPLETED: frozenset(),
+}
+# ReservationStatus values a worker (or admin) may set through the REST API.
+RESERVATION_STATUSES_SET_BY_API = frozenset(
+    {
+        ReservationStatus.ACCEPTED,
+        ReservationStatus.REJECTED,
+        ReservationStatus.WRAPPING,
+        ReservationStatus.COMPLETED,
+    }
+)
+
+
+class InteractionChannelStatus(StrEnum):
+    """Flex's channel status (`interaction_channel_enum_channel_status`)."""
+
+    SETUP = "setup"
+    ACTIVE = "active"
+    FAILED = "failed"
+    CLOSED = "closed"
+    INACTIVE = "inactive"
+    PAUSE = "pause"
+    TRANSFER = "transfer"
+
+    @property
+    def is_open(self) -> bool:
+        """Bound to its conversation: inbound messages find it (at most one open channel per conversation)."""
+        return self not in ENDED_CHANNEL
+
+
+ENDED_CHANNEL = frozenset({InteractionChannelStatus.CLOSED, InteractionChannelStatus.FAILED})
+
+
+class ChannelUpdateStatus(StrEnum):
+    """What `POST /Interactions/{KD}/Channels/{UO}` accepts as `Status`."""
+
+    CLOSED = "closed"
+    INACTIVE = "inactive"
+
+
+class InteractionParticipantType(StrEnum):
+    SUPERVISOR = "supervisor"
+    CUSTOMER = "customer"
+    EXTERNAL = "external"
+    AGENT = "agent"
+    UNKNOWN = "unknown"
+
+
+class InteractionParticipantStatus(StrEnum):
+    """`active` is Parley's state for a participant still in the channel; Twilio's update enum is wrapup/closed."""
+
+    ACTIVE = "active"
+    WRAPUP = "wrapup"
+    CLOSED = "closed"
+
+
+INTERACTION_PARTICIPANT_TRANSITIONS: Mapping[InteractionParticipantStatus, frozenset[InteractionParticipantStatus]] = {
+    InteractionParticipantStatus.ACTIVE: frozenset(
+        {InteractionParticipantStatus.WRAPUP, InteractionParticipantStatus.CLOSED}
+    ),
+    InteractionParticipantStatus.WRAPUP: frozenset({InteractionParticipantStatus.CLOSED}),
+    InteractionParticipantStatus.CLOSED: frozenset(),
+}
+
+
+class ChannelRunStatus(StrEnum):
+    """Where an InteractionChannel workflow is in its life (the Temporal UI's `ParleyStatus`)."""
+
+    ACTIVE = "active"  # open, no task routed yet
+    ROUTING = "routing"  # a task is pending or reserved
+    ASSIGNED = "assigned"  # an agent holds the task
+    WRAPPING = "wrapping"  # the agent is wrapping up
+    PARKED = "parked"  # tasks came and went; waiting for the customer
+    FAILED = "failed"  # routing is misconfigured; the channel could not route
+    CLOSED = "closed"
+
+
+class ConversationState(StrEnum):
+    INITIALIZING = "initializing"
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    CLOSED = "closed"
+
+
+CONVERSATION_TRANSITIONS: Mapping[ConversationState, frozenset[ConversationState]] = {
+    ConversationState.INITIALIZING: frozenset(
+        {ConversationState.ACTIVE, ConversationState.INACTIVE, ConversationState.CLOSED}
+    ),
+    ConversationState.ACTIVE: frozenset({ConversationState.INACTIVE, ConversationState.CLOSED}),
+    ConversationState.INACTIVE: frozenset({ConversationState.ACTIVE, ConversationState.CLOSED}),
+    ConversationState.CLOSED: frozenset(),
+}
+
+
+def check_transition(
+    table: Mapping[StrEnum, frozenset[StrEnum]] | Mapping[TaskStatus, frozenset[TaskStatus]],
+    current: StrEnum,
+    wanted: StrEnum,
+    *,
+    what: str,
+) -> None:
+    """Raise Conflict (409) unless `current → wanted` is in the transition table."""
+    allowed: frozenset[StrEnum] = table.get(current, frozenset())  # type: ignore[call-overload,assignment]
+    if wanted not in allowed:
+        raise Conflict(f"{what} is {current}; it cannot become {wanted}")

@@ -1,0 +1,407 @@
+"""Conversations use cases: conversations, participants, messages and address configurations.
+
+The message hot path is one transaction: allocate the next index under the conversation's row lock, insert the
+message, append a real-time event, and, only when the customer writes on a channel with no open task, record an
+outbox command that (re)starts routing. No workflow round trip (ARCHITECTURE §3)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from domain.errors import Conflict, InvalidParameter, NotFound
+from domain.limits import MESSAGE_ATTRIBUTES_LIMIT, MESSAGE_BODY_LIMIT
+from domain.realtime import StreamEvent
+from domain.sids import SidPrefix, new_sid
+from domain.states import CONVERSATION_TRANSITIONS, ConversationState
+from storage.conversations.tables import AddressConfigurationRow, ConversationRow, MessageRow, ParticipantRow
+from storage.db import NOTIFY_CHANNEL, UnitOfWork
+from storage.interactions import service as interactions
+
+# --- conversations -----------------------------------------------------------------------------------
+
+
+async def default_service_sid(uow: UnitOfWork, account_sid: str) -> str:
+    row = await uow.fetchone("SELECT default_chat_service_sid FROM accounts WHERE sid = %s", (account_sid,))
+    if row is None or row["default_chat_service_sid"] is None:
+        raise NotFound("The account has no default Conversation Service")
+    return str(row["default_chat_service_sid"])
+
+
+async def get_conversation(uow: UnitOfWork, *, account_sid: str, sid_or_unique_name: str) -> ConversationRow:
+    row = await uow.one(
+        ConversationRow,
+        "SELECT * FROM conversations WHERE account_sid = %s AND (sid = %s OR unique_name = %s) "
+        "ORDER BY (sid = %s) DESC LIMIT 1",
+        (account_sid, sid_or_unique_name, sid_or_unique_name, sid_or_unique_name),
+    )
+    if row is None:
+        raise NotFound(f"The requested resource /Conversations/{sid_or_unique_name} was not found")
+    return row
+
+
+async def create_conversation(
+    uow: UnitOfWork,
+    *,
+    account_sid: str,
+    chat_service_sid: str,
+    friendly_name: str | None = None,
+    unique_name: str | None = None,
+    attributes: str = "{}",
+    state: ConversationState = ConversationState.ACTIVE,
+    address_sid: str | None = None,
+    messaging_service_sid: str | None = None,
+    timers_inactive: str | None = None,
+    timers_closed: str | None = None,
+) -> ConversationRow:
+    if unique_name is not None:
+        await _ensure_unique_name(uow, chat_service_sid, unique_name)
+    row = await uow.one(
+        ConversationRow,
+        """
+        INSERT INTO conversations (sid, account_sid, chat_service_sid, messaging_service_sid, friendly_name,
+                                   unique_name, attributes, state, address_sid, timers_inactive, timers_closed)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING *
+        """,
+        (
+            new_sid(SidPrefix.CONVERSATION),
+            account_sid,
+            chat_service_sid,
+            messaging_service_sid,
+            friendly_name,
+            unique_name,
+            attributes,
+            state.value,
+            address_sid,
+            timers_inactive,
+            timers_closed,
+        ),
+    )
+    assert row is not None
+    return row
+
+
+async def _ensure_unique_name(uow: UnitOfWork, chat_service_sid: str, unique_name: str, exclude: str = "") -> None:
+    existing = await uow.fetchone(
+        "SELECT 1 FROM conversations WHERE chat_service_sid = %s AND unique_name = %s AND sid <> %s",
+        (chat_service_sid, unique_name, exclude),
+    )
+    if existing is not None:
+        raise Conflict(f"Conversation with unique name '{unique_name}' already exists", code=50353)
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationChanges:
+    friendly_name: str | None = None
+    attributes: str | None = None
+    state: ConversationState | None = None
+    unique_name: str | None = None
+
+
+async def update_conversation(
+    uow: UnitOfWork, *, conversation: ConversationRow, changes: ConversationChanges
+) -> ConversationRow:
+    if changes.state is not None and changes.state is not conversation.state:
+        if changes.state not in CONVERSATION_TRANSITIONS[conversation.state]:
+            if conversation.state is ConversationState.CLOSED:
+                raise InvalidParameter("A closed conversation cannot be re-opened", code=50404)
+            raise InvalidParameter(f"A conversation cannot go from {conversation.state} to {changes.state}")
+    if changes.unique_name is not None:
+        await _ensure_unique_name(uow, conversation.chat_service_sid, changes.unique_name, exclude=conversation.sid)
+    row = await uow.one(
+        ConversationRow,
+        "UPDATE conversations SET friendly_name = COALESCE(%s, friendly_name), "
+        "attributes = COALESCE(%s, attributes), state = COALESCE(%s, state), "
+        "unique_name = COALESCE(%s, unique_name), date_updated = now() WHERE sid = %s RETURNING *",
+        (
+            changes.friendly_name,
+            changes.attributes,
+            changes.state.value if changes.state else None,
+            changes.unique_name,
+            conversation.sid,
+        ),
+    )
+    assert row is not None
+    if changes.state is not None and changes.state is not conversation.state:
+        await _state_updated(uow, row, conversation.state, "API")
+    return row
+
+
+async def close_conversation(uow: UnitOfWork, *, conversation_sid: str) -> None:
+    """Closed is final and read-only (Flex closes the conversation with its interaction channel)."""
+    before = await uow.one(
+        ConversationRow, "SELECT * FROM conversations WHERE sid = %s FOR UPDATE", (conversation_sid,)
+    )
+    if before is None or before.state is ConversationState.CLOSED:
+        return
+    row = await uow.one(
+        ConversationRow,
+        "UPDATE conversations SET state = 'closed', date_updated = now() WHERE sid = %s RETURNING *",
+        (conversation_sid,),
+    )
+    assert row is not None
+    await _state_updated(uow, row, before.state, "Interaction channel closed")
+
+
+async def _state_updated(uow: UnitOfWork, row: ConversationRow, before: ConversationState, reason: str) -> None:
+    await uow.publish(
+        account_sid=row.account_sid,
+        stream=row.sid,
+        type=StreamEvent.CONVERSATION_STATE_UPDATED,
+        data={"state_from": before.value, "state_to": row.state.value, "reason": reason},
+    )
+
+
+# --- participants ------------------------------------------------------------------------------------
+
+
+async def get_participant(uow: UnitOfWork, *, conversation_sid: str, sid_or_identity: str) -> ParticipantRow:
+    row = await uow.one(
+        ParticipantRow,
+        "SELECT * FROM participants WHERE conversation_sid = %s AND (sid = %s OR identity = %s)",
+        (conversation_sid, sid_or_identity, sid_or_identity),
+    )
+    if row is None:
+        raise NotFound(
+            f"The requested resource /Conversations/{conversation_sid}/Participants/{sid_or_identity} was not found"
+        )
+    return row
+
+
+async def find_participant(
+    uow: UnitOfWork, *, conversation_sid: str, identity: str | None, worker_sid: str | None = None
+) -> ParticipantRow | None:
+    """The caller's own participant: by its token identity, or (an agent) by the worker SID it joined with."""
+    return await uow.one(
+        ParticipantRow,
+        "SELECT * FROM participants WHERE conversation_sid = %s AND (identity = %s OR "
+        "(%s::text IS NOT NULL AND attributes::jsonb->>'worker_sid' = %s)) LIMIT 1",
+        (conversation_sid, identity, worker_sid, worker_sid),
+    )
+
+
+async def add_participant(
+    uow: UnitOfWork,
+    *,
+    conversation_sid: str,
+    identity: str | None,
+    attributes: str = "{}",
+    messaging_binding: dict[str, Any] | None = None,
+    role_sid: str | None = None,
+    if_absent: bool = False,
+) -> ParticipantRow:
+    conversation = await uow.one(
+        ConversationRow, "SELECT * FROM conversations WHERE sid = %s FOR UPDATE", (conversation_sid,)
+    )
+    if conversation is None:
+        raise NotFound(f"The requested resource /Conversations/{conversation_sid} was not found")
+    if identity is not None:
+        existing = await uow.one(
+            ParticipantRow,
+            "SELECT * FROM participants WHERE conversation_sid = %s AND identity = %s",
+            (conversation_sid, identity),
+        )
+        if existing is not None:
+            if if_absent:
+                return existing
+            raise Conflict("Participant already exists", code=50433)
+    row = await uow.one(
+        ParticipantRow,
+        """
+        INSERT INTO participants (sid, account_sid, conversation_sid, chat_service_sid, identity, attributes,
+                                  messaging_binding, role_sid)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING *
+        """,
+        (
+            new_sid(SidPrefix.PARTICIPANT),
+            conversation.account_sid,
+            conversation_sid,
+            conversation.chat_service_sid,
+            identity,
+            attributes,
+            Jsonb(messaging_binding) if messaging_binding is not None else None,
+            role_sid,
+        ),
+    )
+    assert row is not None
+    await uow.publish(
+        account_sid=row.account_sid,
+        stream=conversation_sid,
+        type=StreamEvent.PARTICIPANT_ADDED,
+        data={"participant_sid": row.sid, "identity": identity, "attributes": attributes},
+    )
+    return row
+
+
+async def remove_participant(uow: UnitOfWork, *, conversation_sid: str, participant_sid: str) -> bool:
+    row = await uow.fetchone(
+        "DELETE FROM participants WHERE sid = %s AND conversation_sid = %s RETURNING account_sid, identity",
+        (participant_sid, conversation_sid),
+    )
+    if row is None:
+        return False
+    await uow.publish(
+        account_sid=row["account_sid"],
+        stream=conversation_sid,
+        type=StreamEvent.PARTICIPANT_REMOVED,
+        data={"participant_sid": participant_sid, "identity": row["identity"]},
+    )
+    return True
+
+
+# --- messages ----------------------------------------------------------------------------------------
+
+
+def check_message(body: str | None, attributes: str | None) -> str:
+    """Twilio's message limits, checked before any write; returns the body."""
+    if body is not None and len(body) > MESSAGE_BODY_LIMIT:
+        raise InvalidParameter(f"Body must be at most {MESSAGE_BODY_LIMIT} characters", code=50008)
+    if not body:
+        raise InvalidParameter("A message needs a Body", code=50006)
+    if attributes is not None and len(attributes) > MESSAGE_ATTRIBUTES_LIMIT:
+        raise InvalidParameter(f"Attributes must be at most {MESSAGE_ATTRIBUTES_LIMIT} characters")
+    return body
+
+
+async def create_message(
+    uow: UnitOfWork,
+    *,
+    conversation_sid: str,
+    author: str,
+    body: str | None,
+    attributes: str = "{}",
+    participant_sid: str | None = None,
+    idempotency_key: str | None = None,
+) -> MessageRow:
+    """Every entry point that adds a message to a conversation calls this (REST, WebSocket, provider webhooks)."""
+    if idempotency_key is not None:
+        # Lock first so two retries of the same send serialize and the second finds the first.
+        await uow.execute("SELECT 1 FROM conversations WHERE sid = %s FOR UPDATE", (conversation_sid,))
+        existing = await uow.one(
+            MessageRow,
+            "SELECT * FROM messages WHERE conversation_sid = %s AND idempotency_key = %s",
+            (conversation_sid, idempotency_key),
+        )
+        if existing is not None:
+            return existing
+    conversation = await uow.one(
+        ConversationRow,
+        """
+        UPDATE conversations
+           SET last_message_index = last_message_index + 1, last_event_seq = last_event_seq + 1,
+               last_message_at = now(), date_updated = now(),
+               state = CASE WHEN state = 'inactive' THEN 'active' ELSE state END
+         WHERE sid = %s AND state <> 'closed'
+        RETURNING *
+        """,
+        (conversation_sid,),
+    )
+    if conversation is None:
+        exists = await uow.fetchone("SELECT state FROM conversations WHERE sid = %s", (conversation_sid,))
+        if exists is None:
+            raise NotFound(f"The requested resource /Conversations/{conversation_sid} was not found")
+        raise Conflict("The conversation is closed; it cannot take new messages", code=50407)
+    message = await uow.one(
+        MessageRow,
+        """
+        INSERT INTO messages (sid, account_sid, conversation_sid, chat_service_sid, index, author, body,
+                              attributes, participant_sid, idempotency_key)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING *
+        """,
+        (
+            new_sid(SidPrefix.MESSAGE),
+            conversation.account_sid,
+            conversation_sid,
+            conversation.chat_service_sid,
+            conversation.last_message_index,
+            author,
+            body,
+            attributes,
+            participant_sid,
+            idempotency_key,
+        ),
+    )
+    assert message is not None
+    seq = conversation.last_event_seq
+    # The seq was allocated with the index above; append the event and NOTIFY in one statement.
+    await uow.execute(
+        "WITH e AS (INSERT INTO realtime_events (account_sid, stream, seq, type, data) "
+        "VALUES (%s, %s, %s, %s, %s)) SELECT pg_notify(%s, %s)",
+        (
+            conversation.account_sid,
+            conversation_sid,
+            seq,
+            StreamEvent.MESSAGE_ADDED.value,
+            Jsonb({"message_sid": message.sid, "index": message.index}),
+            NOTIFY_CHANNEL,
+            json.dumps({"stream": conversation_sid, "seq": seq}),
+        ),
+    )
+    await interactions.route_customer_message(uow, conversation, message)
+    return message
+
+
+# --- address configurations --------------------------------------------------------------------------
+
+
+async def get_address(uow: UnitOfWork, *, account_sid: str, sid_or_address: str) -> AddressConfigurationRow:
+    row = await uow.one(
+        AddressConfigurationRow,
+        "SELECT * FROM address_configurations WHERE account_sid = %s AND (sid = %s OR address = %s)",
+        (account_sid, sid_or_address, sid_or_address),
+    )
+    if row is None:
+        raise NotFound(f"The requested resource /Configuration/Addresses/{sid_or_address} was not found")
+    return row
+
+
+async def create_address(
+    uow: UnitOfWork,
+    *,
+    account_sid: str,
+    type: str,
+    address: str,
+    friendly_name: str | None,
+    auto_creation: dict[str, Any],
+    address_country: str | None,
+) -> AddressConfigurationRow:
+    duplicate = await uow.fetchone(
+        "SELECT 1 FROM address_configurations WHERE account_sid = %s AND type = %s AND address = %s",
+        (account_sid, type, address),
+    )
+    if duplicate is not None:
+        raise InvalidParameter("An address configuration for this address already exists", code=50353)
+    routing = auto_creation.get("routing")
+    if routing is not None:
+        await interactions.check_routing(uow, account_sid=account_sid, routing=routing)
+    row = await uow.one(
+        AddressConfigurationRow,
+        "INSERT INTO address_configurations (sid, account_sid, type, address, friendly_name, auto_creation, "
+        "address_country) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING *",
+        (
+            new_sid(SidPrefix.ADDRESS_CONFIGURATION),
+            account_sid,
+            type,
+            address,
+            friendly_name,
+            Jsonb(auto_creation),
+            address_country,
+        ),
+    )
+    assert row is not None
+    return row
+
+
+async def webchat_address(uow: UnitOfWork, address_sid: str) -> AddressConfigurationRow | None:
+    """An enabled `chat` address (any account: the web chat is public and starts from the address SID)."""
+    row = await uow.one(
+        AddressConfigurationRow,
+        "SELECT * FROM address_configurations WHERE sid = %s AND type = 'chat'",
+        (address_sid,),
+    )
+    if row is None or not (row.auto_creation or {}).get("enabled"):
+        return None
+    return row

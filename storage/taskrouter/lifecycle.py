@@ -1,0 +1,121 @@
+"""The writes every routing transaction is made of: the workspace lock, ending a reservation (freeing its
+slot), finishing a task, and the signal that tells the task's workflow. Callers hold the workspace lock."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from domain.errors import NotFound
+from domain.events import EventType, ResourceType
+from domain.outbox import SignalTaskWorkflow
+from domain.realtime import StreamEvent
+from domain.routing.signals import RoutingEvent, RoutingEventKind
+from domain.states import ReservationStatus, TaskStatus
+from storage.db import UnitOfWork
+from storage.taskrouter.events import record_event
+from storage.taskrouter.tables import ReservationRow, TaskRow
+
+
+def workspace_lock_key(workspace_sid: str) -> int:
+    return int.from_bytes(hashlib.sha1(workspace_sid.encode()).digest()[:8], "big", signed=True)
+
+
+async def lock_workspace(uow: UnitOfWork, workspace_sid: str) -> None:
+    """Serializes every change to reservations and capacity counters of a workspace (ARCHITECTURE §4)."""
+    await uow.execute("SELECT pg_advisory_xact_lock(%s)", (workspace_lock_key(workspace_sid),))
+
+
+async def get_task(uow: UnitOfWork, task_sid: str) -> TaskRow:
+    task = await uow.one(TaskRow, "SELECT * FROM tasks WHERE sid = %s", (task_sid,))
+    if task is None:
+        raise NotFound(f"The requested resource /Tasks/{task_sid} was not found")
+    return task
+
+
+async def signal_task(uow: UnitOfWork, task: TaskRow, kind: RoutingEventKind, **extra: Any) -> None:
+    """Tell the task's workflow, after commit; keyed by the task's version so a retry is harmless."""
+    await uow.outbox(
+        SignalTaskWorkflow(account_sid=task.account_sid, task_sid=task.sid, event=RoutingEvent(kind=kind, **extra)),
+        dedupe_key=f"{task.sid}:{kind.value}:{task.version}",
+    )
+
+
+async def end_reservation(uow: UnitOfWork, reservation_sid: str, status: ReservationStatus) -> ReservationRow | None:
+    """pending → rejected | timeout | canceled | rescinded, freeing the reserved slot. None if not pending."""
+    row = await uow.one(
+        ReservationRow,
+        "UPDATE reservations SET reservation_status = %s, version = version + 1, date_updated = now() "
+        "WHERE sid = %s AND reservation_status = 'pending' RETURNING *",
+        (status.value, reservation_sid),
+    )
+    if row is None:
+        return None
+    await uow.execute(
+        "UPDATE worker_channels SET reserved_tasks = reserved_tasks - 1, date_updated = now() WHERE sid = %s",
+        (row.worker_channel_sid,),
+    )
+    await uow.publish(
+        account_sid=row.account_sid,
+        stream=row.worker_sid,
+        type=StreamEvent.for_reservation(status),
+        data={"reservation_sid": reservation_sid, "task_sid": row.task_sid},
+    )
+    await record_event(
+        uow,
+        account_sid=row.account_sid,
+        workspace_sid=row.workspace_sid,
+        event_type=EventType(f"reservation.{status.value}"),
+        resource_type=ResourceType.RESERVATION,
+        resource_sid=reservation_sid,
+        description=f"Reservation {reservation_sid} {status.value}",
+        data={"task_sid": row.task_sid, "worker_sid": row.worker_sid, "reservation_sid": reservation_sid},
+    )
+    return row
+
+
+_TASK_EVENT = {
+    TaskStatus.CANCELED: (EventType.TASK_CANCELED, RoutingEventKind.TASK_CANCELED),
+    TaskStatus.WRAPPING: (EventType.TASK_WRAPUP, RoutingEventKind.TASK_WRAPPING),
+    TaskStatus.COMPLETED: (EventType.TASK_COMPLETED, RoutingEventKind.TASK_COMPLETED),
+}
+
+
+async def set_task_status(uow: UnitOfWork, task: TaskRow, status: TaskStatus, reason: str | None) -> TaskRow:
+    """Write a task's move to canceled, wrapping or completed, with its event and its workflow's signal.
+    A finished task leaves its routing step and its interaction channel's active-task slot."""
+    row = await uow.one(
+        TaskRow,
+        "UPDATE tasks SET assignment_status = %s, reason = COALESCE(%s, reason), version = version + 1, "
+        "routing_step = CASE WHEN %s THEN NULL ELSE routing_step END, "
+        "waiting_reason = CASE WHEN %s THEN NULL ELSE waiting_reason END, "
+        "date_updated = now() WHERE sid = %s RETURNING *",
+        (status.value, reason, status.is_final, status.is_final, task.sid),
+    )
+    assert row is not None
+    if status.is_final and task.interaction_channel_sid:
+        await uow.execute(
+            "UPDATE interaction_channels SET active_task_sid = NULL, date_updated = now() "
+            "WHERE sid = %s AND active_task_sid = %s",
+            (task.interaction_channel_sid, task.sid),
+        )
+    event_type, kind = _TASK_EVENT[status]
+    await signal_task(uow, row, kind, status=status.value)
+    await record_event(
+        uow,
+        account_sid=task.account_sid,
+        workspace_sid=task.workspace_sid,
+        event_type=event_type,
+        resource_type=ResourceType.TASK,
+        resource_sid=task.sid,
+        description=f"Task {task.sid} {status.value}",
+        data={"task_sid": task.sid, "task_assignment_status": status.value, "reason": reason},
+    )
+    return row
+
+
+async def cancel_pending_reservations(uow: UnitOfWork, task_sid: str, status: ReservationStatus) -> None:
+    for reservation in await uow.fetchall(
+        "SELECT sid FROM reservations WHERE task_sid = %s AND reservation_status = 'pending'", (task_sid,)
+    ):
+        await end_reservation(uow, reservation["sid"], status)

@@ -1,0 +1,882 @@
+"""TaskRouter configuration use cases: workspaces (with Twilio's defaults), activities, task channels, task
+queues, workflows, workers and worker channels. Every write that can change who may take a task ends with a
+matching pass (storage/taskrouter/routing.py owns the routing changes themselves)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from psycopg.errors import UniqueViolation
+
+from domain.errors import Conflict, InvalidParameter, NotFound
+from domain.events import EventType, ResourceType
+from domain.limits import DEFAULT_MAX_RESERVED_WORKERS, DEFAULT_RESERVATION_TIMEOUT
+from domain.routing import WorkflowConfiguration
+from domain.routing.engine import QueueOrder
+from domain.sids import SidPrefix, is_sid, new_sid
+from domain.states import LIVE_RESERVATION, LIVE_TASK
+from storage.db import Database, UnitOfWork
+from storage.taskrouter import membership
+from storage.taskrouter.events import record_event
+from storage.taskrouter.lifecycle import lock_workspace
+from storage.taskrouter.matching import match
+from storage.taskrouter.models import (
+    TASK_QUEUE_SELECT,
+    WORKER_CHANNEL_SELECT,
+    WORKER_SELECT,
+    WORKSPACE_SELECT,
+    NewWorkspace,
+    TaskQueueFields,
+    TaskQueueView,
+    Template,
+    WorkerChannelView,
+    WorkerView,
+    WorkflowFields,
+    WorkspaceChanges,
+    WorkspaceView,
+)
+from storage.taskrouter.routing import set_worker_activity, update_worker_channel
+from storage.taskrouter.tables import ActivityRow, TaskChannelRow, WorkerRow, WorkflowRow, WorkspaceRow
+
+# Twilio's defaults for a new workspace: Offline is the default and the timeout activity.
+DEFAULT_ACTIVITIES = (("Offline", False), ("Available", True), ("Unavailable", False), ("Break", False))
+DEFAULT_TASK_CHANNELS = (
+    ("Default", "default"),
+    ("Voice", "voice"),
+    ("Chat", "chat"),
+    ("SMS", "sms"),
+    ("Video", "video"),
+    ("Email", "email"),
+)
+OFFLINE_ACTIVITY = "Offline"
+
+
+@asynccontextmanager
+async def unique(db: Database, what: str) -> AsyncIterator[UnitOfWork]:
+    """A unit of work whose unique-constraint race (two requests passing the pre-check at once) is a 409."""
+    try:
+        async with db.unit() as uow:
+            yield uow
+    except UniqueViolation:
+        raise Conflict(f"{what} already exists in this workspace") from None
+
+
+async def _ensure_unique(
+    uow: UnitOfWork, table: str, workspace_sid: str, column: str, value: str, what: str, *, exclude: str = ""
+) -> None:
+    casefold = table == "workers"  # worker friendly names are unique whatever their case
+    test = f"lower({column}) = lower(%s)" if casefold else f"{column} = %s"
+    row = await uow.fetchone(
+        f"SELECT sid FROM {table} WHERE workspace_sid = %s AND {test} AND sid <> %s",
+        (workspace_sid, value, exclude),
+    )
+    if row is not None:
+        raise Conflict(f"{what} '{value}' already exists in this workspace ({row['sid']})")
+
+
+async def _count(uow: UnitOfWork, sql: str, args: tuple[Any, ...]) -> int:
+    row = await uow.fetchone(f"SELECT count(*) AS n FROM {sql}", args)
+    return int(row["n"]) if row else 0
+
+
+async def _log(
+    uow: UnitOfWork,
+    workspace: WorkspaceRow,
+    event_type: EventType,
+    resource_type: ResourceType,
+    resource_sid: str,
+    description: str,
+    **data: Any,
+) -> None:
+    await record_event(
+        uow,
+        account_sid=workspace.account_sid,
+        workspace_sid=workspace.sid,
+        event_type=event_type,
+        resource_type=resource_type,
+        resource_sid=resource_sid,
+        description=description,
+        data={**data, "workspace_sid": workspace.sid, "workspace_name": workspace.friendly_name},
+    )
+
+
+async def _update(uow: UnitOfWork, table: str, sid: str, changes: dict[str, Any]) -> dict[str, Any]:
+    sets = "".join(f"{column} = %s, " for column in changes)
+    row = await uow.fetchone(
+        f"UPDATE {table} SET {sets}date_updated = now() WHERE sid = %s RETURNING *", (*changes.values(), sid)
+    )
+    assert row is not None
+    return row
+
+
+# --- workspaces --------------------------------------------------------------------------------------
+
+
+async def get_workspace(uow: UnitOfWork, *, account_sid: str, workspace_sid: str) -> WorkspaceView:
+    row = await uow.one(
+        WorkspaceView, f"{WORKSPACE_SELECT} WHERE ws.sid = %s AND ws.account_sid = %s", (workspace_sid, account_sid)
+    )
+    if row is None:
+        raise NotFound(f"The requested resource /Workspaces/{workspace_sid} was not found")
+    return row
+
+
+async def create_workspace(uow: UnitOfWork, *, account_sid: str, new: NewWorkspace) -> WorkspaceView:
+    sid = new_sid(SidPrefix.WORKSPACE)
+    await uow.execute(
+        "INSERT INTO workspaces (sid, account_sid, friendly_name, event_callback_url, events_filter, "
+        "multi_task_enabled, prioritize_queue_order) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        (
+            sid,
+            account_sid,
+            new.friendly_name,
+            new.event_callback_url,
+            new.events_filter,
+            new.multi_task_enabled,
+            new.prioritize_queue_order.value,
+        ),
+    )
+    activity_sids: dict[str, str] = {}
+    for name, available in DEFAULT_ACTIVITIES:
+        activity_sids[name] = new_sid(SidPrefix.ACTIVITY)
+        await uow.execute(
+            "INSERT INTO activities (sid, account_sid, workspace_sid, friendly_name, available) "
+            "VALUES (%s, %s, %s, %s, %s)",
+            (activity_sids[name], account_sid, sid, name, available),
+        )
+    for friendly, unique_name in DEFAULT_TASK_CHANNELS:
+        await uow.execute(
+            "INSERT INTO task_channels (sid, account_sid, workspace_sid, friendly_name, unique_name) "
+            "VALUES (%s, %s, %s, %s, %s)",
+            (new_sid(SidPrefix.TASK_CHANNEL), account_sid, sid, friendly, unique_name),
+        )
+    if new.template is Template.FIFO:
+        queue_sid = new_sid(SidPrefix.TASK_QUEUE)
+        await uow.execute(
+            "INSERT INTO task_queues (sid, account_sid, workspace_sid, friendly_name, target_workers) "
+            "VALUES (%s, %s, %s, 'Sample Queue', '1==1')",
+            (queue_sid, account_sid, sid),
+        )
+        config = {"task_routing": {"filters": [], "default_filter": {"queue": queue_sid}}}
+        await uow.execute(
+            "INSERT INTO workflows (sid, account_sid, workspace_sid, friendly_name, configuration) "
+            "VALUES (%s, %s, %s, 'Default Fifo Workflow', %s)",
+            (new_sid(SidPrefix.WORKFLOW), account_sid, sid, json.dumps(config)),
+        )
+    await uow.execute(
+        "UPDATE workspaces SET default_activity_sid = %s, timeout_activity_sid = %s WHERE sid = %s",
+        (activity_sids[OFFLINE_ACTIVITY], activity_sids[OFFLINE_ACTIVITY], sid),
+    )
+    return await get_workspace(uow, account_sid=account_sid, workspace_sid=sid)
+
+
+async def update_workspace(uow: UnitOfWork, *, workspace: WorkspaceRow, changes: WorkspaceChanges) -> WorkspaceView:
+    for param, value in (
+        ("DefaultActivitySid", changes.default_activity_sid),
+        ("TimeoutActivitySid", changes.timeout_activity_sid),
+    ):
+        if value is not None:
+            await require_activity(uow, workspace.sid, value, param)
+    await uow.execute(
+        """
+        UPDATE workspaces SET friendly_name = COALESCE(%s, friendly_name),
+               default_activity_sid = COALESCE(%s, default_activity_sid),
+               timeout_activity_sid = COALESCE(%s, timeout_activity_sid),
+               event_callback_url = COALESCE(%s, event_callback_url),
+               events_filter = COALESCE(%s, events_filter),
+               multi_task_enabled = COALESCE(%s, multi_task_enabled),
+               prioritize_queue_order = COALESCE(%s, prioritize_queue_order),
+               date_updated = now()
+         WHERE sid = %s
+        """,
+        (
+            changes.friendly_name,
+            changes.default_activity_sid,
+            changes.timeout_activity_sid,
+            changes.event_callback_url,
+            changes.events_filter,
+            changes.multi_task_enabled,
+            changes.prioritize_queue_order.value if changes.prioritize_queue_order else None,
+            workspace.sid,
+        ),
+    )
+    if changes.multi_task_enabled is not None or changes.prioritize_queue_order is not None:
+        await match(uow, workspace.sid)
+    return await get_workspace(uow, account_sid=workspace.account_sid, workspace_sid=workspace.sid)
+
+
+async def delete_workspace(uow: UnitOfWork, *, workspace: WorkspaceRow) -> None:
+    ws = workspace.sid
+    # Children first; interaction channels keep their history but lose the task link.
+    await uow.execute(
+        "UPDATE interaction_channels SET active_task_sid = NULL WHERE active_task_sid IN "
+        "(SELECT sid FROM tasks WHERE workspace_sid = %s)",
+        (ws,),
+    )
+    for table in (
+        "reservations",
+        "tasks",
+        "queue_members",
+        "worker_channels",
+        "workers",
+        "task_queues",
+        "workflows",
+        "task_channels",
+        "taskrouter_events",
+    ):
+        await uow.execute(f"DELETE FROM {table} WHERE workspace_sid = %s", (ws,))
+    await uow.execute(
+        "UPDATE workspaces SET default_activity_sid = NULL, timeout_activity_sid = NULL WHERE sid = %s", (ws,)
+    )
+    await uow.execute("DELETE FROM activities WHERE workspace_sid = %s", (ws,))
+    await uow.execute("DELETE FROM workspaces WHERE sid = %s", (ws,))
+
+
+# --- activities --------------------------------------------------------------------------------------
+
+
+async def get_activity(uow: UnitOfWork, *, workspace_sid: str, sid: str) -> ActivityRow:
+    row = await uow.one(
+        ActivityRow, "SELECT * FROM activities WHERE sid = %s AND workspace_sid = %s", (sid, workspace_sid)
+    )
+    if row is None:
+        raise NotFound(f"The requested resource /Workspaces/{workspace_sid}/Activities/{sid} was not found")
+    return row
+
+
+async def require_activity(uow: UnitOfWork, workspace_sid: str, activity_sid: str, param: str) -> ActivityRow:
+    """An activity named by a request parameter: unknown is the parameter's fault (400), not a 404."""
+    row = await uow.one(
+        ActivityRow, "SELECT * FROM activities WHERE sid = %s AND workspace_sid = %s", (activity_sid, workspace_sid)
+    )
+    if row is None:
+        raise InvalidParameter(f"Parameter '{param}': {activity_sid} is not an activity of this workspace")
+    return row
+
+
+def _activity_data(row: ActivityRow) -> dict[str, Any]:
+    return {"activity_sid": row.sid, "activity_name": row.friendly_name, "activity_available": row.available}
+
+
+async def create_activity(
+    uow: UnitOfWork, *, workspace: WorkspaceRow, friendly_name: str, available: bool
+) -> ActivityRow:
+    await _ensure_unique(uow, "activities", workspace.sid, "friendly_name", friendly_name, "Activity")
+    row = await uow.one(
+        ActivityRow,
+        "INSERT INTO activities (sid, account_sid, workspace_sid, friendly_name, available) "
+        "VALUES (%s, %s, %s, %s, %s) RETURNING *",
+        (new_sid(SidPrefix.ACTIVITY), workspace.account_sid, workspace.sid, friendly_name, available),
+    )
+    assert row is not None
+    await _log(
+        uow,
+        workspace,
+        EventType.ACTIVITY_CREATED,
+        ResourceType.ACTIVITY,
+        row.sid,
+        f"Activity {friendly_name} created",
+        **_activity_data(row),
+    )
+    return row
+
+
+async def update_activity(
+    uow: UnitOfWork, *, workspace: WorkspaceRow, sid: str, friendly_name: str | None
+) -> ActivityRow:
+    row = await get_activity(uow, workspace_sid=workspace.sid, sid=sid)
+    if friendly_name is None or friendly_name == row.friendly_name:
+        return row
+    await _ensure_unique(uow, "activities", workspace.sid, "friendly_name", friendly_name, "Activity", exclude=sid)
+    row = ActivityRow.model_validate(await _update(uow, "activities", sid, {"friendly_name": friendly_name}))
+    await _log(
+        uow,
+        workspace,
+        EventType.ACTIVITY_UPDATED,
+        ResourceType.ACTIVITY,
+        sid,
+        f"Activity {friendly_name} updated",
+        **_activity_data(row),
+    )
+    return row
+
+
+async def delete_activity(uow: UnitOfWork, *, workspace: WorkspaceRow, sid: str) -> None:
+    # Activity changes happen under the workspace lock; holding it means no worker moves in meanwhile.
+    await lock_workspace(uow, workspace.sid)
+    row = await get_activity(uow, workspace_sid=workspace.sid, sid=sid)
+    if sid in (workspace.default_activity_sid, workspace.timeout_activity_sid):
+        raise Conflict(f"Activity {sid} is the workspace's default or timeout activity")
+    workers = await _count(uow, "workers WHERE activity_sid = %s", (sid,))
+    if workers:
+        raise Conflict(f"Activity {sid} cannot be deleted while {workers} worker(s) are in it")
+    queues = await _count(uow, "task_queues WHERE %s IN (reservation_activity_sid, assignment_activity_sid)", (sid,))
+    if queues:
+        raise Conflict(f"Activity {sid} cannot be deleted while {queues} task queue(s) refer to it")
+    await uow.execute("DELETE FROM activities WHERE sid = %s", (sid,))
+    await _log(
+        uow,
+        workspace,
+        EventType.ACTIVITY_DELETED,
+        ResourceType.ACTIVITY,
+        sid,
+        f"Activity {row.friendly_name} deleted",
+        activity_sid=sid,
+        activity_name=row.friendly_name,
+    )
+
+
+# --- task channels -----------------------------------------------------------------------------------
+
+
+async def get_task_channel(uow: UnitOfWork, *, workspace_sid: str, key: str) -> TaskChannelRow:
+    """By SID or by unique name (`chat`), as Twilio allows."""
+    column = "sid" if is_sid(key, SidPrefix.TASK_CHANNEL) else "unique_name"
+    row = await uow.one(
+        TaskChannelRow, f"SELECT * FROM task_channels WHERE workspace_sid = %s AND {column} = %s", (workspace_sid, key)
+    )
+    if row is None:
+        raise NotFound(f"The requested resource /Workspaces/{workspace_sid}/TaskChannels/{key} was not found")
+    return row
+
+
+def _task_channel_data(row: TaskChannelRow) -> dict[str, Any]:
+    return {
+        "task_channel_sid": row.sid,
+        "task_channel_name": row.friendly_name,
+        "task_channel_unique_name": row.unique_name,
+        "task_channel_optimized_routing": row.channel_optimized_routing,
+    }
+
+
+async def create_task_channel(
+    uow: UnitOfWork, *, workspace: WorkspaceRow, friendly_name: str, unique_name: str, optimized: bool
+) -> TaskChannelRow:
+    await _ensure_unique(uow, "task_channels", workspace.sid, "unique_name", unique_name, "TaskChannel")
+    row = await uow.one(
+        TaskChannelRow,
+        "INSERT INTO task_channels (sid, account_sid, workspace_sid, friendly_name, unique_name, "
+        "channel_optimized_routing) VALUES (%s, %s, %s, %s, %s, %s) RETURNING *",
+        (new_sid(SidPrefix.TASK_CHANNEL), workspace.account_sid, workspace.sid, friendly_name, unique_name, optimized),
+    )
+    assert row is not None
+    await membership.ensure_worker_channels(uow, workspace_sid=workspace.sid)
+    await _log(
+        uow,
+        workspace,
+        EventType.TASK_CHANNEL_CREATED,
+        ResourceType.TASK_CHANNEL,
+        row.sid,
+        f"TaskChannel {unique_name} created",
+        **_task_channel_data(row),
+    )
+    return row
+
+
+async def update_task_channel(
+    uow: UnitOfWork, *, workspace: WorkspaceRow, key: str, friendly_name: str | None, optimized: bool | None
+) -> TaskChannelRow:
+    row = await get_task_channel(uow, workspace_sid=workspace.sid, key=key)
+    changes = {
+        column: value
+        for column, value in (("friendly_name", friendly_name), ("channel_optimized_routing", optimized))
+        if value is not None
+    }
+    if not changes:
+        return row
+    row = TaskChannelRow.model_validate(await _update(uow, "task_channels", row.sid, changes))
+    await _log(
+        uow,
+        workspace,
+        EventType.TASK_CHANNEL_UPDATED,
+        ResourceType.TASK_CHANNEL,
+        row.sid,
+        f"TaskChannel {row.unique_name} updated",
+        **_task_channel_data(row),
+    )
+    return row
+
+
+async def delete_task_channel(uow: UnitOfWork, *, workspace: WorkspaceRow, key: str) -> None:
+    await lock_workspace(uow, workspace.sid)
+    row = await get_task_channel(uow, workspace_sid=workspace.sid, key=key)
+    tasks = await _count(uow, "tasks WHERE task_channel_sid = %s", (row.sid,))
+    if tasks:
+        raise Conflict(f"TaskChannel {row.unique_name} cannot be deleted while {tasks} task(s) use it")
+    # With no tasks on the channel there are no reservations on its worker channels either.
+    await uow.execute("DELETE FROM worker_channels WHERE task_channel_sid = %s", (row.sid,))
+    await uow.execute("DELETE FROM task_channels WHERE sid = %s", (row.sid,))
+    await _log(
+        uow,
+        workspace,
+        EventType.TASK_CHANNEL_DELETED,
+        ResourceType.TASK_CHANNEL,
+        row.sid,
+        f"TaskChannel {row.unique_name} deleted",
+        **_task_channel_data(row),
+    )
+
+
+# --- task queues -------------------------------------------------------------------------------------
+
+
+async def get_task_queue(uow: UnitOfWork, *, workspace_sid: str, sid: str) -> TaskQueueView:
+    row = await uow.one(
+        TaskQueueView, f"{TASK_QUEUE_SELECT} WHERE q.sid = %s AND q.workspace_sid = %s", (sid, workspace_sid)
+    )
+    if row is None:
+        raise NotFound(f"The requested resource /Workspaces/{workspace_sid}/TaskQueues/{sid} was not found")
+    return row
+
+
+def _queue_data(row: TaskQueueView) -> dict[str, Any]:
+    return {
+        "task_queue_sid": row.sid,
+        "task_queue_name": row.friendly_name,
+        "task_queue_target_expression": row.target_workers,
+    }
+
+
+async def _check_queue_activities(uow: UnitOfWork, workspace_sid: str, fields: TaskQueueFields) -> None:
+    for param, value in (
+        ("ReservationActivitySid", fields.reservation_activity_sid),
+        ("AssignmentActivitySid", fields.assignment_activity_sid),
+    ):
+        if value is not None:
+            await require_activity(uow, workspace_sid, value, param)
+
+
+async def create_task_queue(uow: UnitOfWork, *, workspace: WorkspaceRow, fields: TaskQueueFields) -> TaskQueueView:
+    assert fields.friendly_name is not None
+    await lock_workspace(uow, workspace.sid)
+    await _check_queue_activities(uow, workspace.sid, fields)
+    await _ensure_unique(uow, "task_queues", workspace.sid, "friendly_name", fields.friendly_name, "TaskQueue")
+    sid = new_sid(SidPrefix.TASK_QUEUE)
+    await uow.execute(
+        "INSERT INTO task_queues (sid, account_sid, workspace_sid, friendly_name, target_workers, "
+        "max_reserved_workers, task_order, reservation_activity_sid, assignment_activity_sid) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (
+            sid,
+            workspace.account_sid,
+            workspace.sid,
+            fields.friendly_name,
+            fields.target_workers if fields.target_workers is not None else "1==1",
+            fields.max_reserved_workers or DEFAULT_MAX_RESERVED_WORKERS,
+            (fields.task_order or QueueOrder.FIFO).value,
+            fields.reservation_activity_sid,
+            fields.assignment_activity_sid,
+        ),
+    )
+    await membership.refresh_for_queue(uow, sid)
+    row = await get_task_queue(uow, workspace_sid=workspace.sid, sid=sid)
+    await _log(
+        uow,
+        workspace,
+        EventType.TASK_QUEUE_CREATED,
+        ResourceType.TASK_QUEUE,
+        sid,
+        f"TaskQueue {row.friendly_name} created",
+        **_queue_data(row),
+    )
+    return row
+
+
+async def update_task_queue(
+    uow: UnitOfWork, *, workspace: WorkspaceRow, sid: str, fields: TaskQueueFields
+) -> TaskQueueView:
+    await lock_workspace(uow, workspace.sid)
+    before = await get_task_queue(uow, workspace_sid=workspace.sid, sid=sid)
+    await _check_queue_activities(uow, workspace.sid, fields)
+    if fields.friendly_name is not None:
+        await _ensure_unique(
+            uow, "task_queues", workspace.sid, "friendly_name", fields.friendly_name, "TaskQueue", exclude=sid
+        )
+    changes = fields.model_dump(exclude_none=True, mode="json")
+    if changes:
+        await _update(uow, "task_queues", sid, changes)
+    row = await get_task_queue(uow, workspace_sid=workspace.sid, sid=sid)
+    if row.target_workers != before.target_workers:
+        await membership.refresh_for_queue(uow, sid)
+        await _log(
+            uow,
+            workspace,
+            EventType.TASK_QUEUE_EXPRESSION_UPDATED,
+            ResourceType.TASK_QUEUE,
+            sid,
+            f"TaskQueue {row.friendly_name} target expression updated",
+            **_queue_data(row),
+        )
+    if (row.target_workers, row.max_reserved_workers, row.task_order) != (
+        before.target_workers,
+        before.max_reserved_workers,
+        before.task_order,
+    ):
+        # New members or a wider reservation limit can make waiting tasks offerable now.
+        await match(uow, workspace.sid)
+    return row
+
+
+async def delete_task_queue(uow: UnitOfWork, *, workspace: WorkspaceRow, sid: str) -> None:
+    await lock_workspace(uow, workspace.sid)
+    row = await get_task_queue(uow, workspace_sid=workspace.sid, sid=sid)
+    tasks = await _count(
+        uow, "tasks WHERE task_queue_sid = %s AND assignment_status = ANY(%s)", (sid, [s.value for s in LIVE_TASK])
+    )
+    if tasks:
+        raise Conflict(
+            f"TaskQueue {sid} cannot be deleted while {tasks} pending, reserved, assigned or wrapping task(s) are in it"
+        )
+    workflow = await uow.fetchone(
+        "SELECT sid FROM workflows WHERE workspace_sid = %s AND position(%s IN configuration) > 0 LIMIT 1",
+        (workspace.sid, sid),
+    )
+    if workflow is not None:
+        raise Conflict(f"TaskQueue {sid} cannot be deleted while Workflow {workflow['sid']} routes to it")
+    await uow.execute("DELETE FROM queue_members WHERE queue_sid = %s", (sid,))
+    await uow.execute("DELETE FROM task_queues WHERE sid = %s", (sid,))
+    await _log(
+        uow,
+        workspace,
+        EventType.TASK_QUEUE_DELETED,
+        ResourceType.TASK_QUEUE,
+        sid,
+        f"TaskQueue {row.friendly_name} deleted",
+        **_queue_data(row),
+    )
+
+
+# --- workflows ---------------------------------------------------------------------------------------
+
+
+async def get_workflow(uow: UnitOfWork, *, workspace_sid: str, sid: str) -> WorkflowRow:
+    row = await uow.one(
+        WorkflowRow, "SELECT * FROM workflows WHERE sid = %s AND workspace_sid = %s", (sid, workspace_sid)
+    )
+    if row is None:
+        raise NotFound(f"The requested resource /Workspaces/{workspace_sid}/Workflows/{sid} was not found")
+    return row
+
+
+async def _check_workflow_queues(uow: UnitOfWork, workspace_sid: str, config: WorkflowConfiguration | None) -> None:
+    if config is None:
+        return
+    wanted = sorted(config.queue_sids())
+    found = {
+        r["sid"]
+        for r in await uow.fetchall(
+            "SELECT sid FROM task_queues WHERE workspace_sid = %s AND sid = ANY(%s)", (workspace_sid, wanted)
+        )
+    }
+    missing = [sid for sid in wanted if sid not in found]
+    if missing:
+        raise InvalidParameter(
+            f"Parameter 'Configuration' refers to TaskQueue {', '.join(missing)}, "
+            "which is not a queue of this workspace"
+        )
+
+
+def _workflow_data(row: WorkflowRow) -> dict[str, Any]:
+    return {"workflow_sid": row.sid, "workflow_name": row.friendly_name}
+
+
+async def create_workflow(
+    uow: UnitOfWork, *, workspace: WorkspaceRow, fields: WorkflowFields, config: WorkflowConfiguration
+) -> WorkflowRow:
+    assert fields.friendly_name is not None and fields.configuration is not None
+    await _check_workflow_queues(uow, workspace.sid, config)
+    await _ensure_unique(uow, "workflows", workspace.sid, "friendly_name", fields.friendly_name, "Workflow")
+    row = await uow.one(
+        WorkflowRow,
+        "INSERT INTO workflows (sid, account_sid, workspace_sid, friendly_name, configuration, "
+        "task_reservation_timeout, assignment_callback_url, fallback_assignment_callback_url) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING *",
+        (
+            new_sid(SidPrefix.WORKFLOW),
+            workspace.account_sid,
+            workspace.sid,
+            fields.friendly_name,
+            fields.configuration,
+            fields.task_reservation_timeout or DEFAULT_RESERVATION_TIMEOUT,
+            fields.assignment_callback_url,
+            fields.fallback_assignment_callback_url,
+        ),
+    )
+    assert row is not None
+    await _log(
+        uow,
+        workspace,
+        EventType.WORKFLOW_CREATED,
+        ResourceType.WORKFLOW,
+        row.sid,
+        f"Workflow {row.friendly_name} created",
+        **_workflow_data(row),
+    )
+    return row
+
+
+async def update_workflow(
+    uow: UnitOfWork,
+    *,
+    workspace: WorkspaceRow,
+    sid: str,
+    fields: WorkflowFields,
+    config: WorkflowConfiguration | None,
+) -> WorkflowRow:
+    row = await get_workflow(uow, workspace_sid=workspace.sid, sid=sid)
+    await _check_workflow_queues(uow, workspace.sid, config)
+    if fields.friendly_name is not None:
+        await _ensure_unique(
+            uow, "workflows", workspace.sid, "friendly_name", fields.friendly_name, "Workflow", exclude=sid
+        )
+    changes = {
+        column: value
+        for column, value in fields.model_dump().items()
+        if value is not None or (column.endswith("_callback_url") and column in fields.model_fields_set)
+    }
+    if not changes:
+        return row
+    row = WorkflowRow.model_validate(await _update(uow, "workflows", sid, changes))
+    await _log(
+        uow,
+        workspace,
+        EventType.WORKFLOW_UPDATED,
+        ResourceType.WORKFLOW,
+        sid,
+        f"Workflow {row.friendly_name} updated",
+        **_workflow_data(row),
+    )
+    return row
+
+
+async def delete_workflow(uow: UnitOfWork, *, workspace: WorkspaceRow, sid: str) -> None:
+    await lock_workspace(uow, workspace.sid)
+    row = await get_workflow(uow, workspace_sid=workspace.sid, sid=sid)
+    tasks = await _count(
+        uow, "tasks WHERE workflow_sid = %s AND assignment_status = ANY(%s)", (sid, [s.value for s in LIVE_TASK])
+    )
+    if tasks:
+        raise Conflict(f"Workflow {sid} cannot be deleted while {tasks} live task(s) use it")
+    # Finished tasks keep their history without the workflow (tasks.workflow_sid is a foreign key).
+    await uow.execute("UPDATE tasks SET workflow_sid = NULL WHERE workflow_sid = %s", (sid,))
+    await uow.execute("DELETE FROM workflows WHERE sid = %s", (sid,))
+    await _log(
+        uow,
+        workspace,
+        EventType.WORKFLOW_DELETED,
+        ResourceType.WORKFLOW,
+        sid,
+        f"Workflow {row.friendly_name} deleted",
+        **_workflow_data(row),
+    )
+
+
+# --- workers -----------------------------------------------------------------------------------------
+
+
+async def get_worker(uow: UnitOfWork, *, workspace_sid: str, sid: str) -> WorkerView:
+    row = await uow.one(WorkerView, f"{WORKER_SELECT} WHERE w.sid = %s AND w.workspace_sid = %s", (sid, workspace_sid))
+    if row is None:
+        raise NotFound(f"The requested resource /Workspaces/{workspace_sid}/Workers/{sid} was not found")
+    return row
+
+
+def _worker_data(row: WorkerRow) -> dict[str, Any]:
+    return {
+        "worker_sid": row.sid,
+        "worker_name": row.friendly_name,
+        "worker_attributes": row.attributes,
+        "worker_activity_sid": row.activity_sid,
+        "worker_version": row.version,
+    }
+
+
+def _check_version(worker: WorkerRow, expected: int | None) -> None:
+    if expected is not None and worker.version != expected:
+        raise Conflict(f"If-Match does not match the worker's current ETag ({worker.version})", status=412)
+
+
+async def create_worker(
+    uow: UnitOfWork, *, workspace: WorkspaceRow, friendly_name: str, attributes: str, activity_sid: str | None
+) -> WorkerView:
+    await lock_workspace(uow, workspace.sid)
+    activity_sid = activity_sid or workspace.default_activity_sid
+    if activity_sid is None:
+        raise InvalidParameter("Parameter 'ActivitySid' is required: the workspace has no default")
+    activity = await require_activity(uow, workspace.sid, activity_sid, "ActivitySid")
+    await _ensure_unique(uow, "workers", workspace.sid, "friendly_name", friendly_name, "Worker")
+    sid = new_sid(SidPrefix.WORKER)
+    await uow.execute(
+        "INSERT INTO workers (sid, account_sid, workspace_sid, friendly_name, attributes, activity_sid, available, "
+        "date_status_changed) VALUES (%s, %s, %s, %s, %s, %s, %s, now())",
+        (sid, workspace.account_sid, workspace.sid, friendly_name, attributes, activity_sid, activity.available),
+    )
+    await membership.ensure_worker_channels(uow, workspace_sid=workspace.sid, worker_sid=sid)
+    await membership.refresh_for_worker(uow, sid)
+    row = await get_worker(uow, workspace_sid=workspace.sid, sid=sid)
+    await _log(
+        uow,
+        workspace,
+        EventType.WORKER_CREATED,
+        ResourceType.WORKER,
+        sid,
+        f"Worker {friendly_name} created",
+        **_worker_data(row),
+        worker_activity_name=row.activity_name,
+    )
+    if activity.available:
+        await match(uow, workspace.sid)
+    return row
+
+
+async def update_worker(
+    uow: UnitOfWork,
+    *,
+    workspace: WorkspaceRow,
+    sid: str,
+    friendly_name: str | None = None,
+    attributes: str | None = None,
+    activity_sid: str | None = None,
+    reject_pending: bool = False,
+    expected_version: int | None = None,
+) -> WorkerView:
+    await lock_workspace(uow, workspace.sid)
+    worker = await get_worker(uow, workspace_sid=workspace.sid, sid=sid)
+    _check_version(worker, expected_version)
+    if friendly_name is not None:
+        await _ensure_unique(uow, "workers", workspace.sid, "friendly_name", friendly_name, "Worker", exclude=sid)
+    if activity_sid is not None:
+        await require_activity(uow, workspace.sid, activity_sid, "ActivitySid")
+    changes = {c: v for c, v in (("friendly_name", friendly_name), ("attributes", attributes)) if v is not None}
+    if changes:
+        sets = "".join(f"{column} = %s, " for column in changes)
+        await uow.execute(
+            f"UPDATE workers SET {sets}version = version + 1, date_updated = now() WHERE sid = %s",
+            (*changes.values(), sid),
+        )
+        worker = await get_worker(uow, workspace_sid=workspace.sid, sid=sid)
+        if attributes is not None:
+            await membership.refresh_for_worker(uow, sid)
+            await _log(
+                uow,
+                workspace,
+                EventType.WORKER_ATTRIBUTES_UPDATE,
+                ResourceType.WORKER,
+                sid,
+                f"Worker {worker.friendly_name} attributes updated",
+                **_worker_data(worker),
+            )
+        # Queue membership and known-worker steps may now match waiting tasks.
+        await match(uow, workspace.sid)
+    if activity_sid is not None:
+        await set_worker_activity(uow, worker=worker, activity_sid=activity_sid, reject_pending=reject_pending)
+    return await get_worker(uow, workspace_sid=workspace.sid, sid=sid)
+
+
+async def delete_worker(
+    uow: UnitOfWork, *, workspace: WorkspaceRow, sid: str, expected_version: int | None = None
+) -> None:
+    await lock_workspace(uow, workspace.sid)
+    worker = await get_worker(uow, workspace_sid=workspace.sid, sid=sid)
+    _check_version(worker, expected_version)
+    live = await _count(
+        uow,
+        "reservations WHERE worker_sid = %s AND reservation_status = ANY(%s)",
+        (sid, [s.value for s in LIVE_RESERVATION]),
+    )
+    if live:
+        raise Conflict(
+            f"Worker {sid} cannot be deleted while it has {live} pending, accepted or wrapping reservation(s)"
+        )
+    # Finished reservations reference the worker and its channels; like Twilio, they go with it.
+    for table, column in (
+        ("reservations", "worker_sid"),
+        ("worker_channels", "worker_sid"),
+        ("queue_members", "worker_sid"),
+        ("workers", "sid"),
+    ):
+        await uow.execute(f"DELETE FROM {table} WHERE {column} = %s", (sid,))
+    await _log(
+        uow,
+        workspace,
+        EventType.WORKER_DELETED,
+        ResourceType.WORKER,
+        sid,
+        f"Worker {worker.friendly_name} deleted",
+        **_worker_data(worker),
+    )
+
+
+# --- worker channels ---------------------------------------------------------------------------------
+
+
+async def get_worker_channel(uow: UnitOfWork, *, workspace_sid: str, worker_sid: str, key: str) -> WorkerChannelView:
+    """By WC SID or by the task channel's unique name."""
+    column = "wc.sid" if is_sid(key, SidPrefix.WORKER_CHANNEL) else "tc.unique_name"
+    row = await uow.one(
+        WorkerChannelView,
+        f"{WORKER_CHANNEL_SELECT} WHERE wc.workspace_sid = %s AND wc.worker_sid = %s AND {column} = %s",
+        (workspace_sid, worker_sid, key),
+    )
+    if row is None:
+        path = f"/Workspaces/{workspace_sid}/Workers/{worker_sid}/Channels/{key}"
+        raise NotFound(f"The requested resource {path} was not found")
+    return row
+
+
+async def configure_worker_channel(
+    uow: UnitOfWork,
+    *,
+    workspace: WorkspaceRow,
+    worker_sid: str,
+    key: str,
+    capacity: int | None,
+    available: bool | None,
+) -> WorkerChannelView:
+    await lock_workspace(uow, workspace.sid)
+    channel = await get_worker_channel(uow, workspace_sid=workspace.sid, worker_sid=worker_sid, key=key)
+    if capacity is None and available is None:
+        return channel
+    await update_worker_channel(uow, channel=channel, capacity=capacity, available=available)
+    data = {
+        "worker_sid": channel.worker_sid,
+        "worker_channel_sid": channel.sid,
+        "task_channel_sid": channel.task_channel_sid,
+        "task_channel_unique_name": channel.task_channel_unique_name,
+    }
+    name = channel.task_channel_unique_name
+    if capacity is not None and capacity != channel.configured_capacity:
+        await _log(
+            uow,
+            workspace,
+            EventType.WORKER_CAPACITY_UPDATE,
+            ResourceType.WORKER,
+            channel.worker_sid,
+            f"Worker channel {name} capacity set to {capacity}",
+            **data,
+            worker_channel_previous_capacity=channel.configured_capacity,
+            worker_channel_available_capacity=capacity,
+        )
+    if available is not None and available != channel.available:
+        await _log(
+            uow,
+            workspace,
+            EventType.WORKER_CHANNEL_AVAILABILITY_UPDATE,
+            ResourceType.WORKER,
+            channel.worker_sid,
+            f"Worker channel {name} available set to {available}",
+            **data,
+            worker_channel_available=available,
+        )
+    return await get_worker_channel(uow, workspace_sid=workspace.sid, worker_sid=worker_sid, key=channel.sid)
+
+
+async def offline_activity(uow: UnitOfWork, workspace_sid: str) -> ActivityRow | None:
+    return await uow.one(
+        ActivityRow,
+        "SELECT * FROM activities WHERE workspace_sid = %s AND friendly_name = %s",
+        (workspace_sid, OFFLINE_ACTIVITY),
+    )
