@@ -64,6 +64,8 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         version="0.1.0",
         summary="Self-hosted contact-center conversations: Twilio-compatible Conversations, Interactions "
         "and TaskRouter on Temporal",
+        description=docs.DESCRIPTION,
+        openapi_tags=docs.OPENAPI_TAGS,
         # FastAPI's own /docs and /redoc load their assets from a CDN; docs.install serves ours.
         docs_url=None,
         redoc_url=None,
