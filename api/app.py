@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from temporalio.client import Client
 
-from api import errors
+from api import docs, errors
 from api.auth import Authenticator
 from api.realtime import RealtimeHub
 from api.routes import conversations, flex, health, outbox, realtime, tokens, webchat
@@ -64,9 +64,15 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         version="0.1.0",
         summary="Self-hosted contact-center conversations: Twilio-compatible Conversations, Interactions "
         "and TaskRouter on Temporal",
+        description=docs.DESCRIPTION,
+        openapi_tags=docs.OPENAPI_TAGS,
+        # FastAPI's own /docs and /redoc load their assets from a CDN; docs.install serves ours.
+        docs_url=None,
+        redoc_url=None,
         lifespan=lifespan,
     )
     errors.install(app)
+    docs.install(app)
     for module in (
         health,
         tokens,

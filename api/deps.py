@@ -1,11 +1,13 @@
-"""Typed FastAPI dependencies: the database, the Temporal client, settings, the caller (any, or an admin), its
-form and query parameters, and the If-Match precondition."""
+"""Typed FastAPI dependencies: the database, the Temporal client, settings, the caller (any, or an admin, with
+the security schemes OpenAPI documents for it), its form and query parameters, and the If-Match precondition."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Request, Response, Security
+from fastapi.requests import HTTPConnection
+from fastapi.security import APIKeyHeader, HTTPBasic, HTTPBearer
 from temporalio.client import Client
 
 from api.auth import Authenticator, Principal
@@ -27,16 +29,58 @@ def get_temporal(request: Request) -> Client:
     return request.app.state.temporal  # type: ignore[no-any-return]
 
 
-async def authenticate(request: Request) -> Principal:
+class _BasicHeader(HTTPBasic):
+    """HTTP Basic as OpenAPI documents it, handing over the raw header: Authenticator.basic decodes it, so a
+    malformed one still gets Twilio's 20003 error instead of HTTPBasic's own bare 401."""
+
+    async def __call__(self, request: HTTPConnection) -> str | None:  # type: ignore[override]
+        header = request.headers.get("authorization", "")
+        return header if header[:6].lower() == "basic " else None
+
+
+class _BearerHeader(HTTPBearer):
+    """HTTP bearer as OpenAPI documents it, handing over the token as we always parsed it: an empty one
+    (`Bearer `) is a malformed token, where HTTPBearer would treat it as no credentials at all."""
+
+    async def __call__(self, request: HTTPConnection) -> str | None:  # type: ignore[override]
+        header = request.headers.get("authorization", "")
+        return header[7:].strip() if header[:7].lower() == "bearer " else None
+
+
+# The three ways in, declared with fastapi.security so every authenticated operation documents them (and
+# Swagger UI offers "Authorize"). auto_error=False: `authenticate` decides, and answers with Twilio's error.
+basic_scheme = _BasicHeader(
+    scheme_name="AccountCredentials",
+    description="Account SID (`AC…`) and auth token, or API key SID (`SK…`) and secret, as username and password.",
+    auto_error=False,
+)
+bearer_scheme = _BearerHeader(
+    scheme_name="AccessToken",
+    bearerFormat="JWT",
+    description="An access token (Twilio's JWT layout, HS256, signed with an API key secret).",
+    auto_error=False,
+)
+twilio_token_scheme = APIKeyHeader(
+    name="X-Twilio-Token",
+    scheme_name="TwilioTokenHeader",
+    description="An access token in the header Twilio's client SDKs send it in.",
+    auto_error=False,
+)
+
+
+async def authenticate(
+    request: Request,
+    basic: Annotated[str | None, Security(basic_scheme)],
+    bearer: Annotated[str | None, Security(bearer_scheme)],
+    twilio_token: Annotated[str | None, Security(twilio_token_scheme)],
+) -> Principal:
     authenticator: Authenticator = request.app.state.authenticator
-    header = request.headers.get("authorization", "")
-    if header[:6].lower() == "basic ":
-        return await authenticator.basic(header)
-    if header[:7].lower() == "bearer ":
-        return await authenticator.token(header[7:].strip())
-    token = request.headers.get("x-twilio-token")
-    if token:
-        return await authenticator.token(token.strip())
+    if basic is not None:
+        return await authenticator.basic(basic)
+    if bearer is not None:
+        return await authenticator.token(bearer)
+    if twilio_token:
+        return await authenticator.token(twilio_token.strip())
     raise AuthenticationFailed("Authentication required: HTTP Basic credentials or an access token")
 
 

@@ -1,0 +1,174 @@
+"""The API's own documentation: the OpenAPI description and tag texts, and /docs (Swagger UI) and /redoc (ReDoc)
+served from packaged assets, so both work on a machine with no internet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import fastapi_offline
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+# The PyPI package fastapi-offline (MIT, pinned in pyproject.toml) ships Swagger UI's and ReDoc's standalone
+# bundles (1.7.7: swagger-ui-dist 5.32.6, Apache-2.0; redoc 2.5.3, MIT) and FastAPI's favicon. We use only its
+# files, not its FastAPI wrapper, so the app keeps its one constructor in api/app.py.
+ASSETS_DIR = Path(fastapi_offline.__file__).resolve().parent / "static"
+ASSETS_PATH = "/docs/assets"
+
+DESCRIPTION = """\
+Parley is a self-hosted, open-source contact-center conversations platform — what Twilio Flex Conversations
+describes (Conversations, Interactions and TaskRouter, an agent desktop and a web chat widget) — rebuilt on
+Temporal and PostgreSQL.
+
+**Wire-compatible with Twilio.** Parley speaks Twilio's
+[Conversations v1](https://www.twilio.com/docs/conversations/api) (`/conversations/v1/…`),
+[Flex Interactions v1](https://www.twilio.com/docs/flex/developer/conversations/interactions-api)
+(`/flex-api/v1/…`) and [TaskRouter v1](https://www.twilio.com/docs/taskrouter/api) (`/taskrouter/v1/…`):
+form-encoded PascalCase parameters in, snake_case JSON out, the `meta` paging envelope, Twilio's SID and date
+formats and Twilio error bodies (`code`, `message`, `more_info`, `status`). The official `twilio` helper
+libraries work unchanged once their `base_url` points here. Parley's own extensions are the public
+`POST /flex-api/v2/WebChats`, `POST /parley/v1/Tokens`, `AutoCreation.Routing` on address configurations,
+`routing_decision` on reservations and `routing_status` on pending tasks.
+
+**Authentication.** Every endpoint except `GET /healthz` and `POST /flex-api/v2/WebChats` needs one of:
+
+- *HTTP Basic* with an Account SID (`AC…`) and its auth token, or an API key SID (`SK…`) and its secret:
+  full access to the account, as servers and admins use it.
+- An *access token* (Twilio's JWT layout, HS256, signed with an API key secret; `iss` is the key SID, `sub`
+  the Account SID), sent as `Authorization: Bearer <token>` or in the `X-Twilio-Token` header as Twilio's
+  client SDKs do. An agent reaches only its own worker, reservations and conversations, a supervisor
+  its workspace, and a web chat customer only its own conversation. Mint agent and supervisor tokens with
+  `POST /parley/v1/Tokens`.
+
+Use **Authorize** to try the operations here. Failed authentication answers `401` with Twilio error `20003`;
+a token that does not grant access to a resource answers `403`, also `20003`.
+
+Real-time events (messages, reservations) reach agents and customers over the WebSocket `/v1/Realtime`,
+which OpenAPI cannot describe: its protocol is in the repository's `docs/realtime.md`.
+"""
+
+OPENAPI_TAGS: list[dict[str, Any]] = [
+    {
+        "name": "Conversations",
+        "description": "Twilio Conversations v1 on the account's default conversation service: conversations, "
+        "their participants and messages, and the address configurations (a `chat` address is what the web "
+        "chat starts from; `AutoCreation.Routing` sends the conversations it creates to TaskRouter).",
+    },
+    {
+        "name": "Flex Interactions",
+        "description": "Twilio Flex Interactions v1: an interaction and its channels (a channel outlives the "
+        "tasks routed on it), their participants, closing a channel, and moving an agent participant to "
+        "`wrapup` (its task wraps up) or `closed` (its task completes).",
+    },
+    {
+        "name": "Web chat",
+        "description": "Parley extension, public: `POST /flex-api/v2/WebChats` starts a web chat from a `chat` "
+        "address configuration and returns the conversation SID, an anonymous customer identity and an access "
+        "token that reaches only that conversation.",
+    },
+    {
+        "name": "TaskRouter: Workspaces",
+        "description": "TaskRouter v1 workspaces: the container of activities, task channels, queues, workflows, "
+        "workers and tasks. A new workspace gets Twilio's default activities and task channels.",
+    },
+    {
+        "name": "TaskRouter: Activities",
+        "description": "The states a worker can be in, and whether each makes the worker available. An activity "
+        "still in use cannot be deleted.",
+    },
+    {
+        "name": "TaskRouter: TaskChannels",
+        "description": "The kinds of work (voice, chat, …), addressed by SID or unique name. Every worker gets a "
+        "worker channel for each.",
+    },
+    {
+        "name": "TaskRouter: TaskQueues",
+        "description": "Where tasks wait, and which workers may take them (`TargetWorkers` expression).",
+    },
+    {
+        "name": "TaskRouter: Workflows",
+        "description": "Routing configurations that send tasks to task queues (Twilio's `Configuration` JSON), "
+        "with an optional assignment callback.",
+    },
+    {
+        "name": "TaskRouter: Workers",
+        "description": "Agents: their attributes and current activity. Versioned by `ETag` (`If-Match`); an "
+        "agent token may read and change only its own worker's activity.",
+    },
+    {
+        "name": "TaskRouter: WorkerChannels",
+        "description": "A worker's capacity and availability per task channel.",
+    },
+    {
+        "name": "TaskRouter: Events",
+        "description": "The workspace's event log, newest first, filtered by type, resource and time window. "
+        "Not readable with an agent token.",
+    },
+    {
+        "name": "TaskRouter: Tasks",
+        "description": "Units of work: create, read, update (cancel, wrap up, complete, attributes, priority) "
+        "and delete. Pending tasks carry `routing_status`, why they are still waiting.",
+    },
+    {
+        "name": "TaskRouter: Reservations",
+        "description": "Offers of a task to a worker, reachable from the task and from the worker. Updating "
+        "`ReservationStatus` is how an agent accepts, rejects, wraps up or completes. Each carries "
+        "`routing_decision`: the candidates considered and why the winner won.",
+    },
+    {
+        "name": "Parley: access tokens",
+        "description": "Parley extension: an admin mints an agent or supervisor access token, the job a Flex "
+        "deployment's SSO backend does.",
+    },
+    {
+        "name": "Parley: outbox",
+        "description": "Parley extension: side effects waiting to be handed to Temporal, and the dead letters "
+        "that gave up after their retries, with the error that stopped them; a dead letter can be re-queued.",
+    },
+    {
+        "name": "Realtime",
+        "description": "The WebSocket `/v1/Realtime` (not an OpenAPI operation): agents and chat customers "
+        "authenticate with an access token (`?token=`), subscribe to a conversation or their own worker from "
+        "a sequence number and receive what they missed, then live events. Protocol: `docs/realtime.md`.",
+    },
+    {
+        "name": "Health",
+        "description": "`GET /healthz`, public: 200 once PostgreSQL and Temporal both answer, 503 otherwise.",
+    },
+]
+
+
+def install(app: FastAPI) -> None:
+    """Serve /docs and /redoc with our copy of the assets; the app must be built with docs_url=redoc_url=None."""
+    openapi_url = app.openapi_url or "/openapi.json"
+    app.mount(ASSETS_PATH, StaticFiles(directory=ASSETS_DIR), name="docs-assets")
+
+    # root_path: behind a proxy that mounts Parley under a prefix, the page must still find its assets.
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{openapi_url}",
+            title=f"{app.title} — API reference",
+            swagger_js_url=f"{root}{ASSETS_PATH}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{ASSETS_PATH}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{ASSETS_PATH}/favicon.png",
+            # No OAuth2 scheme is declared, so Swagger UI needs no oauth2-redirect page.
+            oauth2_redirect_url=None,
+            swagger_ui_parameters=app.swagger_ui_parameters,
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_redoc_html(
+            openapi_url=f"{root}{openapi_url}",
+            title=f"{app.title} — API reference",
+            redoc_js_url=f"{root}{ASSETS_PATH}/redoc.standalone.js",
+            redoc_favicon_url=f"{root}{ASSETS_PATH}/favicon.png",
+            # Google Fonts is another CDN; ReDoc falls back to the system fonts.
+            with_google_fonts=False,
+        )
