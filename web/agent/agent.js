@@ -4,6 +4,7 @@ import { ActivityControl } from "./activity.js";
 import { Api, ApiError, decodeToken, forgetToken, parseJson, storeToken, takeToken } from "./api.js";
 import { RealtimeClient, newId } from "/shared/realtime.js";
 import { showBanner, showConnection, showToast } from "./notices.js";
+import { forgetReadIndex, readIndex, storeReadIndex } from "./reads.js";
 import { incomingCard, initial, taskItem, updateCountdown } from "./sidebar.js";
 import { SupervisorView, channelLabel, statusLabel } from "./supervisor.js";
 import { Transcript } from "./transcript.js";
@@ -52,6 +53,14 @@ function scheduleSync() {
 const isOwn = (message, participant) =>
   message.author === me.identity || Boolean(participant && me.workerSid && participant.attrs.worker_sid === me.workerSid);
 
+/** Whether a participant.added / participant.removed event is about this agent. */
+function isMe(data) {
+  const attrs = parseJson(data.attributes);
+  return Boolean((me.workerSid && attrs.worker_sid === me.workerSid) || (data.identity && data.identity === me.identity));
+}
+
+const readKey = () => me.workerSid || me.identity; // read marks are per agent (several may share a browser)
+
 // --- worker stream -------------------------------------------------------------------------------------
 
 function onWorkerEvent(frame) {
@@ -96,6 +105,9 @@ function taskFromReservation(reservationSid, taskSid) {
     taskSid, reservationSid, attrs, conversationSid: attrs.conversationSid || null,
     customerName: attrs.customerName || "Customer", channelType: attrs.channelType, status: "assigned",
     unread: 0, preview: "", transcript: null, checked: false,
+    // Unread = others' messages since this agent joined the conversation for this task (`joinedAs` is its
+    // participant), above the highest index it has already seen (`readIndex`, kept across reloads).
+    joinedAs: null, unseen: [], lastIndex: -1, readIndex: -1,
   };
   tasks.set(taskSid, task);
   return task;
@@ -133,21 +145,50 @@ function syncTasks() {
       }, () => {});
     }
     if (task.conversationSid && !task.transcript) {
+      task.readIndex = readIndex(readKey(), task.conversationSid);
       task.transcript = new Transcript({ label: `Conversation with ${task.customerName}`, isOwn });
       client.subscribe(task.conversationSid, 0, (frame) => onTaskConversationEvent(task, frame));
     }
   }
 }
 
+/**
+ * The transcript replays from the conversation's first event, so earlier tasks' messages (this agent's or
+ * another's) come first: only messages after this agent's latest join can be unread, and of those only the
+ * ones above the read index (seen while the task was selected on a visible page, before or after a reload).
+ */
 function onTaskConversationEvent(task, frame) {
+  const data = frame.data || {};
+  if (frame.event === "participant.added" && isMe(data)) {
+    task.joinedAs = data.participant_sid;
+    task.unseen = [];
+  } else if (frame.event === "participant.removed" && data.participant_sid === task.joinedAs) {
+    task.joinedAs = null;
+    task.unseen = [];
+  }
   const message = task.transcript.handle(frame);
   if (message) {
     task.preview = message.body;
+    if (Number.isFinite(message.index)) task.lastIndex = Math.max(task.lastIndex, message.index);
     const own = isOwn(message, task.transcript.participantOf(message));
-    const visible = selected && selected.kind === "task" && selected.sid === task.taskSid && !document.hidden;
-    if (!own && !visible) task.unread += 1;
+    if (!own && task.joinedAs && Number.isFinite(message.index)) task.unseen.push(message.index);
+    if (isSelectedTask(task.taskSid) && !document.hidden) markSeen(task);
   }
+  countUnread(task);
   scheduleRender();
+}
+
+/** The agent is looking at the task's transcript: everything in it so far is read, also after a reload. */
+function markSeen(task) {
+  if (task.lastIndex > task.readIndex) {
+    task.readIndex = task.lastIndex;
+    if (task.conversationSid) storeReadIndex(readKey(), task.conversationSid, task.readIndex);
+  }
+  countUnread(task);
+}
+
+function countUnread(task) {
+  task.unread = task.unseen.filter((index) => index > task.readIndex).length;
 }
 
 // --- actions -------------------------------------------------------------------------------------------
@@ -186,6 +227,9 @@ async function changeTaskStatus(status) {
     await api.setTaskStatus(task.taskSid, status);
     if (status === "completed") {
       removeTask(task.taskSid);
+      if (task.conversationSid && !tasksHaveConversation(task.conversationSid)) {
+        forgetReadIndex(readKey(), task.conversationSid); // a later task on it starts from its own join
+      }
       toast(`Task with ${task.customerName} completed.`);
       ui.workspace.focus();
     } else {
@@ -227,7 +271,7 @@ function select(next) {
   }
   selected = next;
   const task = next && next.kind === "task" && tasks.get(next.sid);
-  if (task) task.unread = 0;
+  if (task && !document.hidden) markSeen(task);
   render();
 }
 
@@ -410,8 +454,8 @@ ui.replyText.addEventListener("keydown", (ev) => {
 });
 document.addEventListener("visibilitychange", () => {
   const task = !document.hidden && selected && selected.kind === "task" && tasks.get(selected.sid);
-  if (task && task.unread) {
-    task.unread = 0;
+  if (task) {
+    markSeen(task);
     scheduleRender();
   }
 });
