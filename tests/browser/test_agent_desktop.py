@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import re
 
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Route, expect
 
 from tests.browser.support import (
     Demo,
     accept_offer,
     customer_says,
     my_task,
+    offer_from,
     open_desktop,
     screenshot,
     set_activity,
     start_customer_chat,
     watch_errors,
+    worker_activity,
 )
 
 
@@ -98,3 +100,73 @@ async def test_unread_counts_only_what_arrived_since_the_agent_joined_and_was_ne
             await desktops.close()
             await customer_context.close()
     assert errors == []
+
+
+async def test_sign_out_sets_the_worker_offline_first(browser: Browser, parley, demo: Demo):
+    """Signing out moves the worker to Offline (its accepted task stays; a pending offer goes back to the
+    queue) before forgetting the token; when that call fails, the agent is still signed out, and told."""
+    ws = demo.workspace
+    alice = ws.agents["alice"]
+    token = demo.token(alice, identity="alice")
+    desktop_context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    customer_context = await browser.new_context(viewport={"width": 440, "height": 720})
+    agent = await desktop_context.new_page()
+    carol, dan = await customer_context.new_page(), await customer_context.new_page()
+    errors = watch_errors(agent) + watch_errors(carol) + watch_errors(dan)
+    async with demo.admin(parley.base_url) as admin:
+        try:
+            await set_activity(admin, ws.workspace_sid, alice, ws.available_activity_sid)
+            await open_desktop(agent, parley.base_url, token)
+            await start_customer_chat(carol, parley.base_url, ws.address_sid, "Carol")
+            await customer_says(carol, "Hi, a question about my bill")
+            await accept_offer(agent, "Carol")
+            # Another chat is offered and still pending when alice signs out.
+            await start_customer_chat(dan, parley.base_url, ws.address_sid, "Dan")
+            await customer_says(dan, "Hello from Dan")
+            await expect(offer_from(agent, "Dan")).to_be_visible()
+
+            await agent.get_by_role("button", name="Sign out").click()
+            await expect(agent.get_by_role("heading", name="Sign in to Parley")).to_be_visible()
+            await expect(agent.get_by_role("status").filter(has_text="You have signed out")).to_contain_text(
+                "Your status is now Offline."
+            )
+            await expect(agent.get_by_label("Access token")).to_be_focused()
+            await screenshot(agent, "agent-signed-out")
+            assert await worker_activity(admin, ws.workspace_sid, alice) == "Offline"
+            reservations = await admin.get(
+                f"/taskrouter/v1/Workspaces/{ws.workspace_sid}/Workers/{alice}/Reservations",
+                params={"ReservationStatus": "pending"},
+            )
+            assert reservations.status_code == 200, reservations.text
+            assert reservations.json()["reservations"] == []  # Dan's offer was given back, not left to time out
+
+            # Signing in again: alice is Offline and still has Carol's chat (Flex keeps accepted tasks).
+            await agent.get_by_label("Access token").fill(token)
+            await agent.get_by_role("button", name="Open desktop").click()
+            await expect(agent.get_by_label("Status")).to_have_value(ws.offline_activity_sid)
+            await expect(my_task(agent, "Carol")).to_be_visible()
+            await expect(offer_from(agent, "Dan")).to_have_count(0)
+
+            # The status change fails (the network drops it): signed out all the same, with a warning.
+            await agent.get_by_label("Status").select_option(label="Available")
+            await expect(agent.locator("#activity-dot")).to_have_attribute("data-available", "true")
+
+            async def drop_worker_update(route: Route) -> None:
+                if route.request.method == "POST":
+                    await route.abort("internetdisconnected")
+                else:
+                    await route.continue_()
+
+            await agent.route(f"**/Workers/{alice}", drop_worker_update)
+            await agent.get_by_role("button", name="Sign out").click()
+            await expect(agent.get_by_role("heading", name="Sign in to Parley")).to_be_visible()
+            await expect(agent.get_by_role("alert")).to_contain_text(
+                "You have signed out, but your status could not be changed"
+            )
+            await screenshot(agent, "agent-signed-out-status-unchanged")
+            assert await worker_activity(admin, ws.workspace_sid, alice) == "Available"
+        finally:
+            await desktop_context.close()
+            await customer_context.close()
+    # The dropped request is reported on the console; nothing else may fail.
+    assert [e for e in errors if "net::ERR_INTERNET_DISCONNECTED" not in e] == []

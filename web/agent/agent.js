@@ -12,9 +12,9 @@ import { Transcript } from "./transcript.js";
 const $ = (id) => document.getElementById(id);
 const ui = Object.fromEntries([
   "topbar-right", "connection", "activity-control", "activity-dot", "activity", "me-avatar", "me-name", "role-badge",
-  "sign-out", "banner", "toast", "signin", "signin-form", "signin-token", "signin-error", "layout", "incoming-section",
-  "incoming", "incoming-count", "incoming-empty", "tasks-section", "tasks", "tasks-count", "tasks-empty",
-  "monitor-section", "monitor", "monitor-count", "monitor-updated", "monitor-empty", "placeholder",
+  "sign-out", "banner", "toast", "signin", "signin-form", "signin-notice", "signin-token", "signin-error", "layout",
+  "incoming-section", "incoming", "incoming-count", "incoming-empty", "tasks-section", "tasks", "tasks-count",
+  "tasks-empty", "monitor-section", "monitor", "monitor-count", "monitor-updated", "monitor-empty", "placeholder",
   "placeholder-text", "conversation", "conversation-avatar", "conversation-title", "conversation-meta",
   "conversation-status", "wrap-up", "complete", "transcript-slot", "reply", "reply-label", "reply-text",
   "reply-send", "readonly-note", "product-name", "workspace",
@@ -56,7 +56,8 @@ const isOwn = (message, participant) =>
 /** Whether a participant.added / participant.removed event is about this agent. */
 function isMe(data) {
   const attrs = parseJson(data.attributes);
-  return Boolean((me.workerSid && attrs.worker_sid === me.workerSid) || (data.identity && data.identity === me.identity));
+  if (me.workerSid && attrs.worker_sid === me.workerSid) return true;
+  return Boolean(data.identity && data.identity === me.identity);
 }
 
 const readKey = () => me.workerSid || me.identity; // read marks are per agent (several may share a browser)
@@ -367,12 +368,60 @@ function renderConversation() {
 
 // --- session -------------------------------------------------------------------------------------------
 
-function showSignin(message = "") {
+const SIGNED_OUT_KEY = "parley.agent.signedOut"; // the sign-out outcome, shown on the sign-in page after reload
+
+function showSignin(message = "", notice = null) {
   ui.signin.hidden = false;
   ui.layout.hidden = true;
   ui.topbarRight.hidden = true;
   ui.signinError.textContent = message;
   ui.signinToken.focus();
+  if (notice) {
+    ui.signinNotice.dataset.kind = notice.ok ? "ok" : "warning";
+    ui.signinNotice.setAttribute("role", notice.ok ? "status" : "alert");
+    // Filled after the page settles, so the (polite) live region announces it.
+    setTimeout(() => (ui.signinNotice.textContent = notice.text), 100);
+  }
+}
+
+function takeSignedOutNotice() {
+  const notice = parseJson(sessionStorage.getItem(SIGNED_OUT_KEY));
+  sessionStorage.removeItem(SIGNED_OUT_KEY);
+  return notice.text ? notice : null;
+}
+
+const within = (ms, promise) => Promise.race([
+  promise, new Promise((_, reject) => setTimeout(() => reject(new Error("the server did not answer")), ms)),
+]);
+
+/**
+ * Signing out first sets the worker offline (otherwise it stays Available and keeps being offered chats that
+ * time out), then forgets the token. If the status cannot be changed the agent is still signed out, and told.
+ * Accepted tasks stay the worker's (as in Flex).
+ */
+async function signOut() {
+  ui.signOut.disabled = true;
+  ui.signOut.textContent = "Signing out…";
+  let notice = { ok: true, text: "You have signed out." };
+  if (activity) {
+    try {
+      const name = await within(10000, activity.goOffline());
+      notice = { ok: true, text: `You have signed out. Your status is now ${name}.` };
+    } catch (err) {
+      const still = activity.nameOf(activity.current);
+      notice = {
+        ok: false,
+        text: `You have signed out, but your status could not be changed (${err.message.replace(/\.$/, "")}). ` +
+          (still ? `You are still ${still}` : "Your status is unchanged") +
+          " and may be offered chats: sign in again and set your status to Offline.",
+      };
+    }
+  }
+  if (client) client.close();
+  if (supervisor) supervisor.stop();
+  forgetToken();
+  sessionStorage.setItem(SIGNED_OUT_KEY, JSON.stringify(notice));
+  location.reload();
 }
 
 function sessionExpired(message) {
@@ -438,10 +487,7 @@ ui.signinForm.addEventListener("submit", (ev) => {
   storeToken(token);
   location.reload();
 });
-ui.signOut.addEventListener("click", () => {
-  forgetToken();
-  location.reload();
-});
+ui.signOut.addEventListener("click", signOut);
 ui.wrapUp.addEventListener("click", () => changeTaskStatus("wrapping"));
 ui.complete.addEventListener("click", () => changeTaskStatus("completed"));
 ui.reply.addEventListener("submit", sendReply);
@@ -462,4 +508,4 @@ document.addEventListener("visibilitychange", () => {
 
 const token = takeToken();
 if (token) start(token);
-else showSignin();
+else showSignin("", takeSignedOutNotice());
