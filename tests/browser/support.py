@@ -46,16 +46,22 @@ class Demo:
         return httpx.AsyncClient(base_url=base_url, auth=(c.account_sid, c.auth_token))
 
 
-def watch_errors(page: Page) -> list[str]:
-    """Collects uncaught exceptions and console errors, so a broken page fails the test."""
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(f"{page.url}: {exc}"))
+def watch_errors(*pages: Page, into: list[str] | None = None) -> list[str]:
+    """Collects the pages' uncaught exceptions and console errors into one list (`into`, else a new one), so
+    a broken page fails the test. The list fills as the pages run: keep it, do not concatenate copies."""
+    errors: list[str] = [] if into is None else into
 
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(f"{page.url}: console: {message.text}")
+    def watch(page: Page) -> None:
+        page.on("pageerror", lambda exc: errors.append(f"{page.url}: {exc}"))
 
-    page.on("console", on_console)
+        def on_console(message: ConsoleMessage) -> None:
+            if message.type == "error":
+                errors.append(f"{page.url}: console: {message.text}")
+
+        page.on("console", on_console)
+
+    for page in pages:
+        watch(page)
     return errors
 
 

@@ -34,7 +34,7 @@ async def test_unread_counts_only_what_arrived_since_the_agent_joined_and_was_ne
     customer_context = await browser.new_context(viewport={"width": 440, "height": 720})
     alice_page, bob_page = await desktops.new_page(), await desktops.new_page()
     customer = await customer_context.new_page()
-    errors = watch_errors(alice_page) + watch_errors(bob_page) + watch_errors(customer)
+    errors = watch_errors(alice_page, bob_page, customer)
     async with demo.admin(parley.base_url) as admin:
         try:
             # First task: alice reads everything the customer writes, then completes.
@@ -112,7 +112,7 @@ async def test_sign_out_sets_the_worker_offline_first(browser: Browser, parley, 
     customer_context = await browser.new_context(viewport={"width": 440, "height": 720})
     agent = await desktop_context.new_page()
     carol, dan = await customer_context.new_page(), await customer_context.new_page()
-    errors = watch_errors(agent) + watch_errors(carol) + watch_errors(dan)
+    errors = watch_errors(agent, carol, dan)
     async with demo.admin(parley.base_url) as admin:
         try:
             await set_activity(admin, ws.workspace_sid, alice, ws.available_activity_sid)

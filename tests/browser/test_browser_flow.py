@@ -61,7 +61,7 @@ async def test_customer_and_agent_chat_through_the_browser_apps(browser, parley,
     customer_context = await browser.new_context(viewport={"width": 440, "height": 720})
     agent = await agent_context.new_page()
     customer = await customer_context.new_page()
-    errors = watch_errors(agent) + watch_errors(customer)
+    errors = watch_errors(agent, customer)
     try:
         # The agent desktop: token taken off the URL, connected, showing the worker as Available.
         await agent.goto(f"{parley.base_url}/agent/?token={token}")
@@ -115,7 +115,7 @@ async def test_customer_and_agent_chat_through_the_browser_apps(browser, parley,
 
         # A supervisor sees the task among the workspace's live tasks and reads the transcript, read-only.
         supervisor = await agent_context.new_page()
-        errors += watch_errors(supervisor)
+        watch_errors(supervisor, into=errors)
         supervisor_token = demo.token(None, identity="sam", role="supervisor")
         await supervisor.goto(f"{parley.base_url}/agent/?token={supervisor_token}")
         monitored = supervisor.locator("#monitor").get_by_role("button", name=re.compile("Carol"))
