@@ -20,6 +20,7 @@ from tests.browser.support import (
     watch_errors,
     worker_activity,
 )
+from tests.support.contact_center import agent_attributes, build_contact_center
 
 
 async def test_unread_counts_only_what_arrived_since_the_agent_joined_and_was_never_shown(
@@ -170,3 +171,79 @@ async def test_sign_out_sets_the_worker_offline_first(browser: Browser, parley, 
             await customer_context.close()
     # The dropped request is reported on the console; nothing else may fail.
     assert [e for e in errors if "net::ERR_INTERNET_DISCONNECTED" not in e] == []
+
+
+async def test_a_missed_chat_says_why_the_agent_went_offline(browser: Browser, parley, admin, agent_token):
+    """An offer times out: the server sets the worker Offline, and the desktop says so until the agent's status
+    changes (also after a reload), with a button to become Available again. Older history, or an offer the
+    agent rejected, shows nothing."""
+    center = await build_contact_center(admin, agents={"alice": agent_attributes("alice")}, reservation_timeout=2)
+    alice = center.workers["alice"]
+    await set_activity(admin, center.workspace_sid, alice, center.activities["Available"])
+    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    customer_context = await browser.new_context(viewport={"width": 440, "height": 720})
+    agent = await context.new_page()
+    erin, fay, gus, hal = [await customer_context.new_page() for _ in range(4)]
+    errors = watch_errors(agent, erin, fay, gus, hal)
+    missed = agent.get_by_role("alert").filter(has_text="You missed")
+    status = agent.get_by_label("Status")
+    try:
+        await open_desktop(agent, parley.base_url, agent_token(center.workspace_sid, alice, identity="alice"))
+        await expect(status).to_have_value(center.activities["Available"])
+        await start_customer_chat(erin, parley.base_url, center.address_sid, "Erin")
+        await customer_says(erin, "Is anyone there?")
+        await expect(offer_from(agent, "Erin")).to_be_visible()
+        await expect(offer_from(agent, "Erin")).to_have_count(0)  # nobody answered within 2 s
+        await expect(missed).to_have_text(
+            "You missed a chat from Erin — your status was set to Offline. "
+            "Set yourself Available to receive chats again."
+        )
+        await expect(status).to_have_value(center.activities["Offline"])
+        await screenshot(agent, "agent-missed-chat")
+
+        # Still Offline after a reload: the notice is rebuilt from the worker stream's latest timeout.
+        await agent.reload()
+        await expect(missed).to_be_visible()
+        set_available = agent.get_by_role("button", name="Set Available")
+        await set_available.focus()
+        await agent.keyboard.press("Enter")
+        await expect(missed).to_have_count(0)
+        await expect(status).to_have_value(center.activities["Available"])
+        await expect(status).to_be_focused()
+        assert await worker_activity(admin, center.workspace_sid, alice) == "Available"
+
+        # After a reload the timeout is old history (alice has changed status since): no notice. Fay's chat,
+        # accepted after it, shows the worker stream has been replayed that far.
+        await start_customer_chat(fay, parley.base_url, center.address_sid, "Fay")
+        await customer_says(fay, "Hello, billing question")
+        await accept_offer(agent, "Fay")
+        await agent.reload()
+        await expect(my_task(agent, "Fay")).to_be_visible()
+        await expect(missed).to_have_count(0)
+
+        # A timeout after the page loaded shows again; the agent may dismiss it and stay Offline.
+        await start_customer_chat(gus, parley.base_url, center.address_sid, "Gus")
+        await customer_says(gus, "Hi, a delivery question")
+        await expect(missed).to_contain_text("You missed a chat from Gus — your status was set to Offline.")
+        await agent.get_by_role("button", name="Dismiss").click()
+        await expect(missed).to_have_count(0)
+        await expect(status).to_be_focused()
+        await expect(status).to_have_value(center.activities["Offline"])
+
+        # Rejecting an offer, then going Offline, is the agent's own doing: no notice.
+        await status.select_option(label="Available")
+        await start_customer_chat(hal, parley.base_url, center.address_sid, "Hal")
+        await customer_says(hal, "Can I change my address?")
+        await offer_from(agent, "Hal").get_by_role("button", name="Reject").click()
+        await expect(offer_from(agent, "Hal")).to_have_count(0)
+        await status.select_option(label="Offline")
+        await expect(agent.locator("#activity-dot")).to_have_attribute("data-available", "false")
+        await expect(missed).to_have_count(0)
+        await agent.reload()
+        await expect(my_task(agent, "Fay")).to_be_visible()
+        await expect(status).to_have_value(center.activities["Offline"])
+        await expect(missed).to_have_count(0)
+    finally:
+        await context.close()
+        await customer_context.close()
+    assert errors == []

@@ -72,6 +72,16 @@ export class ActivityControl {
     return offline.friendly_name;
   }
 
+  /** Makes the worker available (the activity named "Available", else the first available one). */
+  async goAvailable() {
+    const available = await this.pick((a) => a.friendly_name === "Available", (a) => a.available);
+    if (!available) throw new Error("this workspace has no available activity");
+    const worker = await this.api.setActivity(this.workerSid, available.sid);
+    this.show(worker.activity_sid, worker.available);
+    return available.friendly_name;
+  }
+
+
   async pick(...preferences) {
     if (!this.activities.length) this.remember(await this.api.activities());
     for (const matches of preferences) {

@@ -12,7 +12,8 @@ import { Transcript } from "./transcript.js";
 const $ = (id) => document.getElementById(id);
 const ui = Object.fromEntries([
   "topbar-right", "connection", "activity-control", "activity-dot", "activity", "me-avatar", "me-name", "role-badge",
-  "sign-out", "banner", "toast", "signin", "signin-form", "signin-notice", "signin-token", "signin-error", "layout",
+  "sign-out", "banner", "missed", "missed-text", "missed-available", "missed-dismiss", "toast", "signin",
+  "signin-form", "signin-notice", "signin-token", "signin-error", "layout",
   "incoming-section", "incoming", "incoming-count", "incoming-empty", "tasks-section", "tasks", "tasks-count",
   "tasks-empty", "monitor-section", "monitor", "monitor-count", "monitor-updated", "monitor-empty", "placeholder",
   "placeholder-text", "conversation", "conversation-avatar", "conversation-title", "conversation-meta",
@@ -29,6 +30,8 @@ const tasks = new Map(); // WT… -> accepted task with its Transcript
 let selected = null; // { kind: "task" | "monitor", sid }
 let monitor = null; // the monitored task (supervisor), with its Transcript
 let activity = null; // ActivityControl (agents with a worker)
+let timedOut = { names: [], seq: 0, date: null }; // this worker's offers that just timed out (customer names)
+let missed = null; // { names, activitySid, activityName, seq, dismissed }: the missed-chat notice
 
 // --- small helpers -------------------------------------------------------------------------------------
 
@@ -78,8 +81,19 @@ function onWorkerEvent(frame) {
     case "reservation.accepted":
       taskFromReservation(d.reservation_sid, d.task_sid);
       break;
+    case "reservation.timeout": {
+      const r = reservations.get(d.reservation_sid);
+      const name = (r && r.attrs.customerName) || "a customer";
+      reservations.delete(d.reservation_sid);
+      if (missed) {
+        missed.names.push(name); // another offer made before the move ran out too
+      } else {
+        if (timedOut.seq !== frame.seq - 1) timedOut.names = [];
+        timedOut = { names: [...timedOut.names, name], seq: frame.seq, date: frame.date };
+      }
+      break;
+    }
     case "reservation.rejected":
-    case "reservation.timeout":
     case "reservation.canceled":
     case "reservation.rescinded":
       reservations.delete(d.reservation_sid);
@@ -89,6 +103,7 @@ function onWorkerEvent(frame) {
       break;
     case "worker.activity.update":
       if (activity) activity.show(d.activity_sid, d.available);
+      missedAfter(frame);
       break;
     default:
       return;
@@ -96,6 +111,26 @@ function onWorkerEvent(frame) {
   scheduleRender();
   scheduleSync();
 }
+
+/**
+ * The server moves a worker whose offer timed out in the same transaction, so that worker.activity.update is
+ * the very next event of the stream (and as old as the timeout): then say so until the worker's activity
+ * changes again. Replayed history ends in the same state, so after a reload the notice is back only if the
+ * worker is still where the latest timeout put it; a change the agent made (after a reject, say) says nothing.
+ */
+function missedAfter(frame) {
+  const d = frame.data || {};
+  const gap = Math.abs(Date.parse(frame.date) - Date.parse(timedOut.date)); // NaN (no dates): seq decides
+  const moved = timedOut.names.length > 0 && timedOut.seq === frame.seq - 1 && !d.available && !(gap >= 2000);
+  missed = !moved ? null : {
+    names: timedOut.names, activitySid: d.activity_sid, seq: frame.seq,
+    activityName: d.activity_name || (activity && activity.nameOf(d.activity_sid)) || "Unavailable",
+    dismissed: sessionStorage.getItem(missedKey()) === String(frame.seq),
+  };
+  timedOut = { names: [], seq: 0, date: null };
+}
+
+const missedKey = () => `parley.agent.missedDismissed.${me.workerSid}`;
 
 function taskFromReservation(reservationSid, taskSid) {
   const r = reservations.get(reservationSid);
@@ -303,9 +338,45 @@ function refreshMonitored() {
 // --- rendering -----------------------------------------------------------------------------------------
 
 function render() {
+  renderMissed();
   renderIncoming();
   renderTasks();
   renderConversation();
+}
+
+const listFormat = new Intl.ListFormat("en", { type: "conjunction" });
+
+function renderMissed() {
+  // The REST answer of a status change can come before its event: the worker has left that activity.
+  const show = Boolean(missed && !missed.dismissed && activity && activity.current === missed.activitySid);
+  ui.missed.hidden = !show;
+  const text = !show ? "" : `You missed ${missed.names.length > 1 ? "chats" : "a chat"} from ` +
+    `${listFormat.format(missed.names)} — your status was set to ${missed.activityName}. ` +
+    "Set yourself Available to receive chats again.";
+  if (ui.missedText.textContent !== text) ui.missedText.textContent = text; // announced once, not per render
+}
+
+async function setAvailableAgain() {
+  ui.missedAvailable.disabled = true;
+  try {
+    const name = await activity.goAvailable();
+    missed = null;
+    render();
+    ui.activity.focus();
+    toast(`Your status is now ${name}.`);
+  } catch (err) {
+    toast(`Could not change your status: ${err.message}`);
+  } finally {
+    ui.missedAvailable.disabled = false;
+  }
+}
+
+function dismissMissed() {
+  if (!missed) return;
+  missed.dismissed = true;
+  sessionStorage.setItem(missedKey(), String(missed.seq));
+  render();
+  ui.activity.focus();
 }
 
 function renderIncoming() {
@@ -488,6 +559,8 @@ ui.signinForm.addEventListener("submit", (ev) => {
   location.reload();
 });
 ui.signOut.addEventListener("click", signOut);
+ui.missedAvailable.addEventListener("click", setAvailableAgain);
+ui.missedDismiss.addEventListener("click", dismissMissed);
 ui.wrapUp.addEventListener("click", () => changeTaskStatus("wrapping"));
 ui.complete.addEventListener("click", () => changeTaskStatus("completed"));
 ui.reply.addEventListener("submit", sendReply);
