@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import httpx
 from playwright.async_api import Browser, Route, expect
 
 from tests.browser.support import (
@@ -21,6 +22,7 @@ from tests.browser.support import (
     worker_activity,
 )
 from tests.support.contact_center import agent_attributes, build_contact_center
+from tests.support.waiting import eventually
 
 
 async def test_unread_counts_only_what_arrived_since_the_agent_joined_and_was_never_shown(
@@ -247,3 +249,51 @@ async def test_a_missed_chat_says_why_the_agent_went_offline(browser: Browser, p
         await context.close()
         await customer_context.close()
     assert errors == []
+
+
+async def test_supervisor_sees_why_a_pending_task_waits(browser: Browser, parley, demo: Demo):
+    """A task nobody can take shows, in the supervisor's list, the server's routing_status in full (wrapped,
+    the queue named), as the entry's accessible description; once reserved, the reason goes."""
+    ws = demo.workspace
+    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    customer = await context.new_page()
+    supervisor = await context.new_page()
+    errors = watch_errors(customer, supervisor)
+    async with demo.admin(parley.base_url) as admin:
+        try:
+            await start_customer_chat(customer, parley.base_url, ws.address_sid, "Carol")
+            await customer_says(customer, "Anyone around?")  # alice and bob are both Offline
+            routing_status = await eventually(
+                lambda: pending_routing_status(admin, ws.workspace_sid), what="a pending task's routing_status"
+            )
+            assert "no eligible worker among 2 queue members" in routing_status, routing_status
+
+            await open_desktop(supervisor, parley.base_url, demo.token(None, identity="sam", role="supervisor"))
+            entry = supervisor.locator("#monitor > li").filter(has_text="Carol")
+            await expect(entry.get_by_role("button")).to_contain_text("Pending")
+            why = entry.locator(".task__why")
+            readable = routing_status.replace(ws.queue_sid, "“Support”")
+            await expect(why).to_have_text(f"Waiting: {readable}")
+            await expect(why).to_have_attribute("title", routing_status)
+            await expect(entry.get_by_role("button")).to_have_accessible_description(f"Waiting: {readable}")
+            await expect(entry.get_by_role("button")).to_have_accessible_name(re.compile(r"^Carol .*Pending$"))
+            # Wrapped, not clipped: the whole sentence fits the sidebar's width.
+            assert await why.evaluate("e => e.scrollWidth <= e.clientWidth && e.getClientRects().length > 0")
+            assert await why.evaluate("e => e.getBoundingClientRect().height > 20")  # on several lines
+            await screenshot(supervisor, "supervisor-waiting-reason")
+
+            # Someone can take it now: reserved, and the reason has gone with the wait.
+            await set_activity(admin, ws.workspace_sid, ws.agents["alice"], ws.available_activity_sid)
+            await expect(entry.get_by_role("button")).to_contain_text("Reserved")
+            await expect(why).to_have_count(0)
+        finally:
+            await context.close()
+    assert errors == []
+
+
+async def pending_routing_status(admin: httpx.AsyncClient, workspace_sid: str) -> str | None:
+    """The one pending task's routing_status (None until matching has recorded why it waits)."""
+    r = await admin.get(f"/taskrouter/v1/Workspaces/{workspace_sid}/Tasks", params={"AssignmentStatus": "pending"})
+    assert r.status_code == 200, r.text
+    tasks = r.json()["tasks"]
+    return tasks[0]["routing_status"] if tasks else None
