@@ -6,78 +6,14 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-import httpx
-import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
-from twilio.jwt.access_token import AccessToken
-from twilio.jwt.access_token.grants import ChatGrant, TaskRouterGrant
+from playwright.async_api import expect
 
-from storage.bootstrap import Credentials, DemoWorkspace, create_account, create_demo_workspace
+from tests.browser.support import Demo, screenshot, watch_errors
 from tests.support.services import wait_healthy
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / ".data" / "screenshots"
-
-# Routing goes through the outbox and Temporal: give the UI a realistic, still bounded, time to react.
-expect.set_options(timeout=20_000)
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"Chromium is not installed at {CHROMIUM}; the browser tests need Debian's build: "
-            "run `apt-get update && apt-get install -y chromium`",
-            pytrace=False,
-        )
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            await browser.close()
-
-
-@dataclass
-class Demo:
-    """A demo workspace in an account of its own (its web-chat address is unique per account, and the
-    session account's may already be taken by another test)."""
-
-    credentials: Credentials
-    workspace: DemoWorkspace
-
-    def token(self, worker_sid: str | None, *, identity: str, role: str = "worker") -> str:
-        c = self.credentials
-        token = AccessToken(c.account_sid, c.api_key_sid, c.api_key_secret, identity=identity, ttl=3600)
-        token.add_grant(TaskRouterGrant(workspace_sid=self.workspace.workspace_sid, worker_sid=worker_sid, role=role))
-        token.add_grant(ChatGrant())
-        return str(token.to_jwt())
-
-    def admin(self, base_url: str) -> httpx.AsyncClient:
-        c = self.credentials
-        return httpx.AsyncClient(base_url=base_url, auth=(c.account_sid, c.auth_token))
-
-
-@pytest.fixture
-async def demo(db) -> Demo:
-    async with db.unit() as uow:
-        credentials = await create_account(uow, friendly_name="Browser test")
-        workspace = await create_demo_workspace(uow, account_sid=credentials.account_sid)
-    return Demo(credentials, workspace)
 
 
 @contextmanager
@@ -110,24 +46,6 @@ def serve_page(html: str) -> Iterator[str]:
         server.server_close()
 
 
-def watch_errors(page: Page) -> list[str]:
-    """Collects uncaught exceptions and console errors, so a broken page fails the test."""
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(f"{page.url}: {exc}"))
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(f"{page.url}: console: {message.text}")
-
-    page.on("console", on_console)
-    return errors
-
-
-async def screenshot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), animations="disabled")
-
-
 async def test_customer_and_agent_chat_through_the_browser_apps(browser, parley, demo: Demo):
     ws = demo.workspace
     alice = ws.agents["alice"]
@@ -143,7 +61,7 @@ async def test_customer_and_agent_chat_through_the_browser_apps(browser, parley,
     customer_context = await browser.new_context(viewport={"width": 440, "height": 720})
     agent = await agent_context.new_page()
     customer = await customer_context.new_page()
-    errors = watch_errors(agent) + watch_errors(customer)
+    errors = watch_errors(agent, customer)
     try:
         # The agent desktop: token taken off the URL, connected, showing the worker as Available.
         await agent.goto(f"{parley.base_url}/agent/?token={token}")
@@ -197,7 +115,7 @@ async def test_customer_and_agent_chat_through_the_browser_apps(browser, parley,
 
         # A supervisor sees the task among the workspace's live tasks and reads the transcript, read-only.
         supervisor = await agent_context.new_page()
-        errors += watch_errors(supervisor)
+        watch_errors(supervisor, into=errors)
         supervisor_token = demo.token(None, identity="sam", role="supervisor")
         await supervisor.goto(f"{parley.base_url}/agent/?token={supervisor_token}")
         monitored = supervisor.locator("#monitor").get_by_role("button", name=re.compile("Carol"))

@@ -4,6 +4,7 @@ import { ActivityControl } from "./activity.js";
 import { Api, ApiError, decodeToken, forgetToken, parseJson, storeToken, takeToken } from "./api.js";
 import { RealtimeClient, newId } from "/shared/realtime.js";
 import { showBanner, showConnection, showToast } from "./notices.js";
+import { forgetReadIndex, readIndex, storeReadIndex } from "./reads.js";
 import { incomingCard, initial, taskItem, updateCountdown } from "./sidebar.js";
 import { SupervisorView, channelLabel, statusLabel } from "./supervisor.js";
 import { Transcript } from "./transcript.js";
@@ -11,9 +12,10 @@ import { Transcript } from "./transcript.js";
 const $ = (id) => document.getElementById(id);
 const ui = Object.fromEntries([
   "topbar-right", "connection", "activity-control", "activity-dot", "activity", "me-avatar", "me-name", "role-badge",
-  "sign-out", "banner", "toast", "signin", "signin-form", "signin-token", "signin-error", "layout", "incoming-section",
-  "incoming", "incoming-count", "incoming-empty", "tasks-section", "tasks", "tasks-count", "tasks-empty",
-  "monitor-section", "monitor", "monitor-count", "monitor-updated", "monitor-empty", "placeholder",
+  "sign-out", "banner", "missed", "missed-text", "missed-available", "missed-dismiss", "toast", "signin",
+  "signin-form", "signin-notice", "signin-token", "signin-error", "layout",
+  "incoming-section", "incoming", "incoming-count", "incoming-empty", "tasks-section", "tasks", "tasks-count",
+  "tasks-empty", "monitor-section", "monitor", "monitor-count", "monitor-updated", "monitor-empty", "placeholder",
   "placeholder-text", "conversation", "conversation-avatar", "conversation-title", "conversation-meta",
   "conversation-status", "wrap-up", "complete", "transcript-slot", "reply", "reply-label", "reply-text",
   "reply-send", "readonly-note", "product-name", "workspace",
@@ -28,6 +30,8 @@ const tasks = new Map(); // WT… -> accepted task with its Transcript
 let selected = null; // { kind: "task" | "monitor", sid }
 let monitor = null; // the monitored task (supervisor), with its Transcript
 let activity = null; // ActivityControl (agents with a worker)
+let timedOut = { names: [], seq: 0, date: null }; // this worker's offers that just timed out (customer names)
+let missed = null; // { names, activitySid, activityName, seq, dismissed }: the missed-chat notice
 
 // --- small helpers -------------------------------------------------------------------------------------
 
@@ -52,6 +56,15 @@ function scheduleSync() {
 const isOwn = (message, participant) =>
   message.author === me.identity || Boolean(participant && me.workerSid && participant.attrs.worker_sid === me.workerSid);
 
+/** Whether a participant.added / participant.removed event is about this agent. */
+function isMe(data) {
+  const attrs = parseJson(data.attributes);
+  if (me.workerSid && attrs.worker_sid === me.workerSid) return true;
+  return Boolean(data.identity && data.identity === me.identity);
+}
+
+const readKey = () => me.workerSid || me.identity; // read marks are per agent (several may share a browser)
+
 // --- worker stream -------------------------------------------------------------------------------------
 
 function onWorkerEvent(frame) {
@@ -68,8 +81,19 @@ function onWorkerEvent(frame) {
     case "reservation.accepted":
       taskFromReservation(d.reservation_sid, d.task_sid);
       break;
+    case "reservation.timeout": {
+      const r = reservations.get(d.reservation_sid);
+      const name = (r && r.attrs.customerName) || "a customer";
+      reservations.delete(d.reservation_sid);
+      if (missed) {
+        missed.names.push(name); // another offer made before the move ran out too
+      } else {
+        if (timedOut.seq !== frame.seq - 1) timedOut.names = [];
+        timedOut = { names: [...timedOut.names, name], seq: frame.seq, date: frame.date };
+      }
+      break;
+    }
     case "reservation.rejected":
-    case "reservation.timeout":
     case "reservation.canceled":
     case "reservation.rescinded":
       reservations.delete(d.reservation_sid);
@@ -79,6 +103,7 @@ function onWorkerEvent(frame) {
       break;
     case "worker.activity.update":
       if (activity) activity.show(d.activity_sid, d.available);
+      missedAfter(frame);
       break;
     default:
       return;
@@ -86,6 +111,26 @@ function onWorkerEvent(frame) {
   scheduleRender();
   scheduleSync();
 }
+
+/**
+ * The server moves a worker whose offer timed out in the same transaction, so that worker.activity.update is
+ * the very next event of the stream (and as old as the timeout): then say so until the worker's activity
+ * changes again. Replayed history ends in the same state, so after a reload the notice is back only if the
+ * worker is still where the latest timeout put it; a change the agent made (after a reject, say) says nothing.
+ */
+function missedAfter(frame) {
+  const d = frame.data || {};
+  const gap = Math.abs(Date.parse(frame.date) - Date.parse(timedOut.date)); // NaN (no dates): seq decides
+  const moved = timedOut.names.length > 0 && timedOut.seq === frame.seq - 1 && !d.available && !(gap >= 2000);
+  missed = !moved ? null : {
+    names: timedOut.names, activitySid: d.activity_sid, seq: frame.seq,
+    activityName: d.activity_name || (activity && activity.nameOf(d.activity_sid)) || "Unavailable",
+    dismissed: sessionStorage.getItem(missedKey()) === String(frame.seq),
+  };
+  timedOut = { names: [], seq: 0, date: null };
+}
+
+const missedKey = () => `parley.agent.missedDismissed.${me.workerSid}`;
 
 function taskFromReservation(reservationSid, taskSid) {
   const r = reservations.get(reservationSid);
@@ -96,6 +141,9 @@ function taskFromReservation(reservationSid, taskSid) {
     taskSid, reservationSid, attrs, conversationSid: attrs.conversationSid || null,
     customerName: attrs.customerName || "Customer", channelType: attrs.channelType, status: "assigned",
     unread: 0, preview: "", transcript: null, checked: false,
+    // Unread = others' messages since this agent joined the conversation for this task (`joinedAs` is its
+    // participant), above the highest index it has already seen (`readIndex`, kept across reloads).
+    joinedAs: null, unseen: [], lastIndex: -1, readIndex: -1,
   };
   tasks.set(taskSid, task);
   return task;
@@ -133,21 +181,50 @@ function syncTasks() {
       }, () => {});
     }
     if (task.conversationSid && !task.transcript) {
+      task.readIndex = readIndex(readKey(), task.conversationSid);
       task.transcript = new Transcript({ label: `Conversation with ${task.customerName}`, isOwn });
       client.subscribe(task.conversationSid, 0, (frame) => onTaskConversationEvent(task, frame));
     }
   }
 }
 
+/**
+ * The transcript replays from the conversation's first event, so earlier tasks' messages (this agent's or
+ * another's) come first: only messages after this agent's latest join can be unread, and of those only the
+ * ones above the read index (seen while the task was selected on a visible page, before or after a reload).
+ */
 function onTaskConversationEvent(task, frame) {
+  const data = frame.data || {};
+  if (frame.event === "participant.added" && isMe(data)) {
+    task.joinedAs = data.participant_sid;
+    task.unseen = [];
+  } else if (frame.event === "participant.removed" && data.participant_sid === task.joinedAs) {
+    task.joinedAs = null;
+    task.unseen = [];
+  }
   const message = task.transcript.handle(frame);
   if (message) {
     task.preview = message.body;
+    if (Number.isFinite(message.index)) task.lastIndex = Math.max(task.lastIndex, message.index);
     const own = isOwn(message, task.transcript.participantOf(message));
-    const visible = selected && selected.kind === "task" && selected.sid === task.taskSid && !document.hidden;
-    if (!own && !visible) task.unread += 1;
+    if (!own && task.joinedAs && Number.isFinite(message.index)) task.unseen.push(message.index);
+    if (isSelectedTask(task.taskSid) && !document.hidden) markSeen(task);
   }
+  countUnread(task);
   scheduleRender();
+}
+
+/** The agent is looking at the task's transcript: everything in it so far is read, also after a reload. */
+function markSeen(task) {
+  if (task.lastIndex > task.readIndex) {
+    task.readIndex = task.lastIndex;
+    if (task.conversationSid) storeReadIndex(readKey(), task.conversationSid, task.readIndex);
+  }
+  countUnread(task);
+}
+
+function countUnread(task) {
+  task.unread = task.unseen.filter((index) => index > task.readIndex).length;
 }
 
 // --- actions -------------------------------------------------------------------------------------------
@@ -186,6 +263,9 @@ async function changeTaskStatus(status) {
     await api.setTaskStatus(task.taskSid, status);
     if (status === "completed") {
       removeTask(task.taskSid);
+      if (task.conversationSid && !tasksHaveConversation(task.conversationSid)) {
+        forgetReadIndex(readKey(), task.conversationSid); // a later task on it starts from its own join
+      }
       toast(`Task with ${task.customerName} completed.`);
       ui.workspace.focus();
     } else {
@@ -227,7 +307,7 @@ function select(next) {
   }
   selected = next;
   const task = next && next.kind === "task" && tasks.get(next.sid);
-  if (task) task.unread = 0;
+  if (task && !document.hidden) markSeen(task);
   render();
 }
 
@@ -258,9 +338,45 @@ function refreshMonitored() {
 // --- rendering -----------------------------------------------------------------------------------------
 
 function render() {
+  renderMissed();
   renderIncoming();
   renderTasks();
   renderConversation();
+}
+
+const listFormat = new Intl.ListFormat("en", { type: "conjunction" });
+
+function renderMissed() {
+  // The REST answer of a status change can come before its event: the worker has left that activity.
+  const show = Boolean(missed && !missed.dismissed && activity && activity.current === missed.activitySid);
+  ui.missed.hidden = !show;
+  const text = !show ? "" : `You missed ${missed.names.length > 1 ? "chats" : "a chat"} from ` +
+    `${listFormat.format(missed.names)} — your status was set to ${missed.activityName}. ` +
+    "Set yourself Available to receive chats again.";
+  if (ui.missedText.textContent !== text) ui.missedText.textContent = text; // announced once, not per render
+}
+
+async function setAvailableAgain() {
+  ui.missedAvailable.disabled = true;
+  try {
+    const name = await activity.goAvailable();
+    missed = null;
+    render();
+    ui.activity.focus();
+    toast(`Your status is now ${name}.`);
+  } catch (err) {
+    toast(`Could not change your status: ${err.message}`);
+  } finally {
+    ui.missedAvailable.disabled = false;
+  }
+}
+
+function dismissMissed() {
+  if (!missed) return;
+  missed.dismissed = true;
+  sessionStorage.setItem(missedKey(), String(missed.seq));
+  render();
+  ui.activity.focus();
 }
 
 function renderIncoming() {
@@ -323,12 +439,60 @@ function renderConversation() {
 
 // --- session -------------------------------------------------------------------------------------------
 
-function showSignin(message = "") {
+const SIGNED_OUT_KEY = "parley.agent.signedOut"; // the sign-out outcome, shown on the sign-in page after reload
+
+function showSignin(message = "", notice = null) {
   ui.signin.hidden = false;
   ui.layout.hidden = true;
   ui.topbarRight.hidden = true;
   ui.signinError.textContent = message;
   ui.signinToken.focus();
+  if (notice) {
+    ui.signinNotice.dataset.kind = notice.ok ? "ok" : "warning";
+    ui.signinNotice.setAttribute("role", notice.ok ? "status" : "alert");
+    // Filled after the page settles, so the (polite) live region announces it.
+    setTimeout(() => (ui.signinNotice.textContent = notice.text), 100);
+  }
+}
+
+function takeSignedOutNotice() {
+  const notice = parseJson(sessionStorage.getItem(SIGNED_OUT_KEY));
+  sessionStorage.removeItem(SIGNED_OUT_KEY);
+  return notice.text ? notice : null;
+}
+
+const within = (ms, promise) => Promise.race([
+  promise, new Promise((_, reject) => setTimeout(() => reject(new Error("the server did not answer")), ms)),
+]);
+
+/**
+ * Signing out first sets the worker offline (otherwise it stays Available and keeps being offered chats that
+ * time out), then forgets the token. If the status cannot be changed the agent is still signed out, and told.
+ * Accepted tasks stay the worker's (as in Flex).
+ */
+async function signOut() {
+  ui.signOut.disabled = true;
+  ui.signOut.textContent = "Signing out…";
+  let notice = { ok: true, text: "You have signed out." };
+  if (activity) {
+    try {
+      const name = await within(10000, activity.goOffline());
+      notice = { ok: true, text: `You have signed out. Your status is now ${name}.` };
+    } catch (err) {
+      const still = activity.nameOf(activity.current);
+      notice = {
+        ok: false,
+        text: `You have signed out, but your status could not be changed (${err.message.replace(/\.$/, "")}). ` +
+          (still ? `You are still ${still}` : "Your status is unchanged") +
+          " and may be offered chats: sign in again and set your status to Offline.",
+      };
+    }
+  }
+  if (client) client.close();
+  if (supervisor) supervisor.stop();
+  forgetToken();
+  sessionStorage.setItem(SIGNED_OUT_KEY, JSON.stringify(notice));
+  location.reload();
 }
 
 function sessionExpired(message) {
@@ -394,10 +558,9 @@ ui.signinForm.addEventListener("submit", (ev) => {
   storeToken(token);
   location.reload();
 });
-ui.signOut.addEventListener("click", () => {
-  forgetToken();
-  location.reload();
-});
+ui.signOut.addEventListener("click", signOut);
+ui.missedAvailable.addEventListener("click", setAvailableAgain);
+ui.missedDismiss.addEventListener("click", dismissMissed);
 ui.wrapUp.addEventListener("click", () => changeTaskStatus("wrapping"));
 ui.complete.addEventListener("click", () => changeTaskStatus("completed"));
 ui.reply.addEventListener("submit", sendReply);
@@ -410,12 +573,12 @@ ui.replyText.addEventListener("keydown", (ev) => {
 });
 document.addEventListener("visibilitychange", () => {
   const task = !document.hidden && selected && selected.kind === "task" && tasks.get(selected.sid);
-  if (task && task.unread) {
-    task.unread = 0;
+  if (task) {
+    markSeen(task);
     scheduleRender();
   }
 });
 
 const token = takeToken();
 if (token) start(token);
-else showSignin();
+else showSignin("", takeSignedOutNotice());

@@ -85,8 +85,11 @@ export class Api {
     return this.request("GET", `/Workers/${workerSid}`);
   }
 
-  setActivity(workerSid, activitySid) {
-    return this.request("POST", `/Workers/${workerSid}`, { ActivitySid: activitySid });
+  /** rejectPending: also reject the worker's pending offers (only for an unavailable activity). */
+  setActivity(workerSid, activitySid, { rejectPending = false } = {}) {
+    const form = { ActivitySid: activitySid };
+    if (rejectPending) form.RejectPendingReservations = "true";
+    return this.request("POST", `/Workers/${workerSid}`, form);
   }
 
   answerReservation(workerSid, reservationSid, status) {

@@ -27,7 +27,15 @@ export function monitoredTask(task) {
     queueName: task.task_queue_friendly_name,
     status: task.assignment_status,
     age: task.age,
+    routingStatus: task.routing_status || null, // Parley extension: why a pending task is still waiting
+    queueSid: task.task_queue_sid,
   };
+}
+
+/** The routing sentence with the task's queue SID replaced by the queue's name (the SID stays in the title). */
+export function waitingReason(t) {
+  if (!t.routingStatus) return null;
+  return t.queueSid && t.queueName ? t.routingStatus.split(t.queueSid).join(`“${t.queueName}”`) : t.routingStatus;
 }
 
 export class SupervisorView {
@@ -108,6 +116,20 @@ export class SupervisorView {
     button.append(avatar, body, chip);
     button.addEventListener("click", () => this.onOpen(t));
     li.append(button);
+    const reason = (t.status === "pending" || t.status === "reserved") && waitingReason(t);
+    if (reason) {
+      // Beside the button, not in it: the button's name stays short, the reason is its description.
+      const why = document.createElement("p");
+      why.className = "task__why";
+      why.id = `why-${t.taskSid}`;
+      why.title = t.routingStatus;
+      const label = document.createElement("span");
+      label.className = "task__why-label";
+      label.textContent = "Waiting: ";
+      why.append(label, reason);
+      button.setAttribute("aria-describedby", why.id);
+      li.append(why);
+    }
     return li;
   }
 }

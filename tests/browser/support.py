@@ -1,0 +1,121 @@
+"""Shared pieces of the browser tests: Debian's Chromium, a demo workspace in an account of its own, error
+collection, screenshots, and the few steps (a customer writing, an agent taking an offer) most tests repeat."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from playwright.async_api import ConsoleMessage, Locator, Page, expect
+from twilio.jwt.access_token import AccessToken
+from twilio.jwt.access_token.grants import ChatGrant, TaskRouterGrant
+
+from storage.bootstrap import Credentials, DemoWorkspace
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / ".data" / "screenshots"
+
+
+@dataclass
+class Demo:
+    """A demo workspace in an account of its own (its web-chat address is unique per account, and the
+    session account's may already be taken by another test)."""
+
+    credentials: Credentials
+    workspace: DemoWorkspace
+
+    def token(self, worker_sid: str | None, *, identity: str, role: str = "worker") -> str:
+        c = self.credentials
+        token = AccessToken(c.account_sid, c.api_key_sid, c.api_key_secret, identity=identity, ttl=3600)
+        token.add_grant(TaskRouterGrant(workspace_sid=self.workspace.workspace_sid, worker_sid=worker_sid, role=role))
+        token.add_grant(ChatGrant())
+        return str(token.to_jwt())
+
+    def admin(self, base_url: str) -> httpx.AsyncClient:
+        c = self.credentials
+        return httpx.AsyncClient(base_url=base_url, auth=(c.account_sid, c.auth_token))
+
+
+def watch_errors(*pages: Page, into: list[str] | None = None) -> list[str]:
+    """Collects the pages' uncaught exceptions and console errors into one list (`into`, else a new one), so
+    a broken page fails the test. The list fills as the pages run: keep it, do not concatenate copies."""
+    errors: list[str] = [] if into is None else into
+
+    def watch(page: Page) -> None:
+        page.on("pageerror", lambda exc: errors.append(f"{page.url}: {exc}"))
+
+        def on_console(message: ConsoleMessage) -> None:
+            if message.type == "error":
+                errors.append(f"{page.url}: console: {message.text}")
+
+        page.on("console", on_console)
+
+    for page in pages:
+        watch(page)
+    return errors
+
+
+async def screenshot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), animations="disabled")
+
+
+async def set_activity(admin: httpx.AsyncClient, workspace_sid: str, worker_sid: str, activity_sid: str) -> None:
+    r = await admin.post(
+        f"/taskrouter/v1/Workspaces/{workspace_sid}/Workers/{worker_sid}", data={"ActivitySid": activity_sid}
+    )
+    assert r.status_code == 200, r.text
+
+
+async def worker_activity(admin: httpx.AsyncClient, workspace_sid: str, worker_sid: str) -> str:
+    r = await admin.get(f"/taskrouter/v1/Workspaces/{workspace_sid}/Workers/{worker_sid}")
+    assert r.status_code == 200, r.text
+    return str(r.json()["activity_name"])
+
+
+async def start_customer_chat(customer: Page, base_url: str, address_sid: str, name: str) -> None:
+    await customer.goto(f"{base_url}/chat/?address={address_sid}")
+    await customer.get_by_label("Your name").fill(name)
+    await customer.get_by_role("button", name="Start chat").click()
+    await expect(customer.get_by_label("Type your message")).to_be_visible()
+
+
+async def customer_says(customer: Page, text: str) -> None:
+    """Sends `text` from the web chat and waits until the server has stored it."""
+    composer = customer.get_by_label("Type your message")
+    await composer.fill(text)
+    await composer.press("Enter")
+    log = customer.get_by_role("log")
+    await expect(log.get_by_text(text)).to_be_visible()
+    await expect(log.locator(".msg--pending")).to_have_count(0)
+
+
+async def open_desktop(page: Page, base_url: str, token: str) -> None:
+    await page.goto(f"{base_url}/agent/?token={token}")
+    await expect(page.get_by_role("status").filter(has_text="Online")).to_be_visible()
+
+
+def offer_from(agent: Page, customer_name: str) -> Locator:
+    return agent.get_by_role("listitem", name=re.compile(rf"Incoming .* from {re.escape(customer_name)}"))
+
+
+async def accept_offer(agent: Page, customer_name: str) -> Locator:
+    """Accepts the offer from `customer_name`; returns the conversation's log."""
+    card = offer_from(agent, customer_name)
+    await card.get_by_role("button", name="Accept").click()
+    await expect(card).to_have_count(0)
+    return agent.get_by_role("log", name=f"Conversation with {customer_name}")
+
+
+def my_task(agent: Page, customer_name: str) -> Locator:
+    return agent.locator("#tasks").get_by_role("button", name=re.compile(re.escape(customer_name)))
