@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: install dev test test-fast lint typecheck bench browser-deps clean
+.PHONY: install dev test test-fast lint typecheck mutation bench browser-deps clean
 
 install: $(VENV)/.installed
 
@@ -38,8 +38,14 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy core domain storage workflows activities api workers
 
+# Mutation testing of the routing core (domain/routing): prints the score; see [tool.mutmut] in pyproject.toml.
+mutation: install
+	rm -rf mutants
+	$(VENV)/bin/mutmut run
+	$(PY) -m scripts.mutation_score
+
 bench: install
 	$(PY) -m bench
 
 clean:
-	rm -rf .data/test-logs .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .data/test-logs .pytest_cache .mypy_cache .ruff_cache mutants

@@ -9,6 +9,10 @@ MAX_RESERVATION_TIMEOUT = 86_400
 DEFAULT_TASK_TTL = 86_400  # seconds a task may stay pending or reserved
 MAX_TASK_TTL = 1_209_600  # two weeks
 MAX_PRIORITY = 2**31 - 1
+MAX_WORKFLOW_CONFIGURATION_BYTES = 1_038_576
+MAX_TARGET_TIMEOUT = 1_209_600  # 14 days, Twilio's cap on a workflow step
+MAX_CHANNEL_CAPACITY = 50  # tasks a worker may hold on one task channel
+TASK_REASON_LIMIT = 1024
 TASKROUTER_ATTRIBUTES_LIMIT = 4096  # characters of a task's or worker's Attributes
 MAX_RESERVED_WORKERS = 50  # a queue's multi-reservation cap
 DEFAULT_MAX_RESERVED_WORKERS = 1
@@ -36,6 +40,7 @@ CONVERSATIONS_NAME_LIMIT = 256  # FriendlyName, UniqueName, Identity, Author, bi
 # --- Paging ------------------------------------------------------------------------------------------
 DEFAULT_PAGE_SIZE = 50
 CONVERSATIONS_MAX_PAGE_SIZE = 100
+ADDRESSES_MAX_PAGE_SIZE = 50
 TASKROUTER_MAX_PAGE_SIZE = 1000
 
 # --- Access tokens -----------------------------------------------------------------------------------

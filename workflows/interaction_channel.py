@@ -38,6 +38,15 @@ SEEN_LIMIT = 200
 ROUTING_FAILED_CODE = 20001
 
 
+def _configuration_error(error: BaseException | None) -> ApplicationError | None:
+    """The non-retryable routing configuration error behind an activity failure, if that is what it was."""
+    while error is not None:
+        if isinstance(error, ApplicationError) and error.type == ROUTING_CONFIGURATION_ERROR:
+            return error
+        error = error.__cause__ or getattr(error, "cause", None)
+    return None
+
+
 @workflow.defn(name="InteractionChannel")
 class InteractionChannelWorkflow:
     @workflow.init
@@ -127,12 +136,12 @@ class InteractionChannelWorkflow:
                 ),
                 CreatedTask,
             )
-        except ActivityError as error:
-            cause = error.cause
-            if isinstance(cause, ApplicationError) and cause.type == ROUTING_CONFIGURATION_ERROR:
-                self.failure = cause.message
-                return False
-            raise
+        except (ActivityError, ApplicationError) as error:
+            failure = _configuration_error(error)
+            if failure is None:
+                raise
+            self.failure = failure.message
+            return False
         if created.task_sid in self.state.finished_tasks:
             return True
         self.state.active_task_sid = created.task_sid

@@ -11,11 +11,16 @@ from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
-from workflows.contracts import ActivityName
+from workflows.contracts import ROUTING_CONFIGURATION_ERROR, ActivityName
 
 T = TypeVar("T", bound=BaseModel)
 
-RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
+# A routing configuration that cannot work is not retried (the activity also marks it non-retryable).
+RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    maximum_interval=timedelta(seconds=10),
+    non_retryable_error_types=[ROUTING_CONFIGURATION_ERROR],
+)
 TIMEOUT = timedelta(seconds=30)
 
 

@@ -24,6 +24,7 @@ from api.schemas.conversations import (
 from api.wire import Params
 from domain.errors import InvalidParameter, NotFound
 from domain.limits import (
+    ADDRESSES_MAX_PAGE_SIZE,
     CONVERSATION_ATTRIBUTES_LIMIT,
     CONVERSATIONS_MAX_PAGE_SIZE,
     CONVERSATIONS_NAME_LIMIT,
@@ -36,7 +37,6 @@ from storage.conversations import service as conversations
 from storage.conversations.service import ConversationChanges
 
 router = APIRouter(prefix="/conversations/v1", tags=["Conversations"])
-ADDRESSES_MAX_PAGE_SIZE = 50
 
 
 class AddressType(StrEnum):

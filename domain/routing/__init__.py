@@ -15,7 +15,6 @@ from domain.routing.expressions import (
 from domain.routing.workflow_config import (
     MAX_CONFIGURATION_BYTES,
     MAX_TARGET_TIMEOUT,
-    KnownWorkerBy,
     OrderClause,
     RoutingFilter,
     RoutingPlan,
@@ -39,7 +38,6 @@ __all__ = [
     "Expression",
     "ExpressionSyntaxError",
     "KeyRef",
-    "KnownWorkerBy",
     "Literal",
     "Operator",
     "Or",

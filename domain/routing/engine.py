@@ -15,6 +15,7 @@ Rules, in TaskRouter's terms (reference/twilio-api.md §4.4-4.6):
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -238,9 +239,10 @@ def _order_label(step: TaskStep) -> list[str]:
 def _rank(task: TaskInStep, eligible: list[tuple[WorkerState, ChannelLoad]]) -> list[tuple[WorkerState, ChannelLoad]]:
     """`order_by` first (workers lacking an attribute last), then longest idle, then SID for a stable order."""
 
-    def longest_idle(pair: tuple[WorkerState, ChannelLoad]) -> tuple[bool, float, str]:
+    def longest_idle(pair: tuple[WorkerState, ChannelLoad]) -> tuple[float, str]:
         idle = pair[0].idle_since(pair[1])
-        return (idle is not None, idle.timestamp() if idle is not None else 0.0, pair[0].sid)
+        # A worker never reserved (and with no activity change on record) has been idle the longest.
+        return (idle.timestamp() if idle is not None else -math.inf, pair[0].sid)
 
     return sort_workers(eligible, task.step.order_by, longest_idle, attributes=lambda pair: pair[0].context())
 
@@ -278,6 +280,7 @@ def choose(task: TaskInStep, members: Sequence[WorkerState], *, multi_task: bool
                 exclusion=excluded[0] if excluded else None,
             )
         )
+    pool = fresh or declined
     if fresh and declined:
         # Someone who has not said no can take it: the decliners wait their turn.
         passed_over = {worker.sid for worker, _ in declined}
@@ -292,8 +295,6 @@ def choose(task: TaskInStep, members: Sequence[WorkerState], *, multi_task: bool
             else v
             for v in verdicts
         ]
-        declined = []
-    pool = fresh or declined
     ranked = _rank(task, pool)[: max(task.wanted, 0)]
     label = step.label
     if ranked:

@@ -10,18 +10,18 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from enum import StrEnum
-from typing import Any, TypeAlias, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.errors import InvalidParameter
+from domain.limits import MAX_PRIORITY, MAX_TARGET_TIMEOUT, MAX_WORKFLOW_CONFIGURATION_BYTES
 from domain.routing.expressions import ExpressionSyntaxError, KeyRef, parse_expression
 
 __all__ = [
     "MAX_CONFIGURATION_BYTES",
     "MAX_PRIORITY",
     "MAX_TARGET_TIMEOUT",
-    "KnownWorkerBy",
     "OrderClause",
     "RoutingFilter",
     "RoutingPlan",
@@ -36,9 +36,7 @@ __all__ = [
     "sort_workers",
 ]
 
-MAX_CONFIGURATION_BYTES = 1_038_576
-MAX_TARGET_TIMEOUT = 1_209_600  # 14 days, Twilio's cap on a workflow step
-MAX_PRIORITY = 2**31 - 1
+MAX_CONFIGURATION_BYTES = MAX_WORKFLOW_CONFIGURATION_BYTES
 QUEUE_SID_PATTERN = r"^WQ[0-9a-f]{32}$"
 
 _QUEUE_SID_RE = re.compile(r"^WQ[0-9a-fA-F]{32}$")
@@ -60,11 +58,6 @@ class WorkflowConfigurationError(InvalidParameter):
 class SortDirection(StrEnum):
     ASC = "ASC"
     DESC = "DESC"
-
-
-class KnownWorkerBy(StrEnum):
-    SID = "sid"
-    FRIENDLY_NAME = "friendly_name"
 
 
 class _Frozen(BaseModel):
@@ -91,24 +84,6 @@ class RoutingTarget(_Frozen):
     skip_if: str | None = None
     known_worker_sid: str | None = None
     known_worker_friendly_name: str | None = None
-
-    def matches_worker(self, task_attributes: Mapping[str, Any], worker_attributes: Mapping[str, Any]) -> bool:
-        """Whether a queue member is eligible for this step (no target expression: every member is)."""
-        if self.expression is None:
-            return True
-        return parse_expression(self.expression).evaluate({"task": task_attributes, "worker": worker_attributes})
-
-    def should_skip(self, context: Mapping[str, Any]) -> bool:
-        """Evaluate `skip_if` against e.g. {"workers": {"available": 0, "unavailable": 3}}."""
-        return self.skip_if is not None and parse_expression(self.skip_if).evaluate(context)
-
-    def known_worker(self, task_attributes: Mapping[str, Any]) -> tuple[KnownWorkerBy, str | None] | None:
-        """Resolve a known-worker target: `task.x` reads the task attribute, anything else is a literal."""
-        if self.known_worker_sid is not None:
-            return KnownWorkerBy.SID, _resolve_known_worker(self.known_worker_sid, task_attributes)
-        if self.known_worker_friendly_name is not None:
-            return KnownWorkerBy.FRIENDLY_NAME, _resolve_known_worker(self.known_worker_friendly_name, task_attributes)
-        return None
 
 
 class RoutingFilter(_Frozen):
@@ -161,17 +136,6 @@ class RoutingPlan(_Frozen):
 
 # ---------------------------------------------------------------------------------------------------------
 # Parsing
-
-
-def _resolve_known_worker(value: str, task_attributes: Mapping[str, Any]) -> str | None:
-    if value.startswith("task."):
-        try:
-            key = _parse_key(value)
-        except ValueError:
-            return value
-        resolved = key.resolve({"task": task_attributes})
-        return resolved if isinstance(resolved, str) else None
-    return value
 
 
 @functools.lru_cache(maxsize=1024)
@@ -490,7 +454,6 @@ W = TypeVar("W")
 
 # Cross-type ranking so a worker whose attribute has an unexpected type never breaks the sort.
 _NUMBER_RANK, _STRING_RANK, _BOOLEAN_RANK = 0, 1, 2
-_SortValues: TypeAlias = tuple[tuple[int, Any] | None, ...]
 
 
 def _sortable(value: object) -> tuple[int, Any] | None:
@@ -515,33 +478,18 @@ def sort_workers(
     Workers lacking a clause's attribute sort after those that have it, whatever the direction.
     `attributes` extracts the attribute document from a worker; by default the worker is that document.
     """
-    keys = [_parse_key(clause.attribute) for clause in order_by]
-    descending = [clause.direction is SortDirection.DESC for clause in order_by]
 
     def attributes_of(worker: W) -> Mapping[str, Any]:
         return attributes(worker) if attributes is not None else cast(Mapping[str, Any], worker)
 
-    decorated: list[tuple[_SortValues, W]] = [
-        (tuple(_sortable(key.resolve(attributes_of(worker))) for key in keys), worker) for worker in workers
-    ]
-
-    def compare(left: tuple[_SortValues, W], right: tuple[_SortValues, W]) -> int:
-        for left_value, right_value, reverse in zip(left[0], right[0], descending, strict=True):
-            if left_value == right_value:
-                continue
-            if left_value is None:
-                return 1
-            if right_value is None:
-                return -1
-            result = -1 if left_value < right_value else 1
-            return -result if reverse else result
-        if default_key is not None:
-            left_key, right_key = default_key(left[1]), default_key(right[1])
-            if left_key < right_key:
-                return -1
-            if right_key < left_key:
-                return 1
-        return 0
-
-    decorated.sort(key=functools.cmp_to_key(compare))
-    return [worker for _, worker in decorated]
+    ordered = list(workers)
+    if default_key is not None:
+        ordered.sort(key=default_key)
+    # Stable sorts from the last clause to the first: each earlier clause decides, later ones break its ties.
+    for clause in reversed(order_by):
+        key = _parse_key(clause.attribute)
+        valued = [(_sortable(key.resolve(attributes_of(worker))), worker) for worker in ordered]
+        present = [(value, worker) for value, worker in valued if value is not None]
+        present.sort(key=lambda pair: pair[0], reverse=clause.direction is SortDirection.DESC)
+        ordered = [worker for _, worker in present] + [worker for value, worker in valued if value is None]
+    return ordered

@@ -13,14 +13,19 @@ from api.params import WORKSPACE_PATH, parse_param_expression
 from api.schemas.taskrouter import TaskList, TaskPublic, ws_url
 from api.wire import Params
 from domain.errors import InvalidParameter, PermissionDenied
-from domain.limits import DEFAULT_TASK_TTL, MAX_PRIORITY, MAX_TASK_TTL, TASKROUTER_ATTRIBUTES_LIMIT
+from domain.limits import (
+    DEFAULT_TASK_TTL,
+    MAX_PRIORITY,
+    MAX_TASK_TTL,
+    TASK_REASON_LIMIT,
+    TASKROUTER_ATTRIBUTES_LIMIT,
+)
 from domain.sids import SidPrefix
 from domain.states import TaskStatus
 from storage.taskrouter import queries, routing
 from storage.taskrouter.models import NewTask, TaskChanges, TaskView
 
 router = APIRouter(prefix=f"{WORKSPACE_PATH}/Tasks", tags=["TaskRouter: Tasks"])
-REASON_LIMIT = 1024
 
 
 def _out(row: TaskView, base: str, response: Response) -> TaskPublic:
@@ -107,7 +112,7 @@ async def update_task(
 ) -> TaskPublic:
     changes = TaskChanges(
         assignment_status=form.enum("AssignmentStatus", TaskStatus),
-        reason=form.str("Reason", max_length=REASON_LIMIT),
+        reason=form.str("Reason", max_length=TASK_REASON_LIMIT),
         attributes=form.json_object("Attributes", max_length=TASKROUTER_ATTRIBUTES_LIMIT),
         priority=form.int("Priority", minimum=0, maximum=MAX_PRIORITY),
     )

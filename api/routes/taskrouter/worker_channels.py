@@ -10,11 +10,11 @@ from api.deps import CurrentPrincipal, DbDep, FormDep, SettingsDep
 from api.paging import paging
 from api.params import WORKSPACE_PATH
 from api.schemas.taskrouter import WorkerChannelList, WorkerChannelPublic, ws_url
+from domain.limits import MAX_CHANNEL_CAPACITY
 from storage.taskrouter import queries
 from storage.taskrouter import service as taskrouter
 
 router = APIRouter(prefix=f"{WORKSPACE_PATH}/Workers/{{worker_sid:sid}}/Channels", tags=["TaskRouter: WorkerChannels"])
-MAX_CAPACITY = 50  # Twilio's channel capacity per worker
 
 
 @router.get("", response_model=WorkerChannelList)
@@ -58,7 +58,7 @@ async def update_worker_channel(
     form: FormDep,
     settings: SettingsDep,
 ) -> WorkerChannelPublic:
-    capacity = form.int("Capacity", minimum=0, maximum=MAX_CAPACITY)
+    capacity = form.int("Capacity", minimum=0, maximum=MAX_CHANNEL_CAPACITY)
     available = form.bool("Available")
     async with db.unit() as uow:
         workspace = await workspace_access(uow, principal, workspace_sid)

@@ -469,3 +469,64 @@ def test_garbage_never_escapes_as_anything_but_a_syntax_error() -> None:
                 assert 0 <= error.position <= len(text)
             else:
                 assert isinstance(expression.evaluate({"x": 1}), bool)
+
+
+# Exact error messages and their location ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "position", "message"),
+    [
+        ("name == 'bob", 8, "unterminated string literal"),
+        ('name == "bob', 8, "unterminated string literal"),
+        ("first-name == 'bob'", 5, "unexpected character '-'; hyphens are not supported in keys"),
+        ("first_-x == 1", 6, "unexpected character '-'; hyphens are not supported in keys"),
+        ("a == -x", 5, "unexpected character '-'"),
+        ("-a == 1", 0, "unexpected character '-'"),
+        ("a == 1 #", 7, "unexpected character '#'"),
+    ],
+)
+def test_lexical_errors_say_what_and_where(text: str, position: int, message: str) -> None:
+    error = syntax_error(text)
+    assert (error.message, error.position) == (message, position)
+    assert error.headline == f"Invalid expression at position {position}: {message}"
+
+
+def test_an_error_on_a_later_line_points_at_its_line_and_column() -> None:
+    text = "a == 1 AND\n  b == 'x\nAND c == 2"
+    error = syntax_error(text)
+    assert (error.line, error.column, error.position) == (2, 8, 18)
+    assert str(error) == f"{error.headline}\n    b == 'x\n         ^"
+    first_line = syntax_error("a === 1\nAND b == 2")
+    assert (first_line.line, first_line.column) == (1, 5)
+    assert str(first_line).splitlines()[1:] == ["  a === 1", "      ^"]
+
+
+def test_the_end_of_input_is_reported_after_the_text() -> None:
+    error = syntax_error("a ==")
+    assert error.position == 4 and error.message.startswith("unexpected end of expression")
+    assert str(error).splitlines()[1:] == ["  a ==", "      ^"]
+
+
+def test_too_deep_nesting_is_refused_at_the_parenthesis() -> None:
+    from domain.routing.expressions import MAX_NESTING_DEPTH
+
+    text = "(" * (MAX_NESTING_DEPTH + 1) + "a == 1" + ")" * (MAX_NESTING_DEPTH + 1)
+    error = syntax_error(text)
+    assert error.message == f"parentheses nested deeper than {MAX_NESTING_DEPTH} levels"
+    assert error.position == MAX_NESTING_DEPTH
+    ok = "(" * MAX_NESTING_DEPTH + "a == 1" + ")" * MAX_NESTING_DEPTH
+    assert parse_expression(ok).evaluate({"a": 1})
+
+
+@pytest.mark.parametrize(("text", "value"), [("1e3", 1000.0), ("2E2", 200.0), ("1.5", 1.5), ("12", 12)])
+def test_number_literals_keep_their_kind(text: str, value: float) -> None:
+    literal = parse_expression(f"x == {text}").root.right  # type: ignore[union-attr]
+    assert literal.value == value and type(literal.value) is type(value)
+
+
+def test_array_operators_need_exactly_one_array_side() -> None:
+    assert evaluate("tags HAS 'a'", {"tags": ["a"]})
+    assert not evaluate("tags HAS ['a']", {"tags": [["a"]]})
+    assert evaluate("'a' IN tags", {"tags": ["a"]})
+    assert not evaluate("tags IN other", {"tags": ["a"], "other": [["a"]]})

@@ -11,7 +11,6 @@ from pydantic import ValidationError
 
 from domain.errors import InvalidParameter
 from domain.routing import (
-    KnownWorkerBy,
     OrderClause,
     RoutingPlan,
     SortDirection,
@@ -484,36 +483,6 @@ def test_cumulative_timeouts_are_running_sums_for_any_timeouts() -> None:
         assert [s.starts_at for s in plan.steps] == [0, *running[:-1]]
 
 
-# Target helpers -----------------------------------------------------------------------------------------
-
-
-def test_target_helpers_evaluate_worker_expression_skip_if_and_known_worker() -> None:
-    target = (
-        config(
-            one_filter(
-                queue=Q_SPANISH,
-                expression="task.language IN worker.languages",
-                skip_if="workers.available == 0",
-                known_worker_sid="task.agent_sid",
-            )
-        )
-        .filters[0]
-        .targets[0]
-    )
-    assert target.matches_worker({"language": "es"}, {"languages": ["es"]})
-    assert not target.matches_worker({"language": "es"}, {"languages": ["en"]})
-    assert target.should_skip({"workers": {"available": 0, "unavailable": 2}})
-    assert not target.should_skip({"workers": {"available": 1}})
-    assert target.known_worker({"agent_sid": "WK" + "1" * 32}) == (KnownWorkerBy.SID, "WK" + "1" * 32)
-    assert target.known_worker({}) == (KnownWorkerBy.SID, None)
-
-    plain = config(one_filter(queue=Q_SPANISH, known_worker_friendly_name="alice")).filters[0].targets[0]
-    assert plain.matches_worker({}, {})
-    assert not plain.should_skip({})
-    assert plain.known_worker({}) == (KnownWorkerBy.FRIENDLY_NAME, "alice")
-    assert config(one_filter(queue=Q_SPANISH)).filters[0].targets[0].known_worker({}) is None
-
-
 # order_by -----------------------------------------------------------------------------------------------
 
 
@@ -581,3 +550,133 @@ def test_sort_workers_with_an_attribute_extractor_and_nested_paths() -> None:
         workers, parse_order_by("worker.skills.rating[1] DESC"), attributes=lambda w: w["attributes"]
     )
     assert [w["sid"] for w in ordered] == ["WK2", "WK1"]
+
+
+# Exact error messages -----------------------------------------------------------------------------------
+
+T0 = "task_routing.filters[0].targets[0]"
+
+
+@pytest.mark.parametrize(
+    ("task_routing", "message"),
+    [
+        ([], "task_routing: must be a JSON object, got array"),
+        ({"filters": {}}, "task_routing.filters: must be an array, got object"),
+        ({"filters": [None]}, "task_routing.filters[0]: must be a JSON object, got null"),
+        ({"filters": [True]}, "task_routing.filters[0]: must be a JSON object, got boolean"),
+        ({"filters": [7]}, "task_routing.filters[0]: must be a JSON object, got number"),
+        ({"filters": ["x"]}, "task_routing.filters[0]: must be a JSON object, got string"),
+        (
+            {"filters": [{"targets": [{"queue": Q_SPANISH}]}]},
+            "task_routing.filters[0].expression: expression is required",
+        ),
+        (
+            {"filters": [{"expression": 1, "targets": [{"queue": Q_SPANISH}]}]},
+            "task_routing.filters[0].expression: must be a string, got number",
+        ),
+        ({"filters": [{"expression": "1==1"}]}, "task_routing.filters[0].targets: must be an array, got null"),
+        (
+            {"filters": [{"expression": "1==1", "targets": "q"}]},
+            "task_routing.filters[0].targets: must be an array, got string",
+        ),
+        (
+            {"filters": [{"expression": "1==1", "targets": []}]},
+            "task_routing.filters[0].targets: must contain at least one target",
+        ),
+        (
+            {"filters": [{"filter_friendly_name": 3, "expression": "1==1", "targets": [{"queue": Q_SPANISH}]}]},
+            "task_routing.filters[0].filter_friendly_name: must be a string, got number",
+        ),
+        (
+            {"filters": [{"friendly_name": [], "expression": "1==1", "targets": [{"queue": Q_SPANISH}]}]},
+            "task_routing.filters[0].friendly_name: must be a string, got array",
+        ),
+        (one_filter(queue=5), f"{T0}.queue: must be a string, got number"),
+        (one_filter(queue="WQ1"), f"{T0}.queue: 'WQ1' is not a TaskQueue SID (WQ + 32 hex)"),
+        (one_filter(queue=Q_SPANISH, skip_if=1), f"{T0}.skip_if: must be a string, got number"),
+        (one_filter(queue=Q_SPANISH, order_by=False), f"{T0}.order_by: must be a string, got boolean"),
+        (one_filter(queue=Q_SPANISH, known_worker_sid={}), f"{T0}.known_worker_sid: must be a string, got object"),
+        (
+            one_filter(queue=Q_SPANISH, known_worker_friendly_name=2.5),
+            f"{T0}.known_worker_friendly_name: must be a string, got number",
+        ),
+        (one_filter(queue=Q_SPANISH, known_worker_sid=" "), f"{T0}.known_worker_sid: must not be empty"),
+        (
+            one_filter(queue=Q_SPANISH, known_worker_friendly_name=""),
+            f"{T0}.known_worker_friendly_name: must not be empty",
+        ),
+        (
+            one_filter(queue=Q_SPANISH, known_worker_sid="task.a", known_worker_friendly_name="task.b"),
+            f"{T0}: known_worker_sid and known_worker_friendly_name are mutually exclusive",
+        ),
+        (
+            one_filter(queue=Q_SPANISH, priority="high"),
+            f"{T0}.priority: must be an integer between 0 and 2147483647, got 'high'",
+        ),
+        ({"default_filter": "q"}, "task_routing.default_filter: must be a JSON object, got string"),
+    ],
+)
+def test_configuration_errors_say_exactly_what_and_where(task_routing: Any, message: str) -> None:
+    assert str(config_error(task_routing)) == message
+
+
+@pytest.mark.parametrize(
+    ("order_by", "message"),
+    [
+        ("worker.a,", "order_by: clause 1 is empty"),
+        ("worker.a ASC extra", "order_by: clause 0 'worker.a ASC extra': expected '<worker.attribute> [ASC|DESC]'"),
+        ("worker.a, bad-key", "order_by: clause 1 'bad-key': 'bad-key' is not a valid key"),
+        ("task.a", "order_by: clause 0 'task.a': key must start with 'worker.'"),
+        ("worker.a UP", "order_by: clause 0 'worker.a UP': direction must be ASC or DESC, got 'UP'"),
+    ],
+)
+def test_order_by_errors_say_exactly_what(order_by: str, message: str) -> None:
+    with pytest.raises(WorkflowConfigurationError) as caught:
+        parse_order_by(order_by)
+    assert str(caught.value) == message
+    assert caught.value.path == "order_by"
+
+
+def test_document_level_errors_say_exactly_what() -> None:
+    for text, message in [
+        ("[]", "configuration must be a JSON object, got array"),
+        ("{}", "task_routing: task_routing is required"),
+        ("[" * 5000 + "]" * 5000, "invalid JSON: nested too deeply"),
+    ]:
+        with pytest.raises(WorkflowConfigurationError) as caught:
+            parse_workflow_configuration(text)
+        assert str(caught.value) == message
+    with pytest.raises(WorkflowConfigurationError) as caught:
+        parse_workflow_configuration(123)  # type: ignore[arg-type]
+    assert str(caught.value) == "configuration must be a JSON string"
+    assert caught.value.path == ""
+
+
+def test_plan_reasons_name_unreachable_targets_and_filters() -> None:
+    parsed = config(
+        {
+            "filters": [
+                {
+                    "filter_friendly_name": "A",
+                    "expression": "1==1",
+                    "targets": [{"queue": Q_SPANISH}, {"queue": Q_EVERYONE}],
+                },
+                {"expression": "1==1", "targets": [{"queue": Q_OVERFLOW}]},
+            ]
+        }
+    )
+    assert plan_routing(parsed, {}).reason == [
+        "filter 0 'A' matched",
+        "filter 0 'A' target 0 has no timeout; its later targets are never reached",
+        "filter 0 'A' never times out; later filters are not considered",
+    ]
+    last = config({"filters": [{"expression": "1==1", "targets": [{"queue": Q_SPANISH, "timeout": 5}, {}]}]})
+    assert plan_routing(last, {}).reason == ["filter 0 matched"]
+    single = config({"filters": [{"expression": "1==1", "targets": [{"queue": Q_SPANISH}]}]})
+    assert plan_routing(single, {}).reason == ["filter 0 matched"]
+
+
+def test_default_filter_step_keeps_its_timeout() -> None:
+    parsed = config({"filters": [], "default_filter": {"queue": Q_DEFAULT, "timeout": 90}})
+    [step] = plan_routing(parsed, {}).steps
+    assert (step.filter_index, step.starts_at, step.cumulative_timeout) == (None, 0, 90)
