@@ -1,5 +1,5 @@
 """Typed FastAPI dependencies: the database, the Temporal client, settings, the caller (any, or an admin, with
-the security schemes OpenAPI documents for it), its form and query parameters, and the If-Match precondition."""
+the security schemes OpenAPI documents for it), its query parameters, and the If-Match precondition."""
 
 from __future__ import annotations
 
@@ -91,10 +91,6 @@ async def require_admin(principal: Annotated[Principal, Depends(authenticate)]) 
     return principal
 
 
-async def form_params(request: Request) -> Params:
-    return Params(await request.form())
-
-
 def query_params(request: Request) -> Params:
     return Params(request.query_params)
 
@@ -120,6 +116,5 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
 AdminPrincipal = Annotated[Principal, Depends(require_admin)]
-FormDep = Annotated[Params, Depends(form_params)]
 QueryDep = Annotated[Params, Depends(query_params)]
 IfMatchDep = Annotated[int | None, Depends(if_match)]

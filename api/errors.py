@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -28,6 +30,29 @@ def twilio_error(code: int, message: str, status: int) -> JSONResponse:
     return JSONResponse(error_body(code, message, status), status_code=status, headers=headers)
 
 
+def validation_message(error: Mapping[str, Any]) -> str:
+    """A form or query validation error in the words Twilio uses, naming the parameter."""
+    loc = [str(part) for part in error.get("loc", ())]
+    where = loc[0] if loc else ""
+    name = loc[-1] if len(loc) > 1 else where
+    kind, message, ctx = error.get("type", ""), str(error.get("msg", "")), error.get("ctx") or {}
+    if kind == "missing":
+        return f"Missing required parameter {name} in the {'post body' if where == 'body' else 'query'}"
+    if kind == "value_error":
+        return f"Parameter '{name}' {message.removeprefix('Value error, ')}"
+    if kind == "string_too_long":
+        return f"Parameter '{name}' must be at most {ctx.get('max_length')} characters"
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"Parameter '{name}' must be at least {ctx.get('ge', ctx.get('gt'))}"
+    if kind in ("less_than_equal", "less_than"):
+        return f"Parameter '{name}' must be at most {ctx.get('le', ctx.get('lt'))}"
+    if kind in ("int_parsing", "int_from_float"):
+        return f"Parameter '{name}' must be an integer, got '{error.get('input')}'"
+    if kind in ("string_type", "bool_parsing", "bool_type"):
+        return f"Parameter '{name}' must be a {'string' if kind == 'string_type' else 'boolean'}"
+    return f"Parameter '{name}' is invalid: {message}"
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ParleyError)
     async def _parley(_: Request, exc: ParleyError) -> JSONResponse:
@@ -39,9 +64,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0] if exc.errors() else {"msg": "invalid request"}
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        return twilio_error(20001, f"Invalid request: {where}: {first.get('msg')}", 400)
+        errors = exc.errors()
+        return twilio_error(20001, validation_message(errors[0]) if errors else "Invalid request", 400)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -1,13 +1,11 @@
-"""Request parsing shared by route modules (routes never import one another): path conventions, and the
-parameters several resources take in the same way."""
+"""Request parsing shared by route modules (routes never import one another): path conventions and query
+parameters that are expressions. Form bodies are api/forms/."""
 
 from __future__ import annotations
 
 from starlette.convertors import Convertor, register_url_convertor
 
-from api.wire import Params
 from domain.errors import InvalidParameter
-from domain.limits import CALLBACK_URL_LIMIT, FRIENDLY_NAME_LIMIT
 from domain.routing import Expression, ExpressionSyntaxError, parse_expression
 
 WORKSPACE_PATH = "/taskrouter/v1/Workspaces/{workspace_sid}"
@@ -30,28 +28,9 @@ class _SidConvertor(Convertor[str]):
 register_url_convertor("sid", _SidConvertor())
 
 
-def optional_name(form: Params) -> str | None:
-    """FriendlyName on update: optional, but not blank when given."""
-    name = form.str("FriendlyName", max_length=FRIENDLY_NAME_LIMIT)
-    if name is not None and not name.strip():
-        raise InvalidParameter("Parameter 'FriendlyName' must not be empty")
-    return name
-
-
-def required_name(form: Params) -> str:
-    return form.required_str("FriendlyName", max_length=FRIENDLY_NAME_LIMIT)
-
-
 def parse_param_expression(text: str, param: str) -> Expression:
     try:
         return parse_expression(text)
     except ExpressionSyntaxError as exc:
         # The error's own message is the bare reason; the client needs the parameter and the position.
         raise InvalidParameter(f"Parameter '{param}' is not a valid expression: {exc.headline}") from None
-
-
-def callback_url(form: Params, param: str) -> str | None:
-    value = form.str(param, max_length=CALLBACK_URL_LIMIT)
-    if value and not value.startswith(("http://", "https://")):
-        raise InvalidParameter(f"Parameter '{param}' must be an http(s) URL, got '{value}'")
-    return value

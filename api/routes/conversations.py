@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Form, Request, Response
 
 from api.access import conversation_access
-from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, FormDep, SettingsDep
+from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, SettingsDep
+from api.forms.conversations import (
+    AddressType,
+    CreateAddress,
+    CreateConversation,
+    CreateMessage,
+    CreateParticipant,
+    UpdateConversation,
+)
 from api.messaging import post_message
 from api.paging import echo, paging
 from api.schemas.conversations import (
@@ -23,14 +30,7 @@ from api.schemas.conversations import (
 )
 from api.wire import Params
 from domain.errors import InvalidParameter, NotFound
-from domain.limits import (
-    ADDRESSES_MAX_PAGE_SIZE,
-    CONVERSATION_ATTRIBUTES_LIMIT,
-    CONVERSATIONS_MAX_PAGE_SIZE,
-    CONVERSATIONS_NAME_LIMIT,
-    MESSAGE_ATTRIBUTES_LIMIT,
-    PARTICIPANT_ATTRIBUTES_LIMIT,
-)
+from domain.limits import ADDRESSES_MAX_PAGE_SIZE, CONVERSATIONS_MAX_PAGE_SIZE
 from domain.states import ConversationState
 from storage.conversations import queries
 from storage.conversations import service as conversations
@@ -39,32 +39,21 @@ from storage.conversations.service import ConversationChanges
 router = APIRouter(prefix="/conversations/v1", tags=["Conversations"])
 
 
-class AddressType(StrEnum):
-    SMS = "sms"
-    WHATSAPP = "whatsapp"
-    MESSENGER = "messenger"
-    GBM = "gbm"
-    EMAIL = "email"
-    RCS = "rcs"
-    APPLE = "apple"
-    CHAT = "chat"
-
-
 @router.post("/Conversations", status_code=201, response_model=ConversationPublic)
 async def create_conversation(
-    principal: AdminPrincipal, db: DbDep, form: FormDep, settings: SettingsDep
+    principal: AdminPrincipal, db: DbDep, form: Annotated[CreateConversation, Form()], settings: SettingsDep
 ) -> ConversationPublic:
-    state = form.enum("State", ConversationState) or ConversationState.ACTIVE
+    """Create a conversation in the account's default Conversation Service."""
     async with db.unit() as uow:
         row = await conversations.create_conversation(
             uow,
             account_sid=principal.account_sid,
             chat_service_sid=await conversations.default_service_sid(uow, principal.account_sid),
-            friendly_name=form.str("FriendlyName", max_length=CONVERSATIONS_NAME_LIMIT),
-            unique_name=form.str("UniqueName", max_length=CONVERSATIONS_NAME_LIMIT),
-            attributes=form.json_object("Attributes", max_length=CONVERSATION_ATTRIBUTES_LIMIT) or "{}",
-            state=state,
-            messaging_service_sid=form.str("MessagingServiceSid"),
+            friendly_name=form.friendly_name,
+            unique_name=form.unique_name,
+            attributes=form.attributes or "{}",
+            state=form.state or ConversationState.ACTIVE,
+            messaging_service_sid=form.messaging_service_sid,
         )
     return ConversationPublic.of(row, settings.base_url)
 
@@ -73,6 +62,7 @@ async def create_conversation(
 async def list_conversations(
     request: Request, principal: AdminPrincipal, db: DbDep, settings: SettingsDep
 ) -> ConversationList:
+    """The account's conversations, oldest first. Filter: `State`."""
     page = paging(request.query_params, max_size=CONVERSATIONS_MAX_PAGE_SIZE)
     state = Params(request.query_params).enum("State", ConversationState)
     async with db.read() as q:
@@ -92,6 +82,7 @@ async def list_conversations(
 async def fetch_conversation(
     sid: str, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
 ) -> ConversationPublic:
+    """One conversation, by SID or unique name (a token holder: one it takes part in)."""
     async with db.read() as q:
         conversation, _ = await conversation_access(q, principal, sid)
     return ConversationPublic.of(conversation, settings.base_url)
@@ -99,13 +90,15 @@ async def fetch_conversation(
 
 @router.post("/Conversations/{sid}", response_model=ConversationPublic)
 async def update_conversation(
-    sid: str, principal: AdminPrincipal, db: DbDep, form: FormDep, settings: SettingsDep
+    sid: str,
+    principal: AdminPrincipal,
+    db: DbDep,
+    form: Annotated[UpdateConversation, Form()],
+    settings: SettingsDep,
 ) -> ConversationPublic:
+    """Change a conversation; `closed` is final (a closed conversation cannot be re-opened: 50404)."""
     changes = ConversationChanges(
-        friendly_name=form.str("FriendlyName", max_length=CONVERSATIONS_NAME_LIMIT),
-        attributes=form.json_object("Attributes", max_length=CONVERSATION_ATTRIBUTES_LIMIT),
-        state=form.enum("State", ConversationState),
-        unique_name=form.str("UniqueName", max_length=CONVERSATIONS_NAME_LIMIT),
+        friendly_name=form.friendly_name, attributes=form.attributes, state=form.state, unique_name=form.unique_name
     )
     async with db.unit() as uow:
         conversation, _ = await conversation_access(uow, principal, sid, write=True)
@@ -120,6 +113,7 @@ async def update_conversation(
 async def list_participants(
     sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
 ) -> ParticipantList:
+    """A conversation's participants."""
     page = paging(request.query_params, max_size=CONVERSATIONS_MAX_PAGE_SIZE)
     async with db.read() as q:
         conversation, _ = await conversation_access(q, principal, sid)
@@ -136,11 +130,15 @@ async def list_participants(
 
 @router.post("/Conversations/{sid}/Participants", status_code=201, response_model=ParticipantPublic)
 async def create_participant(
-    sid: str, principal: AdminPrincipal, db: DbDep, form: FormDep, settings: SettingsDep
+    sid: str,
+    principal: AdminPrincipal,
+    db: DbDep,
+    form: Annotated[CreateParticipant, Form()],
+    settings: SettingsDep,
 ) -> ParticipantPublic:
-    identity = form.str("Identity", max_length=CONVERSATIONS_NAME_LIMIT)
-    address = form.str("MessagingBinding.Address", max_length=CONVERSATIONS_NAME_LIMIT)
-    proxy = form.str("MessagingBinding.ProxyAddress", max_length=CONVERSATIONS_NAME_LIMIT)
+    """Add a chat participant (`Identity`) or an SMS/WhatsApp one (`MessagingBinding.Address` and
+    `MessagingBinding.ProxyAddress`); an identity is unique in the conversation (50433)."""
+    identity, address, proxy = form.identity, form.messaging_binding_address, form.messaging_binding_proxy_address
     if identity is None and address is None:
         raise InvalidParameter("Either Identity or MessagingBinding.Address must be given", code=50402)
     if identity is not None and address is not None:
@@ -160,9 +158,9 @@ async def create_participant(
             uow,
             conversation_sid=conversation.sid,
             identity=identity,
-            attributes=form.json_object("Attributes", max_length=PARTICIPANT_ATTRIBUTES_LIMIT) or "{}",
+            attributes=form.attributes or "{}",
             messaging_binding=binding,
-            role_sid=form.str("RoleSid"),
+            role_sid=form.role_sid,
         )
     return ParticipantPublic.of(row, settings.base_url)
 
@@ -171,6 +169,7 @@ async def create_participant(
 async def fetch_participant(
     sid: str, participant: str, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
 ) -> ParticipantPublic:
+    """One participant, by SID or identity."""
     async with db.read() as q:
         conversation, _ = await conversation_access(q, principal, sid)
         row = await conversations.get_participant(q, conversation_sid=conversation.sid, sid_or_identity=participant)
@@ -179,6 +178,7 @@ async def fetch_participant(
 
 @router.delete("/Conversations/{sid}/Participants/{participant}", status_code=204)
 async def delete_participant(sid: str, participant: str, principal: AdminPrincipal, db: DbDep) -> Response:
+    """Remove a participant."""
     async with db.unit() as uow:
         conversation, _ = await conversation_access(uow, principal, sid, write=True)
         if not await conversations.remove_participant(
@@ -193,15 +193,22 @@ async def delete_participant(sid: str, participant: str, principal: AdminPrincip
 
 @router.post("/Conversations/{sid}/Messages", status_code=201, response_model=MessagePublic)
 async def create_message(
-    sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, form: FormDep, settings: SettingsDep
+    sid: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    form: Annotated[CreateMessage, Form()],
+    settings: SettingsDep,
 ) -> MessagePublic:
+    """Add a message: a token holder writes as its own participant, an admin as `Author`. An
+    `I-Twilio-Idempotency-Token` (or `Idempotency-Key`) header makes a retry return the same message."""
     message = await post_message(
         db,
         principal,
         sid,
-        body=form.str("Body"),
-        attributes=form.json_object("Attributes", max_length=MESSAGE_ATTRIBUTES_LIMIT),
-        author=form.str("Author", max_length=CONVERSATIONS_NAME_LIMIT),
+        body=form.body,
+        attributes=form.attributes,
+        author=form.author,
         idempotency_key=request.headers.get("i-twilio-idempotency-token") or request.headers.get("idempotency-key"),
     )
     return MessagePublic.of(message, settings.base_url)
@@ -211,6 +218,7 @@ async def create_message(
 async def list_messages(
     sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
 ) -> MessageList:
+    """A conversation's messages by index (`Order`: `asc`, the default, or `desc`)."""
     page = paging(request.query_params, max_size=CONVERSATIONS_MAX_PAGE_SIZE)
     order = Params(request.query_params).enum("Order", queries.MessageOrder) or queries.MessageOrder.ASC
     async with db.read() as q:
@@ -231,6 +239,7 @@ async def list_messages(
 async def fetch_message(
     sid: str, message_sid: str, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
 ) -> MessagePublic:
+    """One message."""
     async with db.read() as q:
         conversation, _ = await conversation_access(q, principal, sid)
         row = await queries.get_message(q, conversation_sid=conversation.sid, message_sid=message_sid)
@@ -243,15 +252,15 @@ async def fetch_message(
 
 
 @router.post("/Configuration/Addresses", status_code=201, response_model=AddressPublic)
-async def create_address(principal: AdminPrincipal, db: DbDep, form: FormDep, settings: SettingsDep) -> AddressPublic:
-    address_type = form.enum("Type", AddressType)
-    if address_type is None:
-        raise InvalidParameter("Missing required parameter Type in the post body")
-    auto_creation: dict[str, Any] = {"enabled": bool(form.bool("AutoCreation.Enabled"))}
-    if form.has("AutoCreation.Type"):
-        auto_creation["type"] = (form.str("AutoCreation.Type") or "default").lower()
-    # Parley extension: Flex routing for auto-created conversations (the job Studio's "Send to Flex" does).
-    routing = form.json_value("AutoCreation.Routing")
+async def create_address(
+    principal: AdminPrincipal, db: DbDep, form: Annotated[CreateAddress, Form()], settings: SettingsDep
+) -> AddressPublic:
+    """Create an address configuration; with `AutoCreation.Routing` (Parley extension) a new contact's
+    conversation is routed to an agent. Everything the routing names must belong to the account."""
+    auto_creation: dict[str, Any] = {"enabled": form.auto_creation_enabled}
+    if form.given("auto_creation_type"):
+        auto_creation["type"] = (form.auto_creation_type or "default").lower()
+    routing = form.auto_creation_routing
     if routing is not None:
         if not isinstance(routing, dict) or not isinstance(routing.get("properties"), dict):
             raise InvalidParameter("AutoCreation.Routing must be a JSON object with a 'properties' object")
@@ -260,17 +269,18 @@ async def create_address(principal: AdminPrincipal, db: DbDep, form: FormDep, se
         row = await conversations.create_address(
             uow,
             account_sid=principal.account_sid,
-            type=address_type.value,
-            address=form.required_str("Address", max_length=CONVERSATIONS_NAME_LIMIT),
-            friendly_name=form.str("FriendlyName", max_length=CONVERSATIONS_NAME_LIMIT),
+            type=form.type.value,
+            address=form.address,
+            friendly_name=form.friendly_name,
             auto_creation=auto_creation,
-            address_country=form.str("AddressCountry", max_length=2),
+            address_country=form.address_country,
         )
     return AddressPublic.of(row, settings.base_url)
 
 
 @router.get("/Configuration/Addresses", response_model=AddressList)
 async def list_addresses(request: Request, principal: AdminPrincipal, db: DbDep, settings: SettingsDep) -> AddressList:
+    """The account's address configurations. Filter: `Type`."""
     page = paging(request.query_params, max_size=ADDRESSES_MAX_PAGE_SIZE)
     address_type = Params(request.query_params).enum("Type", AddressType)
     async with db.read() as q:
@@ -290,6 +300,7 @@ async def list_addresses(request: Request, principal: AdminPrincipal, db: DbDep,
 
 @router.get("/Configuration/Addresses/{sid}", response_model=AddressPublic)
 async def fetch_address(sid: str, principal: AdminPrincipal, db: DbDep, settings: SettingsDep) -> AddressPublic:
+    """One address configuration, by SID or address."""
     async with db.read() as q:
         row = await conversations.get_address(q, account_sid=principal.account_sid, sid_or_address=sid)
     return AddressPublic.of(row, settings.base_url)

@@ -3,10 +3,13 @@ task and closes the conversation; an agent moves its own participant to wrap-up 
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
 
 from api.access import interaction_access
-from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, FormDep, SettingsDep
+from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, SettingsDep
+from api.forms.conversations import UpdateInteractionChannel, UpdateInteractionParticipant
 from api.paging import paging
 from api.schemas.conversations import (
     InteractionChannelList,
@@ -21,14 +24,14 @@ from storage.interactions import queries
 from storage.interactions import service as interactions
 
 router = APIRouter(prefix="/flex-api/v1/Interactions", tags=["Flex Interactions"])
-# Twilio's participant update enum is wrapup / closed.
-PARTICIPANT_UPDATES = {s.value: s for s in (InteractionParticipantStatus.WRAPUP, InteractionParticipantStatus.CLOSED)}
 
 
 @router.get("/{sid}", response_model=InteractionPublic)
 async def fetch_interaction(
     sid: str, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
 ) -> InteractionPublic:
+    """One interaction (a token holder: an agent offered one of its tasks, a supervisor of its workspace, or its
+    own customer)."""
     async with db.read() as q:
         row = await interaction_access(q, principal, sid)
     return InteractionPublic.of(row, settings.base_url)
@@ -38,6 +41,7 @@ async def fetch_interaction(
 async def list_channels(
     sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
 ) -> InteractionChannelList:
+    """An interaction's channels (Parley adds `conversation_sid` and `active_task_sid`)."""
     page = paging(request.query_params)
     async with db.read() as q:
         await interaction_access(q, principal, sid)
@@ -54,6 +58,7 @@ async def list_channels(
 async def fetch_channel(
     sid: str, channel_sid: str, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
 ) -> InteractionChannelPublic:
+    """One interaction channel."""
     async with db.read() as q:
         await interaction_access(q, principal, sid)
         row = await interactions.get_channel(
@@ -64,20 +69,23 @@ async def fetch_channel(
 
 @router.post("/{sid}/Channels/{channel_sid}", response_model=InteractionChannelPublic)
 async def update_channel(
-    sid: str, channel_sid: str, principal: AdminPrincipal, db: DbDep, form: FormDep, settings: SettingsDep
+    sid: str,
+    channel_sid: str,
+    principal: AdminPrincipal,
+    db: DbDep,
+    form: Annotated[UpdateInteractionChannel, Form()],
+    settings: SettingsDep,
 ) -> InteractionChannelPublic:
-    status = form.enum("Status", ChannelUpdateStatus)
-    if status is None:
-        raise InvalidParameter("Missing required parameter Status in the post body")
-    routing = form.json_value("Routing")
-    close_tasks = isinstance(routing, dict) and routing.get("status") == "closed"
-    if status is ChannelUpdateStatus.INACTIVE and not close_tasks:
+    """Close the channel (its task is canceled, or left wrapping; `Routing={"status":"closed"}` completes it;
+    the conversation closes) or make it inactive (which needs `Routing={"status":"closed"}`)."""
+    close_tasks = isinstance(form.routing, dict) and form.routing.get("status") == "closed"
+    if form.status is ChannelUpdateStatus.INACTIVE and not close_tasks:
         raise InvalidParameter('Status=inactive requires Routing={"status":"closed"}')
     async with db.unit() as uow:
         channel = await interactions.get_channel(
             uow, account_sid=principal.account_sid, interaction_sid=sid, channel_sid=channel_sid
         )
-        row = await interactions.update_channel(uow, channel=channel, status=status, close_tasks=close_tasks)
+        row = await interactions.update_channel(uow, channel=channel, status=form.status, close_tasks=close_tasks)
     return InteractionChannelPublic.of(row, settings.base_url)
 
 
@@ -85,6 +93,7 @@ async def update_channel(
 async def list_participants(
     sid: str, channel_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
 ) -> InteractionParticipantList:
+    """A channel's participants: its customer and the agents of its tasks."""
     page = paging(request.query_params)
     async with db.read() as q:
         await interaction_access(q, principal, sid)
@@ -111,15 +120,10 @@ async def update_participant(
     participant_sid: str,
     principal: CurrentPrincipal,
     db: DbDep,
-    form: FormDep,
+    form: Annotated[UpdateInteractionParticipant, Form()],
     settings: SettingsDep,
 ) -> InteractionParticipantPublic:
-    given = form.str("Status")
-    if given is None:
-        raise InvalidParameter("Missing required parameter Status in the post body")
-    status = PARTICIPANT_UPDATES.get(given.strip().lower())
-    if status is None:
-        raise InvalidParameter(f"Parameter 'Status' must be one of wrapup, closed; got '{given}'")
+    """An agent moves its own participant to `wrapup` (its task wraps up) or `closed` (its task completes)."""
     async with db.unit() as uow:
         await interaction_access(uow, principal, sid)
         channel = await interactions.get_channel(
@@ -129,7 +133,7 @@ async def update_participant(
             uow,
             channel=channel,
             participant_sid=participant_sid,
-            status=status,
+            status=InteractionParticipantStatus(form.status.value),
             acting_worker_sid=None if principal.is_admin else (principal.worker_sid or ""),
         )
     return InteractionParticipantPublic.of(row, settings.base_url)

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import json
 import secrets
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Form
 from pydantic import BaseModel
 
 from api.auth import issue_access_token
-from api.deps import DbDep, FormDep
+from api.deps import DbDep
+from api.forms.conversations import CreateWebChat
 from domain.errors import InvalidParameter, NotFound
-from domain.limits import CONVERSATIONS_NAME_LIMIT, WEBCHAT_TOKEN_TTL
-from domain.sids import SidPrefix
+from domain.limits import WEBCHAT_TOKEN_TTL
 from storage.accounts import service as accounts
 from storage.conversations import service as conversations
 
@@ -29,28 +30,27 @@ class WebChat(BaseModel):
 
 
 @router.post("/WebChats", status_code=201, response_model=WebChat)
-async def create_webchat(db: DbDep, form: FormDep) -> WebChat:
-    address_sid = form.sid("AddressSid", SidPrefix.ADDRESS_CONFIGURATION, required=True)
-    assert address_sid is not None
-    customer_name = form.str("CustomerFriendlyName", max_length=CONVERSATIONS_NAME_LIMIT) or "Customer"
-    pre_engagement = form.json_value("PreEngagementData")
+async def create_webchat(db: DbDep, form: Annotated[CreateWebChat, Form()]) -> WebChat:
+    """Start a web chat (public, no credentials): a new conversation from an enabled `chat` address, an
+    anonymous customer in it, and an access token scoped to that conversation."""
+    customer_name = form.customer_friendly_name or "Customer"
+    pre_engagement = form.pre_engagement_data
     if pre_engagement is not None and not isinstance(pre_engagement, dict):
         raise InvalidParameter("PreEngagementData must be a JSON object")
     identity = f"webchat-{secrets.token_hex(12)}"
     async with db.unit() as uow:
-        address = await conversations.webchat_address(uow, address_sid)
+        address = await conversations.webchat_address(uow, form.address_sid)
         if address is None:
-            raise NotFound(f"Web chat address {address_sid} does not exist or is not enabled")
+            raise NotFound(f"Web chat address {form.address_sid} does not exist or is not enabled")
         key = await accounts.signing_key(uow, address.account_sid)
         service_sid = await conversations.default_service_sid(uow, address.account_sid)
         conversation = await conversations.create_conversation(
             uow,
             account_sid=address.account_sid,
             chat_service_sid=service_sid,
-            friendly_name=form.str("ChatFriendlyName", max_length=CONVERSATIONS_NAME_LIMIT)
-            or f"Chat with {customer_name}",
+            friendly_name=form.chat_friendly_name or f"Chat with {customer_name}",
             attributes=json.dumps({"pre_engagement_data": pre_engagement or {}, "customer_name": customer_name}),
-            address_sid=address_sid,
+            address_sid=form.address_sid,
         )
         await conversations.add_participant(
             uow,

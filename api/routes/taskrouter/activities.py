@@ -3,12 +3,15 @@ An activity in use (by a worker, a queue or the workspace defaults) cannot be de
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, Response
 
 from api.access import workspace_access
-from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, FormDep, QueryDep, SettingsDep
+from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, QueryDep, SettingsDep
+from api.forms.taskrouter import CreateActivity, UpdateActivity
 from api.paging import echo, paging
-from api.params import WORKSPACE_PATH, optional_name, required_name
+from api.params import WORKSPACE_PATH
 from api.schemas.taskrouter import ActivityList, ActivityPublic, ws_url
 from storage.taskrouter import queries
 from storage.taskrouter import service as taskrouter
@@ -20,6 +23,7 @@ router = APIRouter(prefix=f"{WORKSPACE_PATH}/Activities", tags=["TaskRouter: Act
 async def list_activities(
     workspace_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, query: QueryDep, settings: SettingsDep
 ) -> ActivityList:
+    """The workspace's activities. Filters: `FriendlyName`, `Available`."""
     page = paging(request.query_params)
     async with db.read() as q:
         await workspace_access(q, principal, workspace_sid)
@@ -43,13 +47,18 @@ async def list_activities(
 
 @router.post("", status_code=201, response_model=ActivityPublic)
 async def create_activity(
-    workspace_sid: str, principal: AdminPrincipal, db: DbDep, form: FormDep, settings: SettingsDep
+    workspace_sid: str,
+    principal: AdminPrincipal,
+    db: DbDep,
+    form: Annotated[CreateActivity, Form()],
+    settings: SettingsDep,
 ) -> ActivityPublic:
-    name = required_name(form)
-    available = bool(form.bool("Available"))
+    """Create an activity; `Available` is fixed at creation."""
     async with taskrouter.unique(db, "Activity") as uow:
         workspace = await workspace_access(uow, principal, workspace_sid)
-        row = await taskrouter.create_activity(uow, workspace=workspace, friendly_name=name, available=available)
+        row = await taskrouter.create_activity(
+            uow, workspace=workspace, friendly_name=form.friendly_name, available=form.available
+        )
     return ActivityPublic.of(row, settings.base_url)
 
 
@@ -57,6 +66,7 @@ async def create_activity(
 async def fetch_activity(
     workspace_sid: str, sid: str, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
 ) -> ActivityPublic:
+    """One activity."""
     async with db.read() as q:
         await workspace_access(q, principal, workspace_sid)
         row = await taskrouter.get_activity(q, workspace_sid=workspace_sid, sid=sid)
@@ -65,17 +75,23 @@ async def fetch_activity(
 
 @router.post("/{sid:sid}", response_model=ActivityPublic)
 async def update_activity(
-    workspace_sid: str, sid: str, principal: AdminPrincipal, db: DbDep, form: FormDep, settings: SettingsDep
+    workspace_sid: str,
+    sid: str,
+    principal: AdminPrincipal,
+    db: DbDep,
+    form: Annotated[UpdateActivity, Form()],
+    settings: SettingsDep,
 ) -> ActivityPublic:
-    name = optional_name(form)
+    """Rename an activity."""
     async with taskrouter.unique(db, "Activity") as uow:
         workspace = await workspace_access(uow, principal, workspace_sid)
-        row = await taskrouter.update_activity(uow, workspace=workspace, sid=sid, friendly_name=name)
+        row = await taskrouter.update_activity(uow, workspace=workspace, sid=sid, friendly_name=form.friendly_name)
     return ActivityPublic.of(row, settings.base_url)
 
 
 @router.delete("/{sid:sid}", status_code=204)
 async def delete_activity(workspace_sid: str, sid: str, principal: AdminPrincipal, db: DbDep) -> Response:
+    """Delete an activity no worker, queue or workspace default uses (409 otherwise)."""
     async with db.unit() as uow:
         workspace = await workspace_access(uow, principal, workspace_sid)
         await taskrouter.delete_activity(uow, workspace=workspace, sid=sid)

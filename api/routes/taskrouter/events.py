@@ -55,6 +55,9 @@ def _deny_agents(principal: Principal) -> None:
 async def list_events(
     workspace_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, query: QueryDep, settings: SettingsDep
 ) -> EventList:
+    """The workspace's event log, newest first (not readable with an agent token): the last 15 minutes unless
+    `Minutes`, `StartDate` or `EndDate` say otherwise. Filters: `EventType`, `Sid`, `TaskSid`, `WorkerSid`,
+    `ReservationSid`, `TaskQueueSid`, `WorkflowSid`, `TaskChannel`."""
     page = paging(request.query_params)
     references = tuple(
         (key, sid) for param, prefix, key in queries.EVENT_REFERENCES if (sid := query.sid(param, prefix)) is not None
@@ -96,6 +99,7 @@ async def list_events(
 async def fetch_event(
     workspace_sid: str, sid: str, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
 ) -> EventPublic:
+    """One event."""
     async with db.read() as q:
         await workspace_access(q, principal, workspace_sid)
         _deny_agents(principal)

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, Response
 
 from api.access import workspace_access
 from api.auth import Principal, Role
-from api.deps import CurrentPrincipal, DbDep, FormDep, IfMatchDep, SettingsDep, set_etag
+from api.deps import CurrentPrincipal, DbDep, IfMatchDep, SettingsDep, set_etag
+from api.forms.taskrouter import UpdateReservation
 from api.paging import Paging, paging
 from api.params import WORKSPACE_PATH
 from api.schemas.taskrouter import ReservationList, ReservationPublic, ws_url
@@ -85,7 +88,7 @@ async def _update(
     db: Database,
     response: Response,
     principal: Principal,
-    form: Params,
+    form: UpdateReservation,
     expected: int | None,
     workspace_sid: str,
     base_url: str,
@@ -94,15 +97,15 @@ async def _update(
     task_sid: str | None = None,
     worker_sid: str | None = None,
 ) -> ReservationPublic:
-    status = form.enum("ReservationStatus", ReservationStatus)
-    instruction = (form.str("Instruction") or "").lower()
+    status = form.reservation_status
+    instruction = (form.instruction or "").strip().lower()
     if status is None and instruction:
         if instruction not in INSTRUCTIONS:
             raise InvalidParameter(f"Instruction '{instruction}' is not supported for messaging tasks")
         status = INSTRUCTIONS[instruction]
     if status is None:
         raise InvalidParameter("ReservationStatus (or Instruction) is required")
-    activity_sid = form.sid("WorkerActivitySid", SidPrefix.ACTIVITY)
+    activity_sid = form.worker_activity_sid
     async with db.unit() as uow:
         await workspace_access(uow, principal, workspace_sid)
         await _load(
@@ -127,6 +130,7 @@ async def _update(
 async def list_task_reservations(
     workspace_sid: str, task_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
 ) -> ReservationList:
+    """A task's reservations (an agent token: its own). Filters: `ReservationStatus`, `WorkerSid`."""
     url = f"{ws_url(settings.base_url, workspace_sid)}/Tasks/{task_sid}/Reservations"
     return await _list(
         db,
@@ -151,6 +155,7 @@ async def fetch_task_reservation(
     db: DbDep,
     settings: SettingsDep,
 ) -> ReservationPublic:
+    """One reservation, with `routing_decision`: why it went to this worker."""
     async with db.read() as q:
         await workspace_access(q, principal, workspace_sid)
         row = await _load(q, principal, workspace_sid, reservation_sid=reservation_sid, task_sid=task_sid)
@@ -166,10 +171,12 @@ async def update_task_reservation(
     response: Response,
     principal: CurrentPrincipal,
     db: DbDep,
-    form: FormDep,
+    form: Annotated[UpdateReservation, Form()],
     expected: IfMatchDep,
     settings: SettingsDep,
 ) -> ReservationPublic:
+    """Accept, reject (optionally moving the worker to `WorkerActivitySid`), wrap up or complete. Honours
+    `If-Match`."""
     return await _update(
         db,
         response,
@@ -190,6 +197,7 @@ async def update_task_reservation(
 async def list_worker_reservations(
     workspace_sid: str, worker_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
 ) -> ReservationList:
+    """A worker's reservations. Filter: `ReservationStatus`."""
     principal.require_worker(workspace_sid, worker_sid)
     url = f"{ws_url(settings.base_url, workspace_sid)}/Workers/{worker_sid}/Reservations"
     return await _list(
@@ -215,6 +223,7 @@ async def fetch_worker_reservation(
     db: DbDep,
     settings: SettingsDep,
 ) -> ReservationPublic:
+    """One of a worker's reservations, with `routing_decision`."""
     principal.require_worker(workspace_sid, worker_sid)
     async with db.read() as q:
         await workspace_access(q, principal, workspace_sid)
@@ -231,10 +240,11 @@ async def update_worker_reservation(
     response: Response,
     principal: CurrentPrincipal,
     db: DbDep,
-    form: FormDep,
+    form: Annotated[UpdateReservation, Form()],
     expected: IfMatchDep,
     settings: SettingsDep,
 ) -> ReservationPublic:
+    """Accept, reject, wrap up or complete one of the worker's reservations. Honours `If-Match`."""
     principal.require_worker(workspace_sid, worker_sid)
     return await _update(
         db,

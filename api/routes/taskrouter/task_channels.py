@@ -3,14 +3,16 @@ name. Creating one gives every worker a channel for it; deleting one removes tho
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, Response
 
 from api.access import workspace_access
-from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, FormDep, SettingsDep
+from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, SettingsDep
+from api.forms.taskrouter import CreateTaskChannel, UpdateTaskChannel
 from api.paging import paging
-from api.params import WORKSPACE_PATH, optional_name, required_name
+from api.params import WORKSPACE_PATH
 from api.schemas.taskrouter import TaskChannelList, TaskChannelPublic, ws_url
-from domain.limits import FRIENDLY_NAME_LIMIT
 from storage.taskrouter import queries
 from storage.taskrouter import service as taskrouter
 
@@ -21,6 +23,7 @@ router = APIRouter(prefix=f"{WORKSPACE_PATH}/TaskChannels", tags=["TaskRouter: T
 async def list_task_channels(
     workspace_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
 ) -> TaskChannelList:
+    """The workspace's task channels."""
     page = paging(request.query_params)
     async with db.read() as q:
         await workspace_access(q, principal, workspace_sid)
@@ -35,15 +38,21 @@ async def list_task_channels(
 
 @router.post("", status_code=201, response_model=TaskChannelPublic)
 async def create_task_channel(
-    workspace_sid: str, principal: AdminPrincipal, db: DbDep, form: FormDep, settings: SettingsDep
+    workspace_sid: str,
+    principal: AdminPrincipal,
+    db: DbDep,
+    form: Annotated[CreateTaskChannel, Form()],
+    settings: SettingsDep,
 ) -> TaskChannelPublic:
-    name = required_name(form)
-    unique_name = form.required_str("UniqueName", max_length=FRIENDLY_NAME_LIMIT)
-    optimized = bool(form.bool("ChannelOptimizedRouting"))
+    """Create a task channel; every worker gets a worker channel for it (capacity 1)."""
     async with taskrouter.unique(db, "TaskChannel") as uow:
         workspace = await workspace_access(uow, principal, workspace_sid)
         row = await taskrouter.create_task_channel(
-            uow, workspace=workspace, friendly_name=name, unique_name=unique_name, optimized=optimized
+            uow,
+            workspace=workspace,
+            friendly_name=form.friendly_name,
+            unique_name=form.unique_name,
+            optimized=form.channel_optimized_routing,
         )
     return TaskChannelPublic.of(row, settings.base_url)
 
@@ -52,6 +61,7 @@ async def create_task_channel(
 async def fetch_task_channel(
     workspace_sid: str, sid: str, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
 ) -> TaskChannelPublic:
+    """One task channel, by SID or unique name."""
     async with db.read() as q:
         await workspace_access(q, principal, workspace_sid)
         row = await taskrouter.get_task_channel(q, workspace_sid=workspace_sid, key=sid)
@@ -60,20 +70,29 @@ async def fetch_task_channel(
 
 @router.post("/{sid}", response_model=TaskChannelPublic)
 async def update_task_channel(
-    workspace_sid: str, sid: str, principal: AdminPrincipal, db: DbDep, form: FormDep, settings: SettingsDep
+    workspace_sid: str,
+    sid: str,
+    principal: AdminPrincipal,
+    db: DbDep,
+    form: Annotated[UpdateTaskChannel, Form()],
+    settings: SettingsDep,
 ) -> TaskChannelPublic:
-    name = optional_name(form)
-    optimized = form.bool("ChannelOptimizedRouting")
+    """Change a task channel's name or channel-optimized routing."""
     async with db.unit() as uow:
         workspace = await workspace_access(uow, principal, workspace_sid)
         row = await taskrouter.update_task_channel(
-            uow, workspace=workspace, key=sid, friendly_name=name, optimized=optimized
+            uow,
+            workspace=workspace,
+            key=sid,
+            friendly_name=form.friendly_name,
+            optimized=form.channel_optimized_routing,
         )
     return TaskChannelPublic.of(row, settings.base_url)
 
 
 @router.delete("/{sid}", status_code=204)
 async def delete_task_channel(workspace_sid: str, sid: str, principal: AdminPrincipal, db: DbDep) -> Response:
+    """Delete a task channel no task uses (409 otherwise), with its worker channels."""
     async with db.unit() as uow:
         workspace = await workspace_access(uow, principal, workspace_sid)
         await taskrouter.delete_task_channel(uow, workspace=workspace, key=sid)

@@ -4,17 +4,16 @@ take them. Membership is refreshed in the same transaction that changes it."""
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Form, Request, Response
 
 from api.access import workspace_access
-from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, FormDep, QueryDep, SettingsDep
+from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, QueryDep, SettingsDep
+from api.forms.taskrouter import CreateTaskQueue, TaskQueueForm
 from api.paging import echo, paging
-from api.params import WORKSPACE_PATH, optional_name, parse_param_expression, required_name
+from api.params import WORKSPACE_PATH
 from api.schemas.taskrouter import TaskQueueList, TaskQueuePublic, ws_url
-from api.wire import Params
-from domain.limits import MAX_RESERVED_WORKERS
-from domain.routing.engine import QueueOrder
 from domain.sids import SidPrefix
 from storage.taskrouter import queries
 from storage.taskrouter import service as taskrouter
@@ -23,25 +22,21 @@ from storage.taskrouter.models import TaskQueueFields
 router = APIRouter(prefix=f"{WORKSPACE_PATH}/TaskQueues", tags=["TaskRouter: TaskQueues"])
 
 
-def _queue_fields(form: Params, *, creating: bool) -> TaskQueueFields:
-    target = form.str("TargetWorkers")
-    # An empty expression is allowed: Twilio treats it as "no worker ever matches".
-    if target is not None and target.strip():
-        parse_param_expression(target, "TargetWorkers")
-    return TaskQueueFields(
-        friendly_name=required_name(form) if creating else optional_name(form),
-        target_workers=target,
-        max_reserved_workers=form.int("MaxReservedWorkers", minimum=1, maximum=MAX_RESERVED_WORKERS),
-        task_order=form.enum("TaskOrder", QueueOrder),
-        reservation_activity_sid=form.sid("ReservationActivitySid", SidPrefix.ACTIVITY),
-        assignment_activity_sid=form.sid("AssignmentActivitySid", SidPrefix.ACTIVITY),
-    )
+async def _fields(request: Request, form: TaskQueueForm) -> TaskQueueFields:
+    """The columns to write. An empty TargetWorkers is meaningful (Twilio: no worker ever matches), but the form
+    model cannot tell it from an absent one, so the raw form says whether it was sent."""
+    fields = TaskQueueFields.model_validate(form.model_dump())
+    if form.target_workers is None and (await request.form()).get("TargetWorkers") == "":
+        fields = fields.model_copy(update={"target_workers": ""})
+    return fields
 
 
 @router.get("", response_model=TaskQueueList)
 async def list_task_queues(
     workspace_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, query: QueryDep, settings: SettingsDep
 ) -> TaskQueueList:
+    """The workspace's queues. Filters: `FriendlyName`, `WorkerSid` (queues it belongs to),
+    `EvaluateWorkerAttributes` (queues a worker with these attributes would belong to)."""
     page = paging(request.query_params)
     worker_attributes = query.json_object("EvaluateWorkerAttributes")
     async with db.read() as q:
@@ -67,12 +62,17 @@ async def list_task_queues(
 
 @router.post("", status_code=201, response_model=TaskQueuePublic)
 async def create_task_queue(
-    workspace_sid: str, principal: AdminPrincipal, db: DbDep, form: FormDep, settings: SettingsDep
+    workspace_sid: str,
+    request: Request,
+    principal: AdminPrincipal,
+    db: DbDep,
+    form: Annotated[CreateTaskQueue, Form()],
+    settings: SettingsDep,
 ) -> TaskQueuePublic:
-    fields = _queue_fields(form, creating=True)
+    """Create a queue; its members are the workers its `TargetWorkers` expression matches."""
     async with taskrouter.unique(db, "TaskQueue") as uow:
         workspace = await workspace_access(uow, principal, workspace_sid)
-        row = await taskrouter.create_task_queue(uow, workspace=workspace, fields=fields)
+        row = await taskrouter.create_task_queue(uow, workspace=workspace, fields=await _fields(request, form))
     return TaskQueuePublic.of(row, settings.base_url)
 
 
@@ -80,6 +80,7 @@ async def create_task_queue(
 async def fetch_task_queue(
     workspace_sid: str, sid: str, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
 ) -> TaskQueuePublic:
+    """One queue."""
     async with db.read() as q:
         await workspace_access(q, principal, workspace_sid)
         row = await taskrouter.get_task_queue(q, workspace_sid=workspace_sid, sid=sid)
@@ -88,17 +89,24 @@ async def fetch_task_queue(
 
 @router.post("/{sid:sid}", response_model=TaskQueuePublic)
 async def update_task_queue(
-    workspace_sid: str, sid: str, principal: AdminPrincipal, db: DbDep, form: FormDep, settings: SettingsDep
+    workspace_sid: str,
+    sid: str,
+    request: Request,
+    principal: AdminPrincipal,
+    db: DbDep,
+    form: Annotated[TaskQueueForm, Form()],
+    settings: SettingsDep,
 ) -> TaskQueuePublic:
-    fields = _queue_fields(form, creating=False)
+    """Change a queue; a new `TargetWorkers` recomputes its members, and waiting tasks may be offered at once."""
     async with taskrouter.unique(db, "TaskQueue") as uow:
         workspace = await workspace_access(uow, principal, workspace_sid)
-        row = await taskrouter.update_task_queue(uow, workspace=workspace, sid=sid, fields=fields)
+        row = await taskrouter.update_task_queue(uow, workspace=workspace, sid=sid, fields=await _fields(request, form))
     return TaskQueuePublic.of(row, settings.base_url)
 
 
 @router.delete("/{sid:sid}", status_code=204)
 async def delete_task_queue(workspace_sid: str, sid: str, principal: AdminPrincipal, db: DbDep) -> Response:
+    """Delete a queue no live task waits in and no workflow routes to (409 otherwise)."""
     async with db.unit() as uow:
         workspace = await workspace_access(uow, principal, workspace_sid)
         await taskrouter.delete_task_queue(uow, workspace=workspace, sid=sid)

@@ -3,11 +3,14 @@ complete, attributes, priority), delete. Agents may read and finish only tasks r
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, Response
 
 from api.access import task_access, workspace_access
 from api.auth import Role
-from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, FormDep, IfMatchDep, SettingsDep, set_etag
+from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, IfMatchDep, SettingsDep, set_etag
+from api.forms.taskrouter import CreateTask, UpdateTask
 from api.paging import paging
 from api.params import WORKSPACE_PATH, parse_param_expression
 from api.schemas.taskrouter import TaskList, TaskPublic, ws_url
@@ -16,9 +19,6 @@ from domain.errors import InvalidParameter, PermissionDenied
 from domain.limits import (
     DEFAULT_TASK_TTL,
     MAX_PRIORITY,
-    MAX_TASK_TTL,
-    TASK_REASON_LIMIT,
-    TASKROUTER_ATTRIBUTES_LIMIT,
 )
 from domain.sids import SidPrefix
 from domain.states import TaskStatus
@@ -35,14 +35,20 @@ def _out(row: TaskView, base: str, response: Response) -> TaskPublic:
 
 @router.post("", status_code=201, response_model=TaskPublic)
 async def create_task(
-    workspace_sid: str, response: Response, principal: AdminPrincipal, db: DbDep, form: FormDep, settings: SettingsDep
+    workspace_sid: str,
+    response: Response,
+    principal: AdminPrincipal,
+    db: DbDep,
+    form: Annotated[CreateTask, Form()],
+    settings: SettingsDep,
 ) -> TaskPublic:
+    """Create a task; its Task workflow starts after commit and routes it through the workflow's filters."""
     new = NewTask(
-        attributes=form.json_object("Attributes", max_length=TASKROUTER_ATTRIBUTES_LIMIT) or "{}",
-        priority=form.int("Priority", minimum=0, maximum=MAX_PRIORITY) or 0,
-        timeout=form.int("Timeout", minimum=1, maximum=MAX_TASK_TTL) or DEFAULT_TASK_TTL,
-        workflow_sid=form.sid("WorkflowSid", SidPrefix.WORKFLOW),
-        task_channel=form.str("TaskChannel") or "default",
+        attributes=form.attributes or "{}",
+        priority=form.priority or 0,
+        timeout=form.timeout or DEFAULT_TASK_TTL,
+        workflow_sid=form.workflow_sid,
+        task_channel=form.task_channel or "default",
     )
     async with db.unit() as uow:
         await workspace_access(uow, principal, workspace_sid)
@@ -55,6 +61,9 @@ async def create_task(
 async def list_tasks(
     workspace_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
 ) -> TaskList:
+    """The workspace's tasks (an agent token: those offered to it). Filters: `AssignmentStatus` (repeatable),
+    `WorkflowSid`, `WorkflowName`, `TaskQueueSid`, `TaskQueueName`, `Priority`, `EvaluateTaskAttributes`,
+    `Ordering` (`DateCreated|Priority|VirtualStartTime:asc|desc`, comma-separated)."""
     page = paging(request.query_params)
     params = Params(request.query_params)
     statuses: list[TaskStatus] = []
@@ -93,6 +102,8 @@ async def list_tasks(
 async def fetch_task(
     workspace_sid: str, task_sid: str, response: Response, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
 ) -> TaskPublic:
+    """One task (an agent token: one offered to it). Its version is in the `ETag` header; pending tasks carry
+    `routing_status`, why they still wait."""
     async with db.read() as q:
         await workspace_access(q, principal, workspace_sid)
         row = await task_access(q, principal, workspace_sid, task_sid)
@@ -106,15 +117,17 @@ async def update_task(
     response: Response,
     principal: CurrentPrincipal,
     db: DbDep,
-    form: FormDep,
+    form: Annotated[UpdateTask, Form()],
     expected: IfMatchDep,
     settings: SettingsDep,
 ) -> TaskPublic:
+    """Cancel (while pending or reserved), wrap up or complete a task, or change its attributes or priority.
+    An agent may only wrap up or complete its own task. Honours `If-Match`."""
     changes = TaskChanges(
-        assignment_status=form.enum("AssignmentStatus", TaskStatus),
-        reason=form.str("Reason", max_length=TASK_REASON_LIMIT),
-        attributes=form.json_object("Attributes", max_length=TASKROUTER_ATTRIBUTES_LIMIT),
-        priority=form.int("Priority", minimum=0, maximum=MAX_PRIORITY),
+        assignment_status=form.assignment_status,
+        reason=form.reason,
+        attributes=form.attributes,
+        priority=form.priority,
     )
     async with db.unit() as uow:
         await workspace_access(uow, principal, workspace_sid)
@@ -132,6 +145,7 @@ async def update_task(
 
 @router.delete("/{task_sid}", status_code=204)
 async def delete_task(workspace_sid: str, task_sid: str, principal: AdminPrincipal, db: DbDep) -> Response:
+    """Delete a task at once (a live one is canceled or completed first)."""
     async with db.unit() as uow:
         await workspace_access(uow, principal, workspace_sid)
         await task_access(uow, principal, workspace_sid, task_sid)

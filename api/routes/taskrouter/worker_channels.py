@@ -3,14 +3,16 @@ channel, addressed by SID or the task channel's unique name."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
 
 from api.access import workspace_access
-from api.deps import CurrentPrincipal, DbDep, FormDep, SettingsDep
+from api.deps import CurrentPrincipal, DbDep, SettingsDep
+from api.forms.taskrouter import UpdateWorkerChannel
 from api.paging import paging
 from api.params import WORKSPACE_PATH
 from api.schemas.taskrouter import WorkerChannelList, WorkerChannelPublic, ws_url
-from domain.limits import MAX_CHANNEL_CAPACITY
 from storage.taskrouter import queries
 from storage.taskrouter import service as taskrouter
 
@@ -21,6 +23,7 @@ router = APIRouter(prefix=f"{WORKSPACE_PATH}/Workers/{{worker_sid:sid}}/Channels
 async def list_worker_channels(
     workspace_sid: str, worker_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
 ) -> WorkerChannelList:
+    """A worker's channels: capacity and availability per task channel."""
     page = paging(request.query_params)
     async with db.read() as q:
         await workspace_access(q, principal, workspace_sid)
@@ -41,6 +44,7 @@ async def list_worker_channels(
 async def fetch_worker_channel(
     workspace_sid: str, worker_sid: str, sid: str, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
 ) -> WorkerChannelPublic:
+    """One worker channel, by WC SID or task channel unique name."""
     async with db.read() as q:
         await workspace_access(q, principal, workspace_sid)
         principal.require_worker(workspace_sid, worker_sid)
@@ -55,17 +59,21 @@ async def update_worker_channel(
     sid: str,
     principal: CurrentPrincipal,
     db: DbDep,
-    form: FormDep,
+    form: Annotated[UpdateWorkerChannel, Form()],
     settings: SettingsDep,
 ) -> WorkerChannelPublic:
-    capacity = form.int("Capacity", minimum=0, maximum=MAX_CHANNEL_CAPACITY)
-    available = form.bool("Available")
+    """Change a worker channel's capacity (admins) or availability (an agent may, for itself)."""
     async with db.unit() as uow:
         workspace = await workspace_access(uow, principal, workspace_sid)
         principal.require_worker(workspace_sid, worker_sid)
-        if capacity is not None:
+        if form.capacity is not None:
             principal.require_admin()  # an agent may go unavailable on a channel, not resize it
         row = await taskrouter.configure_worker_channel(
-            uow, workspace=workspace, worker_sid=worker_sid, key=sid, capacity=capacity, available=available
+            uow,
+            workspace=workspace,
+            worker_sid=worker_sid,
+            key=sid,
+            capacity=form.capacity,
+            available=form.available,
         )
     return WorkerChannelPublic.of(row, settings.base_url)

@@ -3,25 +3,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, Response
 
 from api.access import workspace_access
 from api.auth import Role
-from api.deps import (
-    AdminPrincipal,
-    CurrentPrincipal,
-    DbDep,
-    FormDep,
-    IfMatchDep,
-    QueryDep,
-    SettingsDep,
-    set_etag,
-)
+from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, IfMatchDep, QueryDep, SettingsDep, set_etag
+from api.forms.taskrouter import CreateWorker, UpdateWorker
 from api.paging import echo, paging
-from api.params import WORKSPACE_PATH, optional_name, parse_param_expression, required_name
+from api.params import WORKSPACE_PATH, parse_param_expression
 from api.schemas.taskrouter import WorkerList, WorkerPublic, ws_url
 from domain.errors import PermissionDenied
-from domain.limits import TASKROUTER_ATTRIBUTES_LIMIT
 from domain.sids import SidPrefix
 from storage.taskrouter import queries
 from storage.taskrouter import service as taskrouter
@@ -49,6 +42,8 @@ def _out(row: WorkerView, base: str, response: Response) -> WorkerPublic:
 async def list_workers(
     workspace_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, query: QueryDep, settings: SettingsDep
 ) -> WorkerList:
+    """The workspace's workers (not readable with an agent token). Filters: `ActivityName`, `ActivitySid`,
+    `Available`, `FriendlyName`, `TaskQueueSid`, `TaskQueueName`, `TargetWorkersExpression`."""
     page = paging(request.query_params)
     text = query.str("TargetWorkersExpression")
     filters = queries.WorkerFilters(
@@ -78,15 +73,23 @@ async def list_workers(
 
 @router.post("", status_code=201, response_model=WorkerPublic)
 async def create_worker(
-    workspace_sid: str, response: Response, principal: AdminPrincipal, db: DbDep, form: FormDep, settings: SettingsDep
+    workspace_sid: str,
+    response: Response,
+    principal: AdminPrincipal,
+    db: DbDep,
+    form: Annotated[CreateWorker, Form()],
+    settings: SettingsDep,
 ) -> WorkerPublic:
-    name = required_name(form)
-    attributes = form.json_object("Attributes", max_length=TASKROUTER_ATTRIBUTES_LIMIT) or "{}"
-    activity_sid = form.sid("ActivitySid", SidPrefix.ACTIVITY)
+    """Create a worker in the given activity (default: the workspace's), with a worker channel per task
+    channel; its attributes decide which queues it belongs to."""
     async with taskrouter.unique(db, "Worker") as uow:
         workspace = await workspace_access(uow, principal, workspace_sid)
         row = await taskrouter.create_worker(
-            uow, workspace=workspace, friendly_name=name, attributes=attributes, activity_sid=activity_sid
+            uow,
+            workspace=workspace,
+            friendly_name=form.friendly_name,
+            attributes=form.attributes or "{}",
+            activity_sid=form.activity_sid,
         )
     return _out(row, settings.base_url, response)
 
@@ -95,6 +98,7 @@ async def create_worker(
 async def fetch_worker(
     workspace_sid: str, sid: str, response: Response, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
 ) -> WorkerPublic:
+    """One worker (an agent token: only its own). Its version is in the `ETag` header."""
     async with db.read() as q:
         await workspace_access(q, principal, workspace_sid)
         principal.require_worker(workspace_sid, sid)
@@ -109,27 +113,24 @@ async def update_worker(
     response: Response,
     principal: CurrentPrincipal,
     db: DbDep,
-    form: FormDep,
+    form: Annotated[UpdateWorker, Form()],
     expected: IfMatchDep,
     settings: SettingsDep,
 ) -> WorkerPublic:
-    name = optional_name(form)
-    attributes = form.json_object("Attributes", max_length=TASKROUTER_ATTRIBUTES_LIMIT)
-    activity_sid = form.sid("ActivitySid", SidPrefix.ACTIVITY)
-    reject_pending = bool(form.bool("RejectPendingReservations"))
+    """Change a worker's activity (an agent may, for itself) or profile (admins). Honours `If-Match`."""
     async with taskrouter.unique(db, "Worker") as uow:
         workspace = await workspace_access(uow, principal, workspace_sid)
         principal.require_worker(workspace_sid, sid)
-        if name is not None or attributes is not None:
+        if form.friendly_name is not None or form.attributes is not None:
             principal.require_admin()  # an agent may change its activity, not its profile
         row = await taskrouter.update_worker(
             uow,
             workspace=workspace,
             sid=sid,
-            friendly_name=name,
-            attributes=attributes,
-            activity_sid=activity_sid,
-            reject_pending=reject_pending,
+            friendly_name=form.friendly_name,
+            attributes=form.attributes,
+            activity_sid=form.activity_sid,
+            reject_pending=form.reject_pending_reservations,
             expected_version=expected,
         )
     return _out(row, settings.base_url, response)
@@ -139,6 +140,7 @@ async def update_worker(
 async def delete_worker(
     workspace_sid: str, sid: str, principal: AdminPrincipal, db: DbDep, expected: IfMatchDep
 ) -> Response:
+    """Delete a worker with no live reservation (409 otherwise). Honours `If-Match`."""
     async with db.unit() as uow:
         workspace = await workspace_access(uow, principal, workspace_sid)
         await taskrouter.delete_worker(uow, workspace=workspace, sid=sid, expected_version=expected)

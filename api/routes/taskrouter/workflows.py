@@ -3,46 +3,44 @@ optional assignment callbacks. A configuration may only name queues of its own w
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, Response
 
 from api.access import workspace_access
-from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, FormDep, QueryDep, SettingsDep
+from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, QueryDep, SettingsDep
+from api.forms.taskrouter import CreateWorkflow, WorkflowForm
 from api.paging import echo, paging
-from api.params import WORKSPACE_PATH, callback_url, optional_name, required_name
+from api.params import WORKSPACE_PATH
 from api.schemas.taskrouter import WorkflowList, WorkflowPublic, ws_url
-from api.wire import Params
 from domain.errors import InvalidParameter
-from domain.limits import MAX_RESERVATION_TIMEOUT
 from domain.routing import WorkflowConfiguration, WorkflowConfigurationError, parse_workflow_configuration
 from storage.taskrouter import queries
 from storage.taskrouter import service as taskrouter
 from storage.taskrouter.models import WorkflowFields
 
 router = APIRouter(prefix=f"{WORKSPACE_PATH}/Workflows", tags=["TaskRouter: Workflows"])
-_CALLBACKS = (
-    ("AssignmentCallbackUrl", "assignment_callback_url"),
-    ("FallbackAssignmentCallbackUrl", "fallback_assignment_callback_url"),
-)
+_CALLBACKS = {
+    "assignment_callback_url": "AssignmentCallbackUrl",
+    "fallback_assignment_callback_url": "FallbackAssignmentCallbackUrl",
+}
 
 
-def _workflow_fields(form: Params, *, creating: bool) -> tuple[WorkflowFields, WorkflowConfiguration | None]:
-    text = form.required_str("Configuration") if creating else form.str("Configuration")
-    values: dict[str, object] = {
-        "friendly_name": required_name(form) if creating else optional_name(form),
-        "task_reservation_timeout": form.int("TaskReservationTimeout", minimum=1, maximum=MAX_RESERVATION_TIMEOUT),
-        "configuration": text,
-    }
-    for param, column in _CALLBACKS:
-        url = callback_url(form, param)
-        if form.has(param):
-            values[column] = url or None  # an empty value on update clears the callback
-    form.bool("ReEvaluateTasks")  # validated; tasks keep the configuration they entered with for now
+async def _fields(request: Request, form: WorkflowForm) -> tuple[WorkflowFields, WorkflowConfiguration | None]:
+    """The columns to write and the parsed configuration. A callback URL sent empty is cleared (the form model
+    cannot tell an empty value from an absent one, so the raw form says which were sent)."""
+    sent = await request.form()
+    values = form.model_dump(exclude={"re_evaluate_tasks", *_CALLBACKS})
+    for column, param in _CALLBACKS.items():
+        if param in sent:
+            values[column] = getattr(form, column) or None
     config = None
-    if text is not None:
+    if form.configuration is not None:
         try:
-            config = parse_workflow_configuration(text)
+            config = parse_workflow_configuration(form.configuration)
         except WorkflowConfigurationError as exc:
             raise InvalidParameter(f"Parameter 'Configuration' is invalid: {exc}") from None
+    # ReEvaluateTasks is validated; tasks keep the configuration they entered with for now.
     return WorkflowFields.model_validate(values), config
 
 
@@ -50,6 +48,7 @@ def _workflow_fields(form: Params, *, creating: bool) -> tuple[WorkflowFields, W
 async def list_workflows(
     workspace_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, query: QueryDep, settings: SettingsDep
 ) -> WorkflowList:
+    """The workspace's workflows. Filter: `FriendlyName`."""
     page = paging(request.query_params)
     async with db.read() as q:
         await workspace_access(q, principal, workspace_sid)
@@ -69,9 +68,16 @@ async def list_workflows(
 
 @router.post("", status_code=201, response_model=WorkflowPublic)
 async def create_workflow(
-    workspace_sid: str, principal: AdminPrincipal, db: DbDep, form: FormDep, settings: SettingsDep
+    workspace_sid: str,
+    request: Request,
+    principal: AdminPrincipal,
+    db: DbDep,
+    form: Annotated[CreateWorkflow, Form()],
+    settings: SettingsDep,
 ) -> WorkflowPublic:
-    fields, config = _workflow_fields(form, creating=True)
+    """Create a workflow; its configuration is validated (with the path of anything wrong) and may only name
+    queues of this workspace."""
+    fields, config = await _fields(request, form)
     assert config is not None
     async with taskrouter.unique(db, "Workflow") as uow:
         workspace = await workspace_access(uow, principal, workspace_sid)
@@ -83,6 +89,7 @@ async def create_workflow(
 async def fetch_workflow(
     workspace_sid: str, sid: str, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
 ) -> WorkflowPublic:
+    """One workflow."""
     async with db.read() as q:
         await workspace_access(q, principal, workspace_sid)
         row = await taskrouter.get_workflow(q, workspace_sid=workspace_sid, sid=sid)
@@ -91,9 +98,16 @@ async def fetch_workflow(
 
 @router.post("/{sid:sid}", response_model=WorkflowPublic)
 async def update_workflow(
-    workspace_sid: str, sid: str, principal: AdminPrincipal, db: DbDep, form: FormDep, settings: SettingsDep
+    workspace_sid: str,
+    sid: str,
+    request: Request,
+    principal: AdminPrincipal,
+    db: DbDep,
+    form: Annotated[WorkflowForm, Form()],
+    settings: SettingsDep,
 ) -> WorkflowPublic:
-    fields, config = _workflow_fields(form, creating=False)
+    """Change a workflow; tasks already routing keep the configuration they entered with."""
+    fields, config = await _fields(request, form)
     async with taskrouter.unique(db, "Workflow") as uow:
         workspace = await workspace_access(uow, principal, workspace_sid)
         row = await taskrouter.update_workflow(uow, workspace=workspace, sid=sid, fields=fields, config=config)
@@ -102,6 +116,7 @@ async def update_workflow(
 
 @router.delete("/{sid:sid}", status_code=204)
 async def delete_workflow(workspace_sid: str, sid: str, principal: AdminPrincipal, db: DbDep) -> Response:
+    """Delete a workflow no live task uses (409 otherwise); finished tasks keep their history."""
     async with db.unit() as uow:
         workspace = await workspace_access(uow, principal, workspace_sid)
         await taskrouter.delete_workflow(uow, workspace=workspace, sid=sid)

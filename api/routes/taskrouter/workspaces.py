@@ -3,37 +3,32 @@ activities (Offline is the default and timeout activity) and task channels."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, Response
 
 from api.access import workspace_access, workspaces_visible
-from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, FormDep, SettingsDep
+from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, SettingsDep
+from api.forms.taskrouter import CreateWorkspace, UpdateWorkspace
 from api.paging import echo, paging
-from api.params import optional_name, required_name
 from api.schemas.taskrouter import WorkspaceList, WorkspacePublic
-from domain.limits import CALLBACK_URL_LIMIT
-from domain.routing.engine import QueueOrder
-from domain.sids import SidPrefix
 from storage.taskrouter import queries
 from storage.taskrouter import service as taskrouter
-from storage.taskrouter.models import NewWorkspace, Template, WorkspaceChanges
+from storage.taskrouter.models import NewWorkspace, WorkspaceChanges
 
 router = APIRouter(prefix="/taskrouter/v1/Workspaces", tags=["TaskRouter: Workspaces"])
 
 
 @router.post("", status_code=201, response_model=WorkspacePublic)
 async def create_workspace(
-    principal: AdminPrincipal, db: DbDep, form: FormDep, settings: SettingsDep
+    principal: AdminPrincipal, db: DbDep, form: Annotated[CreateWorkspace, Form()], settings: SettingsDep
 ) -> WorkspacePublic:
-    new = NewWorkspace(
-        friendly_name=required_name(form),
-        event_callback_url=form.str("EventCallbackUrl", max_length=CALLBACK_URL_LIMIT),
-        events_filter=form.str("EventsFilter"),
-        multi_task_enabled=form.bool("MultiTaskEnabled") is not False,
-        prioritize_queue_order=form.enum("PrioritizeQueueOrder", QueueOrder) or QueueOrder.FIFO,
-        template=form.enum("Template", Template),
-    )
+    """Create a workspace, with Twilio's default activities (Offline, Available, Unavailable, Break; Offline is
+    the default and the timeout activity) and task channels (default, voice, chat, sms, video, email)."""
     async with db.unit() as uow:
-        row = await taskrouter.create_workspace(uow, account_sid=principal.account_sid, new=new)
+        row = await taskrouter.create_workspace(
+            uow, account_sid=principal.account_sid, new=NewWorkspace.model_validate(form.model_dump())
+        )
     return WorkspacePublic.of(row, settings.base_url)
 
 
@@ -41,21 +36,23 @@ async def create_workspace(
 async def list_workspaces(
     request: Request, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
 ) -> WorkspaceList:
+    """The account's workspaces (an agent or supervisor token: only its own). Filter: `FriendlyName`."""
     page = paging(request.query_params)
-    name = request.query_params.get("FriendlyName")
     async with db.read() as q:
         result = await queries.workspaces(
             q,
             account_sid=principal.account_sid,
-            friendly_name=name,
+            friendly_name=request.query_params.get("FriendlyName"),
             only_sid=workspaces_visible(principal),
             page=page.request,
         )
-    url = f"{settings.base_url}/taskrouter/v1/Workspaces"
     return WorkspaceList(
         workspaces=[WorkspacePublic.of(r, settings.base_url) for r in result.items],
         meta=page.meta(
-            key="workspaces", url=url, has_more=result.has_more, filters=echo(request.query_params, "FriendlyName")
+            key="workspaces",
+            url=f"{settings.base_url}/taskrouter/v1/Workspaces",
+            has_more=result.has_more,
+            filters=echo(request.query_params, "FriendlyName"),
         ),
     )
 
@@ -64,6 +61,7 @@ async def list_workspaces(
 async def fetch_workspace(
     workspace_sid: str, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
 ) -> WorkspacePublic:
+    """One workspace."""
     async with db.read() as q:
         row = await workspace_access(q, principal, workspace_sid)
     return WorkspacePublic.of(row, settings.base_url)
@@ -71,25 +69,24 @@ async def fetch_workspace(
 
 @router.post("/{workspace_sid}", response_model=WorkspacePublic)
 async def update_workspace(
-    workspace_sid: str, principal: AdminPrincipal, db: DbDep, form: FormDep, settings: SettingsDep
+    workspace_sid: str,
+    principal: AdminPrincipal,
+    db: DbDep,
+    form: Annotated[UpdateWorkspace, Form()],
+    settings: SettingsDep,
 ) -> WorkspacePublic:
-    changes = WorkspaceChanges(
-        friendly_name=optional_name(form),
-        default_activity_sid=form.sid("DefaultActivitySid", SidPrefix.ACTIVITY),
-        timeout_activity_sid=form.sid("TimeoutActivitySid", SidPrefix.ACTIVITY),
-        event_callback_url=form.str("EventCallbackUrl", max_length=CALLBACK_URL_LIMIT),
-        events_filter=form.str("EventsFilter"),
-        multi_task_enabled=form.bool("MultiTaskEnabled"),
-        prioritize_queue_order=form.enum("PrioritizeQueueOrder", QueueOrder),
-    )
+    """Change a workspace; only the parameters given change."""
     async with db.unit() as uow:
         workspace = await workspace_access(uow, principal, workspace_sid)
-        row = await taskrouter.update_workspace(uow, workspace=workspace, changes=changes)
+        row = await taskrouter.update_workspace(
+            uow, workspace=workspace, changes=WorkspaceChanges.model_validate(form.model_dump())
+        )
     return WorkspacePublic.of(row, settings.base_url)
 
 
 @router.delete("/{workspace_sid}", status_code=204)
 async def delete_workspace(workspace_sid: str, principal: AdminPrincipal, db: DbDep) -> Response:
+    """Delete a workspace with everything in it (interaction channels keep their history)."""
     async with db.unit() as uow:
         workspace = await workspace_access(uow, principal, workspace_sid)
         await taskrouter.delete_workspace(uow, workspace=workspace)

@@ -1,0 +1,142 @@
+"""Conversations v1, Flex Interactions v1 and Parley's own request bodies (form-encoded, Twilio's names)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BeforeValidator, Field
+
+from api.forms.fields import (
+    AddressSid,
+    Bool,
+    ConversationAttributes,
+    ConversationsName,
+    FormModel,
+    JsonValue,
+    MessageAttributes,
+    ParticipantAttributes,
+    WorkerSid,
+    WorkspaceSid,
+    one_of,
+)
+from domain.limits import MAX_TOKEN_TTL, MIN_TOKEN_TTL
+from domain.states import ChannelUpdateStatus, ConversationState
+
+
+class AddressType(StrEnum):
+    SMS = "sms"
+    WHATSAPP = "whatsapp"
+    MESSENGER = "messenger"
+    GBM = "gbm"
+    EMAIL = "email"
+    RCS = "rcs"
+    APPLE = "apple"
+    CHAT = "chat"
+
+
+class ParticipantUpdateStatus(StrEnum):
+    """What `POST …/Channels/{UO}/Participants/{UT}` accepts as `Status`."""
+
+    CLOSED = "closed"
+    WRAPUP = "wrapup"
+
+
+class TokenRole(StrEnum):
+    WORKER = "worker"
+    SUPERVISOR = "supervisor"
+
+
+State = Annotated[ConversationState, BeforeValidator(one_of(ConversationState))]
+Address = Annotated[AddressType, BeforeValidator(one_of(AddressType))]
+ChannelStatus = Annotated[ChannelUpdateStatus, BeforeValidator(one_of(ChannelUpdateStatus))]
+ParticipantStatus = Annotated[ParticipantUpdateStatus, BeforeValidator(one_of(ParticipantUpdateStatus))]
+Role = Annotated[TokenRole, BeforeValidator(one_of(TokenRole))]
+
+
+class CreateConversation(FormModel):
+    friendly_name: ConversationsName | None = Field(None, alias="FriendlyName", description="Up to 256 characters.")
+    unique_name: ConversationsName | None = Field(
+        None, alias="UniqueName", description="Unique in the service; usable in place of the SID."
+    )
+    attributes: ConversationAttributes | None = Field(
+        None, alias="Attributes", description="A JSON object, up to 16 KB."
+    )
+    state: State | None = Field(None, alias="State", description="`active` (default) or `inactive`.")
+    messaging_service_sid: str | None = Field(None, alias="MessagingServiceSid")
+
+
+class UpdateConversation(FormModel):
+    friendly_name: ConversationsName | None = Field(None, alias="FriendlyName")
+    unique_name: ConversationsName | None = Field(None, alias="UniqueName")
+    attributes: ConversationAttributes | None = Field(None, alias="Attributes")
+    state: State | None = Field(None, alias="State", description="`active`, `inactive` or `closed` (final).")
+
+
+class CreateParticipant(FormModel):
+    identity: ConversationsName | None = Field(
+        None, alias="Identity", description="A chat participant's identity (exclusive with MessagingBinding)."
+    )
+    messaging_binding_address: ConversationsName | None = Field(
+        None, alias="MessagingBinding.Address", description="An SMS or WhatsApp participant's address."
+    )
+    messaging_binding_proxy_address: ConversationsName | None = Field(
+        None, alias="MessagingBinding.ProxyAddress", description="The address Parley writes to them from."
+    )
+    attributes: ParticipantAttributes | None = Field(None, alias="Attributes", description="A JSON object, up to 4 KB.")
+    role_sid: str | None = Field(None, alias="RoleSid")
+
+
+class CreateMessage(FormModel):
+    body: str | None = Field(None, alias="Body", description="The message text, up to 32 KB.")
+    attributes: MessageAttributes | None = Field(None, alias="Attributes", description="A JSON object, up to 4 KB.")
+    author: ConversationsName | None = Field(
+        None, alias="Author", description="Who wrote it (admins only; a token writes as its own identity)."
+    )
+
+
+class CreateAddress(FormModel):
+    type: Address = Field(alias="Type", description="The channel: `chat`, `sms`, `whatsapp`, `messenger`…")
+    address: ConversationsName = Field(alias="Address", description="The address itself (a name for `chat`).")
+    friendly_name: ConversationsName | None = Field(None, alias="FriendlyName")
+    auto_creation_enabled: Bool = Field(
+        False, alias="AutoCreation.Enabled", description="Create a conversation for a new contact."
+    )
+    auto_creation_type: str | None = Field(None, alias="AutoCreation.Type", description="`default` (Parley).")
+    auto_creation_routing: JsonValue = Field(
+        None,
+        alias="AutoCreation.Routing",
+        description="Parley extension: the Interactions `Routing` object for auto-created conversations, "
+        '`{"properties": {"workspace_sid", "workflow_sid", "task_channel_unique_name"}}`.',
+    )
+    address_country: Annotated[str, Field(max_length=2)] | None = Field(None, alias="AddressCountry")
+
+
+class UpdateInteractionChannel(FormModel):
+    status: ChannelStatus = Field(alias="Status", description="`closed`, or `inactive` (with Routing)")
+    routing: JsonValue = Field(
+        None, alias="Routing", description='`{"status": "closed"}` also completes the channel\'s task.'
+    )
+
+
+class UpdateInteractionParticipant(FormModel):
+    status: ParticipantStatus = Field(alias="Status", description="`wrapup` or `closed`.")
+
+
+class CreateWebChat(FormModel):
+    address_sid: AddressSid = Field(alias="AddressSid", description="An enabled `chat` address configuration.")
+    customer_friendly_name: ConversationsName | None = Field(None, alias="CustomerFriendlyName")
+    chat_friendly_name: ConversationsName | None = Field(None, alias="ChatFriendlyName")
+    pre_engagement_data: JsonValue = Field(
+        None, alias="PreEngagementData", description="A JSON object the pre-chat form collected."
+    )
+
+
+class CreateToken(FormModel):
+    workspace_sid: WorkspaceSid = Field(alias="WorkspaceSid")
+    worker_sid: WorkerSid | None = Field(None, alias="WorkerSid", description="Required for a worker token.")
+    role: Role | None = Field(None, alias="Role", description="`worker` (with WorkerSid) or `supervisor`.")
+    ttl: Annotated[int, Field(ge=MIN_TOKEN_TTL, le=MAX_TOKEN_TTL)] | None = Field(
+        None, alias="Ttl", description="Seconds the token is valid (default 3600)."
+    )
+    identity: str | None = Field(None, alias="Identity", description="Default: the worker's chat identity.")
