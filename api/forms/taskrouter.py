@@ -126,8 +126,8 @@ class CreateTaskQueue(TaskQueueForm):
     friendly_name: FriendlyName = Field(alias="FriendlyName", description=_NAME)
 
 
-class WorkflowForm(FormModel):
-    """Update: every parameter optional. Callback URLs sent empty are cleared."""
+class WorkflowBody(FormModel):
+    """What creating and updating a workflow share."""
 
     friendly_name: FriendlyName | None = Field(None, alias="FriendlyName", description=_NAME)
     configuration: str | None = Field(
@@ -138,12 +138,17 @@ class WorkflowForm(FormModel):
     )
     assignment_callback_url: CallbackUrl | None = Field(None, alias="AssignmentCallbackUrl")
     fallback_assignment_callback_url: CallbackUrl | None = Field(None, alias="FallbackAssignmentCallbackUrl")
+
+
+class WorkflowForm(WorkflowBody):
+    """Update: every parameter optional. Callback URLs sent empty are cleared."""
+
     re_evaluate_tasks: Bool | None = Field(
         None, alias="ReEvaluateTasks", description="Re-route pending tasks through the new configuration."
     )
 
 
-class CreateWorkflow(WorkflowForm):
+class CreateWorkflow(WorkflowBody):
     friendly_name: FriendlyName = Field(alias="FriendlyName", description=_NAME)
     configuration: str = Field(
         alias="Configuration", description="The routing configuration: filters and targets, as JSON."

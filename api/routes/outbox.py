@@ -60,6 +60,7 @@ class DeadLetterList(Public):
 
 @router.get("", response_model=OutboxSummary)
 async def outbox_summary(principal: AdminPrincipal, db: DbDep, settings: SettingsDep) -> OutboxSummary:
+    """How many of the account's side effects wait to be handed to Temporal, and how many gave up."""
     async with db.read() as q:
         stats = await outbox.stats(q, account_sid=principal.account_sid)
     url = f"{settings.base_url}/parley/v1/Outbox"
@@ -72,6 +73,7 @@ async def outbox_summary(principal: AdminPrincipal, db: DbDep, settings: Setting
 async def list_dead_letters(
     request: Request, principal: AdminPrincipal, db: DbDep, settings: SettingsDep
 ) -> DeadLetterList:
+    """The account's dead letters, newest first, each with the error that stopped it."""
     page = paging(request.query_params)
     async with db.read() as q:
         result = await outbox.dead_letters(q, account_sid=principal.account_sid, page=page.request)
@@ -85,6 +87,7 @@ async def list_dead_letters(
 
 @router.post("/DeadLetters/{row_id}", response_model=DeadLetter)
 async def requeue_dead_letter(row_id: int, principal: AdminPrincipal, db: DbDep, settings: SettingsDep) -> DeadLetter:
+    """Re-queue a dead letter once its cause is fixed; the sweeper sends it next."""
     async with db.unit() as uow:
         row = await outbox.requeue(uow, account_sid=principal.account_sid, row_id=row_id)
     return DeadLetter.of(row, settings.base_url)

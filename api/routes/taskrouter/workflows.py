@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request, Response
 
 from api.access import workspace_access
 from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, QueryDep, SettingsDep
-from api.forms.taskrouter import CreateWorkflow, WorkflowForm
+from api.forms.taskrouter import CreateWorkflow, WorkflowBody, WorkflowForm
 from api.paging import echo, paging
 from api.params import WORKSPACE_PATH
 from api.schemas.taskrouter import WorkflowList, WorkflowPublic, ws_url
@@ -26,7 +26,7 @@ _CALLBACKS = {
 }
 
 
-async def _fields(request: Request, form: WorkflowForm) -> tuple[WorkflowFields, WorkflowConfiguration | None]:
+async def _fields(request: Request, form: WorkflowBody) -> tuple[WorkflowFields, WorkflowConfiguration | None]:
     """The columns to write and the parsed configuration. A callback URL sent empty is cleared (the form model
     cannot tell an empty value from an absent one, so the raw form says which were sent)."""
     sent = await request.form()

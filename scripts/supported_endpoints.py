@@ -1,0 +1,118 @@
+"""`python -m scripts.supported_endpoints`: write docs/supported-endpoints.md, every operation of Twilio's
+Conversations v1, Flex Interactions v1 and TaskRouter v1 (docs/reference/twilio-surface.json) with whether
+Parley serves it, and Parley's own extensions. A test keeps the page in step with the routes."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from api.app import create_app
+from core.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SURFACE = ROOT / "docs" / "reference" / "twilio-surface.json"
+PAGE = ROOT / "docs" / "supported-endpoints.md"
+NON_REST = {"/healthz", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"}
+
+
+def shape(path: str) -> str:
+    """A path with its parameters blanked, so `{WorkspaceSid}` and `{workspace_sid}` compare equal."""
+    return re.sub(r"\{[^}]*\}", "{}", path)
+
+
+def parley_document() -> dict[str, Any]:
+    document: dict[str, Any] = create_app(Settings(_env_file=None)).openapi()  # type: ignore[call-arg]
+    return document
+
+
+def parley_operations(document: dict[str, Any] | None = None) -> dict[tuple[str, str], dict[str, Any]]:
+    document = document or parley_document()
+    operations = {}
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method in ("get", "post", "delete"):
+                operations[(method.upper(), shape(path))] = {"path": path, **operation}
+    return operations
+
+
+def _not_taken(names: list[str]) -> str:
+    if not names:
+        return ""
+    shown = ", ".join(f"`{n}`" for n in names[:6])
+    return shown + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+
+
+def form_parameters(document: dict[str, Any], operation: dict[str, Any]) -> set[str]:
+    """The form parameters an operation of Parley's OpenAPI document takes."""
+    body = operation.get("requestBody", {}).get("content", {}).get("application/x-www-form-urlencoded")
+    if body is None:
+        return set()
+    schema = body["schema"]
+    while "$ref" in schema:
+        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    return set(schema.get("properties", {}))
+
+
+def twilio_surface() -> dict[str, list[dict[str, Any]]]:
+    surface: dict[str, list[dict[str, Any]]] = json.loads(SURFACE.read_text())
+    return surface
+
+
+def render() -> str:
+    document = parley_document()
+    ours = parley_operations(document)
+    surface = twilio_surface()
+    known = {(op["method"], shape(op["path"])) for ops in surface.values() for op in ops}
+    lines = [
+        "# Supported endpoints",
+        "",
+        "Every operation of the Twilio APIs Parley speaks, from Twilio's own OpenAPI specs",
+        "(`docs/reference/twilio-surface.json`, distilled by `scripts/twilio_surface.py`), and whether Parley serves",
+        "it. Paths are Parley's: Twilio's hosts become prefixes (`conversations.twilio.com/v1/…` →",
+        "`/conversations/v1/…`). Regenerate with `python -m scripts.supported_endpoints`; a test fails when this",
+        "page and the routes disagree. For a served operation, the last column lists the form parameters of",
+        "Twilio's that Parley does not take yet (they are ignored, as unknown parameters are).",
+        "",
+        "| API | supported | of |",
+        "|---|---:|---:|",
+    ]
+    for api, operations in surface.items():
+        served = sum((op["method"], shape(op["path"])) in ours for op in operations)
+        lines.append(f"| {api} | {served} | {len(operations)} |")
+    for api, operations in surface.items():
+        lines += ["", f"## {api}", "", "| method | path | Parley | parameters not taken yet |", "|---|---|---|---|"]
+        for op in operations:
+            mine = ours.get((op["method"], shape(op["path"])))
+            missing = sorted(set(op["form"]) - form_parameters(document, mine)) if mine else []
+            lines.append(f"| {op['method']} | `{op['path']}` | {'yes' if mine else '—'} | {_not_taken(missing)} |")
+    extensions = sorted(
+        (op["path"], method)
+        for (method, path), op in ours.items()
+        if (method, path) not in known and op["path"] not in NON_REST
+    )
+    lines += [
+        "",
+        "## Parley extensions",
+        "",
+        "Operations Twilio does not have (see the README's *Parley extensions*).",
+        "",
+        "| method | path | what |",
+        "|---|---|---|",
+    ]
+    for path, method in extensions:
+        description = " ".join((ours[(method, shape(path))].get("description") or "").split())
+        summary = description.split(". ")[0].split(": ")[0].rstrip(".")
+        lines.append(f"| {method} | `{path}` | {summary} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    PAGE.write_text(render())
+    print(f"wrote {PAGE.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
