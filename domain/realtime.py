@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from domain.sids import SidPrefix
-
 
 class StreamEvent(StrEnum):
     # conversation streams
@@ -27,6 +25,3 @@ class StreamEvent(StrEnum):
     @classmethod
     def for_reservation(cls, status: str) -> StreamEvent:
         return cls(f"reservation.{status}")
-
-
-STREAM_PREFIXES = (SidPrefix.CONVERSATION, SidPrefix.WORKER)

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
+from typing import TypeVar
 
 from domain.errors import Conflict
+
+S = TypeVar("S", bound=StrEnum)
 
 
 class TaskStatus(StrEnum):
@@ -59,17 +62,9 @@ class ReservationStatus(StrEnum):
     WRAPPING = "wrapping"
     COMPLETED = "completed"
 
-    @property
-    def is_declined(self) -> bool:
-        """The worker said no (or did not answer in time): prefer others for this task."""
-        return self in DECLINED_RESERVATION
-
 
 # The reservation holds a slot of the worker channel: reserved_tasks while pending, assigned_tasks after accept.
 LIVE_RESERVATION = frozenset({ReservationStatus.PENDING, ReservationStatus.ACCEPTED, ReservationStatus.WRAPPING})
-ASSIGNED_RESERVATION = frozenset({ReservationStatus.ACCEPTED, ReservationStatus.WRAPPING})
-# At most one reservation of a task ever reaches these (invariant 1).
-ACCEPTED_RESERVATION = frozenset({ReservationStatus.ACCEPTED, ReservationStatus.WRAPPING, ReservationStatus.COMPLETED})
 DECLINED_RESERVATION = frozenset({ReservationStatus.REJECTED, ReservationStatus.TIMEOUT})
 # A pending reservation ends in one of these without being accepted.
 UNACCEPTED_END = frozenset(
@@ -108,12 +103,8 @@ class InteractionChannelStatus(StrEnum):
     PAUSE = "pause"
     TRANSFER = "transfer"
 
-    @property
-    def is_open(self) -> bool:
-        """Bound to its conversation: inbound messages find it (at most one open channel per conversation)."""
-        return self not in ENDED_CHANNEL
 
-
+# A channel in neither is open: bound to its conversation, where inbound messages find it (one per conversation).
 ENDED_CHANNEL = frozenset({InteractionChannelStatus.CLOSED, InteractionChannelStatus.FAILED})
 
 
@@ -178,14 +169,7 @@ CONVERSATION_TRANSITIONS: Mapping[ConversationState, frozenset[ConversationState
 }
 
 
-def check_transition(
-    table: Mapping[StrEnum, frozenset[StrEnum]] | Mapping[TaskStatus, frozenset[TaskStatus]],
-    current: StrEnum,
-    wanted: StrEnum,
-    *,
-    what: str,
-) -> None:
+def check_transition(table: Mapping[S, frozenset[S]], current: S, wanted: S, *, what: str) -> None:
     """Raise Conflict (409) unless `current → wanted` is in the transition table."""
-    allowed: frozenset[StrEnum] = table.get(current, frozenset())  # type: ignore[call-overload,assignment]
-    if wanted not in allowed:
+    if wanted not in table.get(current, frozenset()):
         raise Conflict(f"{what} is {current}; it cannot become {wanted}")

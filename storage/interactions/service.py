@@ -19,11 +19,14 @@ from domain.limits import DEFAULT_TASK_TTL
 from domain.outbox import CloseInteractionChannel, InteractionChannelRef, RouteCustomerMessage
 from domain.sids import SidPrefix, new_sid
 from domain.states import (
+    ENDED_CHANNEL,
+    INTERACTION_PARTICIPANT_TRANSITIONS,
     ChannelUpdateStatus,
     InteractionChannelStatus,
     InteractionParticipantStatus,
     InteractionParticipantType,
     TaskStatus,
+    check_transition,
 )
 from storage.attributes import attributes_of
 from storage.conversations import service as conversations
@@ -204,9 +207,8 @@ async def route_customer_message(uow: UnitOfWork, conversation: ConversationRow,
         return
     channel = await uow.one(
         InteractionChannelRow,
-        "SELECT * FROM interaction_channels WHERE conversation_sid = %s AND status NOT IN ('closed', 'failed') "
-        "FOR UPDATE",
-        (conversation.sid,),
+        "SELECT * FROM interaction_channels WHERE conversation_sid = %s AND status <> ALL(%s) FOR UPDATE",
+        (conversation.sid, [s.value for s in ENDED_CHANNEL]),
     )
     if channel is None:
         if conversation.address_sid is None:
@@ -511,6 +513,10 @@ async def update_participant(
     props = participant.routing_properties or {}
     if acting_worker_sid is not None and acting_worker_sid != props.get("worker_sid"):
         raise PermissionDenied("An agent may only update its own participant")
+    if status is not participant.status:
+        check_transition(
+            INTERACTION_PARTICIPANT_TRANSITIONS, participant.status, status, what=f"Participant {participant_sid}"
+        )
     task = await uow.one(TaskRow, "SELECT * FROM tasks WHERE sid = %s", (props.get("task_sid"),))
     current = task.assignment_status if task else None
     if task is not None and status is InteractionParticipantStatus.WRAPUP and current is TaskStatus.ASSIGNED:

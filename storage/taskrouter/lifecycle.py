@@ -41,6 +41,39 @@ async def signal_task(uow: UnitOfWork, task: TaskRow, kind: RoutingEventKind, **
     )
 
 
+# The TaskRouter event each reservation status is logged as (Twilio calls wrapping `reservation.wrapup`).
+_RESERVATION_EVENT = {
+    ReservationStatus.ACCEPTED: EventType.RESERVATION_ACCEPTED,
+    ReservationStatus.REJECTED: EventType.RESERVATION_REJECTED,
+    ReservationStatus.TIMEOUT: EventType.RESERVATION_TIMEOUT,
+    ReservationStatus.CANCELED: EventType.RESERVATION_CANCELED,
+    ReservationStatus.RESCINDED: EventType.RESERVATION_RESCINDED,
+    ReservationStatus.WRAPPING: EventType.RESERVATION_WRAPUP,
+    ReservationStatus.COMPLETED: EventType.RESERVATION_COMPLETED,
+}
+
+
+async def announce_reservation(uow: UnitOfWork, row: ReservationRow) -> None:
+    """Tell the worker's desktop (its realtime stream) and the event log that a reservation changed status."""
+    status = row.reservation_status
+    await uow.publish(
+        account_sid=row.account_sid,
+        stream=row.worker_sid,
+        type=StreamEvent.for_reservation(status),
+        data={"reservation_sid": row.sid, "task_sid": row.task_sid},
+    )
+    await record_event(
+        uow,
+        account_sid=row.account_sid,
+        workspace_sid=row.workspace_sid,
+        event_type=_RESERVATION_EVENT[status],
+        resource_type=ResourceType.RESERVATION,
+        resource_sid=row.sid,
+        description=f"Reservation {row.sid} {status.value}",
+        data={"task_sid": row.task_sid, "worker_sid": row.worker_sid, "reservation_sid": row.sid},
+    )
+
+
 async def end_reservation(uow: UnitOfWork, reservation_sid: str, status: ReservationStatus) -> ReservationRow | None:
     """pending → rejected | timeout | canceled | rescinded, freeing the reserved slot. None if not pending."""
     row = await uow.one(
@@ -55,22 +88,7 @@ async def end_reservation(uow: UnitOfWork, reservation_sid: str, status: Reserva
         "UPDATE worker_channels SET reserved_tasks = reserved_tasks - 1, date_updated = now() WHERE sid = %s",
         (row.worker_channel_sid,),
     )
-    await uow.publish(
-        account_sid=row.account_sid,
-        stream=row.worker_sid,
-        type=StreamEvent.for_reservation(status),
-        data={"reservation_sid": reservation_sid, "task_sid": row.task_sid},
-    )
-    await record_event(
-        uow,
-        account_sid=row.account_sid,
-        workspace_sid=row.workspace_sid,
-        event_type=EventType(f"reservation.{status.value}"),
-        resource_type=ResourceType.RESERVATION,
-        resource_sid=reservation_sid,
-        description=f"Reservation {reservation_sid} {status.value}",
-        data={"task_sid": row.task_sid, "worker_sid": row.worker_sid, "reservation_sid": reservation_sid},
-    )
+    await announce_reservation(uow, row)
     return row
 
 

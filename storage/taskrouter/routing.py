@@ -20,6 +20,7 @@ from domain.routing.step import TaskStep
 from domain.sids import SidPrefix, new_sid
 from domain.states import (
     RESERVATION_STATUSES_SET_BY_API,
+    RESERVATION_TRANSITIONS,
     TASK_STATUSES_SET_BY_API,
     TASK_TRANSITIONS,
     ReservationStatus,
@@ -30,6 +31,7 @@ from storage.db import UnitOfWork
 from storage.interactions import service as interactions
 from storage.taskrouter.events import record_event
 from storage.taskrouter.lifecycle import (
+    announce_reservation,
     cancel_pending_reservations,
     end_reservation,
     get_task,
@@ -219,28 +221,14 @@ async def update_task_status(
     if status is TaskStatus.CANCELED:
         await cancel_pending_reservations(uow, task_sid, ReservationStatus.CANCELED)
     elif status is TaskStatus.WRAPPING:
-        wrapping = await uow.fetchone(
+        wrapping = await uow.one(
+            ReservationRow,
             "UPDATE reservations SET reservation_status = 'wrapping', version = version + 1, date_updated = now() "
-            "WHERE task_sid = %s AND reservation_status = 'accepted' RETURNING sid, worker_sid",
+            "WHERE task_sid = %s AND reservation_status = 'accepted' RETURNING *",
             (task_sid,),
         )
         if wrapping is not None:
-            await uow.publish(
-                account_sid=task.account_sid,
-                stream=wrapping["worker_sid"],
-                type=StreamEvent.RESERVATION_WRAPPING,
-                data={"reservation_sid": wrapping["sid"], "task_sid": task_sid},
-            )
-            await record_event(
-                uow,
-                account_sid=task.account_sid,
-                workspace_sid=task.workspace_sid,
-                event_type=EventType.RESERVATION_WRAPUP,
-                resource_type=ResourceType.RESERVATION,
-                resource_sid=wrapping["sid"],
-                description=f"Reservation {wrapping['sid']} wrapping",
-                data={"task_sid": task_sid, "worker_sid": wrapping["worker_sid"], "reservation_sid": wrapping["sid"]},
-            )
+            await announce_reservation(uow, wrapping)
     elif status is TaskStatus.COMPLETED:
         accepted = await uow.one(
             ReservationRow,
@@ -253,22 +241,7 @@ async def update_task_status(
                 "UPDATE worker_channels SET assigned_tasks = assigned_tasks - 1, date_updated = now() WHERE sid = %s",
                 (accepted.worker_channel_sid,),
             )
-            await uow.publish(
-                account_sid=task.account_sid,
-                stream=accepted.worker_sid,
-                type=StreamEvent.RESERVATION_COMPLETED,
-                data={"reservation_sid": accepted.sid, "task_sid": task_sid},
-            )
-            await record_event(
-                uow,
-                account_sid=task.account_sid,
-                workspace_sid=task.workspace_sid,
-                event_type=EventType.RESERVATION_COMPLETED,
-                resource_type=ResourceType.RESERVATION,
-                resource_sid=accepted.sid,
-                description=f"Reservation {accepted.sid} completed",
-                data={"task_sid": task_sid, "worker_sid": accepted.worker_sid, "reservation_sid": accepted.sid},
-            )
+            await announce_reservation(uow, accepted)
             await interactions.agent_leaves(uow, task=task, reservation=accepted)
     row = await set_task_status(uow, task, status, reason)
     if status.is_final:
@@ -342,13 +315,15 @@ async def update_reservation(
     current = reservation.reservation_status
     if status is current:
         return reservation
+    if status not in RESERVATION_STATUSES_SET_BY_API | {ReservationStatus.TIMEOUT}:
+        raise InvalidParameter(
+            f"ReservationStatus '{status}' cannot be set through the API; use one of "
+            + ", ".join(sorted(s.value for s in RESERVATION_STATUSES_SET_BY_API))
+        )
+    check_transition(RESERVATION_TRANSITIONS, current, status, what=f"Reservation {reservation_sid}")
     if status is ReservationStatus.ACCEPTED:
-        if current is not ReservationStatus.PENDING:
-            raise Conflict(f"Reservation {reservation_sid} is {current}; only a pending reservation can be accepted")
         return await _accept(uow, reservation)
     if status in (ReservationStatus.REJECTED, ReservationStatus.TIMEOUT):
-        if current is not ReservationStatus.PENDING:
-            raise Conflict(f"Reservation {reservation_sid} is {current}; only a pending reservation can be {status}")
         ended = await end_reservation(uow, reservation_sid, status)
         assert ended is not None
         await _after_reservation_lost(uow, reservation, status)
@@ -363,17 +338,11 @@ async def update_reservation(
             await set_worker_activity(uow, worker=worker, activity_sid=worker_activity_sid)
         await match(uow, reservation.workspace_sid)
         return ended
-    if status in (ReservationStatus.WRAPPING, ReservationStatus.COMPLETED):
-        if current not in (ReservationStatus.ACCEPTED, ReservationStatus.WRAPPING):
-            raise Conflict(f"Reservation {reservation_sid} is {current}; it must be accepted first")
-        await update_task_status(
-            uow, task_sid=reservation.task_sid, status=TaskStatus(status.value), reason="reservation " + status
-        )
-        return await _get_reservation(uow, reservation_sid)
-    raise InvalidParameter(
-        f"ReservationStatus '{status}' cannot be set through the API; use one of "
-        + ", ".join(sorted(s.value for s in RESERVATION_STATUSES_SET_BY_API))
+    # wrapping or completed: the task moves, and its accepted reservation with it.
+    await update_task_status(
+        uow, task_sid=reservation.task_sid, status=TaskStatus(status.value), reason="reservation " + status
     )
+    return await _get_reservation(uow, reservation_sid)
 
 
 async def _get_reservation(uow: UnitOfWork, reservation_sid: str) -> ReservationRow:
@@ -428,22 +397,7 @@ async def _accept(uow: UnitOfWork, reservation: ReservationRow) -> ReservationRo
         )
         or task
     )
-    await uow.publish(
-        account_sid=row.account_sid,
-        stream=row.worker_sid,
-        type=StreamEvent.RESERVATION_ACCEPTED,
-        data={"reservation_sid": row.sid, "task_sid": task.sid},
-    )
-    await record_event(
-        uow,
-        account_sid=row.account_sid,
-        workspace_sid=row.workspace_sid,
-        event_type=EventType.RESERVATION_ACCEPTED,
-        resource_type=ResourceType.RESERVATION,
-        resource_sid=row.sid,
-        description=f"Reservation {row.sid} accepted",
-        data={"task_sid": task.sid, "worker_sid": row.worker_sid, "reservation_sid": row.sid},
-    )
+    await announce_reservation(uow, row)
     await interactions.agent_joins(uow, task=task, reservation=row)
     await signal_task(uow, task, RoutingEventKind.TASK_ASSIGNED, reservation_sid=row.sid, worker_sid=row.worker_sid)
     await match(uow, row.workspace_sid)

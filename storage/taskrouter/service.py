@@ -872,11 +872,3 @@ async def configure_worker_channel(
             worker_channel_available=available,
         )
     return await get_worker_channel(uow, workspace_sid=workspace.sid, worker_sid=worker_sid, key=channel.sid)
-
-
-async def offline_activity(uow: UnitOfWork, workspace_sid: str) -> ActivityRow | None:
-    return await uow.one(
-        ActivityRow,
-        "SELECT * FROM activities WHERE workspace_sid = %s AND friendly_name = %s",
-        (workspace_sid, OFFLINE_ACTIVITY),
-    )
