@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from domain.routing.signals import RoutingEvent, RoutingEventKind
 from domain.routing.step import TaskStep
-from domain.states import ChannelRunStatus, InteractionChannelStatus
+from domain.states import ChannelRunStatus, InteractionChannelStatus, TaskStatus
 
 __all__ = ["RoutingEvent", "RoutingEventKind"]
 
@@ -61,7 +61,7 @@ class CustomerMessage(BaseModel):
 
 class TaskEnded(BaseModel):
     task_sid: str
-    status: str
+    status: TaskStatus
 
 
 class CloseChannel(BaseModel):

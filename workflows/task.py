@@ -120,7 +120,7 @@ class TaskWorkflow:
         self._publish()
         if input.channel_sid is not None:
             parent = workflow.get_external_workflow_handle(input.channel_sid)
-            await parent.signal("task_ended", TaskEnded(task_sid=input.task_sid, status=self.status.value))
+            await parent.signal("task_ended", TaskEnded(task_sid=input.task_sid, status=self.status))
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status.value
 

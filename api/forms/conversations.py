@@ -21,7 +21,7 @@ from api.forms.fields import (
     one_of,
 )
 from domain.limits import MAX_TOKEN_TTL, MIN_TOKEN_TTL
-from domain.states import ChannelUpdateStatus, ConversationState
+from domain.states import ChannelUpdateStatus, ConversationState, InteractionChannelStatus
 
 
 class AddressType(StrEnum):
@@ -117,6 +117,11 @@ class UpdateInteractionChannel(FormModel):
     routing: JsonValue = Field(
         None, alias="Routing", description='`{"status": "closed"}` also completes the channel\'s task.'
     )
+
+    @property
+    def closes_tasks(self) -> bool:
+        """`Routing={"status": "closed"}`: the channel's task is completed too (Twilio's task-closing form)."""
+        return isinstance(self.routing, dict) and self.routing.get("status") == InteractionChannelStatus.CLOSED
 
 
 class UpdateInteractionParticipant(FormModel):

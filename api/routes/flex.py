@@ -78,7 +78,7 @@ async def update_channel(
 ) -> InteractionChannelPublic:
     """Close the channel (its task is canceled, or left wrapping; `Routing={"status":"closed"}` completes it;
     the conversation closes) or make it inactive (which needs `Routing={"status":"closed"}`)."""
-    close_tasks = isinstance(form.routing, dict) and form.routing.get("status") == "closed"
+    close_tasks = form.closes_tasks
     if form.status is ChannelUpdateStatus.INACTIVE and not close_tasks:
         raise InvalidParameter('Status=inactive requires Routing={"status":"closed"}')
     async with db.unit() as uow:
