@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from domain.errors import AuthenticationFailed, ParleyError
+from domain.errors import AuthenticationFailed, NotFound, ParleyError
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 404:
-            return twilio_error(20404, f"The requested resource {request.url.path} was not found", 404)
+            missing = NotFound.resource(request.url.path)
+            return twilio_error(missing.code, missing.message, missing.status)
         if exc.status_code == 405:
             return twilio_error(20004, f"Method {request.method} not allowed on {request.url.path}", 405)
         return twilio_error(20001 if exc.status_code < 500 else 20500, str(exc.detail), exc.status_code)

@@ -37,6 +37,11 @@ class NotFound(ParleyError):
     code = 20404
     status = 404
 
+    @classmethod
+    def resource(cls, path: str) -> NotFound:
+        """Twilio's 20404 for a resource path such as `/Workspaces/WS…/Tasks/WT…`."""
+        return cls(f"The requested resource {path} was not found")
+
 
 class Conflict(ParleyError):
     """The request is valid but the resource's current state forbids it (e.g. accepting a timed-out reservation)."""

@@ -19,6 +19,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel
 
+from domain.errors import NotFound
 from domain.outbox import OutboxCommand
 from domain.realtime import StreamEvent
 from domain.sids import SidPrefix
@@ -54,6 +55,13 @@ class UnitOfWork:
         async with self.conn.cursor(row_factory=class_row(model)) as cur:
             await cur.execute(sql, params)
             return await cur.fetchone()
+
+    async def found(self, model: type[M], sql: str, params: Any = None, *, resource: str) -> M:
+        """The first row, or Twilio's 404 for `resource` (its path, e.g. `/Workspaces/WS…`) if there is none."""
+        row = await self.one(model, sql, params)
+        if row is None:
+            raise NotFound.resource(resource)
+        return row
 
     async def all(self, model: type[M], sql: str, params: Any = None) -> list[M]:
         async with self.conn.cursor(row_factory=class_row(model)) as cur:

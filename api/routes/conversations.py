@@ -184,7 +184,7 @@ async def delete_participant(sid: str, participant: str, principal: AdminPrincip
         if not await conversations.remove_participant(
             uow, conversation_sid=conversation.sid, participant_sid=participant
         ):
-            raise NotFound(f"The requested resource /Conversations/{sid}/Participants/{participant} was not found")
+            raise NotFound.resource(f"/Conversations/{sid}/Participants/{participant}")
     return Response(status_code=204)
 
 
@@ -244,7 +244,7 @@ async def fetch_message(
         conversation, _ = await conversation_access(q, principal, sid)
         row = await queries.get_message(q, conversation_sid=conversation.sid, message_sid=message_sid)
     if row is None:
-        raise NotFound(f"The requested resource /Conversations/{sid}/Messages/{message_sid} was not found")
+        raise NotFound.resource(f"/Conversations/{sid}/Messages/{message_sid}")
     return MessagePublic.of(row, settings.base_url)
 
 

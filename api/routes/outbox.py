@@ -4,58 +4,14 @@ its cause is fixed."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 
 from api.deps import AdminPrincipal, DbDep, SettingsDep
 from api.paging import paging
-from api.schemas.common import PageMeta, Public, iso
+from api.schemas.outbox import DeadLetter, DeadLetterList, OutboxSummary, outbox_url
 from storage.outbox import service as outbox
-from storage.outbox.tables import OutboxRow
 
 router = APIRouter(prefix="/parley/v1/Outbox", tags=["Parley: outbox"])
-
-
-class OutboxSummary(Public):
-    pending: int
-    dead_letters: int
-    url: str
-    links: dict[str, str]
-
-
-class DeadLetter(Public):
-    id: int
-    account_sid: str
-    kind: str
-    dedupe_key: str
-    payload: dict[str, Any]
-    attempts: int
-    last_error: str | None
-    date_created: str | None
-    date_dead: str | None
-    url: str
-
-    @classmethod
-    def of(cls, row: OutboxRow, base: str) -> DeadLetter:
-        assert row.id is not None
-        return cls(
-            id=row.id,
-            account_sid=row.account_sid,
-            kind=row.kind,
-            dedupe_key=row.dedupe_key,
-            payload=row.payload,
-            attempts=row.attempts,
-            last_error=row.last_error,
-            date_created=iso(row.created_at),
-            date_dead=iso(row.dead_at),
-            url=f"{base}/parley/v1/Outbox/DeadLetters/{row.id}",
-        )
-
-
-class DeadLetterList(Public):
-    dead_letters: list[DeadLetter]
-    meta: PageMeta
 
 
 @router.get("", response_model=OutboxSummary)
@@ -63,10 +19,7 @@ async def outbox_summary(principal: AdminPrincipal, db: DbDep, settings: Setting
     """How many of the account's side effects wait to be handed to Temporal, and how many gave up."""
     async with db.read() as q:
         stats = await outbox.stats(q, account_sid=principal.account_sid)
-    url = f"{settings.base_url}/parley/v1/Outbox"
-    return OutboxSummary(
-        pending=stats.pending, dead_letters=stats.dead_letters, url=url, links={"dead_letters": f"{url}/DeadLetters"}
-    )
+    return OutboxSummary.of(stats, settings.base_url)
 
 
 @router.get("/DeadLetters", response_model=DeadLetterList)
@@ -80,7 +33,7 @@ async def list_dead_letters(
     return DeadLetterList(
         dead_letters=[DeadLetter.of(r, settings.base_url) for r in result.items],
         meta=page.meta(
-            key="dead_letters", url=f"{settings.base_url}/parley/v1/Outbox/DeadLetters", has_more=result.has_more
+            key="dead_letters", url=f"{outbox_url(settings.base_url)}/DeadLetters", has_more=result.has_more
         ),
     )
 

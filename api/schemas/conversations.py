@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.schemas.common import PageMeta, Public, iso
+from api.schemas.common import PageMeta, Public, TwilioDate
 from domain.states import ConversationState, InteractionChannelStatus, InteractionParticipantStatus
 from storage.conversations.tables import AddressConfigurationRow, ConversationRow, MessageRow, ParticipantRow
 from storage.interactions.tables import InteractionChannelRow, InteractionParticipantRow, InteractionRow
@@ -23,28 +23,18 @@ class ConversationPublic(Public):
     unique_name: str | None
     attributes: str
     state: ConversationState
-    date_created: str | None
-    date_updated: str | None
-    timers: dict[str, Any]
+    date_created: TwilioDate
+    date_updated: TwilioDate
+    timers: dict[str, Any] = {}
     url: str
     links: dict[str, str]
-    bindings: dict[str, Any]
+    bindings: dict[str, Any] = {}
 
     @classmethod
     def of(cls, row: ConversationRow, base: str) -> ConversationPublic:
         url = conversation_url(base, row.sid)
-        return cls(
-            account_sid=row.account_sid,
-            chat_service_sid=row.chat_service_sid,
-            messaging_service_sid=row.messaging_service_sid,
-            sid=row.sid,
-            friendly_name=row.friendly_name,
-            unique_name=row.unique_name,
-            attributes=row.attributes,
-            state=row.state,
-            date_created=iso(row.date_created),
-            date_updated=iso(row.date_updated),
-            timers={},
+        return cls.from_row(
+            row,
             url=url,
             links={
                 "participants": f"{url}/Participants",
@@ -52,7 +42,6 @@ class ConversationPublic(Public):
                 "webhooks": f"{url}/Webhooks",
                 "export": f"{url}/Export",
             },
-            bindings={},
         )
 
 
@@ -69,28 +58,15 @@ class ParticipantPublic(Public):
     attributes: str
     messaging_binding: dict[str, Any] | None
     role_sid: str | None
-    date_created: str | None
-    date_updated: str | None
+    date_created: TwilioDate
+    date_updated: TwilioDate
     url: str
     last_read_message_index: int | None
-    last_read_timestamp: str | None
+    last_read_timestamp: TwilioDate
 
     @classmethod
     def of(cls, row: ParticipantRow, base: str) -> ParticipantPublic:
-        return cls(
-            account_sid=row.account_sid,
-            conversation_sid=row.conversation_sid,
-            sid=row.sid,
-            identity=row.identity,
-            attributes=row.attributes,
-            messaging_binding=row.messaging_binding,
-            role_sid=row.role_sid,
-            date_created=iso(row.date_created),
-            date_updated=iso(row.date_updated),
-            url=f"{conversation_url(base, row.conversation_sid)}/Participants/{row.sid}",
-            last_read_message_index=row.last_read_message_index,
-            last_read_timestamp=iso(row.last_read_timestamp),
-        )
+        return cls.from_row(row, url=f"{conversation_url(base, row.conversation_sid)}/Participants/{row.sid}")
 
 
 class ParticipantList(Public):
@@ -108,32 +84,18 @@ class MessagePublic(Public):
     media: list[dict[str, Any]] | None
     attributes: str
     participant_sid: str | None
-    date_created: str | None
-    date_updated: str | None
+    date_created: TwilioDate
+    date_updated: TwilioDate
     url: str
-    delivery: dict[str, Any] | None
+    delivery: dict[str, Any] | None = None
     links: dict[str, str]
-    content_sid: str | None
+    content_sid: str | None = None
 
     @classmethod
     def of(cls, row: MessageRow, base: str) -> MessagePublic:
         url = f"{conversation_url(base, row.conversation_sid)}/Messages/{row.sid}"
-        return cls(
-            account_sid=row.account_sid,
-            conversation_sid=row.conversation_sid,
-            sid=row.sid,
-            index=row.index,
-            author=row.author,
-            body=row.body,
-            media=row.media,
-            attributes=row.attributes,
-            participant_sid=row.participant_sid,
-            date_created=iso(row.date_created),
-            date_updated=iso(row.date_updated),
-            url=url,
-            delivery=None,
-            links={"delivery_receipts": f"{url}/Receipts", "channel_metadata": f"{url}/ChannelMetadata"},
-            content_sid=None,
+        return cls.from_row(
+            row, url=url, links={"delivery_receipts": f"{url}/Receipts", "channel_metadata": f"{url}/ChannelMetadata"}
         )
 
 
@@ -149,25 +111,14 @@ class AddressPublic(Public):
     address: str
     friendly_name: str | None
     auto_creation: dict[str, Any]
-    date_created: str | None
-    date_updated: str | None
+    date_created: TwilioDate
+    date_updated: TwilioDate
     url: str
     address_country: str | None
 
     @classmethod
     def of(cls, row: AddressConfigurationRow, base: str) -> AddressPublic:
-        return cls(
-            sid=row.sid,
-            account_sid=row.account_sid,
-            type=row.type,
-            address=row.address,
-            friendly_name=row.friendly_name,
-            auto_creation=row.auto_creation,
-            date_created=iso(row.date_created),
-            date_updated=iso(row.date_updated),
-            url=f"{base}/conversations/v1/Configuration/Addresses/{row.sid}",
-            address_country=row.address_country,
-        )
+        return cls.from_row(row, url=f"{base}/conversations/v1/Configuration/Addresses/{row.sid}")
 
 
 class AddressList(Public):
@@ -190,15 +141,7 @@ class InteractionPublic(Public):
     @classmethod
     def of(cls, row: InteractionRow, base: str) -> InteractionPublic:
         url = f"{base}/flex-api/v1/Interactions/{row.sid}"
-        return cls(
-            sid=row.sid,
-            channel=row.channel,
-            routing=row.routing,
-            url=url,
-            links={"channels": f"{url}/Channels"},
-            interaction_context_sid=row.interaction_context_sid,
-            webhook_ttid=row.webhook_ttid,
-        )
+        return cls.from_row(row, url=url, links={"channels": f"{url}/Channels"})
 
 
 class InteractionChannelPublic(Public):
@@ -217,21 +160,14 @@ class InteractionChannelPublic(Public):
     @classmethod
     def of(cls, row: InteractionChannelRow, base: str) -> InteractionChannelPublic:
         url = f"{base}/flex-api/v1/Interactions/{row.interaction_sid}/Channels/{row.sid}"
-        return cls(
-            sid=row.sid,
-            interaction_sid=row.interaction_sid,
-            type=row.type,
-            status=row.status,
-            error_code=row.error_code,
-            error_message=row.error_message,
+        return cls.from_row(
+            row,
             url=url,
             links={
                 "participants": f"{url}/Participants",
                 "invites": f"{url}/Invites",
                 "transfers": f"{url}/Transfers",
             },
-            conversation_sid=row.conversation_sid,
-            active_task_sid=row.active_task_sid,
         )
 
 
@@ -252,16 +188,10 @@ class InteractionParticipantPublic(Public):
 
     @classmethod
     def of(cls, row: InteractionParticipantRow, base: str) -> InteractionParticipantPublic:
-        return cls(
-            sid=row.sid,
-            type=row.type,
-            interaction_sid=row.interaction_sid,
-            channel_sid=row.channel_sid,
+        return cls.from_row(
+            row,
             url=f"{base}/flex-api/v1/Interactions/{row.interaction_sid}/Channels/{row.channel_sid}"
             f"/Participants/{row.sid}",
-            routing_properties=row.routing_properties,
-            media_properties=row.media_properties,
-            status=row.status,
         )
 
 

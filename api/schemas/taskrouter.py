@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from api.schemas.common import PageMeta, Public, iso
+from api.schemas.common import PageMeta, Public, TwilioDate
 from domain.routing.engine import QueueOrder
 from domain.states import ReservationStatus, TaskStatus
 from storage.taskrouter.models import (
@@ -39,8 +39,8 @@ _WORKSPACE_LINKS = (
 
 class WorkspacePublic(Public):
     account_sid: str
-    date_created: str | None
-    date_updated: str | None
+    date_created: TwilioDate
+    date_updated: TwilioDate
     default_activity_name: str | None
     default_activity_sid: str | None
     event_callback_url: str | None
@@ -57,23 +57,7 @@ class WorkspacePublic(Public):
     @classmethod
     def of(cls, row: WorkspaceView, base: str) -> WorkspacePublic:
         url = ws_url(base, row.sid)
-        return cls(
-            account_sid=row.account_sid,
-            date_created=iso(row.date_created),
-            date_updated=iso(row.date_updated),
-            default_activity_name=row.default_activity_name,
-            default_activity_sid=row.default_activity_sid,
-            event_callback_url=row.event_callback_url,
-            events_filter=row.events_filter,
-            friendly_name=row.friendly_name,
-            multi_task_enabled=row.multi_task_enabled,
-            sid=row.sid,
-            timeout_activity_name=row.timeout_activity_name,
-            timeout_activity_sid=row.timeout_activity_sid,
-            prioritize_queue_order=row.prioritize_queue_order,
-            url=url,
-            links={name: f"{url}/{path}" for name, path in _WORKSPACE_LINKS},
-        )
+        return cls.from_row(row, url=url, links={name: f"{url}/{path}" for name, path in _WORKSPACE_LINKS})
 
 
 class WorkspaceList(Public):
@@ -84,8 +68,8 @@ class WorkspaceList(Public):
 class ActivityPublic(Public):
     account_sid: str
     available: bool
-    date_created: str | None
-    date_updated: str | None
+    date_created: TwilioDate
+    date_updated: TwilioDate
     friendly_name: str
     sid: str
     workspace_sid: str
@@ -95,17 +79,7 @@ class ActivityPublic(Public):
     @classmethod
     def of(cls, row: ActivityRow, base: str) -> ActivityPublic:
         ws = ws_url(base, row.workspace_sid)
-        return cls(
-            account_sid=row.account_sid,
-            available=row.available,
-            date_created=iso(row.date_created),
-            date_updated=iso(row.date_updated),
-            friendly_name=row.friendly_name,
-            sid=row.sid,
-            workspace_sid=row.workspace_sid,
-            url=f"{ws}/Activities/{row.sid}",
-            links={"workspace": ws},
-        )
+        return cls.from_row(row, url=f"{ws}/Activities/{row.sid}", links={"workspace": ws})
 
 
 class ActivityList(Public):
@@ -115,8 +89,8 @@ class ActivityList(Public):
 
 class TaskChannelPublic(Public):
     account_sid: str
-    date_created: str | None
-    date_updated: str | None
+    date_created: TwilioDate
+    date_updated: TwilioDate
     friendly_name: str
     sid: str
     unique_name: str
@@ -128,18 +102,7 @@ class TaskChannelPublic(Public):
     @classmethod
     def of(cls, row: TaskChannelRow, base: str) -> TaskChannelPublic:
         ws = ws_url(base, row.workspace_sid)
-        return cls(
-            account_sid=row.account_sid,
-            date_created=iso(row.date_created),
-            date_updated=iso(row.date_updated),
-            friendly_name=row.friendly_name,
-            sid=row.sid,
-            unique_name=row.unique_name,
-            workspace_sid=row.workspace_sid,
-            channel_optimized_routing=row.channel_optimized_routing,
-            url=f"{ws}/TaskChannels/{row.sid}",
-            links={"workspace": ws},
-        )
+        return cls.from_row(row, url=f"{ws}/TaskChannels/{row.sid}", links={"workspace": ws})
 
 
 class TaskChannelList(Public):
@@ -153,9 +116,9 @@ class WorkerPublic(Public):
     activity_sid: str
     attributes: str
     available: bool
-    date_created: str | None
-    date_status_changed: str | None
-    date_updated: str | None
+    date_created: TwilioDate
+    date_status_changed: TwilioDate
+    date_updated: TwilioDate
     friendly_name: str
     sid: str
     workspace_sid: str
@@ -166,18 +129,8 @@ class WorkerPublic(Public):
     def of(cls, row: WorkerView, base: str) -> WorkerPublic:
         ws = ws_url(base, row.workspace_sid)
         url = f"{ws}/Workers/{row.sid}"
-        return cls(
-            account_sid=row.account_sid,
-            activity_name=row.activity_name,
-            activity_sid=row.activity_sid,
-            attributes=row.attributes,
-            available=row.available,
-            date_created=iso(row.date_created),
-            date_status_changed=iso(row.date_status_changed),
-            date_updated=iso(row.date_updated),
-            friendly_name=row.friendly_name,
-            sid=row.sid,
-            workspace_sid=row.workspace_sid,
+        return cls.from_row(
+            row,
             url=url,
             links={
                 "channels": f"{url}/Channels",
@@ -204,8 +157,8 @@ class WorkerChannelPublic(Public):
     available: bool
     available_capacity_percentage: int
     configured_capacity: int
-    date_created: str | None
-    date_updated: str | None
+    date_created: TwilioDate
+    date_updated: TwilioDate
     sid: str
     task_channel_sid: str
     task_channel_unique_name: str
@@ -218,19 +171,9 @@ class WorkerChannelPublic(Public):
         capacity = row.configured_capacity
         busy = row.assigned_tasks + row.reserved_tasks
         free_pct = 0 if capacity <= 0 else max(0, min(100, round(100 * (capacity - busy) / capacity)))
-        return cls(
-            account_sid=row.account_sid,
-            assigned_tasks=row.assigned_tasks,
-            available=row.available,
+        return cls.from_row(
+            row,
             available_capacity_percentage=free_pct,
-            configured_capacity=capacity,
-            date_created=iso(row.date_created),
-            date_updated=iso(row.date_updated),
-            sid=row.sid,
-            task_channel_sid=row.task_channel_sid,
-            task_channel_unique_name=row.task_channel_unique_name,
-            worker_sid=row.worker_sid,
-            workspace_sid=row.workspace_sid,
             url=f"{ws_url(base, row.workspace_sid)}/Workers/{row.worker_sid}/Channels/{row.sid}",
         )
 
@@ -244,8 +187,8 @@ class TaskQueuePublic(Public):
     account_sid: str
     assignment_activity_sid: str | None
     assignment_activity_name: str | None
-    date_created: str | None
-    date_updated: str | None
+    date_created: TwilioDate
+    date_updated: TwilioDate
     friendly_name: str
     max_reserved_workers: int
     reservation_activity_sid: str | None
@@ -261,21 +204,9 @@ class TaskQueuePublic(Public):
     def of(cls, row: TaskQueueView, base: str) -> TaskQueuePublic:
         ws = ws_url(base, row.workspace_sid)
         url = f"{ws}/TaskQueues/{row.sid}"
-        return cls(
-            account_sid=row.account_sid,
-            assignment_activity_sid=row.assignment_activity_sid,
-            assignment_activity_name=row.assignment_activity_name,
-            date_created=iso(row.date_created),
-            date_updated=iso(row.date_updated),
-            friendly_name=row.friendly_name,
-            max_reserved_workers=row.max_reserved_workers,
-            reservation_activity_sid=row.reservation_activity_sid,
-            reservation_activity_name=row.reservation_activity_name,
-            sid=row.sid,
-            target_workers=row.target_workers,
-            task_order=row.task_order,
+        return cls.from_row(
+            row,
             url=url,
-            workspace_sid=row.workspace_sid,
             links={
                 "assignment_activity": f"{ws}/Activities/{row.assignment_activity_sid}"
                 if row.assignment_activity_sid
@@ -302,9 +233,9 @@ class WorkflowPublic(Public):
     account_sid: str
     assignment_callback_url: str | None
     configuration: str
-    date_created: str | None
-    date_updated: str | None
-    document_content_type: str
+    date_created: TwilioDate
+    date_updated: TwilioDate
+    document_content_type: str = "application/json"
     fallback_assignment_callback_url: str | None
     friendly_name: str
     sid: str
@@ -316,18 +247,8 @@ class WorkflowPublic(Public):
     @classmethod
     def of(cls, row: WorkflowRow, base: str) -> WorkflowPublic:
         url = f"{ws_url(base, row.workspace_sid)}/Workflows/{row.sid}"
-        return cls(
-            account_sid=row.account_sid,
-            assignment_callback_url=row.assignment_callback_url,
-            configuration=row.configuration,
-            date_created=iso(row.date_created),
-            date_updated=iso(row.date_updated),
-            document_content_type="application/json",
-            fallback_assignment_callback_url=row.fallback_assignment_callback_url,
-            friendly_name=row.friendly_name,
-            sid=row.sid,
-            task_reservation_timeout=row.task_reservation_timeout,
-            workspace_sid=row.workspace_sid,
+        return cls.from_row(
+            row,
             url=url,
             links={
                 "statistics": f"{url}/Statistics",
@@ -347,10 +268,10 @@ class TaskPublic(Public):
     age: int
     assignment_status: TaskStatus
     attributes: str
-    addons: str
-    date_created: str | None
-    date_updated: str | None
-    task_queue_entered_date: str | None
+    addons: str = "{}"
+    date_created: TwilioDate
+    date_updated: TwilioDate
+    task_queue_entered_date: TwilioDate
     priority: int
     reason: str | None
     sid: str
@@ -364,9 +285,9 @@ class TaskPublic(Public):
     workspace_sid: str
     url: str
     links: dict[str, str | None]
-    virtual_start_time: str | None
-    ignore_capacity: bool
-    routing_target: str | None
+    virtual_start_time: TwilioDate
+    ignore_capacity: bool = False
+    routing_target: str | None = None
     # Parley extension: why a pending task is still waiting (invariant 4: visibly pending with a reason).
     routing_status: str | None
 
@@ -375,26 +296,9 @@ class TaskPublic(Public):
         ws = ws_url(base, row.workspace_sid)
         url = f"{ws}/Tasks/{row.sid}"
         created = row.date_created or datetime.now(UTC)
-        return cls(
-            account_sid=row.account_sid,
+        return cls.from_row(
+            row,
             age=int((datetime.now(UTC) - created).total_seconds()),
-            assignment_status=row.assignment_status,
-            attributes=row.attributes,
-            addons="{}",
-            date_created=iso(row.date_created),
-            date_updated=iso(row.date_updated),
-            task_queue_entered_date=iso(row.task_queue_entered_date),
-            priority=row.priority,
-            reason=row.reason,
-            sid=row.sid,
-            task_queue_sid=row.task_queue_sid,
-            task_queue_friendly_name=row.task_queue_friendly_name,
-            task_channel_sid=row.task_channel_sid,
-            task_channel_unique_name=row.task_channel_unique_name,
-            timeout=row.timeout,
-            workflow_sid=row.workflow_sid,
-            workflow_friendly_name=row.workflow_friendly_name,
-            workspace_sid=row.workspace_sid,
             url=url,
             links={
                 "task_queue": f"{ws}/TaskQueues/{row.task_queue_sid}" if row.task_queue_sid else None,
@@ -402,9 +306,6 @@ class TaskPublic(Public):
                 "workspace": ws,
                 "reservations": f"{url}/Reservations",
             },
-            virtual_start_time=iso(row.virtual_start_time),
-            ignore_capacity=False,
-            routing_target=None,
             routing_status=row.waiting_reason if row.assignment_status.is_routable else None,
         )
 
@@ -416,8 +317,8 @@ class TaskList(Public):
 
 class ReservationPublic(Public):
     account_sid: str
-    date_created: str | None
-    date_updated: str | None
+    date_created: TwilioDate
+    date_updated: TwilioDate
     reservation_status: ReservationStatus
     sid: str
     task_sid: str
@@ -437,16 +338,8 @@ class ReservationPublic(Public):
             if worker_scoped
             else f"{ws}/Tasks/{row.task_sid}/Reservations/{row.sid}"
         )
-        return cls(
-            account_sid=row.account_sid,
-            date_created=iso(row.date_created),
-            date_updated=iso(row.date_updated),
-            reservation_status=row.reservation_status,
-            sid=row.sid,
-            task_sid=row.task_sid,
-            worker_name=row.worker_name,
-            worker_sid=row.worker_sid,
-            workspace_sid=row.workspace_sid,
+        return cls.from_row(
+            row,
             url=url,
             links={"task": f"{ws}/Tasks/{row.task_sid}", "worker": f"{ws}/Workers/{row.worker_sid}", "workspace": ws},
             routing_decision=row.decision or None,
@@ -462,18 +355,18 @@ class EventPublic(Public):
     account_sid: str
     actor_sid: str | None
     actor_type: str
-    actor_url: str | None
+    actor_url: str | None = None
     description: str
     event_data: dict[str, Any]
-    event_date: str | None
+    event_date: TwilioDate
     event_date_ms: int
     event_type: str
     resource_sid: str
     resource_type: str
-    resource_url: str | None
+    resource_url: str | None = None
     sid: str
-    source: str
-    source_ip_address: str | None
+    source: str = "parley"
+    source_ip_address: str | None = None
     url: str
     workspace_sid: str
 
@@ -481,24 +374,8 @@ class EventPublic(Public):
     def of(cls, row: TaskRouterEventRow, base: str) -> EventPublic:
         ws = ws_url(base, row.workspace_sid)
         date = row.event_date or datetime.now(UTC)
-        return cls(
-            account_sid=row.account_sid,
-            actor_sid=row.actor_sid,
-            actor_type=row.actor_type,
-            actor_url=None,
-            description=row.description,
-            event_data=row.event_data,
-            event_date=iso(date),
-            event_date_ms=int(date.timestamp() * 1000),
-            event_type=row.event_type,
-            resource_sid=row.resource_sid,
-            resource_type=row.resource_type,
-            resource_url=None,
-            sid=row.sid,
-            source="parley",
-            source_ip_address=None,
-            url=f"{ws}/Events/{row.sid}",
-            workspace_sid=row.workspace_sid,
+        return cls.from_row(
+            row, event_date=date, event_date_ms=int(date.timestamp() * 1000), url=f"{ws}/Events/{row.sid}"
         )
 
 

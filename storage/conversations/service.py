@@ -32,15 +32,13 @@ async def default_service_sid(uow: UnitOfWork, account_sid: str) -> str:
 
 
 async def get_conversation(uow: UnitOfWork, *, account_sid: str, sid_or_unique_name: str) -> ConversationRow:
-    row = await uow.one(
+    return await uow.found(
         ConversationRow,
         "SELECT * FROM conversations WHERE account_sid = %s AND (sid = %s OR unique_name = %s) "
         "ORDER BY (sid = %s) DESC LIMIT 1",
         (account_sid, sid_or_unique_name, sid_or_unique_name, sid_or_unique_name),
+        resource=f"/Conversations/{sid_or_unique_name}",
     )
-    if row is None:
-        raise NotFound(f"The requested resource /Conversations/{sid_or_unique_name} was not found")
-    return row
 
 
 async def create_conversation(
@@ -165,9 +163,7 @@ async def get_participant(uow: UnitOfWork, *, conversation_sid: str, sid_or_iden
         (conversation_sid, sid_or_identity, sid_or_identity),
     )
     if row is None:
-        raise NotFound(
-            f"The requested resource /Conversations/{conversation_sid}/Participants/{sid_or_identity} was not found"
-        )
+        raise NotFound.resource(f"/Conversations/{conversation_sid}/Participants/{sid_or_identity}")
     return row
 
 
@@ -193,11 +189,12 @@ async def add_participant(
     role_sid: str | None = None,
     if_absent: bool = False,
 ) -> ParticipantRow:
-    conversation = await uow.one(
-        ConversationRow, "SELECT * FROM conversations WHERE sid = %s FOR UPDATE", (conversation_sid,)
+    conversation = await uow.found(
+        ConversationRow,
+        "SELECT * FROM conversations WHERE sid = %s FOR UPDATE",
+        (conversation_sid,),
+        resource=f"/Conversations/{conversation_sid}",
     )
-    if conversation is None:
-        raise NotFound(f"The requested resource /Conversations/{conversation_sid} was not found")
     if identity is not None:
         existing = await uow.one(
             ParticipantRow,
@@ -302,7 +299,7 @@ async def create_message(
     if conversation is None:
         exists = await uow.fetchone("SELECT state FROM conversations WHERE sid = %s", (conversation_sid,))
         if exists is None:
-            raise NotFound(f"The requested resource /Conversations/{conversation_sid} was not found")
+            raise NotFound.resource(f"/Conversations/{conversation_sid}")
         raise Conflict("The conversation is closed; it cannot take new messages", code=50407)
     message = await uow.one(
         MessageRow,
@@ -348,14 +345,12 @@ async def create_message(
 
 
 async def get_address(uow: UnitOfWork, *, account_sid: str, sid_or_address: str) -> AddressConfigurationRow:
-    row = await uow.one(
+    return await uow.found(
         AddressConfigurationRow,
         "SELECT * FROM address_configurations WHERE account_sid = %s AND (sid = %s OR address = %s)",
         (account_sid, sid_or_address, sid_or_address),
+        resource=f"/Configuration/Addresses/{sid_or_address}",
     )
-    if row is None:
-        raise NotFound(f"The requested resource /Configuration/Addresses/{sid_or_address} was not found")
-    return row
 
 
 async def create_address(

@@ -14,7 +14,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from domain.errors import InvalidParameter, NotFound, PermissionDenied, RoutingConfigurationError
+from domain.errors import InvalidParameter, PermissionDenied, RoutingConfigurationError
 from domain.limits import DEFAULT_TASK_TTL
 from domain.outbox import CloseInteractionChannel, InteractionChannelRef, RouteCustomerMessage
 from domain.sids import SidPrefix, new_sid
@@ -53,25 +53,23 @@ def channel_ref(channel: InteractionChannelRow) -> InteractionChannelRef:
 
 
 async def get_interaction(uow: UnitOfWork, *, account_sid: str, sid: str) -> InteractionRow:
-    row = await uow.one(
-        InteractionRow, "SELECT * FROM interactions WHERE sid = %s AND account_sid = %s", (sid, account_sid)
+    return await uow.found(
+        InteractionRow,
+        "SELECT * FROM interactions WHERE sid = %s AND account_sid = %s",
+        (sid, account_sid),
+        resource=f"/Interactions/{sid}",
     )
-    if row is None:
-        raise NotFound(f"The requested resource /Interactions/{sid} was not found")
-    return row
 
 
 async def get_channel(
     uow: UnitOfWork, *, account_sid: str, interaction_sid: str, channel_sid: str
 ) -> InteractionChannelRow:
-    row = await uow.one(
+    return await uow.found(
         InteractionChannelRow,
         "SELECT * FROM interaction_channels WHERE sid = %s AND interaction_sid = %s AND account_sid = %s",
         (channel_sid, interaction_sid, account_sid),
+        resource=f"/Interactions/{interaction_sid}/Channels/{channel_sid}",
     )
-    if row is None:
-        raise NotFound(f"The requested resource /Interactions/{interaction_sid}/Channels/{channel_sid} was not found")
-    return row
 
 
 async def can_read_interaction(
@@ -501,13 +499,12 @@ async def update_participant(
 ) -> InteractionParticipantRow:
     """An agent moves itself to wrap-up (its task wraps) or closed (its task completes). `acting_worker_sid` is
     None for an admin, who may act on any agent participant."""
-    participant = await uow.one(
+    participant = await uow.found(
         InteractionParticipantRow,
         "SELECT * FROM interaction_participants WHERE sid = %s AND channel_sid = %s",
         (participant_sid, channel.sid),
+        resource=f"/Participants/{participant_sid}",
     )
-    if participant is None:
-        raise NotFound(f"The requested resource /Participants/{participant_sid} was not found")
     if participant.type is not InteractionParticipantType.AGENT:
         raise InvalidParameter("Only agent participants can be moved to wrapup or closed")
     props = participant.routing_properties or {}

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from domain.errors import NotFound
 from domain.limits import OUTBOX_BACKOFF_INITIAL, OUTBOX_BACKOFF_MAX, OUTBOX_MAX_ATTEMPTS, OUTBOX_REDRIVE_BATCH
 from storage.db import UnitOfWork
 from storage.outbox.tables import OutboxRow
@@ -96,13 +95,11 @@ async def dead_letters(uow: UnitOfWork, *, account_sid: str, page: PageRequest) 
 
 async def requeue(uow: UnitOfWork, *, account_sid: str, row_id: int) -> OutboxRow:
     """Give a dead letter a fresh start (after fixing what made it fail); the sweeper picks it up next."""
-    row = await uow.one(
+    return await uow.found(
         OutboxRow,
         "UPDATE outbox SET dead_at = NULL, attempts = 0, next_attempt_at = now(), "
         "created_at = LEAST(created_at, now() - interval '1 hour') "
         "WHERE id = %s AND account_sid = %s AND dead_at IS NOT NULL RETURNING *",
         (row_id, account_sid),
+        resource=f"/Outbox/DeadLetters/{row_id}",
     )
-    if row is None:
-        raise NotFound(f"The requested resource /Outbox/DeadLetters/{row_id} was not found")
-    return row

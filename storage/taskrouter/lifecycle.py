@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from domain.errors import NotFound
 from domain.events import EventType, ResourceType
 from domain.outbox import SignalTaskWorkflow
 from domain.realtime import StreamEvent
@@ -27,10 +26,7 @@ async def lock_workspace(uow: UnitOfWork, workspace_sid: str) -> None:
 
 
 async def get_task(uow: UnitOfWork, task_sid: str) -> TaskRow:
-    task = await uow.one(TaskRow, "SELECT * FROM tasks WHERE sid = %s", (task_sid,))
-    if task is None:
-        raise NotFound(f"The requested resource /Tasks/{task_sid} was not found")
-    return task
+    return await uow.found(TaskRow, "SELECT * FROM tasks WHERE sid = %s", (task_sid,), resource=f"/Tasks/{task_sid}")
 
 
 async def signal_task(uow: UnitOfWork, task: TaskRow, kind: RoutingEventKind, **extra: Any) -> None:

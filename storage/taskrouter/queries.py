@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from domain.errors import InvalidParameter, NotFound
+from domain.errors import InvalidParameter
 from domain.routing import Expression, parse_expression
 from domain.sids import SidPrefix, is_sid
 from domain.states import ReservationStatus, TaskStatus
@@ -179,10 +179,12 @@ async def worker_channels(uow: UnitOfWork, *, worker_sid: str, page: PageRequest
 
 
 async def get_task(uow: UnitOfWork, *, workspace_sid: str, task_sid: str) -> TaskView:
-    row = await uow.one(TaskView, f"{TASK_SELECT} WHERE t.sid = %s AND t.workspace_sid = %s", (task_sid, workspace_sid))
-    if row is None:
-        raise NotFound(f"The requested resource /Workspaces/{workspace_sid}/Tasks/{task_sid} was not found")
-    return row
+    return await uow.found(
+        TaskView,
+        f"{TASK_SELECT} WHERE t.sid = %s AND t.workspace_sid = %s",
+        (task_sid, workspace_sid),
+        resource=f"/Workspaces/{workspace_sid}/Tasks/{task_sid}",
+    )
 
 
 async def worker_was_offered(uow: UnitOfWork, *, task_sid: str, worker_sid: str | None) -> bool:
@@ -266,15 +268,13 @@ async def get_reservation(
     task_sid: str | None = None,
     worker_sid: str | None = None,
 ) -> ReservationView:
-    row = await uow.one(
+    return await uow.found(
         ReservationView,
         RESERVATION_SELECT + " WHERE r.sid = %s AND r.workspace_sid = %s "
         "AND (%s::text IS NULL OR r.task_sid = %s) AND (%s::text IS NULL OR r.worker_sid = %s)",
         (reservation_sid, workspace_sid, task_sid, task_sid, worker_sid, worker_sid),
+        resource=f"/Reservations/{reservation_sid}",
     )
-    if row is None:
-        raise NotFound(f"The requested resource /Reservations/{reservation_sid} was not found")
-    return row
 
 
 async def reservations(
@@ -347,14 +347,12 @@ async def events(
 
 
 async def get_event(uow: UnitOfWork, *, workspace_sid: str, sid: str) -> TaskRouterEventRow:
-    row = await uow.one(
+    return await uow.found(
         TaskRouterEventRow,
         "SELECT * FROM taskrouter_events WHERE sid = %s AND workspace_sid = %s",
         (sid, workspace_sid),
+        resource=f"/Workspaces/{workspace_sid}/Events/{sid}",
     )
-    if row is None:
-        raise NotFound(f"The requested resource /Workspaces/{workspace_sid}/Events/{sid} was not found")
-    return row
 
 
 async def worker_workspace(uow: UnitOfWork, *, account_sid: str, worker_sid: str) -> str | None:

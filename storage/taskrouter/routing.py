@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from psycopg.types.json import Jsonb
 
-from domain.errors import Conflict, InvalidParameter, NotFound
+from domain.errors import Conflict, InvalidParameter
 from domain.events import ActorType, EventType, ResourceType
 from domain.limits import DEFAULT_TASK_TTL
 from domain.outbox import StartTaskWorkflow
@@ -346,10 +346,12 @@ async def update_reservation(
 
 
 async def _get_reservation(uow: UnitOfWork, reservation_sid: str) -> ReservationRow:
-    row = await uow.one(ReservationRow, "SELECT * FROM reservations WHERE sid = %s", (reservation_sid,))
-    if row is None:
-        raise NotFound(f"The requested resource /Reservations/{reservation_sid} was not found")
-    return row
+    return await uow.found(
+        ReservationRow,
+        "SELECT * FROM reservations WHERE sid = %s",
+        (reservation_sid,),
+        resource=f"/Reservations/{reservation_sid}",
+    )
 
 
 async def _after_reservation_lost(uow: UnitOfWork, reservation: ReservationRow, status: ReservationStatus) -> None:

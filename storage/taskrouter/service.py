@@ -11,7 +11,7 @@ from typing import Any
 
 from psycopg.errors import UniqueViolation
 
-from domain.errors import Conflict, InvalidParameter, NotFound
+from domain.errors import Conflict, InvalidParameter
 from domain.events import EventType, ResourceType
 from domain.limits import DEFAULT_MAX_RESERVED_WORKERS, DEFAULT_RESERVATION_TIMEOUT
 from domain.routing import WorkflowConfiguration
@@ -116,12 +116,12 @@ async def _update(uow: UnitOfWork, table: str, sid: str, changes: dict[str, Any]
 
 
 async def get_workspace(uow: UnitOfWork, *, account_sid: str, workspace_sid: str) -> WorkspaceView:
-    row = await uow.one(
-        WorkspaceView, f"{WORKSPACE_SELECT} WHERE ws.sid = %s AND ws.account_sid = %s", (workspace_sid, account_sid)
+    return await uow.found(
+        WorkspaceView,
+        f"{WORKSPACE_SELECT} WHERE ws.sid = %s AND ws.account_sid = %s",
+        (workspace_sid, account_sid),
+        resource=f"/Workspaces/{workspace_sid}",
     )
-    if row is None:
-        raise NotFound(f"The requested resource /Workspaces/{workspace_sid} was not found")
-    return row
 
 
 async def create_workspace(uow: UnitOfWork, *, account_sid: str, new: NewWorkspace) -> WorkspaceView:
@@ -239,12 +239,12 @@ async def delete_workspace(uow: UnitOfWork, *, workspace: WorkspaceRow) -> None:
 
 
 async def get_activity(uow: UnitOfWork, *, workspace_sid: str, sid: str) -> ActivityRow:
-    row = await uow.one(
-        ActivityRow, "SELECT * FROM activities WHERE sid = %s AND workspace_sid = %s", (sid, workspace_sid)
+    return await uow.found(
+        ActivityRow,
+        "SELECT * FROM activities WHERE sid = %s AND workspace_sid = %s",
+        (sid, workspace_sid),
+        resource=f"/Workspaces/{workspace_sid}/Activities/{sid}",
     )
-    if row is None:
-        raise NotFound(f"The requested resource /Workspaces/{workspace_sid}/Activities/{sid} was not found")
-    return row
 
 
 async def require_activity(uow: UnitOfWork, workspace_sid: str, activity_sid: str, param: str) -> ActivityRow:
@@ -335,12 +335,12 @@ async def delete_activity(uow: UnitOfWork, *, workspace: WorkspaceRow, sid: str)
 async def get_task_channel(uow: UnitOfWork, *, workspace_sid: str, key: str) -> TaskChannelRow:
     """By SID or by unique name (`chat`), as Twilio allows."""
     column = "sid" if is_sid(key, SidPrefix.TASK_CHANNEL) else "unique_name"
-    row = await uow.one(
-        TaskChannelRow, f"SELECT * FROM task_channels WHERE workspace_sid = %s AND {column} = %s", (workspace_sid, key)
+    return await uow.found(
+        TaskChannelRow,
+        f"SELECT * FROM task_channels WHERE workspace_sid = %s AND {column} = %s",
+        (workspace_sid, key),
+        resource=f"/Workspaces/{workspace_sid}/TaskChannels/{key}",
     )
-    if row is None:
-        raise NotFound(f"The requested resource /Workspaces/{workspace_sid}/TaskChannels/{key} was not found")
-    return row
 
 
 def _task_channel_data(row: TaskChannelRow) -> dict[str, Any]:
@@ -424,12 +424,12 @@ async def delete_task_channel(uow: UnitOfWork, *, workspace: WorkspaceRow, key: 
 
 
 async def get_task_queue(uow: UnitOfWork, *, workspace_sid: str, sid: str) -> TaskQueueView:
-    row = await uow.one(
-        TaskQueueView, f"{TASK_QUEUE_SELECT} WHERE q.sid = %s AND q.workspace_sid = %s", (sid, workspace_sid)
+    return await uow.found(
+        TaskQueueView,
+        f"{TASK_QUEUE_SELECT} WHERE q.sid = %s AND q.workspace_sid = %s",
+        (sid, workspace_sid),
+        resource=f"/Workspaces/{workspace_sid}/TaskQueues/{sid}",
     )
-    if row is None:
-        raise NotFound(f"The requested resource /Workspaces/{workspace_sid}/TaskQueues/{sid} was not found")
-    return row
 
 
 def _queue_data(row: TaskQueueView) -> dict[str, Any]:
@@ -553,12 +553,12 @@ async def delete_task_queue(uow: UnitOfWork, *, workspace: WorkspaceRow, sid: st
 
 
 async def get_workflow(uow: UnitOfWork, *, workspace_sid: str, sid: str) -> WorkflowRow:
-    row = await uow.one(
-        WorkflowRow, "SELECT * FROM workflows WHERE sid = %s AND workspace_sid = %s", (sid, workspace_sid)
+    return await uow.found(
+        WorkflowRow,
+        "SELECT * FROM workflows WHERE sid = %s AND workspace_sid = %s",
+        (sid, workspace_sid),
+        resource=f"/Workspaces/{workspace_sid}/Workflows/{sid}",
     )
-    if row is None:
-        raise NotFound(f"The requested resource /Workspaces/{workspace_sid}/Workflows/{sid} was not found")
-    return row
 
 
 async def _check_workflow_queues(uow: UnitOfWork, workspace_sid: str, config: WorkflowConfiguration | None) -> None:
@@ -678,10 +678,12 @@ async def delete_workflow(uow: UnitOfWork, *, workspace: WorkspaceRow, sid: str)
 
 
 async def get_worker(uow: UnitOfWork, *, workspace_sid: str, sid: str) -> WorkerView:
-    row = await uow.one(WorkerView, f"{WORKER_SELECT} WHERE w.sid = %s AND w.workspace_sid = %s", (sid, workspace_sid))
-    if row is None:
-        raise NotFound(f"The requested resource /Workspaces/{workspace_sid}/Workers/{sid} was not found")
-    return row
+    return await uow.found(
+        WorkerView,
+        f"{WORKER_SELECT} WHERE w.sid = %s AND w.workspace_sid = %s",
+        (sid, workspace_sid),
+        resource=f"/Workspaces/{workspace_sid}/Workers/{sid}",
+    )
 
 
 def _worker_data(row: WorkerRow) -> dict[str, Any]:
@@ -816,15 +818,12 @@ async def delete_worker(
 async def get_worker_channel(uow: UnitOfWork, *, workspace_sid: str, worker_sid: str, key: str) -> WorkerChannelView:
     """By WC SID or by the task channel's unique name."""
     column = "wc.sid" if is_sid(key, SidPrefix.WORKER_CHANNEL) else "tc.unique_name"
-    row = await uow.one(
+    return await uow.found(
         WorkerChannelView,
         f"{WORKER_CHANNEL_SELECT} WHERE wc.workspace_sid = %s AND wc.worker_sid = %s AND {column} = %s",
         (workspace_sid, worker_sid, key),
+        resource=f"/Workspaces/{workspace_sid}/Workers/{worker_sid}/Channels/{key}",
     )
-    if row is None:
-        path = f"/Workspaces/{workspace_sid}/Workers/{worker_sid}/Channels/{key}"
-        raise NotFound(f"The requested resource {path} was not found")
-    return row
 
 
 async def configure_worker_channel(
