@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -31,6 +31,8 @@ class FormModel(BaseModel):
     """A form: Twilio's parameter names as aliases, unknown parameters ignored (as Twilio does)."""
 
     model_config = ConfigDict(extra="ignore", populate_by_name=False, frozen=True)
+    # Fields whose empty value means something (read with api.forms.parse.form_of, which keeps it as "").
+    clearable: ClassVar[tuple[str, ...]] = ()
 
     def given(self, field: str) -> bool:
         """Whether the request sent this parameter at all (an empty value on update may mean "clear")."""

@@ -102,7 +102,9 @@ class UpdateTaskChannel(FormModel):
 
 
 class TaskQueueForm(FormModel):
-    """Update: every parameter optional."""
+    """Update: every parameter optional. An empty TargetWorkers is kept: Twilio's "no worker matches"."""
+
+    clearable = ("target_workers",)
 
     friendly_name: FriendlyName | None = Field(None, alias="FriendlyName", description=_NAME)
     target_workers: TargetWorkers | None = Field(
@@ -127,7 +129,9 @@ class CreateTaskQueue(TaskQueueForm):
 
 
 class WorkflowBody(FormModel):
-    """What creating and updating a workflow share."""
+    """What creating and updating a workflow share. Callback URLs sent empty are cleared."""
+
+    clearable = ("assignment_callback_url", "fallback_assignment_callback_url")
 
     friendly_name: FriendlyName | None = Field(None, alias="FriendlyName", description=_NAME)
     configuration: str | None = Field(
@@ -141,7 +145,7 @@ class WorkflowBody(FormModel):
 
 
 class WorkflowForm(WorkflowBody):
-    """Update: every parameter optional. Callback URLs sent empty are cleared."""
+    """Update: every parameter optional."""
 
     re_evaluate_tasks: Bool | None = Field(
         None, alias="ReEvaluateTasks", description="Re-route pending tasks through the new configuration."

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from api.access import workspace_access
 from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, QueryDep, SettingsDep
+from api.forms.parse import form_of
 from api.forms.taskrouter import CreateTaskQueue, TaskQueueForm
 from api.paging import echo, paging
 from api.params import WORKSPACE_PATH
@@ -22,13 +23,9 @@ from storage.taskrouter.models import TaskQueueFields
 router = APIRouter(prefix=f"{WORKSPACE_PATH}/TaskQueues", tags=["TaskRouter: TaskQueues"])
 
 
-async def _fields(request: Request, form: TaskQueueForm) -> TaskQueueFields:
-    """The columns to write. An empty TargetWorkers is meaningful (Twilio: no worker ever matches), but the form
-    model cannot tell it from an absent one, so the raw form says whether it was sent."""
-    fields = TaskQueueFields.model_validate(form.model_dump())
-    if form.target_workers is None and (await request.form()).get("TargetWorkers") == "":
-        fields = fields.model_copy(update={"target_workers": ""})
-    return fields
+def _fields(form: TaskQueueForm) -> TaskQueueFields:
+    """The columns to write (only the ones given change on update)."""
+    return TaskQueueFields.model_validate(form.model_dump())
 
 
 @router.get("", response_model=TaskQueueList)
@@ -66,13 +63,13 @@ async def create_task_queue(
     request: Request,
     principal: AdminPrincipal,
     db: DbDep,
-    form: Annotated[CreateTaskQueue, Form()],
+    form: Annotated[CreateTaskQueue, Depends(form_of(CreateTaskQueue))],
     settings: SettingsDep,
 ) -> TaskQueuePublic:
     """Create a queue; its members are the workers its `TargetWorkers` expression matches."""
     async with taskrouter.unique(db, "TaskQueue") as uow:
         workspace = await workspace_access(uow, principal, workspace_sid)
-        row = await taskrouter.create_task_queue(uow, workspace=workspace, fields=await _fields(request, form))
+        row = await taskrouter.create_task_queue(uow, workspace=workspace, fields=_fields(form))
     return TaskQueuePublic.of(row, settings.base_url)
 
 
@@ -94,13 +91,13 @@ async def update_task_queue(
     request: Request,
     principal: AdminPrincipal,
     db: DbDep,
-    form: Annotated[TaskQueueForm, Form()],
+    form: Annotated[TaskQueueForm, Depends(form_of(TaskQueueForm))],
     settings: SettingsDep,
 ) -> TaskQueuePublic:
     """Change a queue; a new `TargetWorkers` recomputes its members, and waiting tasks may be offered at once."""
     async with taskrouter.unique(db, "TaskQueue") as uow:
         workspace = await workspace_access(uow, principal, workspace_sid)
-        row = await taskrouter.update_task_queue(uow, workspace=workspace, sid=sid, fields=await _fields(request, form))
+        row = await taskrouter.update_task_queue(uow, workspace=workspace, sid=sid, fields=_fields(form))
     return TaskQueuePublic.of(row, settings.base_url)
 
 

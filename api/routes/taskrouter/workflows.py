@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from api.access import workspace_access
 from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, QueryDep, SettingsDep
+from api.forms.parse import form_of
 from api.forms.taskrouter import CreateWorkflow, WorkflowBody, WorkflowForm
 from api.paging import echo, paging
 from api.params import WORKSPACE_PATH
@@ -20,19 +21,14 @@ from storage.taskrouter import service as taskrouter
 from storage.taskrouter.models import WorkflowFields
 
 router = APIRouter(prefix=f"{WORKSPACE_PATH}/Workflows", tags=["TaskRouter: Workflows"])
-_CALLBACKS = {
-    "assignment_callback_url": "AssignmentCallbackUrl",
-    "fallback_assignment_callback_url": "FallbackAssignmentCallbackUrl",
-}
+_CALLBACKS = WorkflowBody.clearable
 
 
-async def _fields(request: Request, form: WorkflowBody) -> tuple[WorkflowFields, WorkflowConfiguration | None]:
-    """The columns to write and the parsed configuration. A callback URL sent empty is cleared (the form model
-    cannot tell an empty value from an absent one, so the raw form says which were sent)."""
-    sent = await request.form()
+def _fields(form: WorkflowBody) -> tuple[WorkflowFields, WorkflowConfiguration | None]:
+    """The columns to write and the parsed configuration. A callback URL sent empty is cleared."""
     values = form.model_dump(exclude={"re_evaluate_tasks", *_CALLBACKS})
-    for column, param in _CALLBACKS.items():
-        if param in sent:
+    for column in _CALLBACKS:
+        if form.given(column):
             values[column] = getattr(form, column) or None
     config = None
     if form.configuration is not None:
@@ -72,12 +68,12 @@ async def create_workflow(
     request: Request,
     principal: AdminPrincipal,
     db: DbDep,
-    form: Annotated[CreateWorkflow, Form()],
+    form: Annotated[CreateWorkflow, Depends(form_of(CreateWorkflow))],
     settings: SettingsDep,
 ) -> WorkflowPublic:
     """Create a workflow; its configuration is validated (with the path of anything wrong) and may only name
     queues of this workspace."""
-    fields, config = await _fields(request, form)
+    fields, config = _fields(form)
     assert config is not None
     async with taskrouter.unique(db, "Workflow") as uow:
         workspace = await workspace_access(uow, principal, workspace_sid)
@@ -103,11 +99,11 @@ async def update_workflow(
     request: Request,
     principal: AdminPrincipal,
     db: DbDep,
-    form: Annotated[WorkflowForm, Form()],
+    form: Annotated[WorkflowForm, Depends(form_of(WorkflowForm))],
     settings: SettingsDep,
 ) -> WorkflowPublic:
     """Change a workflow; tasks already routing keep the configuration they entered with."""
-    fields, config = await _fields(request, form)
+    fields, config = _fields(form)
     async with taskrouter.unique(db, "Workflow") as uow:
         workspace = await workspace_access(uow, principal, workspace_sid)
         row = await taskrouter.update_workflow(uow, workspace=workspace, sid=sid, fields=fields, config=config)
