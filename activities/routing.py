@@ -13,8 +13,10 @@ from temporalio.exceptions import ApplicationError
 
 from domain.errors import Conflict, RoutingConfigurationError
 from domain.events import EventType, ResourceType
+from domain.limits import DEFAULT_RESERVATION_TIMEOUT
 from domain.routing import WorkflowConfigurationError, parse_workflow_configuration, plan_routing
 from domain.routing.step import TaskStep
+from domain.sids import SidPrefix
 from domain.states import ReservationStatus, TaskStatus
 from storage.attributes import attributes_of
 from storage.db import Database, UnitOfWork
@@ -26,6 +28,8 @@ from workflows.contracts import (
     ROUTING_CONFIGURATION_ERROR,
     ActivityName,
     CancelTask,
+    CloseChannelByPolicy,
+    CompleteTask,
     CreateChannelTask,
     CreatedTask,
     EnteredStep,
@@ -36,6 +40,26 @@ from workflows.contracts import (
     SetChannelStatus,
     TaskRef,
 )
+
+
+def _known_agent_step(attributes: dict, steps: list[RoutingStepSpec], created: float) -> RoutingStepSpec | None:
+    """A returning customer's previous agent is offered the task alone for a while, in the first queue the
+    workflow would use; then the workflow's own steps follow."""
+    known = attributes.get("knownAgent")
+    if not steps or not isinstance(known, dict) or not isinstance(known.get("worker_sid"), str):
+        return None
+    window = known.get("window")
+    if not isinstance(window, int) or window <= 0:
+        return None
+    first = steps[0].step
+    step = first.model_copy(
+        update={"known_worker_sid": known["worker_sid"], "filter_name": "known agent", "skip_if": None}
+    )
+    return RoutingStepSpec(
+        step=step,
+        ends_at=created + window,
+        label=f"the customer's previous agent {known['worker_sid']} first, for {window} s",
+    )
 
 
 class RoutingActivities:
@@ -66,6 +90,8 @@ class RoutingActivities:
         ttl_deadline = created + task.timeout
         if not task.assignment_status.is_routable:
             return RoutingPlanResult(steps=[], ttl_deadline=ttl_deadline, cancel_reason=None)
+        if task.routing_target is not None:
+            return self._direct_plan(task, workflow_row, ttl_deadline)
         if workflow_row is None:
             return RoutingPlanResult(steps=[], ttl_deadline=ttl_deadline, cancel_reason="Task has no workflow")
         try:
@@ -74,7 +100,8 @@ class RoutingActivities:
             return RoutingPlanResult(
                 steps=[], ttl_deadline=ttl_deadline, cancel_reason=f"Workflow configuration is invalid: {exc}"
             )
-        plan = plan_routing(config, attributes_of(task.attributes))
+        attributes = attributes_of(task.attributes)
+        plan = plan_routing(config, attributes)
         steps = [
             RoutingStepSpec(
                 step=TaskStep.of(step, index=index, reservation_timeout=workflow_row.task_reservation_timeout),
@@ -84,6 +111,10 @@ class RoutingActivities:
             )
             for index, step in enumerate(plan.steps)
         ]
+        known = _known_agent_step(attributes, steps, created)
+        if known is not None:
+            steps.insert(0, known)
+            plan.reason.insert(0, known.label)
         if not steps:
             return RoutingPlanResult(
                 steps=[],
@@ -103,6 +134,26 @@ class RoutingActivities:
                 data={"task_sid": task.sid, "workflow_sid": workflow_row.sid, "reasons": list(plan.reason)},
             )
         return RoutingPlanResult(steps=steps, ttl_deadline=ttl_deadline, reasons=list(plan.reason))
+
+    @staticmethod
+    def _direct_plan(task: TaskRow, workflow_row: WorkflowRow | None, ttl_deadline: float) -> RoutingPlanResult:
+        """A task routed straight to a worker or a queue (an invite or a transfer): one step, its queue, and for
+        a worker the known-worker rule, waiting until the task's own timeout."""
+        target = task.routing_target or ""
+        to_worker = target.startswith(SidPrefix.WORKER)
+        queue_sid = task.task_queue_sid if to_worker else target
+        if not queue_sid:
+            return RoutingPlanResult(steps=[], ttl_deadline=ttl_deadline, cancel_reason="Routing target has no queue")
+        step = TaskStep(
+            queue_sid=queue_sid,
+            known_worker_sid=target if to_worker else None,
+            filter_name="routing target",
+            reservation_timeout=workflow_row.task_reservation_timeout if workflow_row else DEFAULT_RESERVATION_TIMEOUT,
+        )
+        reason = f"routed straight to {'worker' if to_worker else 'queue'} {target}"
+        return RoutingPlanResult(
+            steps=[RoutingStepSpec(step=step, label=reason)], ttl_deadline=ttl_deadline, reasons=[reason]
+        )
 
     @activity.defn(name=ActivityName.ENTER_ROUTING_STEP)
     async def enter_routing_step(self, request: EnterRoutingStep) -> EnteredStep:
@@ -131,13 +182,34 @@ class RoutingActivities:
         except Conflict:
             activity.logger.info("task %s was no longer cancelable", request.task_sid)
 
+    @activity.defn(name=ActivityName.COMPLETE_TASK)
+    async def complete_task(self, request: CompleteTask) -> None:
+        try:
+            async with self._unit() as uow:
+                await routing.update_task_status(
+                    uow, task_sid=request.task_sid, status=TaskStatus.COMPLETED, reason=request.reason
+                )
+        except Conflict:
+            activity.logger.info("task %s was no longer in wrap-up", request.task_sid)
+
+    @activity.defn(name=ActivityName.CLOSE_CHANNEL_BY_POLICY)
+    async def close_channel_by_policy(self, request: CloseChannelByPolicy) -> None:
+        async with self._unit() as uow:
+            await interactions.close_channel_by_policy(uow, channel_sid=request.channel_sid, reason=request.reason)
+
     @activity.defn(name=ActivityName.CREATE_CHANNEL_TASK)
     async def create_channel_task(self, request: CreateChannelTask) -> CreatedTask:
         async with self._unit() as uow:
             task = await interactions.create_channel_task(
                 uow, channel_sid=request.channel_sid, task_sid=request.task_sid
             )
-        return CreatedTask(task_sid=task.task_sid, workspace_sid=task.workspace_sid, created=task.created)
+        return CreatedTask(
+            task_sid=task.task_sid,
+            workspace_sid=task.workspace_sid,
+            created=task.created,
+            channel_ended=task.channel_ended,
+            wrapup_timeout=task.wrapup_timeout,
+        )
 
     @activity.defn(name=ActivityName.SET_CHANNEL_STATUS)
     async def set_channel_status(self, request: SetChannelStatus) -> None:

@@ -25,8 +25,10 @@ from domain.outbox import (
     CloseInteractionChannel,
     InteractionChannelRef,
     OutboxCommand,
+    RequeueChannel,
     RouteCustomerMessage,
     SignalTaskWorkflow,
+    StartChannelTask,
     StartTaskWorkflow,
     parse_command,
 )
@@ -35,7 +37,15 @@ from storage.db import Database
 from storage.outbox import service as outbox
 from storage.outbox.tables import OutboxRow
 from workflows import search_attributes as sa
-from workflows.contracts import TASK_QUEUE, ChannelInput, CloseChannel, CustomerMessage, TaskInput
+from workflows.contracts import (
+    TASK_QUEUE,
+    ChannelInput,
+    CloseChannel,
+    CustomerMessage,
+    Requeue,
+    TaskAdded,
+    TaskInput,
+)
 from workflows.interaction_channel import InteractionChannelWorkflow
 from workflows.task import TaskWorkflow
 
@@ -185,6 +195,29 @@ async def _route_customer_message(dispatcher: OutboxDispatcher, command: RouteCu
 async def _close_channel(dispatcher: OutboxDispatcher, command: CloseInteractionChannel) -> None:
     await dispatcher.signal_with_start_channel(
         command.channel, InteractionChannelWorkflow.close, CloseChannel(reason=command.reason)
+    )
+
+
+@handles(StartChannelTask)
+async def _start_channel_task(dispatcher: OutboxDispatcher, command: StartChannelTask) -> None:
+    await dispatcher.signal_with_start_channel(
+        command.channel,
+        InteractionChannelWorkflow.task_added,
+        TaskAdded(
+            task_sid=command.task_sid,
+            workspace_sid=command.workspace_sid,
+            transfer_sid=command.transfer_sid,
+            summary=command.summary,
+        ),
+    )
+
+
+@handles(RequeueChannel)
+async def _requeue_channel(dispatcher: OutboxDispatcher, command: RequeueChannel) -> None:
+    await dispatcher.signal_with_start_channel(
+        command.channel,
+        InteractionChannelWorkflow.requeue,
+        Requeue(reason=command.reason, ended_task_sid=command.ended_task_sid),
     )
 
 

@@ -30,6 +30,24 @@ EVENTS_MAX_MINUTES = 43_200
 # Candidates written into a reservation's routing decision record (the rest are only counted).
 MAX_CANDIDATES_RECORDED = 50
 
+# --- Interactions ------------------------------------------------------------------------------------
+# Seconds a transfer waits for its receiver before it fails (warm: the sender keeps the customer; cold: re-queued).
+DEFAULT_TRANSFER_TIMEOUT = 300
+# Times a channel whose task ended with nobody holding the customer (timed out, canceled, an agent gone, a
+# cold transfer nobody took) is put back in its queue before it is closed by policy.
+MAX_CHANNEL_REQUEUES = 3
+# Seconds a returning customer's previous agent is offered the task alone before the queue takes over
+# (a channel's `Routing.properties.known_agent_window`; 0 turns the preference off).
+DEFAULT_KNOWN_AGENT_WINDOW = 60
+# Seconds a parked channel (every agent left, customer silent) stays open before it closes by policy.
+PARKED_CHANNEL_CLOSE_AFTER = 7 * 86_400
+TRANSFER_DECLINED_REASON = "Transfer declined by the receiving agent"
+TRANSFER_CANCELED_REASON = "Transfer taken back by the sender"
+TRANSFER_TIMEOUT_REASON = "Transfer timed out: nobody accepted"
+CHANNEL_CLOSED_REASON = "Interaction channel closed"
+AGENT_GONE_REASON = "Agent went offline holding the conversation"
+WRAPUP_TIMEOUT_REASON = "Wrap-up timed out"
+
 # --- Conversations -----------------------------------------------------------------------------------
 MESSAGE_BODY_LIMIT = 32 * 1024
 MESSAGE_ATTRIBUTES_LIMIT = 4 * 1024

@@ -62,8 +62,35 @@ class CloseInteractionChannel(_Command):
     reason: str = "closed"
 
 
+class StartChannelTask(_Command):
+    """A task was created on a channel by the API (an interaction, an invite, a transfer): the channel's workflow
+    starts its Task workflow as a child, so the channel knows every task routed on it."""
+
+    type: Literal["start_channel_task"] = "start_channel_task"
+    channel: InteractionChannelRef
+    task_sid: str
+    workspace_sid: str
+    transfer_sid: str | None = None
+    # In words, for the Temporal UI: "warm transfer from alice to bob".
+    summary: str = ""
+
+
+class RequeueChannel(_Command):
+    """Nobody holds the customer any more (an agent went offline mid-chat): route the channel again."""
+
+    type: Literal["requeue_channel"] = "requeue_channel"
+    channel: InteractionChannelRef
+    reason: str
+    ended_task_sid: str | None = None
+
+
 OutboxCommand = Annotated[
-    StartTaskWorkflow | SignalTaskWorkflow | RouteCustomerMessage | CloseInteractionChannel,
+    StartTaskWorkflow
+    | SignalTaskWorkflow
+    | RouteCustomerMessage
+    | CloseInteractionChannel
+    | StartChannelTask
+    | RequeueChannel,
     Field(discriminator="type"),
 ]
 OUTBOX_COMMAND: TypeAdapter[OutboxCommand] = TypeAdapter(OutboxCommand)

@@ -20,6 +20,8 @@ class SidPrefix(StrEnum):
     INTERACTION_CHANNEL = "UO"
     INTERACTION_PARTICIPANT = "UT"
     INVITE = "KG"
+    TRANSFER = "UX"
+    NOTE = "KQ"
     WORKSPACE = "WS"
     ACTIVITY = "WA"
     WORKER = "WK"

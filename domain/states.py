@@ -38,6 +38,8 @@ ROUTABLE_TASK = frozenset({TaskStatus.PENDING, TaskStatus.RESERVED})
 HELD_TASK = frozenset({TaskStatus.ASSIGNED, TaskStatus.WRAPPING})
 FINAL_TASK = frozenset({TaskStatus.COMPLETED, TaskStatus.CANCELED})
 LIVE_TASK = ROUTABLE_TASK | HELD_TASK
+# A task that has the customer, or is finding someone for them (a task in wrap-up does neither).
+HOLDING_TASK = ROUTABLE_TASK | {TaskStatus.ASSIGNED}
 
 # Twilio's task lifecycle: an assigned task can only end completed, never canceled; a finished task never moves.
 TASK_TRANSITIONS: Mapping[TaskStatus, frozenset[TaskStatus]] = {
@@ -140,6 +142,20 @@ INTERACTION_PARTICIPANT_TRANSITIONS: Mapping[InteractionParticipantStatus, froze
 }
 
 
+class TransferType(StrEnum):
+    """`interaction_transfer_enum_transfer_type`: Parley carries out cold and warm; external is not offered."""
+
+    WARM = "warm"
+    COLD = "cold"
+    EXTERNAL = "external"
+
+
+class TransferStatus(StrEnum):
+    ACTIVE = "active"  # waiting for the receiver to accept
+    FAILED = "failed"  # declined, timed out, canceled by the sender, or the channel closed first
+    COMPLETED = "completed"  # the receiver accepted and holds the customer
+
+
 class ChannelRunStatus(StrEnum):
     """Where an InteractionChannel workflow is in its life (the Temporal UI's `ParleyStatus`)."""
 
@@ -147,6 +163,7 @@ class ChannelRunStatus(StrEnum):
     ROUTING = "routing"  # a task is pending or reserved
     ASSIGNED = "assigned"  # an agent holds the task
     WRAPPING = "wrapping"  # the agent is wrapping up
+    TRANSFERRING = "transferring"  # a transfer waits for its receiver
     PARKED = "parked"  # tasks came and went; waiting for the customer
     FAILED = "failed"  # routing is misconfigured; the channel could not route
     CLOSED = "closed"

@@ -15,6 +15,21 @@ from core.settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 SURFACE = ROOT / "docs" / "reference" / "twilio-surface.json"
 PAGE = ROOT / "docs" / "supported-endpoints.md"
+# What Parley deliberately does not do inside an endpoint it serves, and why (shown under the API's table).
+LEFT_OUT: dict[str, list[str]] = {
+    "Flex Interactions v1": [
+        "`Channel.type` `voice` and `gbm`: Parley carries messaging only (web chat, sms, whatsapp, messenger, "
+        "email); a voice or Google Business Messages channel is a 400.",
+        "`Channel.sid` (binding a new interaction to an existing channel): a 400 that says to create an Invite on "
+        "the channel instead, which is what binding is for.",
+        "Transfer `type` `external` (to a phone number): voice only; a 400.",
+        "Transfers' JSON body is Parley's (Twilio publishes none): `{type, from, to, queue_sid, note, timeout}` "
+        "to create, `{status: failed}` to take back; see docs/interactions.md.",
+        "`instance_sid`, `execution_sid` and `summary_sid` of a transfer are always null (Flex instances, Studio "
+        "executions and AI summaries do not exist here); `note_sid` names the transfer's note, whose text is "
+        "in the Parley field `note`.",
+    ],
+}
 NON_REST = {"/healthz", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"}
 
 
@@ -88,6 +103,8 @@ def render() -> str:
             mine = ours.get((op["method"], shape(op["path"])))
             missing = sorted(set(op["form"]) - form_parameters(document, mine)) if mine else []
             lines.append(f"| {op['method']} | `{op['path']}` | {'yes' if mine else '—'} | {_not_taken(missing)} |")
+        if api in LEFT_OUT:
+            lines += ["", "Deliberately left out:", ""] + [f"- {item}" for item in LEFT_OUT[api]]
     extensions = sorted(
         (op["path"], method)
         for (method, path), op in ours.items()

@@ -46,6 +46,8 @@ def build_worker(client: Client, db: Database, settings: Settings, *, task_queue
             routing.cancel_task,
             routing.create_channel_task,
             routing.set_channel_status,
+            routing.complete_task,
+            routing.close_channel_by_policy,
             outbox.redrive_outbox,
         ],
     )

@@ -27,10 +27,30 @@ class ActivityName(StrEnum):
     TIMEOUT_RESERVATION = "timeout_reservation"
     CANCEL_TASK = "cancel_task"
     SET_CHANNEL_STATUS = "set_channel_status"
+    CLOSE_CHANNEL_BY_POLICY = "close_channel_by_policy"
+    COMPLETE_TASK = "complete_task"
     REDRIVE_OUTBOX = "redrive_outbox"
 
 
 # --- InteractionChannel ------------------------------------------------------------------------------
+
+
+class OpenTask(BaseModel):
+    """A task routed on the channel that has not ended: its routing task, an invite's or a transfer's."""
+
+    task_sid: str
+    workspace_sid: str = ""
+    # routing (pending or reserved), assigned or wrapping: what its Task workflow last reported.
+    status: str = TaskStatus.PENDING.value
+    worker_sid: str | None = None
+    transfer_sid: str | None = None
+    summary: str = ""
+    started: bool = False
+
+    @property
+    def holds_customer(self) -> bool:
+        """Someone has the customer, or is being found: not so for a task in wrap-up."""
+        return self.status != TaskStatus.WRAPPING.value
 
 
 class ChannelState(BaseModel):
@@ -43,6 +63,13 @@ class ChannelState(BaseModel):
     # Recently seen message SIDs: signals are delivered at least once and outbox rows can be re-driven.
     seen_messages: list[str] = Field(default_factory=list)
     finished_tasks: list[str] = Field(default_factory=list)
+    open_tasks: dict[str, OpenTask] = Field(default_factory=dict)
+    # Times in a row the channel was put back in its queue with nobody holding the customer.
+    requeues: int = 0
+    # Why the channel last had to route again without the customer writing (shown in the Temporal UI).
+    requeue_reason: str | None = None
+    # Set when the channel must close by policy (requeued too often, or parked too long).
+    close_reason: str | None = None
 
 
 class ChannelInput(BaseModel):
@@ -68,12 +95,36 @@ class CloseChannel(BaseModel):
     reason: str = "closed"
 
 
+class TaskAdded(BaseModel):
+    """The API created a task on the channel (an interaction, an invite, a transfer): start its workflow."""
+
+    task_sid: str
+    workspace_sid: str
+    transfer_sid: str | None = None
+    summary: str = ""
+
+
+class Requeue(BaseModel):
+    """Route the channel again: `ended_task_sid` no longer holds the customer (its agent went away)."""
+
+    reason: str
+    ended_task_sid: str | None = None
+
+
+class CloseChannelByPolicy(BaseModel):
+    channel_sid: str
+    reason: str
+
+
 class ChannelSnapshot(BaseModel):
     channel_sid: str
     status: ChannelRunStatus
     active_task_sid: str | None
     task_count: int
     run_task_count: int
+    open_tasks: list[OpenTask] = Field(default_factory=list)
+    requeues: int = 0
+    description: str = ""
 
 
 class CreateChannelTask(BaseModel):
@@ -87,6 +138,9 @@ class CreatedTask(BaseModel):
     workspace_sid: str
     # False when the channel already had another open task (the request is then ignored).
     created: bool
+    # True when the channel is no longer open (closed or inactive): nothing was created.
+    channel_ended: bool = False
+    wrapup_timeout: int | None = None
 
 
 class SetChannelStatus(BaseModel):
@@ -105,6 +159,8 @@ class TaskInput(BaseModel):
     workspace_sid: str
     channel_sid: str | None = None
     conversation_sid: str | None = None
+    # Seconds the agent may stay in wrap-up before the task completes by itself.
+    wrapup_timeout: int | None = None
 
 
 class TaskRef(BaseModel):
@@ -141,6 +197,11 @@ class ReservationRef(BaseModel):
 
 
 class CancelTask(BaseModel):
+    task_sid: str
+    reason: str
+
+
+class CompleteTask(BaseModel):
     task_sid: str
     reason: str
 

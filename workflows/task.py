@@ -14,12 +14,18 @@ import asyncio
 from temporalio import workflow
 from temporalio.exceptions import TemporalError
 
-from domain.limits import DEFAULT_RESERVATION_TIMEOUT, TASK_TTL_REASON, WORKFLOW_TIMEOUT_REASON
+from domain.limits import (
+    DEFAULT_RESERVATION_TIMEOUT,
+    TASK_TTL_REASON,
+    WORKFLOW_TIMEOUT_REASON,
+    WRAPUP_TIMEOUT_REASON,
+)
 from domain.states import TaskStatus
 from workflows import search_attributes as sa
 from workflows.contracts import (
     ActivityName,
     CancelTask,
+    CompleteTask,
     EnteredStep,
     EnterRoutingStep,
     ReservationRef,
@@ -115,6 +121,8 @@ class TaskWorkflow:
             await self._cancel(plan.cancel_reason)
         else:
             await self._route(plan)
+        if input.wrapup_timeout is not None:
+            await self._wrap_up_within(input.wrapup_timeout)
         await workflow.wait_condition(lambda: self.status.is_final)
         self._describe()
         self._publish()
@@ -161,6 +169,20 @@ class TaskWorkflow:
                     pass
         if self.status.is_routable:
             await self._cancel(WORKFLOW_TIMEOUT_REASON)
+
+    async def _wrap_up_within(self, seconds: int) -> None:
+        """An agent in wrap-up for longer than the channel allows has its task completed for it."""
+        await workflow.wait_condition(lambda: self.status.is_final or self.status is TaskStatus.WRAPPING)
+        if self.status.is_final:
+            return
+        try:
+            await workflow.wait_condition(
+                lambda: self.status.is_final, timeout=seconds, timeout_summary="wrap-up timeout"
+            )
+        except TimeoutError:
+            await run_step(
+                ActivityName.COMPLETE_TASK, CompleteTask(task_sid=self.input.task_sid, reason=WRAPUP_TIMEOUT_REASON)
+            )
 
     async def _enter(self, spec: RoutingStepSpec) -> bool:
         """Enter a step; True when its skip_if held and no reservation could be made at once."""

@@ -4,10 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
+
 from api.schemas.common import PageMeta, Public, TwilioDate
-from domain.states import ConversationState, InteractionChannelStatus, InteractionParticipantStatus
+from domain.states import (
+    ConversationState,
+    InteractionChannelStatus,
+    InteractionParticipantStatus,
+    TransferStatus,
+    TransferType,
+)
 from storage.conversations.tables import AddressConfigurationRow, ConversationRow, MessageRow, ParticipantRow
-from storage.interactions.tables import InteractionChannelRow, InteractionParticipantRow, InteractionRow
+from storage.interactions.tables import (
+    InteractionChannelRow,
+    InteractionInviteRow,
+    InteractionParticipantRow,
+    InteractionRow,
+    InteractionTransferRow,
+)
 
 
 def conversation_url(base: str, sid: str) -> str:
@@ -192,6 +206,56 @@ class InteractionParticipantPublic(Public):
             row,
             url=f"{base}/flex-api/v1/Interactions/{row.interaction_sid}/Channels/{row.channel_sid}"
             f"/Participants/{row.sid}",
+        )
+
+
+class InteractionInvitePublic(Public):
+    sid: str
+    interaction_sid: str
+    channel_sid: str
+    routing: dict[str, Any]
+    url: str
+
+    @classmethod
+    def of(cls, row: InteractionInviteRow, base: str) -> InteractionInvitePublic:
+        return cls.from_row(
+            row,
+            url=f"{base}/flex-api/v1/Interactions/{row.interaction_sid}/Channels/{row.channel_sid}/Invites/{row.sid}",
+        )
+
+
+class InteractionInviteList(Public):
+    invites: list[InteractionInvitePublic]
+    meta: PageMeta
+
+
+class InteractionTransferPublic(Public):
+    sid: str
+    instance_sid: str | None = None
+    account_sid: str
+    interaction_sid: str
+    channel_sid: str
+    execution_sid: str | None = None
+    type: TransferType
+    status: TransferStatus
+    from_: str = Field(serialization_alias="from")
+    to: str
+    note_sid: str | None
+    summary_sid: str | None = None
+    date_created: TwilioDate
+    date_updated: TwilioDate
+    url: str
+    # Parley extensions: the receiver's task, the note's text and, for a failed transfer, why.
+    task_sid: str | None
+    note: str | None
+    reason: str | None
+
+    @classmethod
+    def of(cls, row: InteractionTransferRow, base: str) -> InteractionTransferPublic:
+        return cls.from_row(
+            row,
+            from_=row.from_participant_sid,
+            url=f"{base}/flex-api/v1/Interactions/{row.interaction_sid}/Channels/{row.channel_sid}/Transfers/{row.sid}",
         )
 
 

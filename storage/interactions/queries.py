@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from storage.db import UnitOfWork
-from storage.interactions.tables import InteractionChannelRow, InteractionParticipantRow
+from storage.interactions.tables import InteractionChannelRow, InteractionInviteRow, InteractionParticipantRow
 from storage.paging import Page, PageRequest, fetch_page
 
 
@@ -24,6 +24,16 @@ async def participants(uow: UnitOfWork, *, channel_sid: str, page: PageRequest) 
         uow,
         InteractionParticipantRow,
         "SELECT * FROM interaction_participants WHERE channel_sid = %s ORDER BY date_created, sid",
+        (channel_sid,),
+        page,
+    )
+
+
+async def invites(uow: UnitOfWork, *, channel_sid: str, page: PageRequest) -> Page[InteractionInviteRow]:
+    return await fetch_page(
+        uow,
+        InteractionInviteRow,
+        "SELECT * FROM interaction_invites WHERE channel_sid = %s ORDER BY date_created, sid",
         (channel_sid,),
         page,
     )

@@ -8,7 +8,13 @@ from typing import Any
 from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
-from domain.states import InteractionChannelStatus, InteractionParticipantStatus, InteractionParticipantType
+from domain.states import (
+    InteractionChannelStatus,
+    InteractionParticipantStatus,
+    InteractionParticipantType,
+    TransferStatus,
+    TransferType,
+)
 from storage.columns import (
     account_fk,
     created_at,
@@ -81,3 +87,58 @@ class InteractionParticipantRow(SQLModel):
 
 class InteractionParticipant(InteractionParticipantRow, table=True):
     __tablename__ = "interaction_participants"
+
+
+class InteractionInviteRow(SQLModel):
+    """An invite (KG…): a new task on the same channel, to a queue or a worker; when its agent accepts, the agent
+    joins the same conversation."""
+
+    sid: str = sid_pk()
+    account_sid: str = account_fk()
+    interaction_sid: str = Field(foreign_key="interactions.sid", max_length=34)
+    channel_sid: str = Field(foreign_key="interaction_channels.sid", index=True, max_length=34)
+    routing: dict[str, Any] = jsonb()
+    task_sid: str | None = Field(default=None, max_length=34)
+    date_created: datetime | None = created_at()
+    date_updated: datetime | None = updated_at()
+
+
+class InteractionInvite(InteractionInviteRow, table=True):
+    __tablename__ = "interaction_invites"
+
+
+class InteractionTransferRow(SQLModel):
+    """A transfer (UX…) of the channel from one agent participant to a worker or a queue, cold or warm. It rides
+    on an invite: the invite's task is what the receiver accepts."""
+
+    sid: str = sid_pk()
+    account_sid: str = account_fk()
+    interaction_sid: str = Field(foreign_key="interactions.sid", max_length=34)
+    channel_sid: str = Field(foreign_key="interaction_channels.sid", index=True, max_length=34)
+    type: TransferType = enum_column_required()
+    status: TransferStatus = enum_column(TransferStatus.ACTIVE)
+    from_participant_sid: str = Field(max_length=34)
+    # The worker (WK…) or queue (WQ…) the customer is handed to.
+    to: str = Field(max_length=34)
+    from_task_sid: str | None = Field(default=None, max_length=34)
+    invite_sid: str | None = Field(default=None, max_length=34)
+    task_sid: str | None = Field(default=None, max_length=34)
+    note_sid: str | None = Field(default=None, max_length=34)
+    note: str | None = None
+    # Why a failed transfer failed (declined, timed out, canceled by the sender, channel closed).
+    reason: str | None = None
+    date_created: datetime | None = created_at()
+    date_updated: datetime | None = updated_at()
+
+
+class InteractionTransfer(InteractionTransferRow, table=True):
+    __tablename__ = "interaction_transfers"
+    __table_args__ = (
+        # One transfer in flight per channel: a second would race the first for the customer.
+        Index(
+            "uq_interaction_transfers_active_channel",
+            "channel_sid",
+            unique=True,
+            postgresql_where=text("status = 'active'"),
+        ),
+    )

@@ -29,6 +29,7 @@ from domain.states import (
 )
 from storage.db import UnitOfWork
 from storage.interactions import service as interactions
+from storage.interactions import transfers
 from storage.taskrouter.events import record_event
 from storage.taskrouter.lifecycle import (
     announce_reservation,
@@ -93,6 +94,8 @@ async def insert_task(
     priority: int = 0,
     ttl: int = DEFAULT_TASK_TTL,
     interaction_channel_sid: str | None = None,
+    routing_target: str | None = None,
+    task_queue_sid: str | None = None,
     actor: tuple[ActorType, str] | None = None,
 ) -> TaskRow:
     """Insert a pending task (idempotent on its SID, which a workflow may have minted) and log task.created."""
@@ -100,8 +103,9 @@ async def insert_task(
         TaskRow,
         """
         INSERT INTO tasks (sid, account_sid, workspace_sid, workflow_sid, task_channel_sid, attributes,
-                           assignment_status, priority, timeout, virtual_start_time, interaction_channel_sid)
-        VALUES (%s, %s, %s, %s, %s, %s, 'pending', %s, %s, now(), %s)
+                           assignment_status, priority, timeout, virtual_start_time, interaction_channel_sid,
+                           routing_target, task_queue_sid)
+        VALUES (%s, %s, %s, %s, %s, %s, 'pending', %s, %s, now(), %s, %s, %s)
         ON CONFLICT (sid) DO NOTHING RETURNING *
         """,
         (
@@ -114,6 +118,8 @@ async def insert_task(
             priority,
             ttl,
             interaction_channel_sid,
+            routing_target,
+            task_queue_sid,
         ),
     )
     if row is None:
@@ -244,6 +250,8 @@ async def update_task_status(
             await announce_reservation(uow, accepted)
             await interactions.agent_leaves(uow, task=task, reservation=accepted)
     row = await set_task_status(uow, task, status, reason)
+    if task.interaction_channel_sid:
+        await transfers.on_task_ended(uow, task, status, reason)
     if status.is_final:
         await match(uow, task.workspace_sid)
     return row
@@ -327,6 +335,8 @@ async def update_reservation(
         ended = await end_reservation(uow, reservation_sid, status)
         assert ended is not None
         await _after_reservation_lost(uow, reservation, status)
+        if status is ReservationStatus.REJECTED:
+            await transfers.on_reservation_declined(uow, reservation)
         if status is ReservationStatus.TIMEOUT and worker_activity_sid is None:
             workspace = await uow.fetchone(
                 "SELECT timeout_activity_sid FROM workspaces WHERE sid = %s", (reservation.workspace_sid,)
@@ -401,6 +411,8 @@ async def _accept(uow: UnitOfWork, reservation: ReservationRow) -> ReservationRo
     )
     await announce_reservation(uow, row)
     await interactions.agent_joins(uow, task=task, reservation=row)
+    if task.interaction_channel_sid:
+        await transfers.on_task_accepted(uow, task)
     await signal_task(uow, task, RoutingEventKind.TASK_ASSIGNED, reservation_sid=row.sid, worker_sid=row.worker_sid)
     await match(uow, row.workspace_sid)
     return row
@@ -410,8 +422,15 @@ async def _accept(uow: UnitOfWork, reservation: ReservationRow) -> ReservationRo
 
 
 async def set_worker_activity(
-    uow: UnitOfWork, *, worker: WorkerRow, activity_sid: str, reject_pending: bool = False
+    uow: UnitOfWork,
+    *,
+    worker: WorkerRow,
+    activity_sid: str,
+    reject_pending: bool = False,
+    releases_conversations: bool = False,
 ) -> None:
+    """Move a worker to an activity. `releases_conversations`: the worker is going offline for good (its session
+    ended, or it signed out), so the conversations it holds go back to their queues rather than wait on it."""
     await lock_workspace(uow, worker.workspace_sid)
     activity = await uow.one(
         ActivityRow,
@@ -458,6 +477,8 @@ async def set_worker_activity(
             "SELECT sid FROM reservations WHERE worker_sid = %s AND reservation_status = 'pending'", (worker.sid,)
         ):
             await update_reservation(uow, reservation_sid=reservation["sid"], status=ReservationStatus.REJECTED)
+    if not activity.available and releases_conversations:
+        await interactions.release_worker_conversations(uow, worker_sid=worker.sid)
     if activity.available:
         await match(uow, worker.workspace_sid)
 

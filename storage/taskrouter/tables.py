@@ -187,6 +187,8 @@ class TaskRow(SQLModel):
     # Times the task went from pending to reserved; capped at MAX_ASSIGNMENT_COUNT.
     assignment_count: int = default(0)
     interaction_channel_sid: str | None = Field(default=None, index=True, max_length=34)
+    # Routed straight to one worker (WK…) or queue (WQ…) instead of through the workflow's filters (invites).
+    routing_target: str | None = Field(default=None, max_length=34)
     version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     date_created: datetime | None = created_at()
     date_updated: datetime | None = updated_at()

@@ -17,16 +17,21 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
 from core.temporal import DATA_CONVERTER
+from domain.limits import PARKED_CHANNEL_CLOSE_AFTER, WRAPUP_TIMEOUT_REASON
 from domain.sids import SidPrefix, new_sid
+from domain.states import ChannelRunStatus, ReservationStatus, TaskStatus
+from storage.conversations import service as conversations
 from storage.db import Database
-from storage.taskrouter import membership
+from storage.interactions import service as interactions
+from storage.taskrouter import membership, routing
 from storage.taskrouter.models import NewWorkspace
 from storage.taskrouter.service import create_workspace
 from tests.support.services import time_skipping_server_binary
 from tests.support.waiting import eventually
 from workers.build import build_worker
 from workflows import search_attributes
-from workflows.contracts import TaskInput
+from workflows.contracts import ChannelInput, ChannelState, TaskInput
+from workflows.interaction_channel import InteractionChannelWorkflow
 from workflows.task import TaskWorkflow
 
 
@@ -195,3 +200,96 @@ async def test_pending_task_is_canceled_when_its_ttl_expires(harness):
         await harness.env.sleep(timedelta(seconds=3601))
         assert await handle.result() == "canceled"
     assert await _task(db, task_sid) == {"assignment_status": "canceled", "reason": "Task TTL Exceeded"}
+
+
+async def test_an_agent_in_wrap_up_past_the_channel_limit_has_the_task_completed_for_it(harness):
+    db = harness.db
+    setup = await _workspace(db, harness.account_sid, targets=[{}], agents=1)
+    task_sid = setup["task_sid"]
+    with harness.env.auto_time_skipping_disabled():
+        harness.started.append(task_sid)
+        handle = await harness.env.client.start_workflow(
+            TaskWorkflow.run,
+            TaskInput(
+                account_sid=harness.account_sid,
+                task_sid=task_sid,
+                workspace_sid=setup["workspace_sid"],
+                wrapup_timeout=90,
+            ),
+            id=task_sid,
+            task_queue=harness.task_queue,
+        )
+        [offer] = await eventually(lambda: _pending(db, task_sid), what="the offer")
+        async with db.unit() as uow:
+            await routing.update_reservation(uow, reservation_sid=offer["sid"], status=ReservationStatus.ACCEPTED)
+        async with db.unit() as uow:
+            await routing.update_task_status(uow, task_sid=task_sid, status=TaskStatus.WRAPPING)
+
+        async def wrapping() -> bool:
+            return (await handle.query(TaskWorkflow.snapshot)).status == TaskStatus.WRAPPING.value
+
+        await eventually(wrapping, what="the workflow to see the wrap-up")
+        await harness.env.sleep(timedelta(seconds=80))
+        assert (await _task(db, task_sid))["assignment_status"] == "wrapping"
+        await harness.env.sleep(timedelta(seconds=11))
+        assert await handle.result() == "completed"
+    assert await _task(db, task_sid) == {"assignment_status": "completed", "reason": WRAPUP_TIMEOUT_REASON}
+
+
+async def _pending(db: Database, task_sid: str) -> list[dict]:
+    async with db.read() as q:
+        return await q.fetchall(
+            "SELECT sid FROM reservations WHERE task_sid = %s AND reservation_status = 'pending'", (task_sid,)
+        )
+
+
+async def test_a_channel_parked_too_long_is_closed_by_policy(harness):
+    db = harness.db
+    async with db.unit() as uow:
+        conversation = await conversations.create_conversation(
+            uow,
+            account_sid=harness.account_sid,
+            chat_service_sid=await conversations.default_service_sid(uow, harness.account_sid),
+        )
+        channel = await interactions.open_channel(
+            uow,
+            account_sid=harness.account_sid,
+            conversation_sid=conversation.sid,
+            channel_type="web",
+            initiated_by="customer",
+            routing={"properties": {}},
+            customer_participant_sid=None,
+        )
+    with harness.env.auto_time_skipping_disabled():
+        harness.started.append(channel.sid)
+        # A channel whose one task came and went: parked, waiting for the customer.
+        handle = await harness.env.client.start_workflow(
+            InteractionChannelWorkflow.run,
+            ChannelInput(
+                account_sid=harness.account_sid,
+                interaction_sid=channel.interaction_sid,
+                channel_sid=channel.sid,
+                conversation_sid=conversation.sid,
+                state=ChannelState(task_count=1),
+            ),
+            id=channel.sid,
+            task_queue=harness.task_queue,
+        )
+
+        async def parked() -> bool:
+            return (await handle.query(InteractionChannelWorkflow.snapshot)).status is ChannelRunStatus.PARKED
+
+        await eventually(parked, what="the channel parked")
+        await harness.env.sleep(timedelta(seconds=PARKED_CHANNEL_CLOSE_AFTER - 60))
+        assert (await handle.query(InteractionChannelWorkflow.snapshot)).status is ChannelRunStatus.PARKED
+        await harness.env.sleep(timedelta(seconds=61))
+        assert await handle.result() == "closed"
+    async with db.read() as q:
+        row = await q.fetchone(
+            "SELECT c.status, c.error_message, v.state FROM interaction_channels c "
+            "JOIN conversations v ON v.sid = c.conversation_sid WHERE c.sid = %s",
+            (channel.sid,),
+        )
+    assert row is not None
+    assert (row["status"], row["state"]) == ("closed", "closed")
+    assert "parked" in row["error_message"]

@@ -1,0 +1,499 @@
+"""The interaction channel's lifecycle through the real api and worker processes: transfers cold and warm,
+invites, interactions created through the API, a supervisor joining, and every way a customer could be left
+with nobody (each must end re-queued, back with the sender, or closed by policy)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from domain.limits import (
+    AGENT_GONE_REASON,
+    CHANNEL_CLOSED_REASON,
+    MAX_CHANNEL_REQUEUES,
+    TRANSFER_DECLINED_REASON,
+    TRANSFER_TIMEOUT_REASON,
+)
+from tests.support.contact_center import (
+    ContactCenter,
+    agent_attributes,
+    build_contact_center,
+    ok,
+    start_webchat,
+)
+from tests.support.histories import record_runs
+from tests.support.realtime import RealtimeClient
+from tests.support.waiting import eventually
+
+FLEX = "/flex-api/v1/Interactions"
+
+
+@dataclass
+class LiveChat:
+    """A web chat a customer started and alice accepted: what the tests act on."""
+
+    center: ContactCenter
+    conversation_sid: str
+    interaction_sid: str
+    channel_sid: str
+    task_sid: str
+    alice_participant: str
+    customer_token: str = ""
+
+    @property
+    def channel_path(self) -> str:
+        return f"{FLEX}/{self.interaction_sid}/Channels/{self.channel_sid}"
+
+
+async def _center(admin: httpx.AsyncClient, **kwargs: Any) -> ContactCenter:
+    return await build_contact_center(
+        admin, agents={"alice": agent_attributes("alice"), "bob": agent_attributes("bob")}, **kwargs
+    )
+
+
+async def set_activity(admin: httpx.AsyncClient, center: ContactCenter, name: str, activity: str) -> None:
+    await ok(
+        await admin.post(
+            center.path(f"/Workers/{center.workers[name]}"), data={"ActivitySid": center.activities[activity]}
+        )
+    )
+
+
+async def pending_offer(admin: httpx.AsyncClient, center: ContactCenter, worker: str, task_sid: str | None = None):
+    """The worker's pending reservation (for `task_sid`, or any), once it exists."""
+
+    async def probe():
+        found = await ok(
+            await admin.get(
+                center.path(f"/Workers/{center.workers[worker]}/Reservations"), params={"ReservationStatus": "pending"}
+            )
+        )
+        return next((r for r in found["reservations"] if task_sid in (None, r["task_sid"])), None)
+
+    return await eventually(probe, what=f"an offer to {worker}")
+
+
+async def answer(admin: httpx.AsyncClient, center: ContactCenter, reservation: dict, status: str) -> dict:
+    return await ok(
+        await admin.post(
+            center.path(f"/Tasks/{reservation['task_sid']}/Reservations/{reservation['sid']}"),
+            data={"ReservationStatus": status},
+        )
+    )
+
+
+async def task(admin: httpx.AsyncClient, center: ContactCenter, task_sid: str) -> dict:
+    return await ok(await admin.get(center.path(f"/Tasks/{task_sid}")))
+
+
+async def live_chat(parley, admin: httpx.AsyncClient, center: ContactCenter, text: str = "Where is my order?"):
+    """A customer writes; alice (the only agent available) accepts."""
+    await set_activity(admin, center, "alice", "Available")
+    chat = await start_webchat(parley.base_url, center.address_sid, "Ivy")
+    async with RealtimeClient(parley.base_url, chat["token"]) as customer:
+        await customer.send_message(chat["conversation_sid"], text)
+    offer = await pending_offer(admin, center, "alice")
+    await answer(admin, center, offer, "accepted")
+    attributes = json.loads((await task(admin, center, offer["task_sid"]))["attributes"])
+    interaction, channel = attributes["flexInteractionSid"], attributes["flexInteractionChannelSid"]
+    participants = await ok(await admin.get(f"{FLEX}/{interaction}/Channels/{channel}/Participants"))
+    [alice] = [
+        p
+        for p in participants["participants"]
+        if p["type"] == "agent" and p["routing_properties"]["worker_sid"] == center.workers["alice"]
+    ]
+    return LiveChat(
+        center, chat["conversation_sid"], interaction, channel, offer["task_sid"], alice["sid"], chat["token"]
+    )
+
+
+async def transfer(admin: httpx.AsyncClient, chat: LiveChat, status: int = 201, **body: Any) -> dict:
+    return await ok(
+        await admin.post(f"{chat.channel_path}/Transfers", json={"from": chat.alice_participant, **body}), status
+    )
+
+
+async def transfer_status(admin: httpx.AsyncClient, chat: LiveChat, sid: str, wanted: str) -> dict:
+    async def probe():
+        row = await ok(await admin.get(f"{chat.channel_path}/Transfers/{sid}"))
+        return row if row["status"] == wanted else None
+
+    return await eventually(probe, what=f"transfer {wanted}", timeout=30)
+
+
+async def channel_tasks(admin: httpx.AsyncClient, chat: LiveChat) -> list[dict]:
+    listed = await ok(await admin.get(chat.center.path("/Tasks"), params={"PageSize": "100"}))
+    return [
+        t for t in listed["tasks"] if json.loads(t["attributes"]).get("flexInteractionChannelSid") == chat.channel_sid
+    ]
+
+
+async def requeued_task(admin: httpx.AsyncClient, chat: LiveChat, known: set[str]) -> dict:
+    """A new routing task on the channel, besides the ones already seen."""
+
+    async def probe():
+        fresh = [t for t in await channel_tasks(admin, chat) if t["sid"] not in known]
+        return next((t for t in fresh if t["assignment_status"] in ("pending", "reserved")), None)
+
+    return await eventually(probe, what="the channel routed again", timeout=30)
+
+
+async def participant_identities(admin: httpx.AsyncClient, conversation_sid: str) -> set[str]:
+    listed = await ok(await admin.get(f"/conversations/v1/Conversations/{conversation_sid}/Participants"))
+    return {p["identity"] for p in listed["participants"] if p["identity"]}
+
+
+# --- transfers ---------------------------------------------------------------------------------------
+
+
+async def test_warm_transfer_hands_the_customer_over_only_when_the_receiver_accepts(parley, admin, temporal):
+    center = await _center(admin)
+    chat = await live_chat(parley, admin, center)
+    await set_activity(admin, center, "bob", "Available")
+
+    sent = await transfer(admin, chat, type="warm", to=center.workers["bob"], note="Wants a refund, order 1182")
+    assert (sent["type"], sent["status"], sent["from"], sent["to"]) == (
+        "warm",
+        "active",
+        chat.alice_participant,
+        center.workers["bob"],
+    )
+    assert sent["sid"].startswith("UX") and sent["note_sid"].startswith("KQ")
+    offer = await pending_offer(admin, center, "bob", sent["task_sid"])
+    # Until bob accepts, alice still holds the customer.
+    assert (await task(admin, center, chat.task_sid))["assignment_status"] == "assigned"
+    attributes = json.loads((await task(admin, center, offer["task_sid"]))["attributes"])
+    assert attributes["transferMeta"]["note"] == "Wants a refund, order 1182"
+    assert attributes["transferMeta"]["mode"] == "WARM"
+    assert attributes["transferMeta"]["originalTask"] == chat.task_sid
+    assert attributes["conversationSid"] == chat.conversation_sid
+    assert attributes["flexChannelInviteSid"].startswith("KG")
+    # A second transfer cannot race the first.
+    await transfer(admin, chat, status=409, type="cold", to=center.queue_sid)
+
+    await answer(admin, center, offer, "accepted")
+    done = await transfer_status(admin, chat, sent["sid"], "completed")
+    assert done["reason"] is None
+    assert (await task(admin, center, chat.task_sid))["assignment_status"] == "wrapping"
+    assert {"alice", "bob"} <= await participant_identities(admin, chat.conversation_sid)
+    invites = await ok(await admin.get(f"{chat.channel_path}/Invites"))
+    assert [i["sid"] for i in invites["invites"]] == [attributes["flexChannelInviteSid"]]
+    assert invites["invites"][0]["routing"]["properties"]["sid"] == offer["task_sid"]
+    await record_runs(temporal, chat.channel_sid, "warm-transfer")
+    await record_runs(temporal, sent["task_sid"], "warm-transfer-accepted")
+
+
+async def test_a_declined_warm_transfer_leaves_the_customer_with_the_sender(parley, admin):
+    center = await _center(admin)
+    chat = await live_chat(parley, admin, center)
+    await set_activity(admin, center, "bob", "Available")
+    sent = await transfer(admin, chat, type="warm", to=center.workers["bob"])
+    offer = await pending_offer(admin, center, "bob", sent["task_sid"])
+    await answer(admin, center, offer, "rejected")
+    failed = await transfer_status(admin, chat, sent["sid"], "failed")
+    assert failed["reason"] == TRANSFER_DECLINED_REASON
+    assert (await task(admin, center, sent["task_sid"]))["assignment_status"] == "canceled"
+    assert (await task(admin, center, chat.task_sid))["assignment_status"] == "assigned"
+    # alice can transfer again, now that the first one is over.
+    again = await transfer(admin, chat, type="warm", to=center.queue_sid)
+    assert again["status"] == "active"
+
+
+async def test_a_cold_transfer_nobody_takes_puts_the_customer_back_in_the_queue(parley, admin, temporal):
+    center = await _center(admin)
+    chat = await live_chat(parley, admin, center)
+    await set_activity(admin, center, "bob", "Available")
+    sent = await transfer(admin, chat, type="cold", to=center.workers["bob"], timeout=2)
+    # Cold: alice leaves at once.
+    assert (await task(admin, center, chat.task_sid))["assignment_status"] == "wrapping"
+    await pending_offer(admin, center, "bob", sent["task_sid"])
+    failed = await transfer_status(admin, chat, sent["sid"], "failed")
+    assert failed["reason"].startswith(TRANSFER_TIMEOUT_REASON)
+    # Nobody holds the customer: the channel routes again through its workflow.
+    again = await requeued_task(admin, chat, {chat.task_sid, sent["task_sid"]})
+    assert json.loads(again["attributes"])["conversationSid"] == chat.conversation_sid
+    await record_runs(temporal, chat.channel_sid, "cold-transfer-requeued")
+    await record_runs(temporal, sent["task_sid"], "cold-transfer-timed-out")
+
+
+async def test_a_transfer_that_cannot_happen_says_why(parley, admin):
+    center = await _center(admin)
+    chat = await live_chat(parley, admin, center)
+    # bob is Offline.
+    refused = await admin.post(
+        f"{chat.channel_path}/Transfers", json={"from": chat.alice_participant, "to": center.workers["bob"]}
+    )
+    assert refused.status_code == 400 and "activity 'Offline' is unavailable" in refused.json()["message"]
+    to_self = await admin.post(
+        f"{chat.channel_path}/Transfers", json={"from": chat.alice_participant, "to": center.workers["alice"]}
+    )
+    assert to_self.status_code == 400 and "itself" in to_self.json()["message"]
+    bad = await admin.post(f"{chat.channel_path}/Transfers", json={"from": chat.alice_participant, "to": "nobody"})
+    assert bad.status_code == 400
+    external = await admin.post(
+        f"{chat.channel_path}/Transfers",
+        json={"from": chat.alice_participant, "to": center.queue_sid, "type": "external"},
+    )
+    assert external.status_code == 400 and "external" in external.text
+    assert [t["sid"] for t in await channel_tasks(admin, chat)] == [chat.task_sid]
+
+
+async def test_the_sender_takes_back_a_waiting_warm_transfer(parley, admin):
+    center = await _center(admin)
+    chat = await live_chat(parley, admin, center)
+    await set_activity(admin, center, "bob", "Available")
+    sent = await transfer(admin, chat, type="warm", to=center.workers["bob"])
+    await pending_offer(admin, center, "bob", sent["task_sid"])
+    taken = await ok(await admin.post(f"{chat.channel_path}/Transfers/{sent['sid']}", json={"status": "failed"}))
+    assert taken["status"] == "failed" and "taken back" in taken["reason"]
+    assert (await task(admin, center, chat.task_sid))["assignment_status"] == "assigned"
+    again = await admin.post(f"{chat.channel_path}/Transfers/{sent['sid']}", json={"status": "failed"})
+    assert again.status_code == 400
+
+
+async def test_closing_a_channel_while_a_transfer_waits_fails_the_transfer(parley, admin):
+    center = await _center(admin)
+    chat = await live_chat(parley, admin, center)
+    await set_activity(admin, center, "bob", "Available")
+    sent = await transfer(admin, chat, type="warm", to=center.workers["bob"])
+    await pending_offer(admin, center, "bob", sent["task_sid"])
+    await ok(await admin.post(chat.channel_path, data={"Status": "closed"}))
+    failed = await transfer_status(admin, chat, sent["sid"], "failed")
+    assert failed["reason"] == CHANNEL_CLOSED_REASON
+    assert (await task(admin, center, sent["task_sid"]))["assignment_status"] == "canceled"
+    assert (await task(admin, center, chat.task_sid))["assignment_status"] == "wrapping"
+    closed = await ok(await admin.get(f"/conversations/v1/Conversations/{chat.conversation_sid}"))
+    assert closed["state"] == "closed"
+
+
+# --- no orphans --------------------------------------------------------------------------------------
+
+
+async def test_an_agent_who_goes_offline_mid_chat_hands_the_customer_back_to_the_queue(parley, admin):
+    center = await _center(admin)
+    chat = await live_chat(parley, admin, center)
+    await set_activity(admin, center, "bob", "Available")
+    await set_activity(admin, center, "alice", "Offline")
+    ended = await task(admin, center, chat.task_sid)
+    assert (ended["assignment_status"], ended["reason"]) == ("completed", AGENT_GONE_REASON)
+    offer = await pending_offer(admin, center, "bob")
+    assert offer["task_sid"] != chat.task_sid
+    await answer(admin, center, offer, "accepted")
+    identities = await participant_identities(admin, chat.conversation_sid)
+    assert "bob" in identities and "alice" not in identities
+
+
+async def test_a_channel_whose_tasks_keep_ending_unowned_is_requeued_then_closed_by_policy(parley, admin, temporal):
+    center = await _center(admin)
+    await set_activity(admin, center, "alice", "Offline")
+    chat_started = await start_webchat(parley.base_url, center.address_sid, "Ivy")
+    async with RealtimeClient(parley.base_url, chat_started["token"]) as customer:
+        await customer.send_message(chat_started["conversation_sid"], "Anyone there?")
+
+    async def first_task():
+        listed = await ok(await admin.get(center.path("/Tasks")))
+        return listed["tasks"][0] if listed["tasks"] else None
+
+    current = await eventually(first_task, what="the chat's task")
+    attributes = json.loads(current["attributes"])
+    chat = LiveChat(
+        center,
+        chat_started["conversation_sid"],
+        attributes["flexInteractionSid"],
+        attributes["flexInteractionChannelSid"],
+        current["sid"],
+        "",
+    )
+    seen = {current["sid"]}
+    for _ in range(MAX_CHANNEL_REQUEUES):
+        await ok(await admin.post(center.path(f"/Tasks/{current['sid']}"), data={"AssignmentStatus": "canceled"}))
+        current = await requeued_task(admin, chat, seen)
+        seen.add(current["sid"])
+    await ok(await admin.post(center.path(f"/Tasks/{current['sid']}"), data={"AssignmentStatus": "canceled"}))
+
+    async def closed():
+        channel = await ok(await admin.get(chat.channel_path))
+        return channel if channel["status"] == "closed" else None
+
+    channel = await eventually(closed, what="the channel closed by policy", timeout=30)
+    assert "closed by policy" in channel["error_message"]
+    assert len(seen) == MAX_CHANNEL_REQUEUES + 1
+    await record_runs(temporal, chat.channel_sid, "requeued-then-closed")
+
+
+async def test_a_returning_customer_is_offered_to_the_previous_agent_first(parley, admin, temporal):
+    center = await _center(admin)
+    chat = await live_chat(parley, admin, center)
+    # alice closes her side: the channel parks, the conversation stays open.
+    await ok(await admin.post(f"{chat.channel_path}/Participants/{chat.alice_participant}", data={"Status": "closed"}))
+    assert (await task(admin, center, chat.task_sid))["assignment_status"] == "completed"
+    await set_activity(admin, center, "bob", "Available")
+    async with RealtimeClient(parley.base_url, chat.customer_token) as customer:
+        await customer.send_message(chat.conversation_sid, "Me again, one more question")
+    again = await requeued_task(admin, chat, {chat.task_sid})
+    known = json.loads(again["attributes"])["knownAgent"]
+    assert known["worker_sid"] == center.workers["alice"]
+    offer = await pending_offer(admin, center, "alice", again["sid"])
+    decision = await ok(await admin.get(center.path(f"/Tasks/{again['sid']}/Reservations/{offer['sid']}")))
+    assert "known" in json.dumps(decision["routing_decision"])
+    await answer(admin, center, offer, "accepted")
+    await record_runs(temporal, chat.channel_sid, "parked-and-re-engaged")
+    await record_runs(temporal, again["sid"], "known-agent-first")
+
+
+# --- invites, participants, interactions created through the API -----------------------------------
+
+
+async def test_an_invite_brings_a_second_agent_into_the_same_conversation(parley, admin):
+    center = await _center(admin)
+    chat = await live_chat(parley, admin, center)
+    await set_activity(admin, center, "bob", "Available")
+    routing = {"properties": {"workspace_sid": center.workspace_sid, "worker_sid": center.workers["bob"]}}
+    invite = await ok(await admin.post(f"{chat.channel_path}/Invites", data={"Routing": json.dumps(routing)}))
+    assert invite["sid"].startswith("KG") and invite["channel_sid"] == chat.channel_sid
+    task_sid = invite["routing"]["properties"]["sid"]
+    assert invite["routing"]["properties"]["routing_target"] == center.workers["bob"]
+    assert invite["routing"]["reservation"] is None
+    offer = await pending_offer(admin, center, "bob", task_sid)
+    await answer(admin, center, offer, "accepted")
+    # Both agents are in: an invite is not a transfer.
+    assert (await task(admin, center, chat.task_sid))["assignment_status"] == "assigned"
+    assert {"alice", "bob"} <= await participant_identities(admin, chat.conversation_sid)
+    bad = await admin.post(f"{chat.channel_path}/Invites", data={"Routing": '{"properties": {}}'})
+    assert bad.status_code == 400 and "workspace_sid" in bad.text
+
+
+async def test_a_supervisor_joins_a_live_chat(parley, admin, agent_token):
+    center = await _center(admin)
+    chat = await live_chat(parley, admin, center)
+    token = agent_token(center.workspace_sid, None, identity="sam", role="supervisor")
+    joined = await ok(
+        await admin.post(
+            f"{chat.channel_path}/Participants",
+            data={"Type": "supervisor", "MediaProperties": json.dumps({"identity": "ignored"})},
+            auth=None,
+            headers={"X-Twilio-Token": token},
+        )
+    )
+    assert joined["type"] == "supervisor" and joined["media_properties"]["identity"] == "sam"
+    assert "sam" in await participant_identities(admin, chat.conversation_sid)
+    agent_try = await admin.post(
+        f"{chat.channel_path}/Participants",
+        data={"Type": "agent", "MediaProperties": "{}"},
+        auth=None,
+        headers={"X-Twilio-Token": agent_token(center.workspace_sid, center.workers["alice"], identity="alice")},
+    )
+    assert agent_try.status_code == 403
+
+
+async def test_interactions_created_through_the_api_route_their_first_task(parley, admin):
+    center = await _center(admin)
+    await set_activity(admin, center, "alice", "Available")
+    await set_activity(admin, center, "bob", "Available")
+    routing = {
+        "properties": {
+            "workspace_sid": center.workspace_sid,
+            "workflow_sid": center.workflow_sid,
+            "task_channel_unique_name": "chat",
+            "attributes": {"topic": "billing"},
+        }
+    }
+    # Customer-initiated: on a conversation that already has its customer.
+    conversation = await ok(await admin.post("/conversations/v1/Conversations", data={"FriendlyName": "Kai"}), 201)
+    await ok(
+        await admin.post(
+            f"/conversations/v1/Conversations/{conversation['sid']}/Participants", data={"Identity": "kai"}
+        ),
+        201,
+    )
+    created = await ok(
+        await admin.post(
+            FLEX,
+            data={
+                "Channel": json.dumps(
+                    {
+                        "type": "chat",
+                        "initiated_by": "customer",
+                        "properties": {"media_channel_sid": conversation["sid"]},
+                    }
+                ),
+                "Routing": json.dumps(routing),
+                "WebhookTtid": "flex_interactionwebhook_1",
+            },
+        )
+    )
+    assert created["sid"].startswith("KD") and created["channel"]["type"] == "chat"
+    assert created["webhook_ttid"] == "flex_interactionwebhook_1"
+    properties = created["routing"]["properties"]
+    assert properties["assignment_status"] == "pending" and properties["workflow_sid"] == center.workflow_sid
+    attributes = json.loads(properties["attributes"])
+    assert attributes["topic"] == "billing" and attributes["customerAddress"] == "kai"
+    assert (attributes["initiatedBy"], attributes["direction"]) == ("customer", "inbound")
+    assert await pending_offer(admin, center, "alice", properties["sid"]) or True
+    again = await admin.post(
+        FLEX,
+        data={
+            "Channel": json.dumps(
+                {"type": "chat", "initiated_by": "customer", "properties": {"media_channel_sid": conversation["sid"]}}
+            ),
+            "Routing": json.dumps(routing),
+        },
+    )
+    assert again.status_code == 409
+    updated = await ok(await admin.post(f"{FLEX}/{created['sid']}", data={"WebhookTtid": "flex_interactionwebhook_2"}))
+    assert updated["webhook_ttid"] == "flex_interactionwebhook_2"
+
+    # Agent-initiated: a new conversation, and the task goes straight to bob although alice is free too.
+    outbound = await ok(
+        await admin.post(
+            FLEX,
+            data={
+                "Channel": json.dumps(
+                    {
+                        "type": "sms",
+                        "initiated_by": "agent",
+                        "participants": [{"address": "+15551230001", "proxy_address": "+15559870000"}],
+                    }
+                ),
+                "Routing": json.dumps(
+                    {
+                        "properties": {
+                            "workspace_sid": center.workspace_sid,
+                            "worker_sid": center.workers["bob"],
+                            "queue_sid": center.queue_sid,
+                            "task_channel_unique_name": "chat",
+                        }
+                    }
+                ),
+            },
+        )
+    )
+    out_properties = outbound["routing"]["properties"]
+    assert out_properties["routing_target"] == center.workers["bob"]
+    out_attributes = json.loads(out_properties["attributes"])
+    assert (out_attributes["initiatedBy"], out_attributes["direction"]) == ("agent", "outbound")
+    assert out_attributes["customerAddress"] == "+15551230001"
+    offer = await pending_offer(admin, center, "bob", out_properties["sid"])
+    await answer(admin, center, offer, "accepted")
+    conversation_sid = out_attributes["conversationSid"]
+    assert "bob" in await participant_identities(admin, conversation_sid)
+
+    # What Twilio rejects, Parley rejects with a sentence.
+    for channel, expected in [
+        ({"type": "chat", "initiated_by": "customer"}, "media_channel_sid"),
+        ({"type": "voice", "initiated_by": "api"}, "type"),
+        ({"type": "sms", "initiated_by": "agent"}, "participants"),
+    ]:
+        refused = await admin.post(FLEX, data={"Channel": json.dumps(channel), "Routing": json.dumps(routing)})
+        assert refused.status_code == 400 and expected in refused.text, refused.text
+    no_worker = await admin.post(
+        FLEX,
+        data={
+            "Channel": json.dumps({"type": "sms", "initiated_by": "agent", "participants": [{"address": "+1555"}]}),
+            "Routing": json.dumps(routing),
+        },
+    )
+    assert no_worker.status_code == 400 and "worker_sid" in no_worker.text
