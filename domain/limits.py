@@ -41,7 +41,7 @@ MAX_CHANNEL_REQUEUES = 3
 DEFAULT_KNOWN_AGENT_WINDOW = 60
 # Seconds a parked channel (every agent left, customer silent) stays open before it closes by policy.
 PARKED_CHANNEL_CLOSE_AFTER = 7 * 86_400
-TRANSFER_DECLINED_REASON = "Transfer declined by the receiving agent"
+TRANSFER_DECLINED_REASON = "Declined by the receiving agent"
 TRANSFER_CANCELED_REASON = "Transfer taken back by the sender"
 TRANSFER_TIMEOUT_REASON = "Transfer timed out: nobody accepted"
 CHANNEL_CLOSED_REASON = "Interaction channel closed"

@@ -43,6 +43,7 @@ class OpenTask(BaseModel):
     # routing (pending or reserved), assigned or wrapping: what its Task workflow last reported.
     status: str = TaskStatus.PENDING.value
     worker_sid: str | None = None
+    queue_sid: str | None = None
     transfer_sid: str | None = None
     summary: str = ""
     started: bool = False
@@ -225,3 +226,4 @@ class TaskProgress(BaseModel):
     task_sid: str
     status: str
     worker_sid: str | None = None
+    queue_sid: str | None = None

@@ -107,6 +107,7 @@ class InteractionChannelWorkflow:
         if open_task is not None and self._lifecycle():
             open_task.status = progress.status
             open_task.worker_sid = progress.worker_sid
+            open_task.queue_sid = progress.queue_sid
             if progress.status == TaskStatus.ASSIGNED.value:
                 self.state.requeues = 0
                 self.state.requeue_reason = None
@@ -363,5 +364,7 @@ class InteractionChannelWorkflow:
             updates.append(sa.TASK_STATUS.value_set(newest.status))
             if newest.worker_sid:
                 updates.append(sa.WORKER_SID.value_set(newest.worker_sid))
+            if newest.queue_sid:
+                updates.append(sa.QUEUE_SID.value_set(newest.queue_sid))
         workflow.upsert_search_attributes(updates)
         workflow.set_current_details(self._describe())

@@ -222,7 +222,9 @@ class TaskWorkflow:
     async def _report_progress(self, channel_sid: str) -> None:
         """Tell the interaction channel an agent holds (or is wrapping up) its task, so its status follows.
         The signal reaches the channel's current run even after it continued as new."""
-        progress = TaskProgress(task_sid=self.input.task_sid, status=self.status.value, worker_sid=self.worker_sid)
+        progress = TaskProgress(
+            task_sid=self.input.task_sid, status=self.status.value, worker_sid=self.worker_sid, queue_sid=self.queue_sid
+        )
         try:
             await workflow.get_external_workflow_handle(channel_sid).signal("task_progress", progress)
         except TemporalError:

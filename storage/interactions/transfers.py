@@ -135,7 +135,7 @@ async def create_transfer(
     if await uow.fetchone(
         "SELECT 1 FROM interaction_transfers WHERE channel_sid = %s AND status = 'active'", (channel.sid,)
     ):
-        raise Conflict("A transfer is already waiting for its receiver on this channel", code=80908)
+        raise Conflict("A transfer is already waiting for its receiver on this channel")
     worker_sid = request.to if request.to.startswith(SidPrefix.WORKER) else None
     if worker_sid == props.get("worker_sid"):
         raise InvalidParameter("An agent cannot transfer a conversation to itself")

@@ -17,6 +17,7 @@ from domain.limits import (
     TRANSFER_DECLINED_REASON,
     TRANSFER_TIMEOUT_REASON,
 )
+from domain.states import ChannelRunStatus
 from tests.support.contact_center import (
     ContactCenter,
     agent_attributes,
@@ -27,6 +28,8 @@ from tests.support.contact_center import (
 from tests.support.histories import record_runs
 from tests.support.realtime import RealtimeClient
 from tests.support.waiting import eventually
+from workflows import search_attributes as sa
+from workflows.interaction_channel import InteractionChannelWorkflow
 
 FLEX = "/flex-api/v1/Interactions"
 
@@ -163,6 +166,18 @@ async def test_warm_transfer_hands_the_customer_over_only_when_the_receiver_acce
     )
     assert sent["sid"].startswith("UX") and sent["note_sid"].startswith("KQ")
     offer = await pending_offer(admin, center, "bob", sent["task_sid"])
+    # The Temporal UI says what the channel is doing, in words and in its search attributes.
+    channel_workflow = temporal.get_workflow_handle(chat.channel_sid)
+
+    async def transferring():
+        snapshot = await channel_workflow.query(InteractionChannelWorkflow.snapshot)
+        return snapshot if snapshot.status is ChannelRunStatus.TRANSFERRING else None
+
+    snapshot = await eventually(transferring, what="the channel to say it is transferring")
+    assert "warm transfer from alice to bob, waiting for bob" in snapshot.description
+    described = await channel_workflow.describe()
+    assert described.typed_search_attributes.get(sa.STATUS) == "transferring"
+    assert described.typed_search_attributes.get(sa.CONVERSATION_SID) == chat.conversation_sid
     # Until bob accepts, alice still holds the customer.
     assert (await task(admin, center, chat.task_sid))["assignment_status"] == "assigned"
     attributes = json.loads((await task(admin, center, offer["task_sid"]))["attributes"])
@@ -176,6 +191,12 @@ async def test_warm_transfer_hands_the_customer_over_only_when_the_receiver_acce
 
     await answer(admin, center, offer, "accepted")
     done = await transfer_status(admin, chat, sent["sid"], "completed")
+
+    async def bob_holds():
+        attributes = (await channel_workflow.describe()).typed_search_attributes
+        return attributes.get(sa.WORKER_SID) == center.workers["bob"] and attributes.get(sa.STATUS) == "assigned"
+
+    await eventually(bob_holds, what="the channel's search attributes to follow the hand-over")
     assert done["reason"] is None
     assert (await task(admin, center, chat.task_sid))["assignment_status"] == "wrapping"
     assert {"alice", "bob"} <= await participant_identities(admin, chat.conversation_sid)
@@ -342,6 +363,52 @@ async def test_a_returning_customer_is_offered_to_the_previous_agent_first(parle
     await answer(admin, center, offer, "accepted")
     await record_runs(temporal, chat.channel_sid, "parked-and-re-engaged")
     await record_runs(temporal, again["sid"], "known-agent-first")
+
+
+async def test_a_workflow_timeout_with_nobody_there_re_queues_the_customer(parley, admin):
+    center = await _center(admin)
+    configuration = {
+        "task_routing": {"filters": [{"expression": "1==1", "targets": [{"queue": center.queue_sid, "timeout": 2}]}]}
+    }
+    await ok(
+        await admin.post(
+            center.path(f"/Workflows/{center.workflow_sid}"), data={"Configuration": json.dumps(configuration)}
+        )
+    )
+    chat_started = await start_webchat(parley.base_url, center.address_sid, "Ivy")  # every agent is Offline
+    async with RealtimeClient(parley.base_url, chat_started["token"]) as customer:
+        await customer.send_message(chat_started["conversation_sid"], "Hello?")
+
+    async def timed_out():
+        listed = await ok(await admin.get(center.path("/Tasks"), params={"AssignmentStatus": "canceled"}))
+        return listed["tasks"][0] if listed["tasks"] else None
+
+    first = await eventually(timed_out, what="the workflow timeout", timeout=30)
+    assert first["reason"] == "Workflow Timeout"
+    attributes = json.loads(first["attributes"])
+    chat = LiveChat(
+        center,
+        chat_started["conversation_sid"],
+        attributes["flexInteractionSid"],
+        attributes["flexInteractionChannelSid"],
+        first["sid"],
+        "",
+    )
+    again = await requeued_task(admin, chat, {first["sid"]})
+    assert json.loads(again["attributes"])["conversationSid"] == chat.conversation_sid
+
+
+async def test_a_declined_invite_on_a_parked_channel_re_queues_the_customer(parley, admin):
+    center = await _center(admin)
+    chat = await live_chat(parley, admin, center)
+    await ok(await admin.post(f"{chat.channel_path}/Participants/{chat.alice_participant}", data={"Status": "closed"}))
+    await set_activity(admin, center, "bob", "Available")
+    routing = {"properties": {"workspace_sid": center.workspace_sid, "worker_sid": center.workers["bob"]}}
+    invite = await ok(await admin.post(f"{chat.channel_path}/Invites", data={"Routing": json.dumps(routing)}))
+    invited = invite["routing"]["properties"]["sid"]
+    await answer(admin, center, await pending_offer(admin, center, "bob", invited), "rejected")
+    assert (await task(admin, center, invited))["reason"] == TRANSFER_DECLINED_REASON
+    await requeued_task(admin, chat, {chat.task_sid, invited})
 
 
 # --- invites, participants, interactions created through the API -----------------------------------
