@@ -13,7 +13,7 @@ from temporalio.exceptions import ApplicationError
 
 from domain.errors import Conflict, RoutingConfigurationError
 from domain.events import EventType, ResourceType
-from domain.limits import DEFAULT_RESERVATION_TIMEOUT
+from domain.limits import AGENT_PRESENCE_GRACE, DEFAULT_RESERVATION_TIMEOUT
 from domain.routing import WorkflowConfigurationError, parse_workflow_configuration, plan_routing
 from domain.routing.step import TaskStep
 from domain.sids import SidPrefix
@@ -21,7 +21,7 @@ from domain.states import ReservationStatus, TaskStatus
 from storage.attributes import attributes_of
 from storage.db import Database, UnitOfWork
 from storage.interactions import service as interactions
-from storage.taskrouter import routing
+from storage.taskrouter import presence, routing
 from storage.taskrouter.events import record_event
 from storage.taskrouter.tables import TaskRow, WorkflowRow
 from workflows.contracts import (
@@ -34,6 +34,7 @@ from workflows.contracts import (
     CreatedTask,
     EnteredStep,
     EnterRoutingStep,
+    ReleasedAgents,
     ReservationRef,
     RoutingPlanResult,
     RoutingStepSpec,
@@ -63,8 +64,9 @@ def _known_agent_step(attributes: dict, steps: list[RoutingStepSpec], created: f
 
 
 class RoutingActivities:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, presence_grace: float = AGENT_PRESENCE_GRACE) -> None:
         self.db = db
+        self.presence_grace = presence_grace
 
     @asynccontextmanager
     async def _unit(self) -> AsyncIterator[UnitOfWork]:
@@ -181,6 +183,14 @@ class RoutingActivities:
                 )
         except Conflict:
             activity.logger.info("task %s was no longer cancelable", request.task_sid)
+
+    @activity.defn(name=ActivityName.RELEASE_ABSENT_AGENTS)
+    async def release_absent_agents(self) -> ReleasedAgents:
+        async with self._unit() as uow:
+            released = await presence.release_absent(uow, grace_seconds=self.presence_grace)
+        if released:
+            activity.logger.info("agents %s vanished without signing out: set offline, chats re-queued", released)
+        return ReleasedAgents(worker_sids=released)
 
     @activity.defn(name=ActivityName.COMPLETE_TASK)
     async def complete_task(self, request: CompleteTask) -> None:

@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         client = temporal or await connect(settings.temporal_address, settings.temporal_namespace)
         dispatcher = OutboxDispatcher(db, client, task_queue=settings.task_queue)
         db.after_commit = dispatcher.after_commit
-        hub = RealtimeHub(db, base_url=settings.base_url)
+        hub = RealtimeHub(db, base_url=settings.base_url, presence_grace=settings.presence_grace)
         await hub.start()
         app.state.settings = settings
         app.state.db = db

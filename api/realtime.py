@@ -1,5 +1,6 @@
 """Real-time fan-out: every api process LISTENs on one channel; NOTIFY carries only (stream, seq); the hub
-reads the event rows and pushes them to the WebSockets subscribed to that stream.
+reads the event rows and pushes them to the WebSockets subscribed to that stream. The hub also keeps its
+agents' presence fresh (storage/taskrouter/presence.py), so a desktop that vanished is noticed.
 
 Per stream, sequence numbers are allocated under the stream row's lock and so commit in order. A subscriber
 remembers the last seq it was sent and every delivery reads "everything after that", so a late or lost
@@ -10,15 +11,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from api.schemas.common import iso
 from api.schemas.conversations import MessagePublic
+from domain.limits import AGENT_PRESENCE_GRACE, PRESENCE_HEARTBEATS_PER_GRACE
 from domain.realtime import StreamEvent
 from storage.db import Database, UnitOfWork
 from storage.realtime import service as realtime
 from storage.realtime.service import MAX_BATCH
+from storage.taskrouter import presence
 
 log = logging.getLogger(__name__)
 
@@ -58,23 +62,51 @@ async def read_events(q: UnitOfWork, *, stream: str, after: int, base_url: str) 
 
 
 class RealtimeHub:
-    def __init__(self, db: Database, *, base_url: str = "") -> None:
+    def __init__(self, db: Database, *, base_url: str = "", presence_grace: float = AGENT_PRESENCE_GRACE) -> None:
         self.db = db
         self.base_url = base_url
         self.subscriptions: dict[str, set[Subscription]] = {}
+        # Agents (worker SIDs) with a desktop socket open on this process, and how many sockets each.
+        self.agents: Counter[str] = Counter()
+        self.presence_interval = presence_grace / PRESENCE_HEARTBEATS_PER_GRACE
+        self._presence: asyncio.Task[None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
         self._pending: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._listen_forever())
+        self._presence = asyncio.create_task(self._heartbeat_forever())
         await asyncio.wait_for(self._connected.wait(), timeout=30)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._presence):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def agent_connected(self, worker_sid: str) -> None:
+        self.agents[worker_sid] += 1
+        async with self.db.unit() as uow:
+            await presence.seen(uow, worker_sids=[worker_sid])
+
+    def agent_disconnected(self, worker_sid: str) -> None:
+        """The socket closed: its presence is simply no longer refreshed (a reload reconnects in time)."""
+        self.agents[worker_sid] -= 1
+        if self.agents[worker_sid] <= 0:
+            del self.agents[worker_sid]
+
+    async def _heartbeat_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.presence_interval)
+            if not self.agents:
+                continue
+            try:
+                async with self.db.unit() as uow:
+                    await presence.seen(uow, worker_sids=list(self.agents))
+            except Exception as exc:
+                log.warning("agent presence heartbeat failed (%s); retrying", exc)
 
     async def subscribe(self, stream: str, after: int) -> Subscription:
         subscription = Subscription(stream=stream, last_seq=after)

@@ -8,6 +8,8 @@ from functools import lru_cache
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.limits import AGENT_PRESENCE_GRACE
+
 DEVELOPMENT_SECRET = "parley-development-secret-change-me"
 
 
@@ -35,6 +37,9 @@ class Settings(BaseSettings):
     outbox_redrive_after: float = 10.0
     # How often the sweeper Schedule runs.
     outbox_sweep_interval: float = 15.0
+    # Seconds an agent's desktop may be gone (no socket in any api process) before the agent is set offline
+    # and its conversations re-queued; a reload well within it loses nothing.
+    presence_grace: float = AGENT_PRESENCE_GRACE
     # Continue-as-new after this many history events even if the server does not suggest it yet.
     channel_history_limit: int = 2000
 

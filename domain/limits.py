@@ -41,11 +41,15 @@ MAX_CHANNEL_REQUEUES = 3
 DEFAULT_KNOWN_AGENT_WINDOW = 60
 # Seconds a parked channel (every agent left, customer silent) stays open before it closes by policy.
 PARKED_CHANNEL_CLOSE_AFTER = 7 * 86_400
+# Seconds an agent's desktop may be disconnected before the agent is let go (settings.presence_grace); each
+# api process refreshes its agents' presence a few times per grace period.
+AGENT_PRESENCE_GRACE = 60.0
+PRESENCE_HEARTBEATS_PER_GRACE = 4
 TRANSFER_DECLINED_REASON = "Declined by the receiving agent"
 TRANSFER_CANCELED_REASON = "Transfer taken back by the sender"
 TRANSFER_TIMEOUT_REASON = "Transfer timed out: nobody accepted"
 CHANNEL_CLOSED_REASON = "Interaction channel closed"
-AGENT_GONE_REASON = "Agent went offline holding the conversation"
+AGENT_GONE_REASON = "The agent's desktop went away holding the conversation"
 WRAPUP_TIMEOUT_REASON = "Wrap-up timed out"
 
 # --- Conversations -----------------------------------------------------------------------------------

@@ -73,6 +73,9 @@ class Parley:
     env: dict[str, str]
 
 
+PRESENCE_GRACE = 6
+
+
 @pytest.fixture(scope="session")
 def parley(database_url: str, temporal: Client) -> Iterator[Parley]:
     port = free_port()
@@ -87,6 +90,8 @@ def parley(database_url: str, temporal: Client) -> Iterator[Parley]:
         "PARLEY_OUTBOX_REDRIVE_AFTER": "1",
         "PARLEY_OUTBOX_SWEEP_INTERVAL": "1",
         "PARLEY_DB_POOL_SIZE": "8",
+        # Short, so the vanished-desktop test need not wait a minute; desktops in tests stay connected.
+        "PARLEY_PRESENCE_GRACE": str(PRESENCE_GRACE),
     }
     worker = Process("worker", "workers", env)
     api = Process("api", "api", env)

@@ -30,7 +30,7 @@ LEGACY_SCHEDULE_ID = "parley-outbox-sweeper"
 def build_worker(client: Client, db: Database, settings: Settings, *, task_queue: str | None = None) -> Worker:
     dispatcher = OutboxDispatcher(db, client, task_queue=task_queue or settings.task_queue)
     db.after_commit = dispatcher.after_commit
-    routing = RoutingActivities(db)
+    routing = RoutingActivities(db, presence_grace=settings.presence_grace)
     outbox = OutboxActivities(dispatcher, older_than_seconds=settings.outbox_redrive_after)
     return Worker(
         client,
@@ -48,6 +48,7 @@ def build_worker(client: Client, db: Database, settings: Settings, *, task_queue
             routing.set_channel_status,
             routing.complete_task,
             routing.close_channel_by_policy,
+            routing.release_absent_agents,
             outbox.redrive_outbox,
         ],
     )

@@ -30,6 +30,7 @@ class ActivityName(StrEnum):
     CLOSE_CHANNEL_BY_POLICY = "close_channel_by_policy"
     COMPLETE_TASK = "complete_task"
     REDRIVE_OUTBOX = "redrive_outbox"
+    RELEASE_ABSENT_AGENTS = "release_absent_agents"
 
 
 # --- InteractionChannel ------------------------------------------------------------------------------
@@ -218,6 +219,10 @@ class TaskSnapshot(BaseModel):
 class RedriveResult(BaseModel):
     dispatched: int
     failed: int
+
+
+class ReleasedAgents(BaseModel):
+    worker_sids: list[str] = Field(default_factory=list)
 
 
 class TaskProgress(BaseModel):

@@ -82,7 +82,10 @@ class InteractionChannelWorkflow:
         if message.message_sid in self.state.seen_messages or self.state.closed:
             return
         self.state.seen_messages = [*self.state.seen_messages, message.message_sid][-SEEN_LIMIT:]
-        if self.state.active_task_sid is None and not self.state.open_tasks:
+        # The message's transaction found nobody holding the customer; Postgres is ahead of this workflow (a
+        # task's end reaches it a signal later), so since the lifecycle patch its word is taken: the routing
+        # waits until no task here holds the customer, then starts (create_channel_task checks again).
+        if (self.state.active_task_sid is None and not self.state.open_tasks) or self._lifecycle():
             self.state.route_requested = True
             # The customer is back: the count of re-queues with nobody there starts again.
             self.state.requeues = 0

@@ -1,5 +1,6 @@
 """OutboxSweeperWorkflow: one long-running workflow per namespace (id `parley-outbox-sweeper`) that re-drives
-outbox rows whose after-commit hand-off did not happen (a crashed api process, a Temporal outage), then sleeps
+outbox rows whose after-commit hand-off did not happen (a crashed api process, a Temporal outage), lets go of
+agents whose desktop vanished (storage/taskrouter/presence.py), then sleeps
 on a durable timer. It continues as new when its history grows, so the Temporal UI's workflow list shows one
 sweeper instead of a run every few seconds burying the conversations."""
 
@@ -10,11 +11,13 @@ from datetime import timedelta
 from pydantic import BaseModel
 from temporalio import workflow
 
-from workflows.contracts import ActivityName, RedriveResult
+from workflows.contracts import ActivityName, RedriveResult, ReleasedAgents
 
 SWEEPER_ID = "parley-outbox-sweeper"
 # A sweep every 15 s is ~5,800 a day: continue as new well before the history gets long.
 SWEEPS_PER_RUN = 1000
+# Sweepers recorded before the sweep also let go of vanished agents replay without it.
+PATCH_RELEASE_ABSENT = "release-absent-agents"
 
 
 class SweeperInput(BaseModel):
@@ -37,6 +40,15 @@ class OutboxSweeperWorkflow:
             )
             dispatched += result.dispatched
             failed += result.failed
+            if workflow.patched(PATCH_RELEASE_ABSENT):
+                # Agents whose desktop vanished: offline, their conversations back in the queue.
+                released: ReleasedAgents = await workflow.execute_activity(
+                    ActivityName.RELEASE_ABSENT_AGENTS,
+                    result_type=ReleasedAgents,
+                    start_to_close_timeout=timedelta(seconds=60),
+                )
+                if released.worker_sids:
+                    workflow.logger.info("released absent agents %s", released.worker_sids)
             workflow.set_current_details(f"Outbox sweeper · re-drove {dispatched} row(s) · {failed} failure(s)")
             if workflow.info().is_continue_as_new_suggested():
                 break

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from api.access import conversation_access, worker_stream_access
-from api.auth import Authenticator, Principal
+from api.auth import Authenticator, Principal, Role
 from api.messaging import post_message
 from api.realtime import RealtimeHub, Subscription
 from api.schemas.conversations import MessagePublic
@@ -69,6 +69,9 @@ class _Session:
                 "workspace_sid": self.principal.workspace_sid,
             }
         )
+        agent = self.principal.worker_sid if self.principal.role is Role.AGENT else None
+        if agent is not None:
+            await self.hub.agent_connected(agent)
         try:
             while True:
                 raw = await self.websocket.receive_text()
@@ -83,6 +86,8 @@ class _Session:
         except WebSocketDisconnect:
             pass
         finally:
+            if agent is not None:
+                self.hub.agent_disconnected(agent)
             for subscription, pump in self.subscriptions.values():
                 pump.cancel()
                 self.hub.unsubscribe(subscription)

@@ -400,7 +400,7 @@ async def route_customer_message(uow: UnitOfWork, conversation: ConversationRow,
             routing=routing,
             customer_participant_sid=message.participant_sid,
         )
-    elif channel.active_task_sid is not None or await _is_agent(uow, message.participant_sid):
+    elif await _is_agent(uow, message.participant_sid) or await _someone_holds(uow, channel):
         return
     await uow.outbox(
         RouteCustomerMessage(
@@ -411,6 +411,18 @@ async def route_customer_message(uow: UnitOfWork, conversation: ConversationRow,
         ),
         dedupe_key=f"{message.sid}:route",
     )
+
+
+async def _someone_holds(uow: UnitOfWork, channel: InteractionChannelRow) -> bool:
+    """A task on the channel has the customer or is finding someone for them. An agent in wrap-up does not:
+    a customer writing then is routed again rather than left with someone who is finishing up."""
+    if channel.active_task_sid is None:
+        return False
+    row = await uow.fetchone(
+        "SELECT 1 FROM tasks WHERE interaction_channel_sid = %s AND assignment_status = ANY(%s) LIMIT 1",
+        (channel.sid, [s.value for s in HOLDING_TASK]),
+    )
+    return row is not None
 
 
 async def _is_agent(uow: UnitOfWork, participant_sid: str) -> bool:

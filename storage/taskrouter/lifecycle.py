@@ -108,10 +108,14 @@ async def set_task_status(uow: UnitOfWork, task: TaskRow, status: TaskStatus, re
     )
     assert row is not None
     if status.is_final and task.interaction_channel_sid:
+        # The channel's active task becomes another one still live on it (an invite's), else none.
         await uow.execute(
-            "UPDATE interaction_channels SET active_task_sid = NULL, date_updated = now() "
+            "UPDATE interaction_channels SET date_updated = now(), active_task_sid = ("
+            "  SELECT sid FROM tasks WHERE interaction_channel_sid = %s AND sid <> %s "
+            "  AND assignment_status IN ('pending', 'reserved', 'assigned', 'wrapping') "
+            "  ORDER BY date_created DESC LIMIT 1) "
             "WHERE sid = %s AND active_task_sid = %s",
-            (task.interaction_channel_sid, task.sid),
+            (task.interaction_channel_sid, task.sid, task.interaction_channel_sid, task.sid),
         )
     event_type, kind = _TASK_EVENT[status]
     await signal_task(uow, row, kind, status=status.value)

@@ -194,6 +194,16 @@ async def worker_was_offered(uow: UnitOfWork, *, task_sid: str, worker_sid: str 
     return row is not None
 
 
+async def worker_holds(uow: UnitOfWork, *, task_sid: str, worker_sid: str | None) -> bool:
+    """The worker accepted this task and has not finished it (it is chatting or wrapping up)."""
+    row = await uow.fetchone(
+        "SELECT 1 FROM reservations WHERE task_sid = %s AND worker_sid = %s "
+        "AND reservation_status IN ('accepted', 'wrapping')",
+        (task_sid, worker_sid),
+    )
+    return row is not None
+
+
 class TaskOrdering(StrEnum):
     DATE_CREATED = "datecreated"
     PRIORITY = "priority"

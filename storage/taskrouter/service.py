@@ -774,14 +774,9 @@ async def update_worker(
         # Queue membership and known-worker steps may now match waiting tasks.
         await match(uow, workspace.sid)
     if activity_sid is not None:
-        # Going to the workspace's offline activity ends the agent's session: its conversations are re-queued.
-        await set_worker_activity(
-            uow,
-            worker=worker,
-            activity_sid=activity_sid,
-            reject_pending=reject_pending,
-            releases_conversations=activity_sid == workspace.timeout_activity_sid,
-        )
+        # Like Twilio, an agent going offline keeps its accepted tasks (it may come back to finish them); a
+        # desktop that is gone for good is let go by presence (storage/taskrouter/presence.py).
+        await set_worker_activity(uow, worker=worker, activity_sid=activity_sid, reject_pending=reject_pending)
     return await get_worker(uow, workspace_sid=workspace.sid, sid=sid)
 
 

@@ -254,3 +254,14 @@ class TaskRouterEventRow(SQLModel):
 class TaskRouterEvent(TaskRouterEventRow, table=True):
     __tablename__ = "taskrouter_events"
     __table_args__ = (Index("ix_taskrouter_events_workspace_date", "workspace_sid", "event_date"),)
+
+
+class AgentPresence(SQLModel, table=True):
+    """When an agent's desktop (a WebSocket with its worker's token) was last seen connected, by any api
+    process. A worker with no row never had a desktop session and is left alone."""
+
+    __tablename__ = "agent_presence"
+
+    worker_sid: str = Field(primary_key=True, max_length=34, foreign_key="workers.sid", ondelete="CASCADE")
+    workspace_sid: str = Field(max_length=34)
+    last_seen: datetime | None = tstz(nullable=False)

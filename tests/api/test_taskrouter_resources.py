@@ -447,12 +447,13 @@ async def test_resources_in_use_by_a_live_task_cannot_be_deleted_until_it_ends(
     assert (await admin.delete(url(ws, f"TaskQueues/{queue['sid']}"))).status_code == 204
 
 
-async def test_agents_cannot_list_workers_or_events(
+async def test_agents_list_their_colleagues_but_not_events(
     admin: httpx.AsyncClient, ws: str, parley: Any, agent_token: Callable[..., str]
 ) -> None:
     me = await create(admin, ws, "Workers", FriendlyName="liam")
     async with agent(parley, agent_token(ws, me["sid"])) as client:
-        assert_error(await client.get(url(ws, "Workers")), 403)
+        # The transfer directory: an agent sees who it could hand a customer to.
+        assert [w["sid"] for w in (await client.get(url(ws, "Workers"))).json()["workers"]] == [me["sid"]]
         assert_error(await client.get(url(ws, "Events")), 403)
         assert (await client.get(url(ws, "Activities"))).status_code == 200
     supervisor = agent_token(ws, None, role="supervisor")

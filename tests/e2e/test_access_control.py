@@ -70,6 +70,47 @@ async def test_agent_cannot_answer_another_agents_reservation(parley, admin, age
     assert fetched["reservation_status"] == "pending"
 
 
+async def test_an_agent_sets_attributes_only_on_a_task_it_holds(parley, admin, agent_token):
+    center = await build_contact_center(admin, agents={"lee": agent_attributes("lee"), "max": agent_attributes("max")})
+    lee, max_ = center.workers["lee"], center.workers["max"]
+    await ok(await admin.post(center.path(f"/Workers/{lee}"), data={"ActivitySid": center.activities["Available"]}))
+    chat = await start_webchat(parley.base_url, center.address_sid, "Ned")
+    lee_headers = {"X-Twilio-Token": agent_token(center.workspace_sid, lee, identity="lee")}
+    max_headers = {"X-Twilio-Token": agent_token(center.workspace_sid, max_, identity="max")}
+    async with (
+        RealtimeClient(parley.base_url, lee_headers["X-Twilio-Token"]) as lee_socket,
+        RealtimeClient(parley.base_url, chat["token"]) as customer,
+    ):
+        await lee_socket.subscribe(lee)
+        await customer.send_message(chat["conversation_sid"], "help")
+        offer = await lee_socket.wait_event(lee, "reservation.created")
+        task_path = center.path(f"/Tasks/{offer['data']['task_sid']}")
+        outcome = {"Attributes": '{"conversations": {"outcome": "Resolved"}}'}
+        # Offered but not accepted: not lee's to annotate yet.
+        early = await admin.post(task_path, data=outcome, auth=None, headers=lee_headers)
+        assert early.status_code == 403, early.text
+        await ok(
+            await admin.post(
+                center.path(f"/Workers/{lee}/Reservations/{offer['data']['reservation_sid']}"),
+                data={"ReservationStatus": "accepted"},
+                auth=None,
+                headers=lee_headers,
+            )
+        )
+        held = await ok(await admin.post(task_path, data=outcome, auth=None, headers=lee_headers))
+        assert '"outcome": "Resolved"' in held["attributes"]
+        other = await admin.post(task_path, data=outcome, auth=None, headers=max_headers)
+        assert other.status_code == 403, other.text
+        priority = await admin.post(task_path, data={"Priority": "5"}, auth=None, headers=lee_headers)
+        assert priority.status_code == 403
+        # The transfer directory: an agent lists its own workspace's workers, not another's.
+        listed = await ok(await admin.get(center.path("/Workers"), auth=None, headers=lee_headers))
+        assert {w["sid"] for w in listed["workers"]} == {lee, max_}
+        elsewhere = await build_contact_center(admin, agents={}, name="Elsewhere")
+        foreign = await admin.get(elsewhere.path("/Workers"), auth=None, headers=lee_headers)
+        assert foreign.status_code == 403
+
+
 async def test_forged_and_expired_tokens_are_refused(parley, account):
     now = int(time.time())
     claims = {

@@ -18,6 +18,7 @@ from domain.limits import (
     TRANSFER_TIMEOUT_REASON,
 )
 from domain.states import ChannelRunStatus
+from tests.conftest import PRESENCE_GRACE
 from tests.support.contact_center import (
     ContactCenter,
     agent_attributes,
@@ -293,18 +294,30 @@ async def test_closing_a_channel_while_a_transfer_waits_fails_the_transfer(parle
 # --- no orphans --------------------------------------------------------------------------------------
 
 
-async def test_an_agent_who_goes_offline_mid_chat_hands_the_customer_back_to_the_queue(parley, admin):
+async def test_an_agent_whose_desktop_vanishes_mid_chat_is_let_go_and_the_customer_re_queued(
+    parley, admin, agent_token
+):
     center = await _center(admin)
-    chat = await live_chat(parley, admin, center)
-    await set_activity(admin, center, "bob", "Available")
-    await set_activity(admin, center, "alice", "Offline")
-    ended = await task(admin, center, chat.task_sid)
-    assert (ended["assignment_status"], ended["reason"]) == ("completed", AGENT_GONE_REASON)
+    alice = center.workers["alice"]
+    async with RealtimeClient(parley.base_url, agent_token(center.workspace_sid, alice, identity="alice")) as desk:
+        await desk.subscribe(alice)
+        chat = await live_chat(parley, admin, center)
+        await set_activity(admin, center, "bob", "Available")
+        # Like Twilio, going Offline keeps an accepted chat while the agent is still there to finish it.
+        await set_activity(admin, center, "alice", "Offline")
+        assert (await task(admin, center, chat.task_sid))["assignment_status"] == "assigned"
+    # The desktop is gone: after the presence grace period the sweeper lets alice go.
+
+    async def let_go():
+        ended = await task(admin, center, chat.task_sid)
+        return ended if ended["assignment_status"] == "completed" else None
+
+    ended = await eventually(let_go, what="alice let go", timeout=PRESENCE_GRACE + 20)
+    assert ended["reason"] == AGENT_GONE_REASON
     offer = await pending_offer(admin, center, "bob")
-    assert offer["task_sid"] != chat.task_sid
-    await answer(admin, center, offer, "accepted")
-    identities = await participant_identities(admin, chat.conversation_sid)
-    assert "bob" in identities and "alice" not in identities
+    assert json.loads((await task(admin, center, offer["task_sid"]))["attributes"])["conversationSid"] == (
+        chat.conversation_sid
+    )
 
 
 async def test_a_channel_whose_tasks_keep_ending_unowned_is_requeued_then_closed_by_policy(parley, admin, temporal):

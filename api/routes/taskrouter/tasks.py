@@ -122,7 +122,8 @@ async def update_task(
     settings: SettingsDep,
 ) -> TaskPublic:
     """Cancel (while pending or reserved), wrap up or complete a task, or change its attributes or priority.
-    An agent may only wrap up or complete its own task. Honours `If-Match`."""
+    An agent may only wrap up or complete its own task, or set the attributes of one it holds (a wrap-up
+    disposition). Honours `If-Match`."""
     changes = TaskChanges(
         assignment_status=form.assignment_status,
         reason=form.reason,
@@ -133,11 +134,16 @@ async def update_task(
         await workspace_access(uow, principal, workspace_sid)
         await task_access(uow, principal, workspace_sid, task_sid)
         if not principal.is_admin and (
-            changes.attributes is not None
-            or changes.priority is not None
-            or changes.assignment_status is TaskStatus.CANCELED
+            changes.priority is not None or changes.assignment_status is TaskStatus.CANCELED
         ):
-            raise PermissionDenied("An agent may only wrap up or complete its own task")
+            raise PermissionDenied("An agent may only wrap up or complete its own task, or set its attributes")
+        if (
+            not principal.is_admin
+            and changes.attributes is not None
+            and not await queries.worker_holds(uow, task_sid=task_sid, worker_sid=principal.worker_sid)
+        ):
+            # An agent records a disposition (`conversations.outcome`) on a task it holds, never on another's.
+            raise PermissionDenied("An agent may only set the attributes of a task it holds")
         await routing.update_task(uow, task_sid=task_sid, changes=changes, expected_version=expected)
         row = await queries.get_task(uow, workspace_sid=workspace_sid, task_sid=task_sid)
     return _out(row, settings.base_url, response)

@@ -8,13 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, Response
 
 from api.access import workspace_access
-from api.auth import Role
 from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, IfMatchDep, QueryDep, SettingsDep, set_etag
 from api.forms.taskrouter import CreateWorker, UpdateWorker
 from api.paging import echo, paging
 from api.params import WORKSPACE_PATH, parse_param_expression
 from api.schemas.taskrouter import WorkerList, WorkerPublic, ws_url
-from domain.errors import PermissionDenied
 from domain.sids import SidPrefix
 from storage.taskrouter import queries
 from storage.taskrouter import service as taskrouter
@@ -42,8 +40,9 @@ def _out(row: WorkerView, base: str, response: Response) -> WorkerPublic:
 async def list_workers(
     workspace_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, query: QueryDep, settings: SettingsDep
 ) -> WorkerList:
-    """The workspace's workers (not readable with an agent token). Filters: `ActivityName`, `ActivitySid`,
-    `Available`, `FriendlyName`, `TaskQueueSid`, `TaskQueueName`, `TargetWorkersExpression`."""
+    """The workspace's workers (an agent token reads them too: the transfer directory). Filters:
+    `ActivityName`, `ActivitySid`, `Available`, `FriendlyName`, `TaskQueueSid`, `TaskQueueName`,
+    `TargetWorkersExpression`."""
     page = paging(request.query_params)
     text = query.str("TargetWorkersExpression")
     filters = queries.WorkerFilters(
@@ -57,8 +56,6 @@ async def list_workers(
     )
     async with db.read() as q:
         await workspace_access(q, principal, workspace_sid)
-        if principal.role is Role.AGENT:
-            raise PermissionDenied("An agent token may not read workers")
         result = await queries.workers(q, workspace_sid=workspace_sid, filters=filters, page=page.request)
     return WorkerList(
         workers=[WorkerPublic.of(r, settings.base_url) for r in result.items],
