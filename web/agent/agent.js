@@ -1,13 +1,19 @@
-// Parley agent desktop: availability, incoming reservations, accepted chats, wrap-up/complete, and (for
-// supervisors) a read-only monitor of the workspace's live tasks. Protocol: docs/realtime.md.
+// Parley agent desktop: availability, incoming reservations, accepted chats, transfers, wrap-up with a
+// disposition, complete, and (for supervisors) a read-only monitor of the workspace's live tasks.
+// Protocol: docs/realtime.md.
 import { ActivityControl } from "./activity.js";
 import { Api, ApiError, decodeToken, forgetToken, parseJson, storeToken, takeToken } from "./api.js";
+import { dispositionChoices, withOutcome } from "./dispositions.js";
 import { RealtimeClient, newId } from "/shared/realtime.js";
 import { showBanner, showConnection, showToast } from "./notices.js";
 import { forgetReadIndex, readIndex, storeReadIndex } from "./reads.js";
 import { incomingCard, initial, taskItem, updateCountdown } from "./sidebar.js";
 import { SupervisorView, channelLabel, statusLabel } from "./supervisor.js";
 import { Transcript } from "./transcript.js";
+import {
+  TransferDialog, channelOf, forgetTransfer, ownParticipant, recallTransfer, rememberTransfer, transferInfo,
+  transferLine, transferState, transferStatusText,
+} from "./transfer.js";
 
 const $ = (id) => document.getElementById(id);
 const ui = Object.fromEntries([
@@ -18,7 +24,9 @@ const ui = Object.fromEntries([
   "tasks-empty", "monitor-section", "monitor", "monitor-count", "monitor-updated", "monitor-empty", "placeholder",
   "placeholder-text", "conversation", "conversation-avatar", "conversation-title", "conversation-meta",
   "conversation-status", "wrap-up", "complete", "transcript-slot", "reply", "reply-label", "reply-text",
-  "reply-send", "readonly-note", "product-name", "workspace",
+  "reply-send", "readonly-note", "product-name", "workspace", "transfer-open", "transfer-received",
+  "transfer-status", "transfer-status-text", "transfer-take-back", "transfer-dialog", "wrapup", "dispositions",
+  "wrapup-error",
 ].map((id) => [id.replace(/-(\w)/g, (_, c) => c.toUpperCase()), $(id)]));
 
 let me = null; // { identity, workspaceSid, workerSid, role, token }
@@ -32,6 +40,9 @@ let monitor = null; // the monitored task (supervisor), with its Transcript
 let activity = null; // ActivityControl (agents with a worker)
 let timedOut = { names: [], seq: 0, date: null }; // this worker's offers that just timed out (customer names)
 let missed = null; // { names, activitySid, activityName, seq, dismissed }: the missed-chat notice
+let transferDialog = null; // TransferDialog (agents with a worker)
+const dispositionInputs = dispositionChoices(ui.dispositions); // the wrap-up radio buttons
+const TRANSFER_POLL_MS = 1000; // how often the sender asks how its waiting transfer is doing
 
 // --- small helpers -------------------------------------------------------------------------------------
 
@@ -98,6 +109,12 @@ function onWorkerEvent(frame) {
     case "reservation.rescinded":
       reservations.delete(d.reservation_sid);
       break;
+    case "reservation.wrapping": {
+      // e.g. a warm transfer was accepted, or a cold one sent: the server wrapped this agent's task up.
+      const task = tasks.get(d.task_sid);
+      if (task && (STATUS_RANK[task.status] ?? 0) < STATUS_RANK.wrapping) task.status = "wrapping";
+      break;
+    }
     case "reservation.completed":
       removeTask(d.task_sid);
       break;
@@ -144,8 +161,11 @@ function taskFromReservation(reservationSid, taskSid) {
     // Unread = others' messages since this agent joined the conversation for this task (`joinedAs` is its
     // participant), above the highest index it has already seen (`readIndex`, kept across reloads).
     joinedAs: null, unseen: [], lastIndex: -1, readIndex: -1,
+    // A transfer this agent sent from the task (kept for the browser session), and the disposition picked.
+    transfer: recallTransfer(me.workerSid, taskSid), transferPoll: null, disposition: "",
   };
   tasks.set(taskSid, task);
+  watchTransfer(task);
   return task;
 }
 
@@ -153,6 +173,8 @@ function removeTask(taskSid) {
   const task = tasks.get(taskSid);
   if (!task) return;
   tasks.delete(taskSid);
+  clearTimeout(task.transferPoll);
+  forgetTransfer(me.workerSid, taskSid);
   if (task.conversationSid) client.unsubscribe(task.conversationSid);
   if (selected && selected.kind === "task" && selected.sid === taskSid) {
     const next = tasks.keys().next();
@@ -254,29 +276,135 @@ async function answer(reservation, status, card) {
   scheduleRender();
 }
 
-async function changeTaskStatus(status) {
-  const task = selected && selected.kind === "task" && tasks.get(selected.sid);
+const selectedTask = () => (selected && selected.kind === "task" && tasks.get(selected.sid)) || null;
+
+/**
+ * Moves this agent's participant on the task's interaction channel to `wrapup` (its task wraps up) or `closed`
+ * (its task completes). A task that is not on an interaction channel is changed through TaskRouter.
+ */
+async function moveParticipant(task, status) {
+  const channel = channelOf(task.attrs);
+  const taskStatus = status === "closed" ? "completed" : "wrapping";
+  if (!channel) return api.setTaskStatus(task.taskSid, taskStatus);
+  const participant = await ownParticipant(api, channel, {
+    workerSid: me.workerSid, taskSid: task.taskSid, statuses: status === "closed" ? ["active", "wrapup"] : ["active"],
+  });
+  if (!participant) throw new Error("you are no longer a participant of this chat");
+  return api.setParticipantStatus(channel, participant.sid, status);
+}
+
+async function wrapUp() {
+  const task = selectedTask();
   if (!task) return;
-  const button = status === "wrapping" ? ui.wrapUp : ui.complete;
-  button.disabled = true;
+  ui.wrapUp.disabled = true;
   try {
-    await api.setTaskStatus(task.taskSid, status);
-    if (status === "completed") {
-      removeTask(task.taskSid);
-      if (task.conversationSid && !tasksHaveConversation(task.conversationSid)) {
-        forgetReadIndex(readKey(), task.conversationSid); // a later task on it starts from its own join
-      }
-      toast(`Task with ${task.customerName} completed.`);
-      ui.workspace.focus();
-    } else {
-      task.status = status;
-      render();
-      ui.complete.focus();
-    }
+    await moveParticipant(task, "wrapup");
+    task.status = "wrapping";
+    render();
+    (dispositionInputs.find((i) => i.checked) || dispositionInputs[0]).focus();
   } catch (err) {
-    toast(`Could not ${status === "wrapping" ? "wrap up" : "complete"} the task: ${err.message}`);
+    toast(`Could not wrap up the task: ${err.message}`);
   } finally {
-    button.disabled = false;
+    ui.wrapUp.disabled = false;
+  }
+}
+
+/** Complete: the disposition picked (if any) goes into the task's attributes first, then the agent leaves. */
+async function complete(ev) {
+  ev.preventDefault();
+  const task = selectedTask();
+  if (!task) return;
+  ui.complete.disabled = true;
+  ui.wrapupError.textContent = "";
+  try {
+    if (task.disposition) {
+      try {
+        await api.mergeTaskAttributes(task.taskSid, (attrs) => withOutcome(attrs, task.disposition));
+      } catch (err) {
+        throw new Error(`the disposition could not be saved (${err.message.replace(/\.$/, "")})`);
+      }
+    }
+    await moveParticipant(task, "closed");
+    removeTask(task.taskSid);
+    if (task.conversationSid && !tasksHaveConversation(task.conversationSid)) {
+      forgetReadIndex(readKey(), task.conversationSid); // a later task on it starts from its own join
+    }
+    toast(`Task with ${task.customerName} completed` + (task.disposition ? ` (${task.disposition}).` : "."));
+    ui.workspace.focus();
+  } catch (err) {
+    ui.wrapupError.textContent = `Could not complete the task: ${err.message}.`;
+  } finally {
+    ui.complete.disabled = false;
+  }
+}
+
+function openTransfer() {
+  const task = selectedTask();
+  if (task && transferDialog) transferDialog.open(task, ui.transferOpen);
+}
+
+/** The dialog sent a transfer: follow it; returns what to focus (where the sender's next step is). */
+function transferSent(task, record) {
+  task.transfer = record;
+  rememberTransfer(me.workerSid, task.taskSid, record);
+  // Cold: the server wrapped this agent's task up with the transfer (reservation.wrapping follows).
+  if (record.type === "cold" && task.status === "assigned") task.status = "wrapping";
+  watchTransfer(task);
+  render();
+  if (record.status === "active" && record.type === "warm") return ui.transferTakeBack;
+  return task.status === "wrapping" ? dispositionInputs[0] : ui.replyText;
+}
+
+/** While the task's transfer waits for its receiver, asks the server how it stands. */
+function watchTransfer(task) {
+  clearTimeout(task.transferPoll);
+  const t = task.transfer;
+  if (!t || t.status !== "active") return;
+  task.transferPoll = setTimeout(async () => {
+    if (tasks.get(task.taskSid) !== task || task.transfer !== t) return;
+    try {
+      transferUpdated(task, await api.transfer(t.channel, t.sid));
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) {
+        task.transfer = null;
+        forgetTransfer(me.workerSid, task.taskSid);
+        scheduleRender();
+        return;
+      }
+    }
+    watchTransfer(task);
+  }, TRANSFER_POLL_MS);
+}
+
+function transferUpdated(task, fresh) {
+  const t = task.transfer;
+  if (!t || fresh.sid !== t.sid || (fresh.status === t.status && (fresh.reason || null) === t.reason)) return;
+  Object.assign(t, { status: fresh.status, reason: fresh.reason || null });
+  rememberTransfer(me.workerSid, task.taskSid, t);
+  if (t.status !== "active") {
+    task.checked = false; // learn the task's state again (an accepted transfer wrapped it up)
+    scheduleSync();
+  }
+  scheduleRender();
+}
+
+/** A warm transfer nobody has accepted yet: the sender takes it back and keeps the chat. */
+async function takeBack() {
+  const task = selectedTask();
+  const t = task && task.transfer;
+  if (!t || t.status !== "active") return;
+  ui.transferTakeBack.disabled = true;
+  try {
+    const fresh = await api.takeBackTransfer(t.channel, t.sid);
+    t.tookBack = fresh.status === "failed";
+    transferUpdated(task, fresh);
+    render();
+    ui.replyText.focus();
+  } catch (err) {
+    toast(`Could not take back the transfer: ${err.message}`);
+    api.transfer(t.channel, t.sid).then((fresh) => transferUpdated(task, fresh), () => {});
+  } finally {
+    ui.transferTakeBack.disabled = false;
   }
 }
 
@@ -305,6 +433,7 @@ function select(next) {
     if (!tasksHaveConversation(monitor.conversationSid)) client.unsubscribe(monitor.conversationSid);
     monitor = null;
   }
+  if (!selected || !next || selected.sid !== next.sid) ui.wrapupError.textContent = "";
   selected = next;
   const task = next && next.kind === "task" && tasks.get(next.sid);
   if (task && !document.hidden) markSeen(task);
@@ -423,7 +552,12 @@ function renderConversation() {
   ui.conversationStatus.textContent = statusLabel(task.status);
   ui.conversationStatus.className = `chip chip--${task.status}`;
   ui.wrapUp.hidden = readOnly || task.status !== "assigned";
-  ui.complete.hidden = readOnly || task.status !== "wrapping";
+  renderTransfer(task, readOnly);
+  ui.wrapup.hidden = readOnly || task.status !== "wrapping";
+  for (const input of dispositionInputs) {
+    const checked = !readOnly && input.value === task.disposition;
+    if (input.checked !== checked) input.checked = checked;
+  }
   ui.reply.hidden = readOnly;
   ui.readonlyNote.hidden = !readOnly;
   ui.replyLabel.textContent = `Reply to ${task.customerName}`;
@@ -434,6 +568,36 @@ function renderConversation() {
     task.transcript.scroll();
   } else if (!log) {
     ui.transcriptSlot.replaceChildren();
+  }
+}
+
+/** The sender's transfer (status, take back) and, on a transferred task, who sent it and the note. */
+function renderTransfer(task, readOnly) {
+  const sent = readOnly ? null : task.transfer;
+  const waiting = Boolean(sent && sent.status === "active");
+  ui.transferOpen.hidden = readOnly || !me.workerSid || task.status !== "assigned" || waiting ||
+    !channelOf(task.attrs);
+  const text = sent ? transferStatusText(sent) : "";
+  if (ui.transferStatusText.textContent !== text) ui.transferStatusText.textContent = text; // announced once
+  ui.transferStatus.dataset.state = sent ? transferState(sent) : "";
+  ui.transferTakeBack.hidden = !(waiting && sent.type === "warm");
+  const received = readOnly ? null : transferInfo(task.attrs);
+  ui.transferReceived.hidden = !received;
+  if (received) {
+    const line = document.createElement("strong");
+    line.textContent = `${transferLine(received)}.`;
+    const parts = [line];
+    if (received.note) {
+      const label = document.createElement("span");
+      label.className = "handover__label";
+      label.textContent = "Note: ";
+      parts.push(" ", label, received.note);
+    }
+    const key = `${line.textContent}\n${received.note}`;
+    if (ui.transferReceived.dataset.key !== key) {
+      ui.transferReceived.replaceChildren(...parts);
+      ui.transferReceived.dataset.key = key;
+    }
   }
 }
 
@@ -535,6 +699,7 @@ function start(token) {
     activity = new ActivityControl({ api, workerSid: me.workerSid, select: ui.activity, dot: ui.activityDot,
       onError: toast, onChange: scheduleRender });
     activity.load();
+    transferDialog = new TransferDialog({ api, me, el: ui.transferDialog, onSent: transferSent });
   }
   if (me.role === "supervisor") {
     ui.productName.textContent = "Supervisor desktop";
@@ -561,8 +726,16 @@ ui.signinForm.addEventListener("submit", (ev) => {
 ui.signOut.addEventListener("click", signOut);
 ui.missedAvailable.addEventListener("click", setAvailableAgain);
 ui.missedDismiss.addEventListener("click", dismissMissed);
-ui.wrapUp.addEventListener("click", () => changeTaskStatus("wrapping"));
-ui.complete.addEventListener("click", () => changeTaskStatus("completed"));
+ui.wrapUp.addEventListener("click", wrapUp);
+ui.wrapup.addEventListener("submit", complete);
+ui.transferOpen.addEventListener("click", openTransfer);
+ui.transferTakeBack.addEventListener("click", takeBack);
+for (const input of dispositionInputs) {
+  input.addEventListener("change", () => {
+    const task = selectedTask();
+    if (task && input.checked) task.disposition = input.value;
+  });
+}
 ui.reply.addEventListener("submit", sendReply);
 ui.replyText.addEventListener("input", autoGrow);
 ui.replyText.addEventListener("keydown", (ev) => {

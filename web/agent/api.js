@@ -1,4 +1,5 @@
-// Access-token handling and the REST calls the agent desktop makes (with the token in X-Twilio-Token).
+// Access-token handling and the REST calls the agent desktop makes (with the token in X-Twilio-Token):
+// TaskRouter under the token's workspace, and the Flex Interactions calls of a task's channel.
 
 const TOKEN_KEY = "parley.agent.token";
 
@@ -60,12 +61,21 @@ export class Api {
     this.onUnauthorized = onUnauthorized;
   }
 
-  async request(method, path, form) {
-    const init = { method, headers: { "X-Twilio-Token": this.token, Accept: "application/json" } };
-    if (form) init.body = form instanceof URLSearchParams ? form : new URLSearchParams(form);
+  /**
+   * One call to `url` with the token: a form body (`form`), a JSON body (`json`), extra `headers`. Resolves
+   * with { body, res }; rejects with an ApiError carrying the server's Twilio error (code, message).
+   */
+  async send(method, url, { form, json, headers = {} } = {}) {
+    const init = { method, headers: { "X-Twilio-Token": this.token, Accept: "application/json", ...headers } };
+    if (json !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(json);
+    } else if (form) {
+      init.body = form instanceof URLSearchParams ? form : new URLSearchParams(form);
+    }
     let res;
     try {
-      res = await fetch(this.base + path, init);
+      res = await fetch(url, init);
     } catch {
       throw new ApiError(0, null, "Network error: the server could not be reached.");
     }
@@ -74,7 +84,12 @@ export class Api {
       if (res.status === 401 && this.onUnauthorized) this.onUnauthorized(body.message);
       throw new ApiError(res.status, body.code, body.message);
     }
-    return body;
+    return { body, res };
+  }
+
+  /** A TaskRouter call under this workspace. */
+  async request(method, path, form) {
+    return (await this.send(method, this.base + path, { form })).body;
   }
 
   activities() {
@@ -83,6 +98,15 @@ export class Api {
 
   worker(workerSid) {
     return this.request("GET", `/Workers/${workerSid}`);
+  }
+
+  /** The workspace's workers (transfer targets). */
+  workers() {
+    return this.request("GET", "/Workers?PageSize=200").then((b) => b.workers || []);
+  }
+
+  taskQueues() {
+    return this.request("GET", "/TaskQueues?PageSize=200").then((b) => b.task_queues || []);
   }
 
   /** rejectPending: also reject the worker's pending offers (only for an unavailable activity). */
@@ -104,10 +128,62 @@ export class Api {
     return this.request("POST", `/Tasks/${taskSid}`, { AssignmentStatus: status });
   }
 
+  /**
+   * Merges into the task's current attributes: `change(attributes)` returns the new object. Sent with the
+   * version read (If-Match), so a concurrent change is never overwritten; on a conflict it reads again, once.
+   */
+  async mergeTaskAttributes(taskSid, change) {
+    for (let attempt = 0; ; attempt++) {
+      const { body, res } = await this.send("GET", `${this.base}/Tasks/${taskSid}`);
+      const attributes = change(parseJson(body.attributes));
+      const etag = res.headers.get("ETag");
+      try {
+        const sent = await this.send("POST", `${this.base}/Tasks/${taskSid}`, {
+          form: { Attributes: JSON.stringify(attributes) }, headers: etag ? { "If-Match": etag } : {},
+        });
+        return sent.body;
+      } catch (err) {
+        if (!(err instanceof ApiError && err.status === 412) || attempt > 0) throw err;
+      }
+    }
+  }
+
   activeTasks() {
     const q = new URLSearchParams({ PageSize: "100" });
     for (const s of ["pending", "reserved", "assigned", "wrapping"]) q.append("AssignmentStatus", s);
     return this.request("GET", `/Tasks?${q}`).then((b) => b.tasks || []);
+  }
+
+  // --- Flex Interactions: the channel a task belongs to (its attributes' flexInteractionSid / ChannelSid) ---
+
+  channelPath({ interactionSid, channelSid }) {
+    return `/flex-api/v1/Interactions/${interactionSid}/Channels/${channelSid}`;
+  }
+
+  participants(channel) {
+    return this.send("GET", `${this.channelPath(channel)}/Participants?PageSize=100`)
+      .then(({ body }) => body.participants || []);
+  }
+
+  /** status: "wrapup" (the participant's task wraps up) or "closed" (it completes). */
+  setParticipantStatus(channel, participantSid, status) {
+    return this.send("POST", `${this.channelPath(channel)}/Participants/${participantSid}`, { form: { Status: status } })
+      .then(({ body }) => body);
+  }
+
+  /** body: { type: "cold" | "warm", from: UT…, to: WK… | WQ…, note? } */
+  createTransfer(channel, body) {
+    return this.send("POST", `${this.channelPath(channel)}/Transfers`, { json: body }).then((r) => r.body);
+  }
+
+  transfer(channel, transferSid) {
+    return this.send("GET", `${this.channelPath(channel)}/Transfers/${transferSid}`).then((r) => r.body);
+  }
+
+  /** The sender takes back a transfer nobody has accepted yet. */
+  takeBackTransfer(channel, transferSid) {
+    return this.send("POST", `${this.channelPath(channel)}/Transfers/${transferSid}`, { json: { status: "failed" } })
+      .then((r) => r.body);
   }
 }
 

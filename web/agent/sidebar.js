@@ -1,5 +1,7 @@
-// Sidebar pieces of the agent desktop: incoming reservation cards (with their countdown) and task entries.
+// Sidebar pieces of the agent desktop: incoming reservation cards (with their countdown, and for a transferred
+// chat who sent it and the note) and task entries.
 import { channelLabel, statusLabel } from "./supervisor.js";
+import { transferInfo, transferLine } from "./transfer.js";
 
 export const initial = (name) => (name || "?").trim().charAt(0).toUpperCase();
 
@@ -10,7 +12,9 @@ export function incomingCard(r, onAnswer) {
   const li = document.createElement("li");
   li.className = "card";
   li.dataset.sid = r.sid;
-  li.setAttribute("aria-label", `Incoming ${channel} from ${name}`);
+  const transfer = transferInfo(r.attrs);
+  li.setAttribute("aria-label", `Incoming ${channel} from ${name}` +
+    (transfer ? `, ${transfer.mode.toLowerCase()} transfer from ${transfer.by}` : ""));
   li.innerHTML = `
     <div class="card__head"><span class="avatar avatar--customer" aria-hidden="true"></span>
       <div><h3 class="card__title"></h3><p class="card__meta"></p></div></div>
@@ -21,7 +25,25 @@ export function incomingCard(r, onAnswer) {
     <p class="card__error" role="alert"></p>`;
   li.querySelector(".avatar").textContent = initial(name);
   li.querySelector(".card__title").textContent = name;
-  li.querySelector(".card__meta").textContent = `${channel} · incoming`;
+  li.querySelector(".card__meta").textContent = `${channel} · ${transfer ? transferLine(transfer) : "incoming"}`;
+  if (transfer) {
+    li.classList.add("card--transfer");
+    const meta = li.querySelector(".card__meta");
+    meta.id = `offer-meta-${r.sid}`;
+    const described = [meta.id];
+    if (transfer.note) {
+      const note = document.createElement("p");
+      note.className = "card__note";
+      note.id = `offer-note-${r.sid}`;
+      const label = document.createElement("span");
+      label.className = "card__note-label";
+      label.textContent = "Note: ";
+      note.append(label, transfer.note);
+      li.querySelector(".card__head").after(note);
+      described.push(note.id);
+    }
+    li.setAttribute("aria-describedby", described.join(" "));
+  }
   const [accept, reject] = li.querySelectorAll("button");
   accept.setAttribute("aria-label", `Accept ${channel} from ${name}`);
   reject.setAttribute("aria-label", `Reject ${channel} from ${name}`);
