@@ -299,3 +299,46 @@ async def pending_routing_status(admin: httpx.AsyncClient, workspace_sid: str) -
     assert r.status_code == 200, r.text
     tasks = r.json()["tasks"]
     return tasks[0]["routing_status"] if tasks else None
+
+
+async def test_a_supervisor_joins_a_live_chat_and_writes_in_it(browser: Browser, parley, demo: Demo):
+    """A supervisor monitoring alice's chat joins it: the reply box opens, and what the supervisor writes
+    reaches the customer and alice; before joining the supervisor can only watch."""
+    ws = demo.workspace
+    alice = ws.agents["alice"]
+    desktops = await browser.new_context(viewport={"width": 1280, "height": 800})
+    customer_context = await browser.new_context(viewport={"width": 440, "height": 720})
+    agent, supervisor = await desktops.new_page(), await desktops.new_page()
+    customer = await customer_context.new_page()
+    errors = watch_errors(agent, supervisor, customer)
+    async with demo.admin(parley.base_url) as admin:
+        try:
+            await set_activity(admin, ws.workspace_sid, alice, ws.available_activity_sid)
+            await open_desktop(agent, parley.base_url, demo.token(alice, identity="alice"))
+            await start_customer_chat(customer, parley.base_url, ws.address_sid, "Carol")
+            await customer_says(customer, "My card was charged twice")
+            await accept_offer(agent, "Carol")
+
+            await open_desktop(supervisor, parley.base_url, demo.token(None, identity="sam", role="supervisor"))
+            entry = supervisor.locator("#monitor > li").filter(has_text="Carol")
+            await entry.get_by_role("button").click()
+            log = supervisor.get_by_role("log", name="Conversation with Carol")
+            await expect(log.get_by_text("My card was charged twice")).to_be_visible()
+            await expect(supervisor.get_by_text("Monitoring · read-only")).to_be_visible()
+            await expect(supervisor.get_by_label("Reply to Carol")).to_be_hidden()
+
+            await supervisor.get_by_role("button", name="Join chat").click()
+            reply = supervisor.get_by_label("Reply to Carol")
+            await expect(reply).to_be_focused()
+            await expect(supervisor.get_by_text("Monitoring · read-only")).to_be_hidden()
+            await reply.fill("Hi Carol, I'm Sam, alice's supervisor. We'll refund the second charge.")
+            await reply.press("Enter")
+            await expect(customer.get_by_role("log").get_by_text("We'll refund the second charge.")).to_be_visible()
+            await expect(
+                agent.get_by_role("log", name="Conversation with Carol").get_by_text("We'll refund the second charge.")
+            ).to_be_visible()
+            await screenshot(supervisor, "supervisor-joined")
+        finally:
+            await desktops.close()
+            await customer_context.close()
+    assert errors == []

@@ -24,7 +24,7 @@ const ui = Object.fromEntries([
   "tasks-empty", "monitor-section", "monitor", "monitor-count", "monitor-updated", "monitor-empty", "placeholder",
   "placeholder-text", "conversation", "conversation-avatar", "conversation-title", "conversation-meta",
   "conversation-status", "wrap-up", "complete", "transcript-slot", "reply", "reply-label", "reply-text",
-  "reply-send", "readonly-note", "product-name", "workspace", "transfer-open", "transfer-received",
+  "reply-send", "readonly-note", "monitor-join", "product-name", "workspace", "transfer-open", "transfer-received",
   "transfer-status", "transfer-status-text", "transfer-take-back", "transfer-dialog", "wrapup", "dispositions",
   "wrapup-error",
 ].map((id) => [id.replace(/-(\w)/g, (_, c) => c.toUpperCase()), $(id)]));
@@ -408,9 +408,27 @@ async function takeBack() {
   }
 }
 
+/** The supervisor joins the monitored chat: it becomes a participant and the reply box opens. */
+async function joinMonitored() {
+  const t = monitor;
+  if (!t || !t.channel) return;
+  ui.monitorJoin.disabled = true;
+  try {
+    await api.joinAsSupervisor(t.channel);
+    t.joined = true;
+    renderConversation();
+    toast(`You joined the chat with ${t.customerName}`);
+    ui.replyText.focus();
+  } catch (err) {
+    toast(`Could not join the chat: ${err.message}`);
+  } finally {
+    ui.monitorJoin.disabled = false;
+  }
+}
+
 function sendReply(ev) {
   ev.preventDefault();
-  const task = selected && selected.kind === "task" && tasks.get(selected.sid);
+  const task = selected && (selected.kind === "task" ? tasks.get(selected.sid) : monitor && monitor.joined && monitor);
   const body = ui.replyText.value.trim();
   if (!task || !task.transcript || !body) return;
   ui.replyText.value = "";
@@ -544,7 +562,8 @@ function renderConversation() {
   ui.placeholderText.textContent = me.role === "supervisor" && !tasks.size
     ? "Select an active task to monitor its conversation" : "No conversation selected";
   if (!task) return;
-  const readOnly = selected.kind === "monitor";
+  // A supervisor who joined the chat writes in it; until then it only watches.
+  const readOnly = selected.kind === "monitor" && !task.joined;
   ui.conversationAvatar.textContent = initial(task.customerName);
   ui.conversationTitle.textContent = task.customerName;
   ui.conversationMeta.textContent = [channelLabel(task.channelType), task.queueName && `${task.queueName} queue`]
@@ -560,6 +579,8 @@ function renderConversation() {
   }
   ui.reply.hidden = readOnly;
   ui.readonlyNote.hidden = !readOnly;
+  ui.monitorJoin.hidden = !readOnly || !task.channel || !["assigned", "wrapping", "pending", "reserved"]
+    .includes(task.status);
   ui.replyLabel.textContent = `Reply to ${task.customerName}`;
   ui.replyText.placeholder = `Reply to ${task.customerName}…`;
   const log = task.transcript ? task.transcript.el : null;
@@ -737,6 +758,7 @@ for (const input of dispositionInputs) {
   });
 }
 ui.reply.addEventListener("submit", sendReply);
+ui.monitorJoin.addEventListener("click", joinMonitored);
 ui.replyText.addEventListener("input", autoGrow);
 ui.replyText.addEventListener("keydown", (ev) => {
   if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {

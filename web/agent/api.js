@@ -171,6 +171,13 @@ export class Api {
       .then(({ body }) => body);
   }
 
+  /** A supervisor joins the channel's conversation (barge-in): its token's identity becomes a participant. */
+  joinAsSupervisor(channel) {
+    return this.send("POST", `${this.channelPath(channel)}/Participants`, {
+      form: { Type: "supervisor", MediaProperties: "{}" },
+    }).then(({ body }) => body);
+  }
+
   /** body: { type: "cold" | "warm", from: UT…, to: WK… | WQ…, note? } */
   createTransfer(channel, body) {
     return this.send("POST", `${this.channelPath(channel)}/Transfers`, { json: body }).then((r) => r.body);

@@ -1,5 +1,6 @@
 // Supervisor view: the workspace's live tasks (pending, reserved, assigned, wrapping), refreshed every 5 s.
-// Selecting one with a conversation opens its transcript read-only (supervisors may follow any conversation).
+// Selecting one with a conversation opens its transcript read-only (supervisors may follow any conversation);
+// "Join chat" adds the supervisor to the conversation, and then it can write to the customer and the agent.
 import { parseJson } from "./api.js";
 
 const REFRESH_MS = 5000;
@@ -22,6 +23,9 @@ export function monitoredTask(task) {
   return {
     taskSid: task.sid,
     conversationSid: attrs.conversationSid || null,
+    // The interaction channel a supervisor joins (Flex's task attributes).
+    channel: attrs.flexInteractionSid && attrs.flexInteractionChannelSid
+      ? { interactionSid: attrs.flexInteractionSid, channelSid: attrs.flexInteractionChannelSid } : null,
     customerName: attrs.customerName || attrs.name || "Customer",
     channelType: attrs.channelType || task.task_channel_unique_name,
     queueName: task.task_queue_friendly_name,
