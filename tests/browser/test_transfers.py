@@ -281,3 +281,52 @@ async def test_a_declined_or_taken_back_warm_transfer_leaves_the_customer_with_t
 async def messages_from(admin: httpx.AsyncClient, conversation_sid: str, author: str) -> list[str] | None:
     bodies = [body for who, body in await messages(admin, conversation_sid) if who == author]
     return bodies or None
+
+
+async def test_a_consult_brings_a_second_agent_into_the_chat_while_the_first_stays(
+    browser: Browser, parley, demo: Demo
+):
+    """alice consults bob: bob's offer says so, with alice's note; once he accepts both are in the chat, and
+    what bob writes reaches alice and the customer while alice keeps her task."""
+    ws = demo.workspace
+    alice, bob = ws.agents["alice"], ws.agents["bob"]
+    desktops = await browser.new_context(viewport={"width": 1280, "height": 800})
+    customer_context = await browser.new_context(viewport={"width": 440, "height": 720})
+    alice_page, bob_page = await desktops.new_page(), await desktops.new_page()
+    customer = await customer_context.new_page()
+    errors = watch_errors(alice_page, bob_page, customer)
+    async with demo.admin(parley.base_url) as admin:
+        try:
+            await set_activity(admin, ws.workspace_sid, alice, ws.available_activity_sid)
+            await open_desktop(alice_page, parley.base_url, demo.token(alice, identity="alice"))
+            await open_desktop(bob_page, parley.base_url, demo.token(bob, identity="bob"))
+            await start_customer_chat(customer, parley.base_url, ws.address_sid, "Dora")
+            await customer_says(customer, "Can I change the delivery address?")
+            await accept_offer(alice_page, "Dora")
+            alice_task = await task_sid_of(alice_page, "Dora")
+            await set_activity(admin, ws.workspace_sid, bob, ws.available_activity_sid)
+            await expect(bob_page.get_by_label("Status")).to_have_value(ws.available_activity_sid)
+
+            dialog = await open_transfer(alice_page, "Dora")
+            await dialog.get_by_role("radio", name="Consult").check()
+            await dialog.get_by_label("Transfer to").select_option(label="Bob — Available")
+            await dialog.get_by_label("Note for the receiver").fill("Is the parcel already out?")
+            await dialog.get_by_role("button", name="Transfer").click()
+            await expect(dialog).to_be_hidden()
+            await expect(alice_page.get_by_text("Bob is invited to the chat with Dora.")).to_be_visible()
+
+            offer = offer_from(bob_page, "Dora")
+            await expect(offer.locator(".card__meta")).to_have_text("Web chat · Consult with alice")
+            await expect(offer.locator(".card__note")).to_have_text("Note: Is the parcel already out?")
+            bob_log = await accept_offer(bob_page, "Dora")
+            await expect(bob_log.get_by_text("Can I change the delivery address?")).to_be_visible()
+            await agent_says(bob_page, "Dora", "It leaves tomorrow, so yes.")
+            await expect(
+                alice_page.get_by_role("log", name="Conversation with Dora").get_by_text("It leaves tomorrow, so yes.")
+            ).to_be_visible()
+            await expect(customer.get_by_role("log").get_by_text("It leaves tomorrow, so yes.")).to_be_visible()
+            assert (await task_of(admin, ws.workspace_sid, alice_task))["assignment_status"] == "assigned"
+        finally:
+            await desktops.close()
+            await customer_context.close()
+    assert errors == []

@@ -720,7 +720,10 @@ function start(token) {
     activity = new ActivityControl({ api, workerSid: me.workerSid, select: ui.activity, dot: ui.activityDot,
       onError: toast, onChange: scheduleRender });
     activity.load();
-    transferDialog = new TransferDialog({ api, me, el: ui.transferDialog, onSent: transferSent });
+    transferDialog = new TransferDialog({
+      api, me, el: ui.transferDialog, onSent: transferSent,
+      onInvited: (task, name) => toast(`${name} is invited to the chat with ${task.customerName}.`),
+    });
   }
   if (me.role === "supervisor") {
     ui.productName.textContent = "Supervisor desktop";

@@ -171,6 +171,12 @@ export class Api {
       .then(({ body }) => body);
   }
 
+  /** routing: { properties: { workspace_sid, worker_sid | queue_sid, attributes } }: a new task on the channel. */
+  createInvite(channel, routing) {
+    return this.send("POST", `${this.channelPath(channel)}/Invites`, { form: { Routing: JSON.stringify(routing) } })
+      .then(({ body }) => body);
+  }
+
   /** A supervisor joins the channel's conversation (barge-in): its token's identity becomes a participant. */
   joinAsSupervisor(channel) {
     return this.send("POST", `${this.channelPath(channel)}/Participants`, {

@@ -1,6 +1,7 @@
 // Transfers of an accepted chat: the dialog (cold or warm, to an agent or a queue, with an optional note), the
 // sender's view of where its transfer stands (waiting / accepted / failed, with the reason), and the receiver's
-// view of what it was handed (who transferred it, how, and the note: the task's `transferMeta`).
+// view of what it was handed (who transferred it, how, and the note: the task's `transferMeta`). A consult is
+// the dialog's third choice: an invite to the same chat, where both agents stay (`consultMeta` on its task).
 import { ApiError } from "./api.js";
 
 const STORE = "parley.agent.transfer"; // sessionStorage: the transfer a task's sender is following, per task
@@ -24,13 +25,18 @@ export async function ownParticipant(api, channel, { workerSid, taskSid, statuse
 
 /** What the receiver of a transferred task is told: { mode, by, note } from `transferMeta`, or null. */
 export function transferInfo(attrs) {
+  const consult = attrs && attrs.consultMeta;
+  if (consult && typeof consult === "object") {
+    return { mode: "Consult", by: consult.by || "another agent", note: consult.note || "" };
+  }
   const meta = attrs && attrs.transferMeta;
   if (!meta || typeof meta !== "object") return null;
   const mode = String(meta.mode || "").toLowerCase() === "warm" ? "Warm" : "Cold";
   return { mode, by: meta.transferredBy || "another agent", note: meta.note || "" };
 }
 
-export const transferLine = (info) => `${info.mode} transfer from ${info.by}`;
+export const transferLine = (info) =>
+  info.mode === "Consult" ? `Consult with ${info.by}` : `${info.mode} transfer from ${info.by}`;
 
 // --- the sender's record of its transfer ------------------------------------------------------------
 
@@ -93,11 +99,12 @@ function workerName(w) {
 
 export class TransferDialog {
   /**
-   * @param {object} opts api (Api), me ({ workerSid }), el (the <dialog>), onSent(task, record) → the element
-   *                      to focus once the dialog has closed (else the button that opened it)
+   * @param {object} opts api (Api), me ({ workerSid, workspaceSid, identity }), el (the <dialog>),
+   *                      onSent(task, record) → the element to focus once the dialog has closed (else the
+   *                      button that opened it), onInvited(task, targetName) after a consult invite
    */
-  constructor({ api, me, el, onSent }) {
-    Object.assign(this, { api, me, el, onSent });
+  constructor({ api, me, el, onSent, onInvited }) {
+    Object.assign(this, { api, me, el, onSent, onInvited });
     const q = (sel) => el.querySelector(sel);
     this.form = q("form");
     this.title = q("#transfer-title");
@@ -215,6 +222,7 @@ export class TransferDialog {
     }
     const note = this.note.value.trim();
     this.setBusy(true);
+    if (type === "consult") return this.invite(task, channel, to, target, note);
     try {
       const me = await ownParticipant(this.api, channel, {
         workerSid: this.me.workerSid, taskSid: task.taskSid, statuses: ["active"],
@@ -233,6 +241,26 @@ export class TransferDialog {
     } catch (err) {
       this.setBusy(false);
       this.error.textContent = err instanceof ApiError || err instanceof Error ? err.message : String(err);
+      this.submit.focus();
+    }
+  }
+
+  /** A consult: the target is invited into the same chat (a new task on the channel); this agent stays. */
+  async invite(task, channel, to, target, note) {
+    const attributes = { ...task.attrs, consultMeta: { by: this.me.identity, note: note || null } };
+    for (const key of ["flexChannelInviteSid", "transferMeta", "transferTargetSid", "transferTargetType"]) {
+      delete attributes[key];
+    }
+    const properties = { workspace_sid: this.me.workspaceSid, attributes };
+    properties[target.kind === "queue" ? "queue_sid" : "worker_sid"] = to;
+    try {
+      await this.api.createInvite(channel, { properties });
+      this.setBusy(false);
+      this.close();
+      if (this.onInvited) this.onInvited(task, target.name);
+    } catch (err) {
+      this.setBusy(false);
+      this.error.textContent = err instanceof Error ? err.message : String(err);
       this.submit.focus();
     }
   }
