@@ -26,10 +26,20 @@ from api.schemas.conversations import (
 from domain.errors import InvalidParameter, PermissionDenied
 from domain.interactions import InitiatedBy, TransferRequest, TransferUpdate
 from domain.states import ChannelUpdateStatus, InteractionParticipantStatus, InteractionParticipantType
+from storage.db import UnitOfWork
 from storage.interactions import queries, transfers
 from storage.interactions import service as interactions
+from storage.interactions.tables import InteractionChannelRow
 
 router = APIRouter(prefix="/flex-api/v1/Interactions", tags=["Flex Interactions"])
+
+
+async def _channel(uow: UnitOfWork, principal: Principal, sid: str, channel_sid: str) -> InteractionChannelRow:
+    """The channel a request names, once the caller may see its interaction (else 403 / 404)."""
+    await interaction_access(uow, principal, sid)
+    return await interactions.get_channel(
+        uow, account_sid=principal.account_sid, interaction_sid=sid, channel_sid=channel_sid
+    )
 
 
 @router.post("", response_model=InteractionPublic)
@@ -143,10 +153,7 @@ async def list_participants(
     """A channel's participants: its customer and the agents of its tasks."""
     page = paging(request.query_params)
     async with db.read() as q:
-        await interaction_access(q, principal, sid)
-        await interactions.get_channel(
-            q, account_sid=principal.account_sid, interaction_sid=sid, channel_sid=channel_sid
-        )
+        await _channel(q, principal, sid, channel_sid)
         result = await queries.participants(q, channel_sid=channel_sid, page=page.request)
     return InteractionParticipantList(
         participants=[InteractionParticipantPublic.of(r, settings.base_url) for r in result.items],
@@ -175,10 +182,7 @@ async def create_participant(
             raise PermissionDenied("Only a supervisor may join a channel with its token, as a supervisor")
         media["identity"] = principal.identity
     async with db.unit() as uow:
-        await interaction_access(uow, principal, sid)
-        channel = await interactions.get_channel(
-            uow, account_sid=principal.account_sid, interaction_sid=sid, channel_sid=channel_sid
-        )
+        channel = await _channel(uow, principal, sid, channel_sid)
         row = await interactions.add_channel_participant(
             uow,
             channel=channel,
@@ -203,10 +207,7 @@ async def update_participant(
 ) -> InteractionParticipantPublic:
     """An agent moves its own participant to `wrapup` (its task wraps up) or `closed` (its task completes)."""
     async with db.unit() as uow:
-        await interaction_access(uow, principal, sid)
-        channel = await interactions.get_channel(
-            uow, account_sid=principal.account_sid, interaction_sid=sid, channel_sid=channel_sid
-        )
+        channel = await _channel(uow, principal, sid, channel_sid)
         row = await interactions.update_participant(
             uow,
             channel=channel,
@@ -227,10 +228,7 @@ async def list_invites(
     """A channel's invites (each is a task routed on the channel; transfers ride on one too)."""
     page = paging(request.query_params)
     async with db.read() as q:
-        await interaction_access(q, principal, sid)
-        await interactions.get_channel(
-            q, account_sid=principal.account_sid, interaction_sid=sid, channel_sid=channel_sid
-        )
+        await _channel(q, principal, sid, channel_sid)
         result = await queries.invites(q, channel_sid=channel_sid, page=page.request)
     return InteractionInviteList(
         invites=[InteractionInvitePublic.of(r, settings.base_url) for r in result.items],
@@ -255,10 +253,7 @@ async def create_invite(
     conversation (a consult, or a second agent)."""
     principal.require_workspace(form.routing.properties.workspace_sid)
     async with db.unit() as uow:
-        await interaction_access(uow, principal, sid)
-        channel = await interactions.get_channel(
-            uow, account_sid=principal.account_sid, interaction_sid=sid, channel_sid=channel_sid
-        )
+        channel = await _channel(uow, principal, sid, channel_sid)
         row = await transfers.create_invite(uow, channel=channel, routing=form.routing)
     return InteractionInvitePublic.of(row, settings.base_url)
 
@@ -289,10 +284,7 @@ async def create_transfer(
     receiver sees. JSON body (Twilio publishes none; this is Parley's, documented in docs/interactions.md)."""
     acting = _acting_worker(principal)
     async with db.unit() as uow:
-        await interaction_access(uow, principal, sid)
-        channel = await interactions.get_channel(
-            uow, account_sid=principal.account_sid, interaction_sid=sid, channel_sid=channel_sid
-        )
+        channel = await _channel(uow, principal, sid, channel_sid)
         row = await transfers.create_transfer(uow, channel=channel, request=body, acting_worker_sid=acting)
     return InteractionTransferPublic.of(row, settings.base_url)
 
@@ -303,10 +295,7 @@ async def fetch_transfer(
 ) -> InteractionTransferPublic:
     """One transfer: `active` while it waits for its receiver, then `completed` or `failed` (with the reason)."""
     async with db.read() as q:
-        await interaction_access(q, principal, sid)
-        channel = await interactions.get_channel(
-            q, account_sid=principal.account_sid, interaction_sid=sid, channel_sid=channel_sid
-        )
+        channel = await _channel(q, principal, sid, channel_sid)
         row = await transfers.get_transfer(q, channel=channel, sid=transfer_sid)
     return InteractionTransferPublic.of(row, settings.base_url)
 
@@ -324,10 +313,7 @@ async def update_transfer(
     """`{"status": "failed"}`: the sender takes back a transfer nobody has accepted yet."""
     acting = _acting_worker(principal)
     async with db.unit() as uow:
-        await interaction_access(uow, principal, sid)
-        channel = await interactions.get_channel(
-            uow, account_sid=principal.account_sid, interaction_sid=sid, channel_sid=channel_sid
-        )
+        channel = await _channel(uow, principal, sid, channel_sid)
         row = await transfers.update_transfer(
             uow, channel=channel, sid=transfer_sid, change=body, acting_worker_sid=acting
         )

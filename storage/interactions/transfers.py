@@ -78,6 +78,13 @@ async def create_invite(
         ttl=props.timeout or DEFAULT_TASK_TTL,
         summary=f"invite to {await _target_name(uow, props.worker_sid or props.queue_sid)}",
     )
+    return await _insert_invite(uow, channel, invite_sid, task)
+
+
+async def _insert_invite(
+    uow: UnitOfWork, channel: InteractionChannelRow, invite_sid: str, task: TaskRow
+) -> InteractionInviteRow:
+    """The invite record of a task on the channel; its `routing` is Twilio's `{reservation, properties}`."""
     row = await uow.one(
         InteractionInviteRow,
         "INSERT INTO interaction_invites (sid, account_sid, interaction_sid, channel_sid, routing, task_sid) "
@@ -183,18 +190,7 @@ async def create_transfer(
         from_task=from_task,
         transfer_sid=transfer_sid,
     )
-    await uow.execute(
-        "INSERT INTO interaction_invites (sid, account_sid, interaction_sid, channel_sid, routing, task_sid) "
-        "VALUES (%s, %s, %s, %s, %s, %s)",
-        (
-            invite_sid,
-            channel.account_sid,
-            channel.interaction_sid,
-            channel.sid,
-            Jsonb(await interactions.routing_of(uow, task)),
-            task.sid,
-        ),
-    )
+    await _insert_invite(uow, channel, invite_sid, task)
     row = await uow.one(
         InteractionTransferRow,
         """
