@@ -45,6 +45,7 @@ from storage.interactions.tables import (
     InteractionTransferRow,
 )
 from storage.taskrouter import routing as taskrouter
+from storage.taskrouter.lifecycle import lock_workspace
 from storage.taskrouter.tables import ReservationRow, TaskRow
 
 
@@ -136,7 +137,11 @@ async def create_transfer(
     props = sender.routing_properties or {}
     if acting_worker_sid is not None and acting_worker_sid != props.get("worker_sid"):
         raise PermissionDenied("An agent may only transfer from its own participant")
-    from_task = await uow.one(TaskRow, "SELECT * FROM tasks WHERE sid = %s FOR UPDATE", (props.get("task_sid"),))
+    sent_task = await uow.one(TaskRow, "SELECT * FROM tasks WHERE sid = %s", (props.get("task_sid"),))
+    if sent_task is not None:
+        # Routing changes take the workspace lock first; so does a transfer, so two cannot interleave.
+        await lock_workspace(uow, sent_task.workspace_sid)
+    from_task = await uow.one(TaskRow, "SELECT * FROM tasks WHERE sid = %s", (props.get("task_sid"),))
     if from_task is None or from_task.assignment_status is not TaskStatus.ASSIGNED:
         raise InvalidParameter("The sending agent does not hold an assigned task on this channel")
     if await uow.fetchone(

@@ -4,6 +4,7 @@ with nobody (each must end re-queued, back with the sender, or closed by policy)
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -261,6 +262,18 @@ async def test_a_transfer_that_cannot_happen_says_why(parley, admin):
     )
     assert external.status_code == 400 and "external" in external.text
     assert [t["sid"] for t in await channel_tasks(admin, chat)] == [chat.task_sid]
+
+
+async def test_two_transfers_at_once_never_both_start(parley, admin):
+    center = await _center(admin)
+    chat = await live_chat(parley, admin, center)
+    body = {"from": chat.alice_participant, "to": center.queue_sid, "type": "warm"}
+    first, second = await asyncio.gather(
+        admin.post(f"{chat.channel_path}/Transfers", json=body),
+        admin.post(f"{chat.channel_path}/Transfers", json=body),
+    )
+    assert sorted([first.status_code, second.status_code]) == [201, 409], (first.text, second.text)
+    assert len(await channel_tasks(admin, chat)) == 2  # alice's and one transfer's
 
 
 async def test_the_sender_takes_back_a_waiting_warm_transfer(parley, admin):
