@@ -374,14 +374,20 @@ async def _insert_participant(
 
 async def route_customer_message(uow: UnitOfWork, conversation: ConversationRow, message: MessageRow) -> None:
     """A customer's message on a channel with no open task (or no channel yet) starts routing. Called inside
-    the message's transaction; costs nothing more than one row lock when a task is already open."""
+    the message's transaction; costs nothing more than one row lock when a task already holds the customer."""
     if message.participant_sid is None:
         return
-    channel = await uow.one(
-        InteractionChannelRow,
-        "SELECT * FROM interaction_channels WHERE conversation_sid = %s AND status <> ALL(%s) FOR UPDATE",
-        (conversation.sid, [s.value for s in ENDED_CHANNEL]),
+    # The channel, and whether a task on it has the customer or is finding someone for them (an agent in
+    # wrap-up does not: a customer writing then is routed again), in the one round trip the lock costs anyway.
+    found = await uow.fetchone(
+        "SELECT c.*, EXISTS (SELECT 1 FROM tasks t WHERE t.interaction_channel_sid = c.sid "
+        "AND t.assignment_status = ANY(%s)) AS held FROM interaction_channels c "
+        "WHERE c.conversation_sid = %s AND c.status <> ALL(%s) FOR UPDATE OF c",
+        ([s.value for s in HOLDING_TASK], conversation.sid, [s.value for s in ENDED_CHANNEL]),
     )
+    channel = InteractionChannelRow.model_validate(found) if found is not None else None
+    if found is not None and found["held"]:
+        return
     if channel is None:
         if conversation.address_sid is None:
             return
@@ -400,7 +406,7 @@ async def route_customer_message(uow: UnitOfWork, conversation: ConversationRow,
             routing=routing,
             customer_participant_sid=message.participant_sid,
         )
-    elif await _is_agent(uow, message.participant_sid) or await _someone_holds(uow, channel):
+    elif await _is_agent(uow, message.participant_sid):
         return
     await uow.outbox(
         RouteCustomerMessage(
@@ -411,18 +417,6 @@ async def route_customer_message(uow: UnitOfWork, conversation: ConversationRow,
         ),
         dedupe_key=f"{message.sid}:route",
     )
-
-
-async def _someone_holds(uow: UnitOfWork, channel: InteractionChannelRow) -> bool:
-    """A task on the channel has the customer or is finding someone for them. An agent in wrap-up does not:
-    a customer writing then is routed again rather than left with someone who is finishing up."""
-    if channel.active_task_sid is None:
-        return False
-    row = await uow.fetchone(
-        "SELECT 1 FROM tasks WHERE interaction_channel_sid = %s AND assignment_status = ANY(%s) LIMIT 1",
-        (channel.sid, [s.value for s in HOLDING_TASK]),
-    )
-    return row is not None
 
 
 async def _is_agent(uow: UnitOfWork, participant_sid: str) -> bool:
