@@ -391,7 +391,7 @@ async def test_a_returning_customer_is_offered_to_the_previous_agent_first(parle
     await record_runs(temporal, again["sid"], "known-agent-first")
 
 
-async def test_a_workflow_timeout_with_nobody_there_re_queues_the_customer(parley, admin):
+async def test_a_workflow_timeout_with_nobody_there_re_queues_the_customer(parley, admin, temporal):
     center = await _center(admin)
     configuration = {
         "task_routing": {"filters": [{"expression": "1==1", "targets": [{"queue": center.queue_sid, "timeout": 2}]}]}
@@ -422,9 +422,11 @@ async def test_a_workflow_timeout_with_nobody_there_re_queues_the_customer(parle
     )
     again = await requeued_task(admin, chat, {first["sid"]})
     assert json.loads(again["attributes"])["conversationSid"] == chat.conversation_sid
+    await record_runs(temporal, first["sid"], "workflow-timeout")
+    await record_runs(temporal, chat.channel_sid, "workflow-timeout-requeued")
 
 
-async def test_a_declined_invite_on_a_parked_channel_re_queues_the_customer(parley, admin):
+async def test_a_declined_invite_on_a_parked_channel_re_queues_the_customer(parley, admin, temporal):
     center = await _center(admin)
     chat = await live_chat(parley, admin, center)
     await ok(await admin.post(f"{chat.channel_path}/Participants/{chat.alice_participant}", data={"Status": "closed"}))
@@ -435,6 +437,8 @@ async def test_a_declined_invite_on_a_parked_channel_re_queues_the_customer(parl
     await answer(admin, center, await pending_offer(admin, center, "bob", invited), "rejected")
     assert (await task(admin, center, invited))["reason"] == TRANSFER_DECLINED_REASON
     await requeued_task(admin, chat, {chat.task_sid, invited})
+    await record_runs(temporal, chat.channel_sid, "invite-declined-requeued")
+    await record_runs(temporal, invited, "invite-declined")
 
 
 # --- invites, participants, interactions created through the API -----------------------------------
