@@ -39,7 +39,10 @@ MAX_CHANNEL_REQUEUES = 3
 # Seconds a returning customer's previous agent is offered the task alone before the queue takes over
 # (a channel's `Routing.properties.known_agent_window`; 0 turns the preference off).
 DEFAULT_KNOWN_AGENT_WINDOW = 60
-# Seconds a parked channel (every agent left, customer silent) stays open before it closes by policy.
+# Seconds a parked channel (every agent left, customer silent) stays active before it is marked inactive (the
+# customer's next message, or an invite, re-engages it) ...
+PARKED_CHANNEL_INACTIVE_AFTER = 86_400
+# ... and before it closes by policy.
 PARKED_CHANNEL_CLOSE_AFTER = 7 * 86_400
 # Seconds an agent's desktop may be disconnected before the agent is let go (settings.presence_grace); each
 # api process refreshes its agents' presence a few times per grace period.

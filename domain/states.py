@@ -165,6 +165,7 @@ class ChannelRunStatus(StrEnum):
     WRAPPING = "wrapping"  # the agent is wrapping up
     TRANSFERRING = "transferring"  # a transfer waits for its receiver
     PARKED = "parked"  # tasks came and went; waiting for the customer
+    INACTIVE = "inactive"  # parked for PARKED_CHANNEL_INACTIVE_AFTER; still re-engages
     FAILED = "failed"  # routing is misconfigured; the channel could not route
     CLOSED = "closed"
 

@@ -70,6 +70,8 @@ class ChannelState(BaseModel):
     requeues: int = 0
     # Why the channel last had to route again without the customer writing (shown in the Temporal UI).
     requeue_reason: str | None = None
+    # Parked long enough to be marked inactive (re-engaged by the customer's next message or an invite).
+    inactive: bool = False
     # Set when the channel must close by policy (requeued too often, or parked too long).
     close_reason: str | None = None
 

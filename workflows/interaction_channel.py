@@ -17,7 +17,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ParentClosePolicy
 
-from domain.limits import MAX_CHANNEL_REQUEUES, PARKED_CHANNEL_CLOSE_AFTER
+from domain.limits import MAX_CHANNEL_REQUEUES, PARKED_CHANNEL_CLOSE_AFTER, PARKED_CHANNEL_INACTIVE_AFTER
 from domain.sids import SidPrefix, sid_from_uuid
 from domain.states import ChannelRunStatus, InteractionChannelStatus, TaskStatus
 from workflows import search_attributes as sa
@@ -47,6 +47,7 @@ SEEN_LIMIT = 200
 # Histories recorded before the channel tracked every task, re-queued the unowned and closed by policy replay
 # without it (workflow.patched): the README says how such a change is made to a long-lived workflow.
 PATCH_LIFECYCLE = "channel-lifecycle-v2"
+PATCH_PARKED_INACTIVE = "parked-goes-inactive"
 # Twilio's "generic error" code for a failed channel; the message says what is misconfigured.
 ROUTING_FAILED_CODE = 20001
 
@@ -206,15 +207,35 @@ class InteractionChannelWorkflow:
         self._publish()
         lifecycle = self._lifecycle()
         while True:
-            parked_timeout = timedelta(seconds=PARKED_CHANNEL_CLOSE_AFTER) if lifecycle and self._parked() else None
+            parked = lifecycle and self._parked()
+            # Parked: first the channel goes inactive (PARKED_CHANNEL_INACTIVE_AFTER), then it closes.
+            goes_inactive = parked and not self.state.inactive and workflow.patched(PATCH_PARKED_INACTIVE)
+            if goes_inactive:
+                parked_timeout: timedelta | None = timedelta(seconds=PARKED_CHANNEL_INACTIVE_AFTER)
+            elif parked and self.state.inactive:
+                parked_timeout = timedelta(seconds=PARKED_CHANNEL_CLOSE_AFTER - PARKED_CHANNEL_INACTIVE_AFTER)
+            else:
+                parked_timeout = timedelta(seconds=PARKED_CHANNEL_CLOSE_AFTER) if parked else None
             self.watch_parked = parked_timeout is not None
             try:
                 await workflow.wait_condition(
                     self._has_work,
                     timeout=parked_timeout,
-                    timeout_summary="parked channel closes by policy" if parked_timeout else None,
+                    timeout_summary=(
+                        ("parked channel goes inactive" if goes_inactive else "parked channel closes by policy")
+                        if parked_timeout
+                        else None
+                    ),
                 )
             except TimeoutError:
+                if goes_inactive:
+                    await run_step(
+                        ActivityName.SET_CHANNEL_STATUS,
+                        SetChannelStatus(channel_sid=input.channel_sid, status=InteractionChannelStatus.INACTIVE),
+                    )
+                    self.state.inactive = True
+                    self._publish()
+                    continue
                 self.state.close_reason = f"closed by policy: parked for {PARKED_CHANNEL_CLOSE_AFTER} s"
             if self.state.closed:
                 break
@@ -282,6 +303,7 @@ class InteractionChannelWorkflow:
         return True
 
     async def _start_task(self, task_sid: str, workspace_sid: str, wrapup_timeout: int | None) -> None:
+        self.state.inactive = False  # re-engaged: the task's creation made the channel active again
         self.state.task_count += 1
         self.run_task_count += 1
         await workflow.start_child_workflow(
@@ -338,6 +360,8 @@ class InteractionChannelWorkflow:
             if self.agent_progress is TaskStatus.WRAPPING or statuses == {TaskStatus.WRAPPING.value}:
                 return ChannelRunStatus.WRAPPING
             return ChannelRunStatus.ROUTING
+        if self.state.inactive:
+            return ChannelRunStatus.INACTIVE
         return ChannelRunStatus.PARKED if self.state.task_count else ChannelRunStatus.ACTIVE
 
     def _describe(self) -> str:

@@ -446,8 +446,11 @@ async def create_channel_task(uow: UnitOfWork, *, channel_sid: str, task_sid: st
     )
     if channel is None:
         raise RoutingConfigurationError(f"Interaction channel {channel_sid} does not exist")
-    if channel.status in ENDED_CHANNEL or channel.status is InteractionChannelStatus.INACTIVE:
+    if channel.status in ENDED_CHANNEL:
         return ChannelTask(task_sid=task_sid, workspace_sid="", created=False, channel_ended=True)
+    if channel.status is InteractionChannelStatus.INACTIVE:
+        # Twilio: an inactive channel can be re-engaged; the customer wrote again.
+        await set_channel_status(uow, channel_sid=channel.sid, status=InteractionChannelStatus.ACTIVE)
     holding = await uow.fetchone(
         "SELECT sid, workspace_sid FROM tasks WHERE interaction_channel_sid = %s AND (sid = %s OR "
         "assignment_status = ANY(%s)) ORDER BY sid = %s DESC, date_created DESC LIMIT 1",
@@ -743,10 +746,12 @@ async def set_channel_status(
     error_code: int | None = None,
     error_message: str | None = None,
 ) -> None:
+    """A channel's status as its workflow or a re-engagement sets it; a closed channel is never reopened."""
     await uow.execute(
         "UPDATE interaction_channels SET status = %s, error_code = COALESCE(%s, error_code), "
-        "error_message = COALESCE(%s, error_message), date_updated = now() WHERE sid = %s",
-        (status.value, error_code, error_message, channel_sid),
+        "error_message = COALESCE(%s, error_message), date_updated = now() "
+        "WHERE sid = %s AND (status <> 'closed' OR %s = 'closed')",
+        (status.value, error_code, error_message, channel_sid, status.value),
     )
 
 

@@ -50,7 +50,7 @@ from storage.taskrouter.tables import ReservationRow, TaskRow
 
 
 def require_open(channel: InteractionChannelRow) -> None:
-    if channel.status in ENDED_CHANNEL or channel.status is InteractionChannelStatus.INACTIVE:
+    if channel.status in ENDED_CHANNEL:
         raise InvalidParameter("Interaction Not Open", code=80906)
 
 
@@ -63,6 +63,9 @@ async def create_invite(
     """A new task on the channel, routed by `routing` (to its worker, its queue, or through its workflow).
     Like Twilio, the channel's earlier task attributes are not copied: the caller sends what the task needs."""
     require_open(channel)
+    if channel.status is InteractionChannelStatus.INACTIVE:
+        # Re-engaging an inactive channel is what an invite is for (Twilio's recommended re-engagement).
+        await interactions.set_channel_status(uow, channel_sid=channel.sid, status=InteractionChannelStatus.ACTIVE)
     props = routing.properties
     queue_sid = await interactions.target_queue(
         uow, props.workspace_sid, worker_sid=props.worker_sid, queue_sid=props.queue_sid

@@ -441,6 +441,20 @@ async def test_a_declined_invite_on_a_parked_channel_re_queues_the_customer(parl
     await record_runs(temporal, invited, "invite-declined")
 
 
+async def test_an_inactive_channel_is_re_engaged_when_the_customer_writes_again(parley, admin):
+    center = await _center(admin)
+    chat = await live_chat(parley, admin, center)
+    inactive = await ok(
+        await admin.post(chat.channel_path, data={"Status": "inactive", "Routing": '{"status": "closed"}'})
+    )
+    assert inactive["status"] == "inactive"
+    assert (await task(admin, center, chat.task_sid))["assignment_status"] == "completed"
+    async with RealtimeClient(parley.base_url, chat.customer_token) as customer:
+        await customer.send_message(chat.conversation_sid, "Back again")
+    await requeued_task(admin, chat, {chat.task_sid})
+    assert (await ok(await admin.get(chat.channel_path)))["status"] == "active"
+
+
 # --- invites, participants, interactions created through the API -----------------------------------
 
 

@@ -17,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
 from core.temporal import DATA_CONVERTER
-from domain.limits import PARKED_CHANNEL_CLOSE_AFTER, WRAPUP_TIMEOUT_REASON
+from domain.limits import PARKED_CHANNEL_CLOSE_AFTER, PARKED_CHANNEL_INACTIVE_AFTER, WRAPUP_TIMEOUT_REASON
 from domain.sids import SidPrefix, new_sid
 from domain.states import ChannelRunStatus, ReservationStatus, TaskStatus
 from storage.conversations import service as conversations
@@ -243,7 +243,7 @@ async def _pending(db: Database, task_sid: str) -> list[dict]:
         )
 
 
-async def test_a_channel_parked_too_long_is_closed_by_policy(harness):
+async def test_a_parked_channel_goes_inactive_then_closes_by_policy(harness):
     db = harness.db
     async with db.unit() as uow:
         conversation = await conversations.create_conversation(
@@ -280,8 +280,19 @@ async def test_a_channel_parked_too_long_is_closed_by_policy(harness):
             return (await handle.query(InteractionChannelWorkflow.snapshot)).status is ChannelRunStatus.PARKED
 
         await eventually(parked, what="the channel parked")
-        await harness.env.sleep(timedelta(seconds=PARKED_CHANNEL_CLOSE_AFTER - 60))
+        await harness.env.sleep(timedelta(seconds=PARKED_CHANNEL_INACTIVE_AFTER - 60))
         assert (await handle.query(InteractionChannelWorkflow.snapshot)).status is ChannelRunStatus.PARKED
+        await harness.env.sleep(timedelta(seconds=61))
+
+        async def inactive() -> bool:
+            return (await handle.query(InteractionChannelWorkflow.snapshot)).status is ChannelRunStatus.INACTIVE
+
+        await eventually(inactive, what="the parked channel marked inactive")
+        async with db.read() as q:
+            marked = await q.fetchone("SELECT status FROM interaction_channels WHERE sid = %s", (channel.sid,))
+        assert marked == {"status": "inactive"}
+        await harness.env.sleep(timedelta(seconds=PARKED_CHANNEL_CLOSE_AFTER - PARKED_CHANNEL_INACTIVE_AFTER - 60))
+        assert (await handle.query(InteractionChannelWorkflow.snapshot)).status is ChannelRunStatus.INACTIVE
         await harness.env.sleep(timedelta(seconds=61))
         assert await handle.result() == "closed"
     async with db.read() as q:
