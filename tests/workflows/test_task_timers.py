@@ -26,6 +26,7 @@ from storage.interactions import service as interactions
 from storage.taskrouter import membership, routing
 from storage.taskrouter.models import NewWorkspace
 from storage.taskrouter.service import create_workspace
+from tests.support.histories import record_handle
 from tests.support.services import time_skipping_server_binary
 from tests.support.waiting import eventually
 from workers.build import build_worker
@@ -233,6 +234,7 @@ async def test_an_agent_in_wrap_up_past_the_channel_limit_has_the_task_completed
         assert (await _task(db, task_sid))["assignment_status"] == "wrapping"
         await harness.env.sleep(timedelta(seconds=11))
         assert await handle.result() == "completed"
+        await record_handle(handle, "Task", "wrapup-timeout")
     assert await _task(db, task_sid) == {"assignment_status": "completed", "reason": WRAPUP_TIMEOUT_REASON}
 
 
@@ -295,6 +297,7 @@ async def test_a_parked_channel_goes_inactive_then_closes_by_policy(harness):
         assert (await handle.query(InteractionChannelWorkflow.snapshot)).status is ChannelRunStatus.INACTIVE
         await harness.env.sleep(timedelta(seconds=61))
         assert await handle.result() == "closed"
+        await record_handle(handle, "InteractionChannel", "parked-inactive-closed")
     async with db.read() as q:
         row = await q.fetchone(
             "SELECT c.status, c.error_message, v.state FROM interaction_channels c "
