@@ -267,6 +267,14 @@ async def add_channel_participant(
         ),
         if_absent=True,
     )
+    already = await uow.one(
+        InteractionParticipantRow,
+        "SELECT * FROM interaction_participants WHERE channel_sid = %s AND type = %s AND status = 'active' "
+        "AND media_properties->>'participant_sid' = %s",
+        (channel.sid, type.value, participant.sid),
+    )
+    if already is not None:
+        return already  # joining twice (a supervisor clicking Join again) is the same participant
     return await _insert_participant(
         uow,
         channel,

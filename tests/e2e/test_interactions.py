@@ -490,6 +490,15 @@ async def test_a_supervisor_joins_a_live_chat(parley, admin, agent_token):
         )
     )
     assert joined["type"] == "supervisor" and joined["media_properties"]["identity"] == "sam"
+    again = await ok(
+        await admin.post(
+            f"{chat.channel_path}/Participants",
+            data={"Type": "supervisor", "MediaProperties": "{}"},
+            auth=None,
+            headers={"X-Twilio-Token": token},
+        )
+    )
+    assert again["sid"] == joined["sid"]
     assert "sam" in await participant_identities(admin, chat.conversation_sid)
     agent_try = await admin.post(
         f"{chat.channel_path}/Participants",
