@@ -83,6 +83,15 @@ async def get_channel(
     )
 
 
+async def get_participant(uow: UnitOfWork, *, channel: InteractionChannelRow, sid: str) -> InteractionParticipantRow:
+    return await uow.found(
+        InteractionParticipantRow,
+        "SELECT * FROM interaction_participants WHERE sid = %s AND channel_sid = %s",
+        (sid, channel.sid),
+        resource=f"/Participants/{sid}",
+    )
+
+
 async def can_read_interaction(
     uow: UnitOfWork,
     *,
@@ -933,12 +942,7 @@ async def update_participant(
 ) -> InteractionParticipantRow:
     """An agent moves itself to wrap-up (its task wraps) or closed (its task completes). `acting_worker_sid` is
     None for an admin, who may act on any agent participant."""
-    participant = await uow.found(
-        InteractionParticipantRow,
-        "SELECT * FROM interaction_participants WHERE sid = %s AND channel_sid = %s",
-        (participant_sid, channel.sid),
-        resource=f"/Participants/{participant_sid}",
-    )
+    participant = await get_participant(uow, channel=channel, sid=participant_sid)
     if participant.type is not InteractionParticipantType.AGENT:
         raise InvalidParameter("Only agent participants can be moved to wrapup or closed")
     props = participant.routing_properties or {}

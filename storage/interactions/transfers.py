@@ -41,7 +41,6 @@ from storage.interactions import service as interactions
 from storage.interactions.tables import (
     InteractionChannelRow,
     InteractionInviteRow,
-    InteractionParticipantRow,
     InteractionTransferRow,
 )
 from storage.taskrouter import routing as taskrouter
@@ -134,7 +133,7 @@ async def create_transfer(
 ) -> InteractionTransferRow:
     """Hand the customer from an agent participant to a worker or a queue. Says why when it cannot happen."""
     require_open(channel)
-    sender = await _participant(uow, channel, request.from_)
+    sender = await interactions.get_participant(uow, channel=channel, sid=request.from_)
     if sender.type is not InteractionParticipantType.AGENT or sender.status is not InteractionParticipantStatus.ACTIVE:
         raise InvalidParameter(f"Participant {sender.sid} is not an active agent of this channel")
     props = sender.routing_properties or {}
@@ -239,15 +238,6 @@ async def _require_reachable(uow: UnitOfWork, worker_sid: str) -> None:
         )
 
 
-async def _participant(uow: UnitOfWork, channel: InteractionChannelRow, sid: str) -> InteractionParticipantRow:
-    return await uow.found(
-        InteractionParticipantRow,
-        "SELECT * FROM interaction_participants WHERE sid = %s AND channel_sid = %s",
-        (sid, channel.sid),
-        resource=f"/Participants/{sid}",
-    )
-
-
 async def _sender_wraps_up(uow: UnitOfWork, task_sid: str | None, participant_sid: str) -> None:
     task = await uow.one(TaskRow, "SELECT * FROM tasks WHERE sid = %s", (task_sid,))
     if task is not None and task.assignment_status is TaskStatus.ASSIGNED:
@@ -279,7 +269,7 @@ async def update_transfer(
     """The sender takes back a transfer nobody has accepted yet (`status=failed`): its task is canceled."""
     transfer = await get_transfer(uow, channel=channel, sid=sid)
     if acting_worker_sid is not None:
-        sender = await _participant(uow, channel, transfer.from_participant_sid)
+        sender = await interactions.get_participant(uow, channel=channel, sid=transfer.from_participant_sid)
         if (sender.routing_properties or {}).get("worker_sid") != acting_worker_sid:
             raise PermissionDenied("Only the sending agent may take a transfer back")
     if transfer.status is not TransferStatus.ACTIVE:

@@ -117,6 +117,13 @@ async def set_task_status(uow: UnitOfWork, task: TaskRow, status: TaskStatus, re
             "WHERE sid = %s AND active_task_sid = %s",
             (task.interaction_channel_sid, task.sid, task.interaction_channel_sid, task.sid),
         )
+    if task.interaction_channel_sid:
+        # Every way a task ends passes here (the API, its workflow's timers, the assignment cap): a transfer
+        # riding on it learns it in the same transaction. Imported here: transfers builds on routing, which
+        # builds on this module.
+        from storage.interactions import transfers
+
+        await transfers.on_task_ended(uow, task, status, reason)
     event_type, kind = _TASK_EVENT[status]
     await signal_task(uow, row, kind, status=status.value)
     await record_event(

@@ -250,8 +250,6 @@ async def update_task_status(
             await announce_reservation(uow, accepted)
             await interactions.agent_leaves(uow, task=task, reservation=accepted)
     row = await set_task_status(uow, task, status, reason)
-    if task.interaction_channel_sid:
-        await transfers.on_task_ended(uow, task, status, reason)
     if status.is_final:
         await match(uow, task.workspace_sid)
     return row
