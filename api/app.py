@@ -12,8 +12,9 @@ from temporalio.client import Client
 
 from api import docs, errors
 from api.auth import Authenticator
+from api.prehooks import PreEvents
 from api.realtime import RealtimeHub
-from api.routes import conversations, flex, health, outbox, realtime, tokens, webchat
+from api.routes import conversation_webhooks, conversations, flex, health, outbox, realtime, tokens, webchat
 from api.routes.taskrouter import (
     activities,
     events,
@@ -52,9 +53,11 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         app.state.dispatcher = dispatcher
         app.state.hub = hub
         app.state.authenticator = Authenticator(db)
+        app.state.pre_events = PreEvents(db)
         try:
             yield
         finally:
+            await app.state.pre_events.close()
             await hub.stop()
             await dispatcher.drain()
             await db.close()
@@ -79,6 +82,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         outbox,
         webchat,
         conversations,
+        conversation_webhooks,
         flex,
         realtime,
         workspaces,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request, Response, Security
+from fastapi import Depends, Header, Request, Response, Security
 from fastapi.requests import HTTPConnection
 from fastapi.security import APIKeyHeader, HTTPBasic, HTTPBearer
 from temporalio.client import Client
@@ -13,7 +13,8 @@ from temporalio.client import Client
 from api.auth import Authenticator, Principal
 from api.wire import Params
 from core.settings import Settings
-from domain.errors import AuthenticationFailed, Conflict, PermissionDenied
+from domain.errors import AuthenticationFailed, Conflict, InvalidParameter, PermissionDenied
+from domain.webhooks import Actor
 from storage.db import Database
 
 
@@ -91,6 +92,28 @@ async def require_admin(principal: Annotated[Principal, Depends(authenticate)]) 
     return principal
 
 
+async def acting(
+    principal: Annotated[Principal, Depends(authenticate)],
+    webhook_enabled: Annotated[
+        str | None,
+        Header(
+            alias="X-Twilio-Webhook-Enabled",
+            description="`true`: this REST action fires the post-event webhooks (token holders always do).",
+        ),
+    ] = None,
+) -> Actor:
+    """Who acts, as the Conversations webhooks see it: a token holder is an SDK user, account credentials are
+    the REST API (webhooks only on `X-Twilio-Webhook-Enabled: true`)."""
+    if not principal.is_admin:
+        return Actor.sdk(principal.identity)
+    if webhook_enabled is None:
+        return Actor.rest(webhook_enabled=False)
+    value = webhook_enabled.strip().lower()
+    if value not in ("true", "false"):
+        raise InvalidParameter("X-Twilio-Webhook-Enabled must be true or false")
+    return Actor.rest(webhook_enabled=value == "true")
+
+
 def query_params(request: Request) -> Params:
     return Params(request.query_params)
 
@@ -117,4 +140,5 @@ TemporalDep = Annotated[Client, Depends(get_temporal)]
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
 AdminPrincipal = Annotated[Principal, Depends(require_admin)]
 QueryDep = Annotated[Params, Depends(query_params)]
+ActorDep = Annotated[Actor, Depends(acting)]
 IfMatchDep = Annotated[int | None, Depends(if_match)]

@@ -3,11 +3,15 @@ participant, admins as any author."""
 
 from __future__ import annotations
 
+import json
+
 from api.access import conversation_access
 from api.auth import Principal
+from api.prehooks import PreEvents
 from domain.errors import PermissionDenied
+from domain.webhooks import Actor, WebhookEvent
 from storage.conversations import service as conversations
-from storage.conversations.tables import MessageRow
+from storage.conversations.tables import MessageRow, ParticipantRow
 from storage.db import Database
 
 
@@ -20,15 +24,34 @@ async def post_message(
     attributes: str | None,
     author: str | None = None,
     idempotency_key: str | None = None,
+    actor: Actor,
+    pre_events: PreEvents | None = None,
 ) -> MessageRow:
-    """Who writes as whom: token holders write as their own participant, admins as any author."""
+    """Who writes as whom: token holders write as their own participant, admins as any author. An SDK user's
+    message is first shown to the pre-event webhooks listening to onMessageAdd, which may reject or change it."""
+    conversations.check_message(body, attributes)
+    hook_author: str | None = None  # an author the pre-event webhook set (a token holder cannot choose one)
+    if pre_events is not None and await pre_events.listening(principal.account_sid, WebhookEvent.MESSAGE_ADD):
+        async with db.read() as q:
+            conversation, participant = await conversation_access(q, principal, conversation_sid, write=True)
+        changes = await pre_events.run(
+            account_sid=conversation.account_sid,
+            chat_service_sid=conversation.chat_service_sid,
+            event=WebhookEvent.MESSAGE_ADD,
+            params=_message_add_params(conversation.sid, body, attributes, participant, author),
+            actor=actor,
+        )
+        body = changes.get("body", body)
+        attributes = _json_text(changes.get("attributes", attributes))
+        hook_author = changes.get("author")
+        author = hook_author or author
     checked_body = conversations.check_message(body, attributes)
     async with db.unit() as uow:
         conversation, participant = await conversation_access(uow, principal, conversation_sid, write=True)
         if participant is None and not principal.is_admin:
             raise PermissionDenied("Only participants may write to this conversation")
         if participant is not None and not principal.is_admin:
-            author = participant.identity
+            author = hook_author or participant.identity
         elif author is not None and participant is None:
             participant = await conversations.find_participant(uow, conversation_sid=conversation.sid, identity=author)
         return await conversations.create_message(
@@ -39,4 +62,28 @@ async def post_message(
             attributes=attributes or "{}",
             participant_sid=participant.sid if participant else None,
             idempotency_key=idempotency_key,
+            actor=actor,
         )
+
+
+def _message_add_params(
+    conversation_sid: str,
+    body: str | None,
+    attributes: str | None,
+    participant: ParticipantRow | None,
+    author: str | None,
+) -> list[tuple[str, str]]:
+    writer = participant.identity if participant is not None and participant.identity else author
+    params = [("ConversationSid", conversation_sid), ("Body", body or ""), ("Attributes", attributes or "{}")]
+    if writer:
+        params.append(("Author", writer))
+    if participant is not None:
+        params.append(("ParticipantSid", participant.sid))
+    return params
+
+
+def _json_text(value: object) -> str | None:
+    """A pre-event may answer `attributes` as an object or as JSON text; stored as JSON text, checked as such."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value)

@@ -17,12 +17,13 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from temporalio.client import Client
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.outbox import (
     CloseInteractionChannel,
+    DeliverWebhook,
     InteractionChannelRef,
     OutboxCommand,
     RequeueChannel,
@@ -48,6 +49,7 @@ from workflows.contracts import (
 )
 from workflows.interaction_channel import InteractionChannelWorkflow
 from workflows.task import TaskWorkflow
+from workflows.webhook_delivery import WebhookDeliveryWorkflow, workflow_id
 
 log = logging.getLogger(__name__)
 
@@ -219,6 +221,27 @@ async def _requeue_channel(dispatcher: OutboxDispatcher, command: RequeueChannel
         InteractionChannelWorkflow.requeue,
         Requeue(reason=command.reason, ended_task_sid=command.ended_task_sid),
     )
+
+
+@handles(DeliverWebhook)
+async def _deliver_webhook(dispatcher: OutboxDispatcher, command: DeliverWebhook) -> None:
+    delivery = command.delivery
+    attributes = [SearchAttributePair(sa.ACCOUNT_SID, delivery.account_sid)]
+    if delivery.conversation_sid:
+        attributes.append(SearchAttributePair(sa.CONVERSATION_SID, delivery.conversation_sid))
+    try:
+        await dispatcher.client.start_workflow(
+            WebhookDeliveryWorkflow.run,
+            delivery,
+            id=workflow_id(delivery),
+            task_queue=dispatcher.task_queue,
+            # Delivered once: a re-driven row finds the finished run and starts nothing.
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=TypedSearchAttributes(attributes),
+            static_summary=f"{delivery.event.value} → {delivery.url}",
+        )
+    except WorkflowAlreadyStartedError:
+        pass
 
 
 def _upgrade_legacy(row: OutboxRow) -> dict[str, Any]:

@@ -61,6 +61,22 @@ MESSAGE_ATTRIBUTES_LIMIT = 4 * 1024
 CONVERSATION_ATTRIBUTES_LIMIT = 16 * 1024
 PARTICIPANT_ATTRIBUTES_LIMIT = 4 * 1024
 CONVERSATIONS_NAME_LIMIT = 256  # FriendlyName, UniqueName, Identity, Author, binding addresses
+CONVERSATION_WEBHOOKS_LIMIT = 5  # conversation-scoped webhooks per conversation (50361)
+CONVERSATION_WEBHOOK_URL_LIMIT = 512  # a conversation-scoped webhook's URL (50372)
+TRIGGERS_LIMIT = 5  # keywords of a trigger webhook (50362)
+TRIGGER_LENGTH_LIMIT = 248  # characters of one keyword (50366)
+
+# --- Webhooks ----------------------------------------------------------------------------------------
+WEBHOOK_TIMEOUT = 5.0  # seconds Twilio waits for a webhook to answer (pre-events proceed unchanged after it)
+# A post-event whose target does not answer is retried with backoff (1 s, 2 s, 4 s, … capped) for this long,
+# then given up (the delivery workflow fails, visible in the Temporal UI).
+WEBHOOK_RETRY_INITIAL = 1.0
+WEBHOOK_RETRY_MAX_INTERVAL = 300.0
+WEBHOOK_RETRY_WINDOW = 24 * 3600
+WEBHOOK_USER_AGENT = "TwilioProxy/1.1"
+# Seconds an api process keeps an account's pre-event URLs before reading them again (a change made through
+# another process takes effect within this; one made through the same process at once).
+PRE_EVENT_CONFIG_TTL = 1.0
 
 # --- Paging ------------------------------------------------------------------------------------------
 DEFAULT_PAGE_SIZE = 50

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from domain.routing.signals import RoutingEvent
+from domain.webhooks import WebhookDelivery
 
 
 class _Command(BaseModel):
@@ -84,13 +85,21 @@ class RequeueChannel(_Command):
     ended_task_sid: str | None = None
 
 
+class DeliverWebhook(_Command):
+    """Call a webhook target after the action committed (retried by its own workflow until it answers)."""
+
+    type: Literal["deliver_webhook"] = "deliver_webhook"
+    delivery: WebhookDelivery
+
+
 OutboxCommand = Annotated[
     StartTaskWorkflow
     | SignalTaskWorkflow
     | RouteCustomerMessage
     | CloseInteractionChannel
     | StartChannelTask
-    | RequeueChannel,
+    | RequeueChannel
+    | DeliverWebhook,
     Field(discriminator="type"),
 ]
 OUTBOX_COMMAND: TypeAdapter[OutboxCommand] = TypeAdapter(OutboxCommand)

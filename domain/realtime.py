@@ -8,8 +8,12 @@ from enum import StrEnum
 class StreamEvent(StrEnum):
     # conversation streams
     MESSAGE_ADDED = "message.added"
+    MESSAGE_UPDATED = "message.updated"
+    MESSAGE_REMOVED = "message.removed"
     PARTICIPANT_ADDED = "participant.added"
+    PARTICIPANT_UPDATED = "participant.updated"
     PARTICIPANT_REMOVED = "participant.removed"
+    CONVERSATION_UPDATED = "conversation.updated"
     CONVERSATION_STATE_UPDATED = "conversation.state_updated"
     # worker streams
     RESERVATION_CREATED = "reservation.created"

@@ -177,6 +177,14 @@ class ConversationState(StrEnum):
     CLOSED = "closed"
 
 
+class StateChangeReason(StrEnum):
+    """Why a conversation changed state (`onConversationStateUpdated`'s `Reason`)."""
+
+    API = "API"  # a REST update
+    TIMER = "TIMER"  # Timers.Inactive / Timers.Closed ran out
+    EVENT = "EVENT"  # something happened: a message re-activated it, its interaction channel closed
+
+
 CONVERSATION_TRANSITIONS: Mapping[ConversationState, frozenset[ConversationState]] = {
     ConversationState.INITIALIZING: frozenset(
         {ConversationState.ACTIVE, ConversationState.INACTIVE, ConversationState.CLOSED}

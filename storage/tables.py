@@ -1,7 +1,15 @@
 """Every table, registered on SQLModel.metadata by importing this module (Alembic's target)."""
 
 from storage.accounts.tables import Account, ApiKey
-from storage.conversations.tables import AddressConfiguration, Conversation, ConversationService, Message, Participant
+from storage.conversations.tables import (
+    AddressConfiguration,
+    Conversation,
+    ConversationService,
+    ConversationWebhook,
+    Message,
+    Participant,
+    WebhookConfiguration,
+)
 from storage.interactions.tables import Interaction, InteractionChannel, InteractionParticipant
 from storage.outbox.tables import OutboxEntry
 from storage.realtime.tables import RealtimeEvent
@@ -26,6 +34,7 @@ __all__ = [
     "ApiKey",
     "Conversation",
     "ConversationService",
+    "ConversationWebhook",
     "Interaction",
     "InteractionChannel",
     "InteractionParticipant",
@@ -39,6 +48,7 @@ __all__ = [
     "TaskChannel",
     "TaskQueue",
     "TaskRouterEvent",
+    "WebhookConfiguration",
     "Worker",
     "WorkerChannel",
     "Workflow",

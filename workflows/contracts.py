@@ -18,6 +18,8 @@ __all__ = ["RoutingEvent", "RoutingEventKind"]
 TASK_QUEUE = "parley"
 # The error type activities raise for a routing configuration that retrying cannot fix (non-retryable).
 ROUTING_CONFIGURATION_ERROR = "RoutingConfigurationError"
+# The error type of a webhook the target refused for good (a 4xx other than 408/429): not retried.
+WEBHOOK_REJECTED = "WebhookRejected"
 
 
 class ActivityName(StrEnum):
@@ -31,6 +33,7 @@ class ActivityName(StrEnum):
     COMPLETE_TASK = "complete_task"
     REDRIVE_OUTBOX = "redrive_outbox"
     RELEASE_ABSENT_AGENTS = "release_absent_agents"
+    DELIVER_WEBHOOK = "deliver_webhook"
 
 
 # --- InteractionChannel ------------------------------------------------------------------------------
@@ -234,3 +237,13 @@ class TaskProgress(BaseModel):
     status: str
     worker_sid: str | None = None
     queue_sid: str | None = None
+
+
+# --- Webhooks ----------------------------------------------------------------------------------------
+
+
+class WebhookResult(BaseModel):
+    """How a webhook delivery ended: the target's status code and how long it took to answer."""
+
+    status_code: int
+    elapsed_ms: float

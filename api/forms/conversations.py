@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -10,6 +11,7 @@ from pydantic import BeforeValidator, Field
 from api.forms.fields import (
     AddressSid,
     Bool,
+    CallbackUrl,
     ConversationAttributes,
     ConversationsName,
     FormModel,
@@ -22,6 +24,7 @@ from api.forms.fields import (
 )
 from domain.limits import MAX_TOKEN_TTL, MIN_TOKEN_TTL
 from domain.states import ChannelUpdateStatus, ConversationState, InteractionChannelStatus
+from domain.webhooks import WebhookMethod, WebhookTarget
 
 
 class AddressType(StrEnum):
@@ -52,9 +55,14 @@ Address = Annotated[AddressType, BeforeValidator(one_of(AddressType))]
 ChannelStatus = Annotated[ChannelUpdateStatus, BeforeValidator(one_of(ChannelUpdateStatus))]
 ParticipantStatus = Annotated[ParticipantUpdateStatus, BeforeValidator(one_of(ParticipantUpdateStatus))]
 Role = Annotated[TokenRole, BeforeValidator(one_of(TokenRole))]
+Method = Annotated[WebhookMethod, BeforeValidator(one_of(WebhookMethod))]
+Target = Annotated[WebhookTarget, BeforeValidator(one_of(WebhookTarget))]
 
 
 class CreateConversation(FormModel):
+    # `FriendlyName=` names the conversation "" (FastAPI alone would drop it as absent).
+    clearable = ("friendly_name",)
+
     friendly_name: ConversationsName | None = Field(None, alias="FriendlyName", description="Up to 256 characters.")
     unique_name: ConversationsName | None = Field(
         None, alias="UniqueName", description="Unique in the service; usable in place of the SID."
@@ -67,6 +75,8 @@ class CreateConversation(FormModel):
 
 
 class UpdateConversation(FormModel):
+    clearable = ("friendly_name",)
+
     friendly_name: ConversationsName | None = Field(None, alias="FriendlyName")
     unique_name: ConversationsName | None = Field(None, alias="UniqueName")
     attributes: ConversationAttributes | None = Field(None, alias="Attributes")
@@ -145,3 +155,58 @@ class CreateToken(FormModel):
         None, alias="Ttl", description="Seconds the token is valid (default 3600)."
     )
     identity: str | None = Field(None, alias="Identity", description="Default: the worker's chat identity.")
+
+
+class UpdateWebhookConfiguration(FormModel):
+    """`POST /Configuration/Webhooks` (and a service's): an empty URL clears it."""
+
+    clearable = ("pre_webhook_url", "post_webhook_url")
+
+    method: Method | None = Field(None, alias="Method", description="`GET` or `POST` (default).")
+    filters: list[str] | None = Field(None, alias="Filters", description="The events to send; repeat the parameter.")
+    pre_webhook_url: CallbackUrl | None = Field(None, alias="PreWebhookUrl", description="Pre-event URL.")
+    post_webhook_url: CallbackUrl | None = Field(None, alias="PostWebhookUrl", description="Post-event URL.")
+    target: Target | None = Field(None, alias="Target", description="`webhook` (default) or `flex`.")
+
+
+class CreateScopedWebhook(FormModel):
+    # Read as text: an unknown target is Twilio's 50364, answered by the use case.
+    target: ConversationsName = Field(alias="Target", description="`webhook` or `trigger` (`studio` is not supported).")
+    url: CallbackUrl | None = Field(None, alias="Configuration.Url")
+    method: Method | None = Field(None, alias="Configuration.Method", description="`get` or `post` (default).")
+    filters: list[str] | None = Field(None, alias="Configuration.Filters")
+    triggers: list[str] | None = Field(None, alias="Configuration.Triggers", description="Keywords (`trigger`).")
+    flow_sid: str | None = Field(None, alias="Configuration.FlowSid")
+    replay_after: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = Field(
+        None, alias="Configuration.ReplayAfter", description="Also send the messages from this index on."
+    )
+
+
+class UpdateScopedWebhook(FormModel):
+    url: CallbackUrl | None = Field(None, alias="Configuration.Url")
+    method: Method | None = Field(None, alias="Configuration.Method")
+    filters: list[str] | None = Field(None, alias="Configuration.Filters")
+    triggers: list[str] | None = Field(None, alias="Configuration.Triggers")
+    flow_sid: str | None = Field(None, alias="Configuration.FlowSid")
+
+
+class UpdateParticipant(FormModel):
+    attributes: ParticipantAttributes | None = Field(None, alias="Attributes")
+    role_sid: str | None = Field(None, alias="RoleSid")
+    identity: ConversationsName | None = Field(None, alias="Identity")
+    proxy_address: ConversationsName | None = Field(None, alias="MessagingBinding.ProxyAddress")
+    projected_address: ConversationsName | None = Field(None, alias="MessagingBinding.ProjectedAddress")
+    last_read_message_index: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = Field(
+        None, alias="LastReadMessageIndex"
+    )
+    last_read_timestamp: datetime | None = Field(None, alias="LastReadTimestamp")
+    date_created: datetime | None = Field(None, alias="DateCreated")
+    date_updated: datetime | None = Field(None, alias="DateUpdated")
+
+
+class UpdateMessage(FormModel):
+    body: str | None = Field(None, alias="Body")
+    attributes: MessageAttributes | None = Field(None, alias="Attributes")
+    author: ConversationsName | None = Field(None, alias="Author")
+    date_created: datetime | None = Field(None, alias="DateCreated")
+    date_updated: datetime | None = Field(None, alias="DateUpdated")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Request, Response
 
 from api.access import conversation_access
-from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, SettingsDep
+from api.deps import ActorDep, AdminPrincipal, CurrentPrincipal, DbDep, SettingsDep
 from api.forms.conversations import (
     AddressType,
     CreateAddress,
@@ -15,7 +15,10 @@ from api.forms.conversations import (
     CreateMessage,
     CreateParticipant,
     UpdateConversation,
+    UpdateMessage,
+    UpdateParticipant,
 )
+from api.forms.parse import form_of
 from api.messaging import post_message
 from api.paging import echo, paging
 from api.schemas.conversations import (
@@ -34,14 +37,18 @@ from domain.limits import ADDRESSES_MAX_PAGE_SIZE, CONVERSATIONS_MAX_PAGE_SIZE
 from domain.states import ConversationState
 from storage.conversations import queries
 from storage.conversations import service as conversations
-from storage.conversations.service import ConversationChanges
+from storage.conversations.service import ConversationChanges, MessageChanges, ParticipantChanges
 
 router = APIRouter(prefix="/conversations/v1", tags=["Conversations"])
 
 
 @router.post("/Conversations", status_code=201, response_model=ConversationPublic)
 async def create_conversation(
-    principal: AdminPrincipal, db: DbDep, form: Annotated[CreateConversation, Form()], settings: SettingsDep
+    principal: AdminPrincipal,
+    actor: ActorDep,
+    db: DbDep,
+    form: Annotated[CreateConversation, Depends(form_of(CreateConversation))],
+    settings: SettingsDep,
 ) -> ConversationPublic:
     """Create a conversation in the account's default Conversation Service."""
     async with db.unit() as uow:
@@ -54,6 +61,7 @@ async def create_conversation(
             attributes=form.attributes or "{}",
             state=form.state or ConversationState.ACTIVE,
             messaging_service_sid=form.messaging_service_sid,
+            actor=actor,
         )
     return ConversationPublic.of(row, settings.base_url)
 
@@ -92,8 +100,9 @@ async def fetch_conversation(
 async def update_conversation(
     sid: str,
     principal: AdminPrincipal,
+    actor: ActorDep,
     db: DbDep,
-    form: Annotated[UpdateConversation, Form()],
+    form: Annotated[UpdateConversation, Depends(form_of(UpdateConversation))],
     settings: SettingsDep,
 ) -> ConversationPublic:
     """Change a conversation; `closed` is final (a closed conversation cannot be re-opened: 50404)."""
@@ -102,8 +111,18 @@ async def update_conversation(
     )
     async with db.unit() as uow:
         conversation, _ = await conversation_access(uow, principal, sid, write=True)
-        row = await conversations.update_conversation(uow, conversation=conversation, changes=changes)
+        row = await conversations.update_conversation(uow, conversation=conversation, changes=changes, actor=actor)
     return ConversationPublic.of(row, settings.base_url)
+
+
+@router.delete("/Conversations/{sid}", status_code=204)
+async def delete_conversation(sid: str, principal: AdminPrincipal, actor: ActorDep, db: DbDep) -> Response:
+    """Delete a conversation with its participants, messages and webhooks (not while an interaction channel is
+    open on it: 409)."""
+    async with db.unit() as uow:
+        conversation, _ = await conversation_access(uow, principal, sid, write=True)
+        await conversations.delete_conversation(uow, conversation=conversation, actor=actor)
+    return Response(status_code=204)
 
 
 # --- participants ------------------------------------------------------------------------------------
@@ -132,6 +151,7 @@ async def list_participants(
 async def create_participant(
     sid: str,
     principal: AdminPrincipal,
+    actor: ActorDep,
     db: DbDep,
     form: Annotated[CreateParticipant, Form()],
     settings: SettingsDep,
@@ -161,6 +181,7 @@ async def create_participant(
             attributes=form.attributes or "{}",
             messaging_binding=binding,
             role_sid=form.role_sid,
+            actor=actor,
         )
     return ParticipantPublic.of(row, settings.base_url)
 
@@ -176,13 +197,48 @@ async def fetch_participant(
     return ParticipantPublic.of(row, settings.base_url)
 
 
-@router.delete("/Conversations/{sid}/Participants/{participant}", status_code=204)
-async def delete_participant(sid: str, participant: str, principal: AdminPrincipal, db: DbDep) -> Response:
-    """Remove a participant."""
+@router.post("/Conversations/{sid}/Participants/{participant}", response_model=ParticipantPublic)
+async def update_participant(
+    sid: str,
+    participant: str,
+    principal: AdminPrincipal,
+    actor: ActorDep,
+    db: DbDep,
+    form: Annotated[UpdateParticipant, Form()],
+    settings: SettingsDep,
+) -> ParticipantPublic:
+    """Change a participant: attributes, role, identity (chat participants), proxy or projected address, and
+    the read horizon (`LastReadMessageIndex`, `LastReadTimestamp`)."""
+    changes = ParticipantChanges(
+        attributes=form.attributes,
+        role_sid=form.role_sid,
+        identity=form.identity,
+        proxy_address=form.proxy_address,
+        projected_address=form.projected_address,
+        last_read_message_index=form.last_read_message_index,
+        last_read_timestamp=form.last_read_timestamp,
+        date_created=form.date_created,
+        date_updated=form.date_updated,
+    )
     async with db.unit() as uow:
         conversation, _ = await conversation_access(uow, principal, sid, write=True)
+        row = await conversations.get_participant(uow, conversation_sid=conversation.sid, sid_or_identity=participant)
+        row = await conversations.update_participant(
+            uow, conversation=conversation, participant=row, changes=changes, actor=actor
+        )
+    return ParticipantPublic.of(row, settings.base_url)
+
+
+@router.delete("/Conversations/{sid}/Participants/{participant}", status_code=204)
+async def delete_participant(
+    sid: str, participant: str, principal: AdminPrincipal, actor: ActorDep, db: DbDep
+) -> Response:
+    """Remove a participant (by SID or identity)."""
+    async with db.unit() as uow:
+        conversation, _ = await conversation_access(uow, principal, sid, write=True)
+        row = await conversations.get_participant(uow, conversation_sid=conversation.sid, sid_or_identity=participant)
         if not await conversations.remove_participant(
-            uow, conversation_sid=conversation.sid, participant_sid=participant
+            uow, conversation_sid=conversation.sid, participant_sid=row.sid, actor=actor
         ):
             raise NotFound.resource(f"/Conversations/{sid}/Participants/{participant}")
     return Response(status_code=204)
@@ -196,6 +252,7 @@ async def create_message(
     sid: str,
     request: Request,
     principal: CurrentPrincipal,
+    actor: ActorDep,
     db: DbDep,
     form: Annotated[CreateMessage, Form()],
     settings: SettingsDep,
@@ -210,6 +267,8 @@ async def create_message(
         attributes=form.attributes,
         author=form.author,
         idempotency_key=request.headers.get("i-twilio-idempotency-token") or request.headers.get("idempotency-key"),
+        actor=actor,
+        pre_events=request.app.state.pre_events,
     )
     return MessagePublic.of(message, settings.base_url)
 
@@ -246,6 +305,47 @@ async def fetch_message(
     if row is None:
         raise NotFound.resource(f"/Conversations/{sid}/Messages/{message_sid}")
     return MessagePublic.of(row, settings.base_url)
+
+
+@router.post("/Conversations/{sid}/Messages/{message_sid}", response_model=MessagePublic)
+async def update_message(
+    sid: str,
+    message_sid: str,
+    principal: AdminPrincipal,
+    actor: ActorDep,
+    db: DbDep,
+    form: Annotated[UpdateMessage, Form()],
+    settings: SettingsDep,
+) -> MessagePublic:
+    """Edit a message's body, attributes, author or dates (not in a closed conversation: 50407)."""
+    changes = MessageChanges(
+        body=form.body,
+        attributes=form.attributes,
+        author=form.author,
+        date_created=form.date_created,
+        date_updated=form.date_updated,
+    )
+    async with db.unit() as uow:
+        conversation, _ = await conversation_access(uow, principal, sid, write=True)
+        message = await queries.get_message(uow, conversation_sid=conversation.sid, message_sid=message_sid)
+        if message is None:
+            raise NotFound.resource(f"/Conversations/{sid}/Messages/{message_sid}")
+        row = await conversations.update_message(
+            uow, conversation=conversation, message=message, changes=changes, actor=actor
+        )
+    return MessagePublic.of(row, settings.base_url)
+
+
+@router.delete("/Conversations/{sid}/Messages/{message_sid}", status_code=204)
+async def delete_message(sid: str, message_sid: str, principal: AdminPrincipal, actor: ActorDep, db: DbDep) -> Response:
+    """Delete a message; its index is not reused."""
+    async with db.unit() as uow:
+        conversation, _ = await conversation_access(uow, principal, sid, write=True)
+        message = await queries.get_message(uow, conversation_sid=conversation.sid, message_sid=message_sid)
+        if message is None:
+            raise NotFound.resource(f"/Conversations/{sid}/Messages/{message_sid}")
+        await conversations.delete_message(uow, conversation=conversation, message=message, actor=actor)
+    return Response(status_code=204)
 
 
 # --- address configurations --------------------------------------------------------------------------

@@ -16,10 +16,12 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from api.access import conversation_access, worker_stream_access
 from api.auth import Authenticator, Principal, Role
 from api.messaging import post_message
+from api.prehooks import PreEvents
 from api.realtime import RealtimeHub, Subscription
 from api.schemas.conversations import MessagePublic
 from domain.errors import ParleyError
 from domain.sids import SidPrefix, is_sid
+from domain.webhooks import Actor
 from storage.db import Database
 
 router = APIRouter(tags=["Realtime"])
@@ -40,6 +42,7 @@ async def realtime(websocket: WebSocket) -> None:
         await websocket.close(code=4401)
         return
     session = _Session(websocket, principal, app.state.hub, app.state.db, app.state.settings.base_url)
+    session.pre_events = app.state.pre_events
     await session.run()
 
 
@@ -54,6 +57,7 @@ class _Session:
         self.base_url = base_url
         self.subscriptions: dict[str, tuple[Subscription, asyncio.Task[None]]] = {}
         self.send_lock = asyncio.Lock()
+        self.pre_events: PreEvents | None = None
 
     async def send(self, payload: dict[str, Any]) -> None:
         async with self.send_lock:
@@ -111,6 +115,9 @@ class _Session:
                     body=request.get("body"),
                     attributes=request.get("attributes"),
                     idempotency_key=str(request["client_message_id"]) if request.get("client_message_id") else None,
+                    # The socket is the SDK's channel (Twilio's twilsock): its actions fire pre- and post-events.
+                    actor=Actor.sdk(self.principal.identity),
+                    pre_events=self.pre_events,
                 )
                 await self.send(
                     {

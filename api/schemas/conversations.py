@@ -14,7 +14,14 @@ from domain.states import (
     TransferStatus,
     TransferType,
 )
-from storage.conversations.tables import AddressConfigurationRow, ConversationRow, MessageRow, ParticipantRow
+from storage.conversations.tables import (
+    AddressConfigurationRow,
+    ConversationRow,
+    ConversationWebhookRow,
+    MessageRow,
+    ParticipantRow,
+    WebhookConfigurationRow,
+)
 from storage.interactions.tables import (
     InteractionChannelRow,
     InteractionInviteRow,
@@ -137,6 +144,72 @@ class AddressPublic(Public):
 
 class AddressList(Public):
     address_configurations: list[AddressPublic]
+    meta: PageMeta
+
+
+class WebhookConfigurationPublic(Public):
+    """`/Configuration/Webhooks`: the account's pre- and post-event targets."""
+
+    account_sid: str
+    method: str
+    filters: list[str]
+    pre_webhook_url: str | None
+    post_webhook_url: str | None
+    target: str
+    url: str
+
+    @classmethod
+    def of(cls, row: WebhookConfigurationRow, base: str) -> WebhookConfigurationPublic:
+        return cls.from_row(row, url=f"{base}/conversations/v1/Configuration/Webhooks")
+
+
+class ServiceWebhookConfigurationPublic(Public):
+    """`/Services/{IS}/Configuration/Webhooks`: a service's targets (no `target`)."""
+
+    account_sid: str
+    chat_service_sid: str
+    pre_webhook_url: str | None
+    post_webhook_url: str | None
+    filters: list[str]
+    method: str
+    url: str
+
+    @classmethod
+    def of(cls, row: WebhookConfigurationRow, base: str) -> ServiceWebhookConfigurationPublic:
+        service = row.chat_service_sid or ""
+        return cls.from_row(
+            row, chat_service_sid=service, url=f"{base}/conversations/v1/Services/{service}/Configuration/Webhooks"
+        )
+
+
+class ScopedWebhookPublic(Public):
+    sid: str
+    account_sid: str
+    conversation_sid: str
+    target: str
+    url: str
+    configuration: dict[str, Any]
+    date_created: TwilioDate
+    date_updated: TwilioDate
+
+    @classmethod
+    def of(cls, row: ConversationWebhookRow, base: str) -> ScopedWebhookPublic:
+        configuration: dict[str, Any] = {"url": row.url, "method": row.method.value.lower(), "filters": row.filters}
+        if row.triggers:
+            configuration["triggers"] = row.triggers
+        if row.flow_sid:
+            configuration["flow_sid"] = row.flow_sid
+        if row.replay_after is not None:
+            configuration["replay_after"] = row.replay_after
+        return cls.from_row(
+            row,
+            url=f"{conversation_url(base, row.conversation_sid)}/Webhooks/{row.sid}",
+            configuration=configuration,
+        )
+
+
+class ScopedWebhookList(Public):
+    webhooks: list[ScopedWebhookPublic]
     meta: PageMeta
 
 

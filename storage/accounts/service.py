@@ -77,3 +77,11 @@ async def signing_key(uow: UnitOfWork, account_sid: str) -> ApiKeyRow:
     if key is None:
         raise NotFound("The account has no API key to sign access tokens with")
     return key
+
+
+async def auth_token(uow: UnitOfWork, account_sid: str) -> str:
+    """The account's auth token: the key its outgoing webhooks are signed with (X-Twilio-Signature)."""
+    row = await uow.fetchone("SELECT auth_token FROM accounts WHERE sid = %s", (account_sid,))
+    if row is None:
+        raise NotFound.resource(f"/Accounts/{account_sid}")
+    return str(row["auth_token"])

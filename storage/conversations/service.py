@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from psycopg.types.json import Jsonb
@@ -16,10 +17,17 @@ from domain.errors import Conflict, InvalidParameter, NotFound
 from domain.limits import MESSAGE_ATTRIBUTES_LIMIT, MESSAGE_BODY_LIMIT
 from domain.realtime import StreamEvent
 from domain.sids import SidPrefix, new_sid
-from domain.states import CONVERSATION_TRANSITIONS, ConversationState
+from domain.states import CONVERSATION_TRANSITIONS, ConversationState, StateChangeReason
+from domain.webhooks import SYSTEM, Actor, WebhookEvent, webhook_date
+from storage.conversations import webhooks
 from storage.conversations.tables import AddressConfigurationRow, ConversationRow, MessageRow, ParticipantRow
 from storage.db import NOTIFY_CHANNEL, UnitOfWork
 from storage.interactions import service as interactions
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
 
 # --- conversations -----------------------------------------------------------------------------------
 
@@ -54,6 +62,7 @@ async def create_conversation(
     messaging_service_sid: str | None = None,
     timers_inactive: str | None = None,
     timers_closed: str | None = None,
+    actor: Actor = SYSTEM,
 ) -> ConversationRow:
     if unique_name is not None:
         await _ensure_unique_name(uow, chat_service_sid, unique_name)
@@ -79,6 +88,13 @@ async def create_conversation(
         ),
     )
     assert row is not None
+    await webhooks.emit(
+        uow,
+        conversation=row,
+        event=WebhookEvent.CONVERSATION_ADDED,
+        params=webhooks.conversation_params(row),
+        actor=actor,
+    )
     return row
 
 
@@ -100,7 +116,7 @@ class ConversationChanges:
 
 
 async def update_conversation(
-    uow: UnitOfWork, *, conversation: ConversationRow, changes: ConversationChanges
+    uow: UnitOfWork, *, conversation: ConversationRow, changes: ConversationChanges, actor: Actor
 ) -> ConversationRow:
     if changes.state is not None and changes.state is not conversation.state:
         if changes.state not in CONVERSATION_TRANSITIONS[conversation.state]:
@@ -123,9 +139,45 @@ async def update_conversation(
         ),
     )
     assert row is not None
+    await webhooks.emit(
+        uow,
+        conversation=row,
+        event=WebhookEvent.CONVERSATION_UPDATED,
+        params=webhooks.conversation_params(row),
+        actor=actor,
+    )
     if changes.state is not None and changes.state is not conversation.state:
-        await _state_updated(uow, row, conversation.state, "API")
+        await _state_updated(uow, row, conversation.state, StateChangeReason.API, actor)
     return row
+
+
+async def delete_conversation(uow: UnitOfWork, *, conversation: ConversationRow, actor: Actor) -> None:
+    """Delete a conversation with its participants, messages, webhooks and events. One an interaction channel
+    is still open on cannot go (the channel would be orphaned: close it first); a closed channel's records go
+    with it."""
+    locked = await uow.found(
+        ConversationRow,
+        "SELECT * FROM conversations WHERE sid = %s FOR UPDATE",
+        (conversation.sid,),
+        resource=f"/Conversations/{conversation.sid}",
+    )
+    if await interactions.has_open_channel(uow, conversation_sid=locked.sid):
+        raise Conflict(
+            f"Conversation {locked.sid} has an open interaction channel; close the channel first", code=50411
+        )
+    # The webhooks listening to the conversation hear of its removal before they go with it.
+    await webhooks.emit(
+        uow,
+        conversation=locked,
+        event=WebhookEvent.CONVERSATION_REMOVED,
+        params=[*webhooks.conversation_params(locked), ("DateRemoved", webhook_date(utcnow()) or "")],
+        actor=actor,
+    )
+    await interactions.forget_closed_channels(uow, conversation_sid=locked.sid)
+    for table in ("messages", "participants", "realtime_events"):
+        column = "stream" if table == "realtime_events" else "conversation_sid"
+        await uow.execute(f"DELETE FROM {table} WHERE {column} = %s", (locked.sid,))
+    await uow.execute("DELETE FROM conversations WHERE sid = %s", (locked.sid,))
 
 
 async def close_conversation(uow: UnitOfWork, *, conversation_sid: str) -> None:
@@ -141,15 +193,32 @@ async def close_conversation(uow: UnitOfWork, *, conversation_sid: str) -> None:
         (conversation_sid,),
     )
     assert row is not None
-    await _state_updated(uow, row, before.state, "Interaction channel closed")
+    await _state_updated(uow, row, before.state, StateChangeReason.EVENT, SYSTEM)
 
 
-async def _state_updated(uow: UnitOfWork, row: ConversationRow, before: ConversationState, reason: str) -> None:
+async def _state_updated(
+    uow: UnitOfWork, row: ConversationRow, before: ConversationState, reason: StateChangeReason, actor: Actor
+) -> None:
     await uow.publish(
         account_sid=row.account_sid,
         stream=row.sid,
         type=StreamEvent.CONVERSATION_STATE_UPDATED,
-        data={"state_from": before.value, "state_to": row.state.value, "reason": reason},
+        data={"state_from": before.value, "state_to": row.state.value, "reason": reason.value},
+    )
+    await webhooks.emit(
+        uow,
+        conversation=row,
+        event=WebhookEvent.CONVERSATION_STATE_UPDATED,
+        params=[
+            ("ConversationSid", row.sid),
+            ("ChatServiceSid", row.chat_service_sid),
+            ("StateUpdated", webhook_date(row.date_updated) or ""),
+            ("StateFrom", before.value),
+            ("StateTo", row.state.value),
+            ("Reason", reason.value),
+            *([("MessagingServiceSid", row.messaging_service_sid)] if row.messaging_service_sid else []),
+        ],
+        actor=actor,
     )
 
 
@@ -188,6 +257,7 @@ async def add_participant(
     messaging_binding: dict[str, Any] | None = None,
     role_sid: str | None = None,
     if_absent: bool = False,
+    actor: Actor = SYSTEM,
 ) -> ParticipantRow:
     conversation = await uow.found(
         ConversationRow,
@@ -230,23 +300,136 @@ async def add_participant(
         type=StreamEvent.PARTICIPANT_ADDED,
         data={"participant_sid": row.sid, "identity": identity, "attributes": attributes},
     )
+    await webhooks.emit(
+        uow,
+        conversation=conversation,
+        event=WebhookEvent.PARTICIPANT_ADDED,
+        params=webhooks.participant_params(row),
+        actor=actor,
+    )
     return row
 
 
-async def remove_participant(uow: UnitOfWork, *, conversation_sid: str, participant_sid: str) -> bool:
-    row = await uow.fetchone(
-        "DELETE FROM participants WHERE sid = %s AND conversation_sid = %s RETURNING account_sid, identity",
+async def remove_participant(
+    uow: UnitOfWork, *, conversation_sid: str, participant_sid: str, actor: Actor = SYSTEM
+) -> bool:
+    row = await uow.one(
+        ParticipantRow,
+        "DELETE FROM participants WHERE sid = %s AND conversation_sid = %s RETURNING *",
         (participant_sid, conversation_sid),
     )
     if row is None:
         return False
     await uow.publish(
-        account_sid=row["account_sid"],
+        account_sid=row.account_sid,
         stream=conversation_sid,
         type=StreamEvent.PARTICIPANT_REMOVED,
-        data={"participant_sid": participant_sid, "identity": row["identity"]},
+        data={"participant_sid": participant_sid, "identity": row.identity},
     )
+    conversation = await uow.one(ConversationRow, "SELECT * FROM conversations WHERE sid = %s", (conversation_sid,))
+    if conversation is not None:
+        await webhooks.emit(
+            uow,
+            conversation=conversation,
+            event=WebhookEvent.PARTICIPANT_REMOVED,
+            params=[*webhooks.participant_params(row), ("DateRemoved", webhook_date(utcnow()) or "")],
+            actor=actor,
+        )
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantChanges:
+    """A participant update; None leaves a field as it is."""
+
+    attributes: str | None = None
+    role_sid: str | None = None
+    identity: str | None = None
+    proxy_address: str | None = None
+    projected_address: str | None = None
+    last_read_message_index: int | None = None
+    last_read_timestamp: datetime | None = None
+    date_created: datetime | None = None
+    date_updated: datetime | None = None
+
+
+async def update_participant(
+    uow: UnitOfWork,
+    *,
+    conversation: ConversationRow,
+    participant: ParticipantRow,
+    changes: ParticipantChanges,
+    actor: Actor,
+) -> ParticipantRow:
+    """Twilio's rules: a chat participant keeps its identity unique in the conversation (50433); a non-chat one
+    (an SMS or WhatsApp binding) has no identity to set, and only a binding has a proxy address."""
+    if conversation.state is ConversationState.CLOSED:
+        raise Conflict("The conversation is closed; it is read-only", code=50407)
+    binding = dict(participant.messaging_binding or {})
+    if changes.identity is not None and changes.identity != participant.identity:
+        if participant.identity is None and binding.get("address"):
+            raise InvalidParameter("A participant with a messaging binding cannot have an Identity", code=50402)
+        clash = await uow.fetchone(
+            "SELECT 1 FROM participants WHERE conversation_sid = %s AND identity = %s AND sid <> %s",
+            (conversation.sid, changes.identity, participant.sid),
+        )
+        if clash is not None:
+            raise Conflict("Participant already exists", code=50433)
+    if changes.proxy_address is not None:
+        if not binding.get("address"):
+            raise InvalidParameter("Only a participant with a messaging binding has a ProxyAddress", code=50402)
+        binding["proxy_address"] = changes.proxy_address
+    if changes.projected_address is not None:
+        if binding.get("address"):
+            raise InvalidParameter("ProjectedAddress is for chat participants (group MMS)", code=50402)
+        binding["projected_address"] = changes.projected_address
+    if changes.last_read_message_index is not None and changes.last_read_message_index < 0:
+        raise InvalidParameter("LastReadMessageIndex must be 0 or more")
+    row = await uow.one(
+        ParticipantRow,
+        """
+        UPDATE participants
+           SET attributes = COALESCE(%(attributes)s, attributes), role_sid = COALESCE(%(role)s, role_sid),
+               identity = COALESCE(%(identity)s, identity), messaging_binding = %(binding)s,
+               last_read_message_index = COALESCE(%(read_index)s, last_read_message_index),
+               last_read_timestamp = COALESCE(%(read_at)s, %(read_at_default)s, last_read_timestamp),
+               date_created = COALESCE(%(created)s, date_created), date_updated = COALESCE(%(updated)s, now())
+         WHERE sid = %(sid)s RETURNING *
+        """,
+        {
+            "attributes": changes.attributes,
+            "role": changes.role_sid,
+            "identity": changes.identity,
+            "binding": Jsonb(binding) if binding else None,
+            "read_index": changes.last_read_message_index,
+            "read_at": changes.last_read_timestamp,
+            # A new read horizon without a timestamp is read now.
+            "read_at_default": utcnow() if changes.last_read_message_index is not None else None,
+            "created": changes.date_created,
+            "updated": changes.date_updated,
+            "sid": participant.sid,
+        },
+    )
+    assert row is not None
+    await uow.publish(
+        account_sid=row.account_sid,
+        stream=conversation.sid,
+        type=StreamEvent.PARTICIPANT_UPDATED,
+        data={
+            "participant_sid": row.sid,
+            "identity": row.identity,
+            "attributes": row.attributes,
+            "last_read_message_index": row.last_read_message_index,
+        },
+    )
+    await webhooks.emit(
+        uow,
+        conversation=conversation,
+        event=WebhookEvent.PARTICIPANT_UPDATED,
+        params=webhooks.participant_params(row),
+        actor=actor,
+    )
+    return row
 
 
 # --- messages ----------------------------------------------------------------------------------------
@@ -272,6 +455,7 @@ async def create_message(
     attributes: str = "{}",
     participant_sid: str | None = None,
     idempotency_key: str | None = None,
+    actor: Actor = SYSTEM,
 ) -> MessageRow:
     """Every entry point that adds a message to a conversation calls this (REST, WebSocket, provider webhooks)."""
     if idempotency_key is not None:
@@ -284,18 +468,21 @@ async def create_message(
         )
         if existing is not None:
             return existing
-    conversation = await uow.one(
-        ConversationRow,
+    # The index and seq are allocated under the row lock the UPDATE takes; a message re-activates an inactive
+    # conversation (the state before is read in the same statement, so the change can be announced).
+    updated = await uow.fetchone(
         """
-        UPDATE conversations
-           SET last_message_index = last_message_index + 1, last_event_seq = last_event_seq + 1,
+        UPDATE conversations c
+           SET last_message_index = c.last_message_index + 1, last_event_seq = c.last_event_seq + 1,
                last_message_at = now(), date_updated = now(),
-               state = CASE WHEN state = 'inactive' THEN 'active' ELSE state END
-         WHERE sid = %s AND state <> 'closed'
-        RETURNING *
+               state = CASE WHEN c.state = 'inactive' THEN 'active' ELSE c.state END
+          FROM (SELECT state FROM conversations WHERE sid = %s FOR UPDATE) before
+         WHERE c.sid = %s AND c.state <> 'closed'
+        RETURNING c.*, before.state AS state_before
         """,
-        (conversation_sid,),
+        (conversation_sid, conversation_sid),
     )
+    conversation = ConversationRow.model_validate(updated) if updated is not None else None
     if conversation is None:
         exists = await uow.fetchone("SELECT state FROM conversations WHERE sid = %s", (conversation_sid,))
         if exists is None:
@@ -337,8 +524,88 @@ async def create_message(
             json.dumps({"stream": conversation_sid, "seq": seq}),
         ),
     )
+    if updated is not None and updated["state_before"] != conversation.state.value:
+        await _state_updated(
+            uow, conversation, ConversationState(updated["state_before"]), StateChangeReason.EVENT, actor
+        )
+    await webhooks.emit(
+        uow,
+        conversation=conversation,
+        event=WebhookEvent.MESSAGE_ADDED,
+        params=webhooks.message_params(message, messaging_service_sid=conversation.messaging_service_sid),
+        actor=actor,
+        body=message.body,
+    )
     await interactions.route_customer_message(uow, conversation, message)
     return message
+
+
+@dataclass(frozen=True, slots=True)
+class MessageChanges:
+    body: str | None = None
+    attributes: str | None = None
+    author: str | None = None
+    date_created: datetime | None = None
+    date_updated: datetime | None = None
+
+
+async def update_message(
+    uow: UnitOfWork, *, conversation: ConversationRow, message: MessageRow, changes: MessageChanges, actor: Actor
+) -> MessageRow:
+    if conversation.state is ConversationState.CLOSED:
+        raise Conflict("The conversation is closed; it is read-only", code=50407)
+    if changes.body is not None:
+        check_message(changes.body, changes.attributes)
+    elif changes.attributes is not None:
+        check_message("-", changes.attributes)
+    row = await uow.one(
+        MessageRow,
+        "UPDATE messages SET body = COALESCE(%s, body), attributes = COALESCE(%s, attributes), "
+        "author = COALESCE(%s, author), date_created = COALESCE(%s, date_created), "
+        "date_updated = COALESCE(%s, now()) WHERE sid = %s RETURNING *",
+        (
+            changes.body,
+            changes.attributes,
+            changes.author,
+            changes.date_created,
+            changes.date_updated,
+            message.sid,
+        ),
+    )
+    assert row is not None
+    await uow.publish(
+        account_sid=row.account_sid,
+        stream=conversation.sid,
+        type=StreamEvent.MESSAGE_UPDATED,
+        data={"message_sid": row.sid, "index": row.index},
+    )
+    await webhooks.emit(
+        uow,
+        conversation=conversation,
+        event=WebhookEvent.MESSAGE_UPDATED,
+        params=webhooks.message_params(row),
+        actor=actor,
+    )
+    return row
+
+
+async def delete_message(uow: UnitOfWork, *, conversation: ConversationRow, message: MessageRow, actor: Actor) -> None:
+    if conversation.state is ConversationState.CLOSED:
+        raise Conflict("The conversation is closed; it is read-only", code=50407)
+    await uow.execute("DELETE FROM messages WHERE sid = %s", (message.sid,))
+    await uow.publish(
+        account_sid=message.account_sid,
+        stream=conversation.sid,
+        type=StreamEvent.MESSAGE_REMOVED,
+        data={"message_sid": message.sid, "index": message.index},
+    )
+    await webhooks.emit(
+        uow,
+        conversation=conversation,
+        event=WebhookEvent.MESSAGE_REMOVED,
+        params=[*webhooks.message_params(message), ("DateRemoved", webhook_date(utcnow()) or "")],
+        actor=actor,
+    )
 
 
 # --- address configurations --------------------------------------------------------------------------

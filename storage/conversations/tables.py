@@ -10,6 +10,7 @@ from sqlalchemy import Column, Index, Integer, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from domain.states import ConversationState
+from domain.webhooks import ScopedWebhookTarget, WebhookMethod, WebhookTarget
 from storage.columns import account_fk, created_at, default, enum_column, jsonb, sid_pk, tstz, updated_at
 
 
@@ -124,3 +125,53 @@ class AddressConfigurationRow(SQLModel):
 class AddressConfiguration(AddressConfigurationRow, table=True):
     __tablename__ = "address_configurations"
     __table_args__ = (UniqueConstraint("account_sid", "type", "address"),)
+
+
+class WebhookConfigurationRow(SQLModel):
+    """The account-level (`chat_service_sid` NULL: `/Configuration/Webhooks`) or a service's
+    (`/Services/{IS}/Configuration/Webhooks`) pre- and post-event targets."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_sid: str = account_fk()
+    chat_service_sid: str | None = Field(default=None, max_length=34)
+    method: WebhookMethod = enum_column(WebhookMethod.POST, max_length=8)
+    filters: list[str] = jsonb("'[]'::jsonb")
+    pre_webhook_url: str | None = Field(default=None, max_length=2048)
+    post_webhook_url: str | None = Field(default=None, max_length=2048)
+    target: WebhookTarget = enum_column(WebhookTarget.WEBHOOK, max_length=16)
+    date_created: datetime | None = created_at()
+    date_updated: datetime | None = updated_at()
+
+
+class WebhookConfiguration(WebhookConfigurationRow, table=True):
+    __tablename__ = "conversation_webhook_configurations"
+    __table_args__ = (
+        Index(
+            "uq_conversation_webhook_configurations_scope",
+            "account_sid",
+            text("COALESCE(chat_service_sid, '')"),
+            unique=True,
+        ),
+    )
+
+
+class ConversationWebhookRow(SQLModel):
+    """A conversation-scoped webhook (`WH…`): post-events of one conversation, at most five of them."""
+
+    sid: str = sid_pk()
+    account_sid: str = account_fk()
+    chat_service_sid: str = Field(max_length=34)
+    conversation_sid: str = Field(foreign_key="conversations.sid", ondelete="CASCADE", index=True, max_length=34)
+    target: ScopedWebhookTarget = enum_column(ScopedWebhookTarget.WEBHOOK, max_length=16)
+    url: str | None = Field(default=None, max_length=2048)
+    method: WebhookMethod = enum_column(WebhookMethod.POST, max_length=8)
+    filters: list[str] = jsonb("'[]'::jsonb")
+    triggers: list[str] = jsonb("'[]'::jsonb")
+    flow_sid: str | None = Field(default=None, max_length=34)
+    replay_after: int | None = None
+    date_created: datetime | None = created_at()
+    date_updated: datetime | None = updated_at()
+
+
+class ConversationWebhook(ConversationWebhookRow, table=True):
+    __tablename__ = "conversation_webhooks"

@@ -977,3 +977,30 @@ async def update_participant(
         InteractionParticipantRow, "SELECT * FROM interaction_participants WHERE sid = %s", (participant_sid,)
     )
     return row or participant
+
+
+# --- conversation deletion ---------------------------------------------------------------------------
+
+
+async def has_open_channel(uow: UnitOfWork, *, conversation_sid: str) -> bool:
+    row = await uow.fetchone(
+        "SELECT 1 FROM interaction_channels WHERE conversation_sid = %s AND status <> ALL(%s) LIMIT 1",
+        (conversation_sid, [s.value for s in ENDED_CHANNEL]),
+    )
+    return row is not None
+
+
+async def forget_closed_channels(uow: UnitOfWork, *, conversation_sid: str) -> None:
+    """A deleted conversation takes its ended channels' records (participants, invites, transfers) with it; the
+    tasks routed on them stay in TaskRouter's history."""
+    channels = [
+        r["sid"]
+        for r in await uow.fetchall(
+            "SELECT sid FROM interaction_channels WHERE conversation_sid = %s", (conversation_sid,)
+        )
+    ]
+    if not channels:
+        return
+    for table in ("interaction_transfers", "interaction_invites", "interaction_participants"):
+        await uow.execute(f"DELETE FROM {table} WHERE channel_sid = ANY(%s)", (channels,))
+    await uow.execute("DELETE FROM interaction_channels WHERE sid = ANY(%s)", (channels,))
