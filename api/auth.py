@@ -144,7 +144,7 @@ def principal_from_grants(account_sid: str, grants: dict[str, Any]) -> Principal
             workspace_sid=task_router["workspace_sid"],
             chat_service_sid=chat.get("service_sid"),
         )
-    if chat and identity:
+    if "chat" in grants and identity:
         return Principal(
             account_sid=account_sid,
             role=Role.CUSTOMER,

@@ -18,7 +18,6 @@ from typing import Any
 from api.schemas.common import iso
 from api.schemas.conversations import MessagePublic
 from domain.limits import AGENT_PRESENCE_GRACE, PRESENCE_HEARTBEATS_PER_GRACE
-from domain.realtime import StreamEvent
 from storage.db import Database, UnitOfWork
 from storage.realtime import service as realtime
 from storage.realtime.service import MAX_BATCH
@@ -41,7 +40,7 @@ async def read_events(q: UnitOfWork, *, stream: str, after: int, base_url: str) 
     frames = []
     for event in batch.events:
         data: dict[str, Any] = event.data
-        if event.type == StreamEvent.MESSAGE_ADDED:
+        if event.type in realtime.MESSAGE_RESOURCE_EVENTS:
             message = batch.messages.get(data["message_sid"])
             data = (
                 MessagePublic.of(message, base_url).model_dump()
@@ -135,6 +134,11 @@ class RealtimeHub:
                 if len(events) < MAX_BATCH:
                     return
 
+    def _on_ephemeral(self, stream: str, event: dict[str, Any]) -> None:
+        frame = {"type": "event", "stream": stream, "event": event.get("event"), "data": event.get("data") or {}}
+        for subscription in list(self.subscriptions.get(stream, ())):
+            subscription.queue.put_nowait(frame)
+
     async def _on_notify(self, stream: str) -> None:
         for subscription in list(self.subscriptions.get(stream, ())):
             try:
@@ -152,8 +156,13 @@ class RealtimeHub:
                     # Anything committed while we were disconnected is picked up by a catch-up pass.
                     for stream in list(self.subscriptions):
                         await self._on_notify(stream)
-                    async for stream in notified:
-                        if stream in self.subscriptions:
+                    async for notification in notified:
+                        stream = notification.stream
+                        if stream not in self.subscriptions:
+                            continue
+                        if notification.ephemeral is not None:
+                            self._on_ephemeral(stream, notification.ephemeral)
+                        else:
                             task = asyncio.create_task(self._on_notify(stream))
                             self._pending.add(task)
                             task.add_done_callback(self._pending.discard)

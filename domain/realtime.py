@@ -15,6 +15,7 @@ class StreamEvent(StrEnum):
     PARTICIPANT_REMOVED = "participant.removed"
     CONVERSATION_UPDATED = "conversation.updated"
     CONVERSATION_STATE_UPDATED = "conversation.state_updated"
+    TYPING = "typing"  # ephemeral: live subscribers only, no seq
     # worker streams
     RESERVATION_CREATED = "reservation.created"
     RESERVATION_ACCEPTED = "reservation.accepted"

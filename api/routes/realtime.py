@@ -19,9 +19,10 @@ from api.messaging import post_message
 from api.prehooks import PreEvents
 from api.realtime import RealtimeHub, Subscription
 from api.schemas.conversations import MessagePublic
-from domain.errors import ParleyError
+from domain.errors import InvalidParameter, ParleyError, PermissionDenied
 from domain.sids import SidPrefix, is_sid
 from domain.webhooks import Actor
+from storage.conversations import service as conversations
 from storage.db import Database
 
 router = APIRouter(tags=["Realtime"])
@@ -127,6 +128,8 @@ class _Session:
                         "message": MessagePublic.of(message, self.base_url).model_dump(),
                     }
                 )
+            elif kind in ("typing", "read"):
+                await self.conversation_signal(kind, request, request_id)
             elif kind == "ping":
                 await self.send({"type": "pong", "id": request_id})
             else:
@@ -148,6 +151,31 @@ class _Session:
                     "client_message_id": request.get("client_message_id"),
                 }
             )
+
+    async def conversation_signal(self, kind: str, request: dict[str, Any], request_id: Any) -> None:
+        """`typing` (ephemeral) and `read` (`index`: the participant's new read horizon) for the caller's own
+        participant in a conversation."""
+        index = request.get("index")
+        if kind == "read" and (not isinstance(index, int) or isinstance(index, bool)):
+            raise InvalidParameter("A read frame needs an integer 'index'")
+        async with self.db.unit() as uow:
+            conversation, participant = await conversation_access(
+                uow, self.principal, str(request.get("conversation_sid", "")), write=True
+            )
+            if participant is None:
+                raise PermissionDenied("Only participants may do this in the conversation")
+            if kind == "typing":
+                await conversations.typing(uow, conversation=conversation, participant=participant)
+                return
+            assert isinstance(index, int)
+            row = await conversations.mark_read(
+                uow,
+                conversation=conversation,
+                participant=participant,
+                index=index,
+                actor=Actor.sdk(self.principal.identity),
+            )
+        await self.send({"type": "ack", "id": request_id, "last_read_message_index": row.last_read_message_index})
 
     async def subscribe(self, stream: str, after: int, request_id: Any = None) -> None:
         if stream in self.subscriptions:

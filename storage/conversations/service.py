@@ -23,6 +23,7 @@ from storage.conversations import webhooks
 from storage.conversations.tables import AddressConfigurationRow, ConversationRow, MessageRow, ParticipantRow
 from storage.db import NOTIFY_CHANNEL, UnitOfWork
 from storage.interactions import service as interactions
+from storage.realtime import service as realtime
 
 
 def utcnow() -> datetime:
@@ -667,3 +668,40 @@ async def webchat_address(uow: UnitOfWork, address_sid: str) -> AddressConfigura
     if row is None or not (row.auto_creation or {}).get("enabled"):
         return None
     return row
+
+
+# --- typing and read horizons (the SDK's live signals) ------------------------------------------------
+
+
+async def typing(uow: UnitOfWork, *, conversation: ConversationRow, participant: ParticipantRow) -> None:
+    """A participant is typing: an ephemeral event to the conversation's live subscribers (not stored)."""
+    if conversation.state is ConversationState.CLOSED:
+        raise Conflict("The conversation is closed; it is read-only", code=50407)
+    await realtime.signal(
+        uow,
+        stream=conversation.sid,
+        event=StreamEvent.TYPING,
+        data={"participant_sid": participant.sid, "identity": participant.identity},
+    )
+
+
+async def mark_read(
+    uow: UnitOfWork, *, conversation: ConversationRow, participant: ParticipantRow, index: int, actor: Actor
+) -> ParticipantRow:
+    """Move a participant's read horizon (Twilio's `setAllMessagesRead` / `advanceLastReadMessageIndex`): at
+    most the conversation's last message; the other participants see it as a read receipt."""
+    if index < 0:
+        raise InvalidParameter("The read index must be 0 or more")
+    current = await uow.found(
+        ConversationRow,
+        "SELECT * FROM conversations WHERE sid = %s",
+        (conversation.sid,),
+        resource=f"/Conversations/{conversation.sid}",
+    )
+    return await update_participant(
+        uow,
+        conversation=current,
+        participant=participant,
+        changes=ParticipantChanges(last_read_message_index=min(index, max(current.last_message_index, 0))),
+        actor=actor,
+    )
