@@ -28,6 +28,7 @@ from domain.outbox import (
     OutboxCommand,
     RequeueChannel,
     RouteCustomerMessage,
+    ScheduleConversationTimers,
     SignalTaskWorkflow,
     StartChannelTask,
     StartTaskWorkflow,
@@ -46,7 +47,10 @@ from workflows.contracts import (
     Requeue,
     TaskAdded,
     TaskInput,
+    TimersInput,
 )
+from workflows.conversation_timers import ConversationTimersWorkflow
+from workflows.conversation_timers import workflow_id as timers_workflow_id
 from workflows.interaction_channel import InteractionChannelWorkflow
 from workflows.task import TaskWorkflow
 from workflows.webhook_delivery import WebhookDeliveryWorkflow, workflow_id
@@ -242,6 +246,24 @@ async def _deliver_webhook(dispatcher: OutboxDispatcher, command: DeliverWebhook
         )
     except WorkflowAlreadyStartedError:
         pass
+
+
+@handles(ScheduleConversationTimers)
+async def _schedule_timers(dispatcher: OutboxDispatcher, command: ScheduleConversationTimers) -> None:
+    await dispatcher.client.start_workflow(
+        ConversationTimersWorkflow.run,
+        TimersInput(account_sid=command.account_sid, conversation_sid=command.conversation_sid),
+        id=timers_workflow_id(command.conversation_sid),
+        task_queue=dispatcher.task_queue,
+        start_signal="reschedule",
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(sa.ACCOUNT_SID, command.account_sid),
+                SearchAttributePair(sa.CONVERSATION_SID, command.conversation_sid),
+            ]
+        ),
+        static_summary=f"Timers of conversation {command.conversation_sid}",
+    )
 
 
 def _upgrade_legacy(row: OutboxRow) -> dict[str, Any]:

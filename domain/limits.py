@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 # --- TaskRouter --------------------------------------------------------------------------------------
 DEFAULT_RESERVATION_TIMEOUT = 120  # seconds a worker has to answer an offer
 MAX_RESERVATION_TIMEOUT = 86_400
@@ -61,6 +63,9 @@ MESSAGE_ATTRIBUTES_LIMIT = 4 * 1024
 CONVERSATION_ATTRIBUTES_LIMIT = 16 * 1024
 PARTICIPANT_ATTRIBUTES_LIMIT = 4 * 1024
 CONVERSATIONS_NAME_LIMIT = 256  # FriendlyName, UniqueName, Identity, Author, binding addresses
+MIN_INACTIVE_TIMER = timedelta(minutes=1)  # Timers.Inactive
+MIN_CLOSED_TIMER = timedelta(minutes=10)  # Timers.Closed
+TIMER_CLOSED_REASON = "The conversation's Timers.Closed ran out"
 CONVERSATION_WEBHOOKS_LIMIT = 5  # conversation-scoped webhooks per conversation (50361)
 CONVERSATION_WEBHOOK_URL_LIMIT = 512  # a conversation-scoped webhook's URL (50372)
 TRIGGERS_LIMIT = 5  # keywords of a trigger webhook (50362)

@@ -92,6 +92,13 @@ class DeliverWebhook(_Command):
     delivery: WebhookDelivery
 
 
+class ScheduleConversationTimers(_Command):
+    """A conversation's timers were set or restarted: wake (or start) its ConversationTimers workflow."""
+
+    type: Literal["schedule_conversation_timers"] = "schedule_conversation_timers"
+    conversation_sid: str
+
+
 OutboxCommand = Annotated[
     StartTaskWorkflow
     | SignalTaskWorkflow
@@ -99,7 +106,8 @@ OutboxCommand = Annotated[
     | CloseInteractionChannel
     | StartChannelTask
     | RequeueChannel
-    | DeliverWebhook,
+    | DeliverWebhook
+    | ScheduleConversationTimers,
     Field(discriminator="type"),
 ]
 OUTBOX_COMMAND: TypeAdapter[OutboxCommand] = TypeAdapter(OutboxCommand)

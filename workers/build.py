@@ -11,18 +11,26 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.conversations import ConversationActivities
 from activities.outbox import OutboxActivities
 from activities.routing import RoutingActivities
 from activities.webhooks import WebhookActivities
 from core.outbox import OutboxDispatcher
 from core.settings import Settings
 from storage.db import Database
+from workflows.conversation_timers import ConversationTimersWorkflow
 from workflows.interaction_channel import InteractionChannelWorkflow
 from workflows.outbox_sweeper import SWEEPER_ID, OutboxSweeperWorkflow, SweeperInput
 from workflows.task import TaskWorkflow
 from workflows.webhook_delivery import WebhookDeliveryWorkflow
 
-WORKFLOWS = [InteractionChannelWorkflow, TaskWorkflow, OutboxSweeperWorkflow, WebhookDeliveryWorkflow]
+WORKFLOWS = [
+    InteractionChannelWorkflow,
+    TaskWorkflow,
+    OutboxSweeperWorkflow,
+    WebhookDeliveryWorkflow,
+    ConversationTimersWorkflow,
+]
 # Pure modules (no I/O, no global state) need not be re-imported into every workflow's sandbox.
 PASSTHROUGH = ("domain", "workflows.contracts", "workflows.search_attributes")
 # The first slice ran the sweeper from a Schedule (a new workflow run every few seconds); it is removed.
@@ -35,6 +43,7 @@ def build_worker(client: Client, db: Database, settings: Settings, *, task_queue
     routing = RoutingActivities(db, presence_grace=settings.presence_grace)
     outbox = OutboxActivities(dispatcher, older_than_seconds=settings.outbox_redrive_after)
     webhooks = WebhookActivities(db)
+    conversations = ConversationActivities(db)
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
@@ -54,6 +63,7 @@ def build_worker(client: Client, db: Database, settings: Settings, *, task_queue
             routing.release_absent_agents,
             outbox.redrive_outbox,
             webhooks.deliver_webhook,
+            conversations.apply_conversation_timers,
         ],
     )
 

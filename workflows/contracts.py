@@ -34,6 +34,7 @@ class ActivityName(StrEnum):
     REDRIVE_OUTBOX = "redrive_outbox"
     RELEASE_ABSENT_AGENTS = "release_absent_agents"
     DELIVER_WEBHOOK = "deliver_webhook"
+    APPLY_CONVERSATION_TIMERS = "apply_conversation_timers"
 
 
 # --- InteractionChannel ------------------------------------------------------------------------------
@@ -247,3 +248,25 @@ class WebhookResult(BaseModel):
 
     status_code: int
     elapsed_ms: float
+
+
+# --- Conversation timers -----------------------------------------------------------------------------
+
+
+class TimersInput(BaseModel):
+    account_sid: str
+    conversation_sid: str
+
+
+class ApplyTimers(BaseModel):
+    """The timer activity's input: which conversation, as of when (the workflow's clock, epoch seconds: the
+    durable timer that woke it is the authority on how much time has passed)."""
+
+    conversation_sid: str
+    as_of: float
+
+
+class TimersDue(BaseModel):
+    """When the conversation's next timer runs out (epoch seconds), or None: nothing left to watch."""
+
+    next_at: float | None = None

@@ -55,6 +55,7 @@ Address = Annotated[AddressType, BeforeValidator(one_of(AddressType))]
 ChannelStatus = Annotated[ChannelUpdateStatus, BeforeValidator(one_of(ChannelUpdateStatus))]
 ParticipantStatus = Annotated[ParticipantUpdateStatus, BeforeValidator(one_of(ParticipantUpdateStatus))]
 Role = Annotated[TokenRole, BeforeValidator(one_of(TokenRole))]
+TimerText = Annotated[str, Field(max_length=32)]
 Method = Annotated[WebhookMethod, BeforeValidator(one_of(WebhookMethod))]
 Target = Annotated[WebhookTarget, BeforeValidator(one_of(WebhookTarget))]
 
@@ -70,8 +71,18 @@ class CreateConversation(FormModel):
     attributes: ConversationAttributes | None = Field(
         None, alias="Attributes", description="A JSON object, up to 16 KB."
     )
-    state: State | None = Field(None, alias="State", description="`active` (default) or `inactive`.")
+    state: State | None = Field(
+        None, alias="State", description="`active` (default) or `inactive`; needed with timers (50382)."
+    )
     messaging_service_sid: str | None = Field(None, alias="MessagingServiceSid")
+    timers_inactive: TimerText | None = Field(
+        None, alias="Timers.Inactive", description="ISO 8601 duration of inactivity before `inactive` (≥ PT1M)."
+    )
+    timers_closed: TimerText | None = Field(
+        None, alias="Timers.Closed", description="ISO 8601 duration of inactivity before `closed` (≥ PT10M)."
+    )
+    date_created: datetime | None = Field(None, alias="DateCreated")
+    date_updated: datetime | None = Field(None, alias="DateUpdated")
 
 
 class UpdateConversation(FormModel):
@@ -81,6 +92,11 @@ class UpdateConversation(FormModel):
     unique_name: ConversationsName | None = Field(None, alias="UniqueName")
     attributes: ConversationAttributes | None = Field(None, alias="Attributes")
     state: State | None = Field(None, alias="State", description="`active`, `inactive` or `closed` (final).")
+    messaging_service_sid: str | None = Field(None, alias="MessagingServiceSid")
+    timers_inactive: TimerText | None = Field(None, alias="Timers.Inactive")
+    timers_closed: TimerText | None = Field(None, alias="Timers.Closed")
+    date_created: datetime | None = Field(None, alias="DateCreated")
+    date_updated: datetime | None = Field(None, alias="DateUpdated")
 
 
 class CreateParticipant(FormModel):
@@ -210,3 +226,12 @@ class UpdateMessage(FormModel):
     author: ConversationsName | None = Field(None, alias="Author")
     date_created: datetime | None = Field(None, alias="DateCreated")
     date_updated: datetime | None = Field(None, alias="DateUpdated")
+
+
+class UpdateConfiguration(FormModel):
+    """`POST /conversations/v1/Configuration`: the account's defaults."""
+
+    default_chat_service_sid: str | None = Field(None, alias="DefaultChatServiceSid")
+    default_messaging_service_sid: str | None = Field(None, alias="DefaultMessagingServiceSid")
+    default_inactive_timer: TimerText | None = Field(None, alias="DefaultInactiveTimer")
+    default_closed_timer: TimerText | None = Field(None, alias="DefaultClosedTimer")

@@ -1,4 +1,5 @@
-"""/conversations/v1 webhooks: the account's `Configuration/Webhooks` and conversation-scoped `…/Webhooks`."""
+"""/conversations/v1 configuration: the account's `Configuration` and `Configuration/Webhooks`, and
+conversation-scoped `…/Webhooks`."""
 
 from __future__ import annotations
 
@@ -8,14 +9,53 @@ from fastapi import APIRouter, Depends, Form, Request, Response
 
 from api.access import conversation_access
 from api.deps import AdminPrincipal, DbDep, SettingsDep
-from api.forms.conversations import CreateScopedWebhook, UpdateScopedWebhook, UpdateWebhookConfiguration
+from api.forms.conversations import (
+    CreateScopedWebhook,
+    UpdateConfiguration,
+    UpdateScopedWebhook,
+    UpdateWebhookConfiguration,
+)
 from api.forms.parse import form_of
 from api.paging import paging
-from api.schemas.conversations import ScopedWebhookList, ScopedWebhookPublic, WebhookConfigurationPublic
+from api.schemas.conversations import (
+    ConfigurationPublic,
+    ScopedWebhookList,
+    ScopedWebhookPublic,
+    WebhookConfigurationPublic,
+)
 from domain.limits import CONVERSATION_WEBHOOKS_LIMIT
+from storage.conversations import service as conversations
 from storage.conversations import webhooks
 
 router = APIRouter(prefix="/conversations/v1", tags=["Conversations"])
+
+
+@router.get("/Configuration", response_model=ConfigurationPublic)
+async def fetch_configuration(principal: AdminPrincipal, db: DbDep, settings: SettingsDep) -> ConfigurationPublic:
+    """The account's default Conversation Service, Messaging Service and timers."""
+    async with db.read() as q:
+        row = await conversations.configuration(q, account_sid=principal.account_sid)
+    return ConfigurationPublic.of(row, settings.base_url)
+
+
+@router.post("/Configuration", response_model=ConfigurationPublic)
+async def update_configuration(
+    principal: AdminPrincipal, db: DbDep, form: Annotated[UpdateConfiguration, Form()], settings: SettingsDep
+) -> ConfigurationPublic:
+    """Change the defaults: the service must be the account's own; timers apply to conversations created
+    from now on (≥ PT1M inactive, ≥ PT10M closed)."""
+    async with db.unit() as uow:
+        row = await conversations.update_configuration(
+            uow,
+            account_sid=principal.account_sid,
+            changes=conversations.ConfigurationChanges(
+                default_chat_service_sid=form.default_chat_service_sid,
+                default_messaging_service_sid=form.default_messaging_service_sid,
+                default_inactive_timer=form.default_inactive_timer,
+                default_closed_timer=form.default_closed_timer,
+            ),
+        )
+    return ConfigurationPublic.of(row, settings.base_url)
 
 
 @router.get("/Configuration/Webhooks", response_model=WebhookConfigurationPublic)

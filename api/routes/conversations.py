@@ -59,8 +59,12 @@ async def create_conversation(
             friendly_name=form.friendly_name,
             unique_name=form.unique_name,
             attributes=form.attributes or "{}",
-            state=form.state or ConversationState.ACTIVE,
+            state=form.state,
             messaging_service_sid=form.messaging_service_sid,
+            timers_inactive=form.timers_inactive,
+            timers_closed=form.timers_closed,
+            date_created=form.date_created,
+            date_updated=form.date_updated,
             actor=actor,
         )
     return ConversationPublic.of(row, settings.base_url)
@@ -107,7 +111,15 @@ async def update_conversation(
 ) -> ConversationPublic:
     """Change a conversation; `closed` is final (a closed conversation cannot be re-opened: 50404)."""
     changes = ConversationChanges(
-        friendly_name=form.friendly_name, attributes=form.attributes, state=form.state, unique_name=form.unique_name
+        friendly_name=form.friendly_name,
+        attributes=form.attributes,
+        state=form.state,
+        unique_name=form.unique_name,
+        messaging_service_sid=form.messaging_service_sid,
+        timers_inactive=form.timers_inactive,
+        timers_closed=form.timers_closed,
+        date_created=form.date_created,
+        date_updated=form.date_updated,
     )
     async with db.unit() as uow:
         conversation, _ = await conversation_access(uow, principal, sid, write=True)

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from api.schemas.common import PageMeta, Public, TwilioDate
+from api.schemas.common import PageMeta, Public, TwilioDate, iso
 from domain.states import (
     ConversationState,
     InteractionChannelStatus,
@@ -14,6 +14,7 @@ from domain.states import (
     TransferStatus,
     TransferType,
 )
+from storage.accounts.tables import AccountRow
 from storage.conversations.tables import (
     AddressConfigurationRow,
     ConversationRow,
@@ -54,9 +55,15 @@ class ConversationPublic(Public):
     @classmethod
     def of(cls, row: ConversationRow, base: str) -> ConversationPublic:
         url = conversation_url(base, row.sid)
+        timers = {
+            name: iso(value)
+            for name, value in (("date_inactive", row.timers_date_inactive), ("date_closed", row.timers_date_closed))
+            if value is not None
+        }
         return cls.from_row(
             row,
             url=url,
+            timers=timers,
             links={
                 "participants": f"{url}/Participants",
                 "messages": f"{url}/Messages",
@@ -145,6 +152,31 @@ class AddressPublic(Public):
 class AddressList(Public):
     address_configurations: list[AddressPublic]
     meta: PageMeta
+
+
+class ConfigurationPublic(Public):
+    """`/conversations/v1/Configuration`: the account's default service, messaging service and timers."""
+
+    account_sid: str
+    default_chat_service_sid: str | None
+    default_messaging_service_sid: str | None
+    default_inactive_timer: str | None
+    default_closed_timer: str | None
+    url: str
+    links: dict[str, str]
+
+    @classmethod
+    def of(cls, row: AccountRow, base: str) -> ConfigurationPublic:
+        url = f"{base}/conversations/v1/Configuration"
+        return cls.from_row(
+            row,
+            account_sid=row.sid,
+            url=url,
+            links={
+                "service": f"{base}/conversations/v1/Services/{row.default_chat_service_sid}",
+                "webhooks": f"{url}/Webhooks",
+            },
+        )
 
 
 class WebhookConfigurationPublic(Public):

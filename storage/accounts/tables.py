@@ -15,6 +15,10 @@ class AccountRow(SQLModel):
     auth_token: str = Field(max_length=64)
     status: str = default("active", max_length=16)
     default_chat_service_sid: str | None = Field(default=None, max_length=34)
+    # Conversations' account configuration (`/conversations/v1/Configuration`).
+    default_messaging_service_sid: str | None = Field(default=None, max_length=34)
+    default_inactive_timer: str | None = Field(default=None, max_length=32)
+    default_closed_timer: str | None = Field(default=None, max_length=32)
     date_created: datetime | None = created_at()
     date_updated: datetime | None = updated_at()
 

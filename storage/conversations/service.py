@@ -7,6 +7,7 @@ outbox command that (re)starts routing. No workflow round trip (ARCHITECTURE §3
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -14,13 +15,28 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from domain.errors import Conflict, InvalidParameter, NotFound
-from domain.limits import MESSAGE_ATTRIBUTES_LIMIT, MESSAGE_BODY_LIMIT
+from domain.limits import (
+    MESSAGE_ATTRIBUTES_LIMIT,
+    MESSAGE_BODY_LIMIT,
+    MIN_CLOSED_TIMER,
+    MIN_INACTIVE_TIMER,
+    TIMER_CLOSED_REASON,
+)
+from domain.outbox import ScheduleConversationTimers
 from domain.realtime import StreamEvent
 from domain.sids import SidPrefix, new_sid
 from domain.states import CONVERSATION_TRANSITIONS, ConversationState, StateChangeReason
+from domain.timers import check_timer, closed_timer, inactive_timer
 from domain.webhooks import SYSTEM, Actor, WebhookEvent, webhook_date
+from storage.accounts.tables import AccountRow
 from storage.conversations import webhooks
-from storage.conversations.tables import AddressConfigurationRow, ConversationRow, MessageRow, ParticipantRow
+from storage.conversations.tables import (
+    AddressConfigurationRow,
+    ConversationRow,
+    ConversationServiceRow,
+    MessageRow,
+    ParticipantRow,
+)
 from storage.db import NOTIFY_CHANNEL, UnitOfWork
 from storage.interactions import service as interactions
 from storage.realtime import service as realtime
@@ -50,6 +66,16 @@ async def get_conversation(uow: UnitOfWork, *, account_sid: str, sid_or_unique_n
     )
 
 
+# The timers' deadlines for a conversation in `state` with timers `inactive`/`closed`, from now (named
+# parameters of the statements below): the inactive timer runs only while active; nothing runs once closed.
+_INACTIVE_DEADLINE = (
+    "CASE WHEN %(state)s::text = 'active' AND %(inactive)s::text IS NOT NULL THEN now() + %(inactive)s::interval END"
+)
+_CLOSED_DEADLINE = (
+    "CASE WHEN %(state)s::text <> 'closed' AND %(closed)s::text IS NOT NULL THEN now() + %(closed)s::interval END"
+)
+
+
 async def create_conversation(
     uow: UnitOfWork,
     *,
@@ -58,37 +84,64 @@ async def create_conversation(
     friendly_name: str | None = None,
     unique_name: str | None = None,
     attributes: str = "{}",
-    state: ConversationState = ConversationState.ACTIVE,
+    state: ConversationState | None = None,
     address_sid: str | None = None,
     messaging_service_sid: str | None = None,
     timers_inactive: str | None = None,
     timers_closed: str | None = None,
+    date_created: datetime | None = None,
+    date_updated: datetime | None = None,
     actor: Actor = SYSTEM,
 ) -> ConversationRow:
+    """Twilio's rules: a conversation is not created closed (50384); timers need an explicit `State` (50382);
+    the account's default timers and messaging service apply when none is given."""
+    if state is ConversationState.CLOSED:
+        raise InvalidParameter("A conversation cannot be created in the closed state", code=50384)
+    if (timers_inactive or timers_closed) and state is None:
+        raise InvalidParameter("Timers.Inactive and Timers.Closed need the State parameter", code=50382)
+    inactive, closed = inactive_timer(timers_inactive), closed_timer(timers_closed)
+    defaults = await uow.fetchone(
+        "SELECT default_messaging_service_sid, default_inactive_timer, default_closed_timer FROM accounts "
+        "WHERE sid = %s",
+        (account_sid,),
+    )
+    if defaults is not None:
+        inactive = inactive or defaults["default_inactive_timer"]
+        closed = closed or defaults["default_closed_timer"]
+        messaging_service_sid = messaging_service_sid or defaults["default_messaging_service_sid"]
     if unique_name is not None:
         await _ensure_unique_name(uow, chat_service_sid, unique_name)
+    effective = state or ConversationState.ACTIVE
     row = await uow.one(
         ConversationRow,
-        """
+        f"""
         INSERT INTO conversations (sid, account_sid, chat_service_sid, messaging_service_sid, friendly_name,
-                                   unique_name, attributes, state, address_sid, timers_inactive, timers_closed)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING *
+                                   unique_name, attributes, state, address_sid, timers_inactive, timers_closed,
+                                   timers_date_inactive, timers_date_closed, date_created, date_updated)
+        VALUES (%(sid)s, %(account)s, %(service)s, %(messaging)s, %(friendly)s, %(unique)s, %(attributes)s,
+                %(state)s::text, %(address)s, %(inactive)s::text, %(closed)s::text,
+                {_INACTIVE_DEADLINE}, {_CLOSED_DEADLINE},
+                COALESCE(%(created)s, now()), COALESCE(%(updated)s, %(created)s, now()))
+        RETURNING *
         """,
-        (
-            new_sid(SidPrefix.CONVERSATION),
-            account_sid,
-            chat_service_sid,
-            messaging_service_sid,
-            friendly_name,
-            unique_name,
-            attributes,
-            state.value,
-            address_sid,
-            timers_inactive,
-            timers_closed,
-        ),
+        {
+            "sid": new_sid(SidPrefix.CONVERSATION),
+            "account": account_sid,
+            "service": chat_service_sid,
+            "messaging": messaging_service_sid,
+            "friendly": friendly_name,
+            "unique": unique_name,
+            "attributes": attributes,
+            "state": effective.value,
+            "address": address_sid,
+            "inactive": inactive,
+            "closed": closed,
+            "created": date_created,
+            "updated": date_updated,
+        },
     )
     assert row is not None
+    await _schedule_timers(uow, row)
     await webhooks.emit(
         uow,
         conversation=row,
@@ -97,6 +150,16 @@ async def create_conversation(
         actor=actor,
     )
     return row
+
+
+async def _schedule_timers(uow: UnitOfWork, row: ConversationRow) -> None:
+    """A conversation whose timers run has a ConversationTimers workflow watching them (woken to re-read)."""
+    if row.timers_date_inactive is None and row.timers_date_closed is None:
+        return
+    await uow.outbox(
+        ScheduleConversationTimers(account_sid=row.account_sid, conversation_sid=row.sid),
+        dedupe_key=f"timers:{row.sid}:{uuid.uuid4().hex}",
+    )
 
 
 async def _ensure_unique_name(uow: UnitOfWork, chat_service_sid: str, unique_name: str, exclude: str = "") -> None:
@@ -114,32 +177,64 @@ class ConversationChanges:
     attributes: str | None = None
     state: ConversationState | None = None
     unique_name: str | None = None
+    messaging_service_sid: str | None = None
+    timers_inactive: str | None = None
+    timers_closed: str | None = None
+    date_created: datetime | None = None
+    date_updated: datetime | None = None
+
+    @property
+    def times(self) -> bool:
+        """Whether the timers' deadlines start again: the timers or the state changed."""
+        return self.state is not None or self.timers_inactive is not None or self.timers_closed is not None
 
 
 async def update_conversation(
     uow: UnitOfWork, *, conversation: ConversationRow, changes: ConversationChanges, actor: Actor
 ) -> ConversationRow:
+    """Closed is final and read-only (50404 to re-open it, 50407 for any other change)."""
+    if conversation.state is ConversationState.CLOSED:
+        if changes.state is not None and changes.state is not ConversationState.CLOSED:
+            raise InvalidParameter("A closed conversation cannot be re-opened", code=50404)
+        raise Conflict("The conversation is closed; it is read-only", code=50407)
     if changes.state is not None and changes.state is not conversation.state:
         if changes.state not in CONVERSATION_TRANSITIONS[conversation.state]:
-            if conversation.state is ConversationState.CLOSED:
-                raise InvalidParameter("A closed conversation cannot be re-opened", code=50404)
             raise InvalidParameter(f"A conversation cannot go from {conversation.state} to {changes.state}")
     if changes.unique_name is not None:
         await _ensure_unique_name(uow, conversation.chat_service_sid, changes.unique_name, exclude=conversation.sid)
+    state = changes.state or conversation.state
+    inactive = inactive_timer(changes.timers_inactive) or conversation.timers_inactive
+    closed = closed_timer(changes.timers_closed) or conversation.timers_closed
     row = await uow.one(
         ConversationRow,
-        "UPDATE conversations SET friendly_name = COALESCE(%s, friendly_name), "
-        "attributes = COALESCE(%s, attributes), state = COALESCE(%s, state), "
-        "unique_name = COALESCE(%s, unique_name), date_updated = now() WHERE sid = %s RETURNING *",
-        (
-            changes.friendly_name,
-            changes.attributes,
-            changes.state.value if changes.state else None,
-            changes.unique_name,
-            conversation.sid,
-        ),
+        f"""
+        UPDATE conversations
+           SET friendly_name = COALESCE(%(friendly)s, friendly_name), attributes = COALESCE(%(attributes)s, attributes),
+               state = %(state)s::text, unique_name = COALESCE(%(unique)s, unique_name),
+               messaging_service_sid = COALESCE(%(messaging)s, messaging_service_sid),
+               timers_inactive = %(inactive)s::text, timers_closed = %(closed)s::text,
+               timers_date_inactive = CASE WHEN %(retime)s THEN {_INACTIVE_DEADLINE} ELSE timers_date_inactive END,
+               timers_date_closed = CASE WHEN %(retime)s THEN {_CLOSED_DEADLINE} ELSE timers_date_closed END,
+               date_created = COALESCE(%(created)s, date_created), date_updated = COALESCE(%(updated)s, now())
+         WHERE sid = %(sid)s RETURNING *
+        """,
+        {
+            "friendly": changes.friendly_name,
+            "attributes": changes.attributes,
+            "state": state.value,
+            "unique": changes.unique_name,
+            "messaging": changes.messaging_service_sid,
+            "inactive": inactive,
+            "closed": closed,
+            "retime": changes.times,
+            "created": changes.date_created,
+            "updated": changes.date_updated,
+            "sid": conversation.sid,
+        },
     )
     assert row is not None
+    if changes.times:
+        await _schedule_timers(uow, row)
     await webhooks.emit(
         uow,
         conversation=row,
@@ -476,7 +571,9 @@ async def create_message(
         UPDATE conversations c
            SET last_message_index = c.last_message_index + 1, last_event_seq = c.last_event_seq + 1,
                last_message_at = now(), date_updated = now(),
-               state = CASE WHEN c.state = 'inactive' THEN 'active' ELSE c.state END
+               state = CASE WHEN c.state = 'inactive' THEN 'active' ELSE c.state END,
+               timers_date_inactive = now() + c.timers_inactive::interval,
+               timers_date_closed = now() + c.timers_closed::interval
           FROM (SELECT state FROM conversations WHERE sid = %s FOR UPDATE) before
          WHERE c.sid = %s AND c.state <> 'closed'
         RETURNING c.*, before.state AS state_before
@@ -704,4 +801,109 @@ async def mark_read(
         participant=participant,
         changes=ParticipantChanges(last_read_message_index=min(index, max(current.last_message_index, 0))),
         actor=actor,
+    )
+
+
+# --- timers --------------------------------------------------------------------------------------------
+
+
+async def apply_timers(uow: UnitOfWork, *, conversation_sid: str, as_of: datetime) -> datetime | None:
+    """Carry out whatever timer of the conversation has run out by `as_of` (the ConversationTimers workflow's
+    clock, or the database's if that is later) and return the next deadline, or None when no timer is left to
+    watch (closed, deleted or timers gone). A deadline moved on by newer messages is simply the next one."""
+    row = await uow.one(ConversationRow, "SELECT * FROM conversations WHERE sid = %s FOR UPDATE", (conversation_sid,))
+    if row is None or row.state is ConversationState.CLOSED:
+        return None
+    now = max(await _db_now(uow), as_of)
+    if row.timers_date_closed is not None and row.timers_date_closed <= now:
+        await _timer_closes(uow, row)
+        return None
+    if (
+        row.state is ConversationState.ACTIVE
+        and row.timers_date_inactive is not None
+        and row.timers_date_inactive <= now
+    ):
+        updated = await uow.one(
+            ConversationRow,
+            "UPDATE conversations SET state = 'inactive', timers_date_inactive = NULL, date_updated = now() "
+            "WHERE sid = %s RETURNING *",
+            (row.sid,),
+        )
+        assert updated is not None
+        await _state_updated(uow, updated, row.state, StateChangeReason.TIMER, SYSTEM)
+        row = updated
+    deadlines = [d for d in (row.timers_date_inactive, row.timers_date_closed) if d is not None]
+    if row.state is not ConversationState.ACTIVE:
+        deadlines = [d for d in (row.timers_date_closed,) if d is not None]
+    return min(deadlines) if deadlines else None
+
+
+async def _timer_closes(uow: UnitOfWork, row: ConversationRow) -> None:
+    """Timers.Closed ran out. An interaction channel still open on the conversation closes with it (its tasks
+    end), so no agent is left holding a read-only conversation."""
+    if await interactions.close_open_channel(uow, conversation_sid=row.sid, reason=TIMER_CLOSED_REASON):
+        return  # closing the channel closed the conversation
+    updated = await uow.one(
+        ConversationRow,
+        "UPDATE conversations SET state = 'closed', timers_date_inactive = NULL, timers_date_closed = NULL, "
+        "date_updated = now() WHERE sid = %s RETURNING *",
+        (row.sid,),
+    )
+    assert updated is not None
+    await _state_updated(uow, updated, row.state, StateChangeReason.TIMER, SYSTEM)
+
+
+async def _db_now(uow: UnitOfWork) -> datetime:
+    found = await uow.fetchone("SELECT now() AS now")
+    assert found is not None
+    return found["now"]  # type: ignore[no-any-return]
+
+
+# --- the account's Conversations configuration --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigurationChanges:
+    default_chat_service_sid: str | None = None
+    default_messaging_service_sid: str | None = None
+    default_inactive_timer: str | None = None
+    default_closed_timer: str | None = None
+
+
+async def configuration(uow: UnitOfWork, *, account_sid: str) -> AccountRow:
+    return await uow.found(
+        AccountRow, "SELECT * FROM accounts WHERE sid = %s", (account_sid,), resource="/Configuration"
+    )
+
+
+async def update_configuration(uow: UnitOfWork, *, account_sid: str, changes: ConfigurationChanges) -> AccountRow:
+    """The account's default service (one of its own), messaging service and timers for new conversations."""
+    if changes.default_chat_service_sid is not None:
+        await get_service(uow, account_sid=account_sid, sid=changes.default_chat_service_sid)
+    row = await uow.one(
+        AccountRow,
+        "UPDATE accounts SET default_chat_service_sid = COALESCE(%s, default_chat_service_sid), "
+        "default_messaging_service_sid = COALESCE(%s, default_messaging_service_sid), "
+        "default_inactive_timer = COALESCE(%s, default_inactive_timer), "
+        "default_closed_timer = COALESCE(%s, default_closed_timer), date_updated = now() "
+        "WHERE sid = %s RETURNING *",
+        (
+            changes.default_chat_service_sid,
+            changes.default_messaging_service_sid,
+            check_timer(changes.default_inactive_timer, name="DefaultInactiveTimer", minimum=MIN_INACTIVE_TIMER),
+            check_timer(changes.default_closed_timer, name="DefaultClosedTimer", minimum=MIN_CLOSED_TIMER),
+            account_sid,
+        ),
+    )
+    if row is None:
+        raise NotFound.resource("/Configuration")
+    return row
+
+
+async def get_service(uow: UnitOfWork, *, account_sid: str, sid: str) -> ConversationServiceRow:
+    return await uow.found(
+        ConversationServiceRow,
+        "SELECT * FROM conversation_services WHERE account_sid = %s AND sid = %s",
+        (account_sid, sid),
+        resource=f"/Services/{sid}",
     )

@@ -37,6 +37,9 @@ class ConversationRow(SQLModel):
     state: ConversationState = enum_column(ConversationState.ACTIVE)
     timers_inactive: str | None = Field(default=None, max_length=32)
     timers_closed: str | None = Field(default=None, max_length=32)
+    # The timers' deadlines, moved on by every message (ARCHITECTURE §3: in the message's own UPDATE).
+    timers_date_inactive: datetime | None = tstz()
+    timers_date_closed: datetime | None = tstz()
     # Counters allocated under the row lock taken by every message insert (ARCHITECTURE §3).
     last_message_index: int = Field(default=-1, sa_column=Column(Integer, nullable=False, server_default=text("-1")))
     last_event_seq: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))

@@ -1004,3 +1004,17 @@ async def forget_closed_channels(uow: UnitOfWork, *, conversation_sid: str) -> N
     for table in ("interaction_transfers", "interaction_invites", "interaction_participants"):
         await uow.execute(f"DELETE FROM {table} WHERE channel_sid = ANY(%s)", (channels,))
     await uow.execute("DELETE FROM interaction_channels WHERE sid = ANY(%s)", (channels,))
+
+
+async def close_open_channel(uow: UnitOfWork, *, conversation_sid: str, reason: str) -> bool:
+    """Close the interaction channel open on a conversation (its tasks end and its conversation closes), as the
+    API's `Status=closed` does; False when none is open."""
+    channel = await uow.one(
+        InteractionChannelRow,
+        "SELECT * FROM interaction_channels WHERE conversation_sid = %s AND status <> ALL(%s) FOR UPDATE",
+        (conversation_sid, [s.value for s in ENDED_CHANNEL]),
+    )
+    if channel is None:
+        return False
+    await update_channel(uow, channel=channel, status=ChannelUpdateStatus.CLOSED, close_tasks=True, reason=reason)
+    return True

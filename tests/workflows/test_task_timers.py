@@ -1,5 +1,6 @@
-"""Task workflow timers on the time-skipping test server, with the real activities and the real database:
-Twilio's default 120 s reservation timeout, a target timeout that ends in `Workflow Timeout`, and task TTL."""
+"""Workflow timers on the time-skipping test server, with the real activities and the real database:
+Twilio's default 120 s reservation timeout, a target timeout that ends in `Workflow Timeout`, task TTL, a
+parked channel's policy, and a conversation's Timers.Inactive / Timers.Closed."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from core.settings import Settings
 from core.temporal import DATA_CONVERTER
 from domain.limits import PARKED_CHANNEL_CLOSE_AFTER, PARKED_CHANNEL_INACTIVE_AFTER, WRAPUP_TIMEOUT_REASON
 from domain.sids import SidPrefix, new_sid
-from domain.states import ChannelRunStatus, ReservationStatus, TaskStatus
+from domain.states import ChannelRunStatus, ConversationState, ReservationStatus, TaskStatus
 from storage.conversations import service as conversations
 from storage.db import Database
 from storage.interactions import service as interactions
@@ -32,6 +33,7 @@ from tests.support.waiting import eventually
 from workers.build import build_worker
 from workflows import search_attributes
 from workflows.contracts import ChannelInput, ChannelState, TaskInput
+from workflows.conversation_timers import workflow_id as timers_workflow_id
 from workflows.interaction_channel import InteractionChannelWorkflow
 from workflows.task import TaskWorkflow
 
@@ -307,3 +309,55 @@ async def test_a_parked_channel_goes_inactive_then_closes_by_policy(harness):
     assert row is not None
     assert (row["status"], row["state"]) == ("closed", "closed")
     assert "parked" in row["error_message"]
+
+
+async def test_conversation_timers_make_it_inactive_then_close_it(harness):
+    """Timers.Inactive=PT1M and Timers.Closed=PT10M carried out by the ConversationTimers workflow, started
+    from the outbox by the conversation's creation."""
+    db = harness.db
+    async with db.unit() as uow:
+        conversation = await conversations.create_conversation(
+            uow,
+            account_sid=harness.account_sid,
+            chat_service_sid=await conversations.default_service_sid(uow, harness.account_sid),
+            state=ConversationState.ACTIVE,
+            timers_inactive="PT1M",
+            timers_closed="PT10M",
+        )
+    handle = harness.env.client.get_workflow_handle(timers_workflow_id(conversation.sid))
+    harness.started.append(handle.id)
+
+    async def state() -> str:
+        async with db.read() as q:
+            row = await q.fetchone("SELECT state FROM conversations WHERE sid = %s", (conversation.sid,))
+        return row["state"] if row else "gone"
+
+    async def running() -> bool:
+        try:
+            return (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+        except Exception:
+            return False
+
+    with harness.env.auto_time_skipping_disabled():
+        await eventually(running, what="the timers workflow started from the outbox")
+        await harness.env.sleep(timedelta(seconds=50))
+        assert await state() == "active"
+        await harness.env.sleep(timedelta(seconds=11))
+        await eventually(lambda: _is(state, "inactive"), what="the conversation made inactive by its timer")
+        await harness.env.sleep(timedelta(minutes=9))
+        await eventually(lambda: _is(state, "closed"), what="the conversation closed by its timer")
+        assert await handle.result() is None
+        await record_handle(handle, "ConversationTimers", "inactive-then-closed")
+    async with db.read() as q:
+        events = await q.fetchall(
+            "SELECT data FROM realtime_events WHERE stream = %s AND type = 'conversation.state_updated' ORDER BY seq",
+            (conversation.sid,),
+        )
+    assert [(e["data"]["state_to"], e["data"]["reason"]) for e in events] == [
+        ("inactive", "TIMER"),
+        ("closed", "TIMER"),
+    ]
+
+
+async def _is(probe, wanted: str) -> bool:
+    return await probe() == wanted
