@@ -17,11 +17,22 @@ from storage.taskrouter.models import TaskView, WorkspaceView
 
 
 async def conversation_access(
-    q: UnitOfWork, principal: Principal, sid_or_unique_name: str, *, write: bool = False
+    q: UnitOfWork,
+    principal: Principal,
+    sid_or_unique_name: str,
+    *,
+    write: bool = False,
+    service_sid: str | None = None,
 ) -> tuple[ConversationRow, ParticipantRow | None]:
-    """The conversation and, for token holders, the caller's own participant in it."""
+    """The conversation (of `service_sid`, or of the account's default service) and, for token holders, the
+    caller's own participant in it. A token whose chat grant names a service reaches only that service."""
+    if principal.chat_service_sid and service_sid and principal.chat_service_sid != service_sid:
+        raise PermissionDenied("The token's chat grant is for another Conversation Service")
     conversation = await conversations.get_conversation(
-        q, account_sid=principal.account_sid, sid_or_unique_name=sid_or_unique_name
+        q,
+        account_sid=principal.account_sid,
+        sid_or_unique_name=sid_or_unique_name,
+        chat_service_sid=service_sid,
     )
     if principal.is_admin:
         return conversation, None

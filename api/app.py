@@ -6,15 +6,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from temporalio.client import Client
 
 from api import docs, errors
 from api.auth import Authenticator
+from api.deps import scoped_service
 from api.prehooks import PreEvents
 from api.realtime import RealtimeHub
-from api.routes import conversation_webhooks, conversations, flex, health, outbox, realtime, tokens, webchat
+from api.routes import conversations, conversations_account, flex, health, outbox, realtime, tokens, webchat
 from api.routes.taskrouter import (
     activities,
     events,
@@ -81,8 +82,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         tokens,
         outbox,
         webchat,
-        conversations,
-        conversation_webhooks,
+        conversations_account,
         flex,
         realtime,
         workspaces,
@@ -97,6 +97,13 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         reservations,
     ):
         app.include_router(module.router)
+    # Conversations' conversation-scoped resources, for the default service and for any of the account's.
+    app.include_router(conversations.router, prefix="/conversations/v1")
+    app.include_router(
+        conversations.router,
+        prefix="/conversations/v1/Services/{ChatServiceSid}",
+        dependencies=[Depends(scoped_service)],
+    )
     app.mount("/agent", StaticFiles(directory=WEB_DIR / "agent", html=True), name="agent")
     app.mount("/chat", StaticFiles(directory=WEB_DIR / "chat", html=True), name="chat")
     # Code both browser apps use (the realtime client), served once.

@@ -3,9 +3,10 @@ the security schemes OpenAPI documents for it), its query parameters, and the If
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request, Response, Security
+from fastapi import Depends, Header, Path, Request, Response, Security
 from fastapi.requests import HTTPConnection
 from fastapi.security import APIKeyHeader, HTTPBasic, HTTPBearer
 from temporalio.client import Client
@@ -15,6 +16,7 @@ from api.wire import Params
 from core.settings import Settings
 from domain.errors import AuthenticationFailed, Conflict, InvalidParameter, PermissionDenied
 from domain.webhooks import Actor
+from storage.conversations import service as conversation_services
 from storage.db import Database
 
 
@@ -114,6 +116,36 @@ async def acting(
     return Actor.rest(webhook_enabled=value == "true")
 
 
+@dataclass(frozen=True, slots=True)
+class ServiceScope:
+    """The Conversation Service a Conversations request works in: the one of `/Services/{ChatServiceSid}/…`
+    (`scoped`, and URLs are built there), or the account's default service for the short paths (`sid` None:
+    the storage query resolves it, so the short paths cost no extra read)."""
+
+    sid: str | None = None
+
+    @property
+    def scoped(self) -> bool:
+        return self.sid is not None
+
+
+async def scoped_service(
+    request: Request,
+    principal: Annotated[Principal, Depends(authenticate)],
+    chat_service_sid: Annotated[
+        str, Path(alias="ChatServiceSid", description="The Conversation Service (`IS…`) to work in.")
+    ],
+) -> None:
+    """Router dependency of the `/Services/{ChatServiceSid}/…` paths: the service must be the caller's."""
+    async with get_db(request).read() as q:
+        await conversation_services.get_service(q, account_sid=principal.account_sid, sid=chat_service_sid)
+    request.state.chat_service_sid = chat_service_sid
+
+
+def service_scope(request: Request) -> ServiceScope:
+    return ServiceScope(getattr(request.state, "chat_service_sid", None))
+
+
 def query_params(request: Request) -> Params:
     return Params(request.query_params)
 
@@ -141,4 +173,5 @@ CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
 AdminPrincipal = Annotated[Principal, Depends(require_admin)]
 QueryDep = Annotated[Params, Depends(query_params)]
 ActorDep = Annotated[Actor, Depends(acting)]
+ScopeDep = Annotated[ServiceScope, Depends(service_scope)]
 IfMatchDep = Annotated[int | None, Depends(if_match)]

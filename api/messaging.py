@@ -26,6 +26,7 @@ async def post_message(
     idempotency_key: str | None = None,
     actor: Actor,
     pre_events: PreEvents | None = None,
+    service_sid: str | None = None,
 ) -> MessageRow:
     """Who writes as whom: token holders write as their own participant, admins as any author. An SDK user's
     message is first shown to the pre-event webhooks listening to onMessageAdd, which may reject or change it."""
@@ -33,7 +34,9 @@ async def post_message(
     hook_author: str | None = None  # an author the pre-event webhook set (a token holder cannot choose one)
     if pre_events is not None and await pre_events.listening(principal.account_sid, WebhookEvent.MESSAGE_ADD):
         async with db.read() as q:
-            conversation, participant = await conversation_access(q, principal, conversation_sid, write=True)
+            conversation, participant = await conversation_access(
+                q, principal, conversation_sid, write=True, service_sid=service_sid
+            )
         changes = await pre_events.run(
             account_sid=conversation.account_sid,
             chat_service_sid=conversation.chat_service_sid,
@@ -47,7 +50,9 @@ async def post_message(
         author = hook_author or author
     checked_body = conversations.check_message(body, attributes)
     async with db.unit() as uow:
-        conversation, participant = await conversation_access(uow, principal, conversation_sid, write=True)
+        conversation, participant = await conversation_access(
+            uow, principal, conversation_sid, write=True, service_sid=service_sid
+        )
         if participant is None and not principal.is_admin:
             raise PermissionDenied("Only participants may write to this conversation")
         if participant is not None and not principal.is_admin:

@@ -2,60 +2,64 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request, Response
 
 from api.access import conversation_access
-from api.deps import ActorDep, AdminPrincipal, CurrentPrincipal, DbDep, SettingsDep
+from api.deps import ActorDep, AdminPrincipal, CurrentPrincipal, DbDep, ScopeDep, SettingsDep
 from api.forms.conversations import (
-    AddressType,
-    CreateAddress,
     CreateConversation,
     CreateMessage,
     CreateParticipant,
+    CreateScopedWebhook,
     UpdateConversation,
     UpdateMessage,
     UpdateParticipant,
+    UpdateScopedWebhook,
 )
 from api.forms.parse import form_of
 from api.messaging import post_message
-from api.paging import echo, paging
+from api.paging import paging
 from api.schemas.conversations import (
-    AddressList,
-    AddressPublic,
     ConversationList,
     ConversationPublic,
     MessageList,
     MessagePublic,
     ParticipantList,
     ParticipantPublic,
+    ScopedWebhookList,
+    ScopedWebhookPublic,
+    conversations_root,
 )
 from api.wire import Params
 from domain.errors import InvalidParameter, NotFound
-from domain.limits import ADDRESSES_MAX_PAGE_SIZE, CONVERSATIONS_MAX_PAGE_SIZE
+from domain.limits import CONVERSATION_WEBHOOKS_LIMIT, CONVERSATIONS_MAX_PAGE_SIZE
 from domain.states import ConversationState
-from storage.conversations import queries
+from storage.conversations import queries, webhooks
 from storage.conversations import service as conversations
 from storage.conversations.service import ConversationChanges, MessageChanges, ParticipantChanges
 
-router = APIRouter(prefix="/conversations/v1", tags=["Conversations"])
+# Included twice (api/app.py): under /conversations/v1 for the account's default service, and under
+# /conversations/v1/Services/{ChatServiceSid} (with the `scoped_service` dependency) for any of its services.
+router = APIRouter(tags=["Conversations"])
 
 
 @router.post("/Conversations", status_code=201, response_model=ConversationPublic)
 async def create_conversation(
     principal: AdminPrincipal,
+    scope: ScopeDep,
     actor: ActorDep,
     db: DbDep,
     form: Annotated[CreateConversation, Depends(form_of(CreateConversation))],
     settings: SettingsDep,
 ) -> ConversationPublic:
-    """Create a conversation in the account's default Conversation Service."""
+    """Create a conversation in the service (on the short path, the account's default Conversation Service)."""
     async with db.unit() as uow:
         row = await conversations.create_conversation(
             uow,
             account_sid=principal.account_sid,
-            chat_service_sid=await conversations.default_service_sid(uow, principal.account_sid),
+            chat_service_sid=scope.sid or await conversations.default_service_sid(uow, principal.account_sid),
             friendly_name=form.friendly_name,
             unique_name=form.unique_name,
             attributes=form.attributes or "{}",
@@ -67,23 +71,25 @@ async def create_conversation(
             date_updated=form.date_updated,
             actor=actor,
         )
-    return ConversationPublic.of(row, settings.base_url)
+    return ConversationPublic.of(row, settings.base_url, scoped=scope.scoped)
 
 
 @router.get("/Conversations", response_model=ConversationList)
 async def list_conversations(
-    request: Request, principal: AdminPrincipal, db: DbDep, settings: SettingsDep
+    request: Request, principal: AdminPrincipal, scope: ScopeDep, db: DbDep, settings: SettingsDep
 ) -> ConversationList:
     """The account's conversations, oldest first. Filter: `State`."""
     page = paging(request.query_params, max_size=CONVERSATIONS_MAX_PAGE_SIZE)
     state = Params(request.query_params).enum("State", ConversationState)
     async with db.read() as q:
-        result = await queries.conversations(q, account_sid=principal.account_sid, state=state, page=page.request)
+        result = await queries.conversations(
+            q, account_sid=principal.account_sid, chat_service_sid=scope.sid, state=state, page=page.request
+        )
     return ConversationList(
-        conversations=[ConversationPublic.of(r, settings.base_url) for r in result.items],
+        conversations=[ConversationPublic.of(r, settings.base_url, scoped=scope.scoped) for r in result.items],
         meta=page.meta(
             key="conversations",
-            url=f"{settings.base_url}/conversations/v1/Conversations",
+            url=f"{conversations_root(settings.base_url, scope.sid)}/Conversations",
             has_more=result.has_more,
             filters=[("State", state.value if state else None)],
         ),
@@ -92,18 +98,19 @@ async def list_conversations(
 
 @router.get("/Conversations/{sid}", response_model=ConversationPublic)
 async def fetch_conversation(
-    sid: str, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
+    sid: str, principal: CurrentPrincipal, scope: ScopeDep, db: DbDep, settings: SettingsDep
 ) -> ConversationPublic:
     """One conversation, by SID or unique name (a token holder: one it takes part in)."""
     async with db.read() as q:
-        conversation, _ = await conversation_access(q, principal, sid)
-    return ConversationPublic.of(conversation, settings.base_url)
+        conversation, _ = await conversation_access(q, principal, sid, service_sid=scope.sid)
+    return ConversationPublic.of(conversation, settings.base_url, scoped=scope.scoped)
 
 
 @router.post("/Conversations/{sid}", response_model=ConversationPublic)
 async def update_conversation(
     sid: str,
     principal: AdminPrincipal,
+    scope: ScopeDep,
     actor: ActorDep,
     db: DbDep,
     form: Annotated[UpdateConversation, Depends(form_of(UpdateConversation))],
@@ -122,17 +129,19 @@ async def update_conversation(
         date_updated=form.date_updated,
     )
     async with db.unit() as uow:
-        conversation, _ = await conversation_access(uow, principal, sid, write=True)
+        conversation, _ = await conversation_access(uow, principal, sid, write=True, service_sid=scope.sid)
         row = await conversations.update_conversation(uow, conversation=conversation, changes=changes, actor=actor)
-    return ConversationPublic.of(row, settings.base_url)
+    return ConversationPublic.of(row, settings.base_url, scoped=scope.scoped)
 
 
 @router.delete("/Conversations/{sid}", status_code=204)
-async def delete_conversation(sid: str, principal: AdminPrincipal, actor: ActorDep, db: DbDep) -> Response:
+async def delete_conversation(
+    sid: str, principal: AdminPrincipal, scope: ScopeDep, actor: ActorDep, db: DbDep
+) -> Response:
     """Delete a conversation with its participants, messages and webhooks (not while an interaction channel is
     open on it: 409)."""
     async with db.unit() as uow:
-        conversation, _ = await conversation_access(uow, principal, sid, write=True)
+        conversation, _ = await conversation_access(uow, principal, sid, write=True, service_sid=scope.sid)
         await conversations.delete_conversation(uow, conversation=conversation, actor=actor)
     return Response(status_code=204)
 
@@ -142,18 +151,18 @@ async def delete_conversation(sid: str, principal: AdminPrincipal, actor: ActorD
 
 @router.get("/Conversations/{sid}/Participants", response_model=ParticipantList)
 async def list_participants(
-    sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
+    sid: str, request: Request, principal: CurrentPrincipal, scope: ScopeDep, db: DbDep, settings: SettingsDep
 ) -> ParticipantList:
     """A conversation's participants."""
     page = paging(request.query_params, max_size=CONVERSATIONS_MAX_PAGE_SIZE)
     async with db.read() as q:
-        conversation, _ = await conversation_access(q, principal, sid)
+        conversation, _ = await conversation_access(q, principal, sid, service_sid=scope.sid)
         result = await queries.participants(q, conversation_sid=conversation.sid, page=page.request)
     return ParticipantList(
-        participants=[ParticipantPublic.of(r, settings.base_url) for r in result.items],
+        participants=[ParticipantPublic.of(r, settings.base_url, scoped=scope.scoped) for r in result.items],
         meta=page.meta(
             key="participants",
-            url=f"{settings.base_url}/conversations/v1/Conversations/{conversation.sid}/Participants",
+            url=f"{conversations_root(settings.base_url, scope.sid)}/Conversations/{conversation.sid}/Participants",
             has_more=result.has_more,
         ),
     )
@@ -163,6 +172,7 @@ async def list_participants(
 async def create_participant(
     sid: str,
     principal: AdminPrincipal,
+    scope: ScopeDep,
     actor: ActorDep,
     db: DbDep,
     form: Annotated[CreateParticipant, Form()],
@@ -185,7 +195,7 @@ async def create_participant(
             "proxy_address": proxy,
         }
     async with db.unit() as uow:
-        conversation, _ = await conversation_access(uow, principal, sid, write=True)
+        conversation, _ = await conversation_access(uow, principal, sid, write=True, service_sid=scope.sid)
         row = await conversations.add_participant(
             uow,
             conversation_sid=conversation.sid,
@@ -195,18 +205,18 @@ async def create_participant(
             role_sid=form.role_sid,
             actor=actor,
         )
-    return ParticipantPublic.of(row, settings.base_url)
+    return ParticipantPublic.of(row, settings.base_url, scoped=scope.scoped)
 
 
 @router.get("/Conversations/{sid}/Participants/{participant}", response_model=ParticipantPublic)
 async def fetch_participant(
-    sid: str, participant: str, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
+    sid: str, participant: str, principal: CurrentPrincipal, scope: ScopeDep, db: DbDep, settings: SettingsDep
 ) -> ParticipantPublic:
     """One participant, by SID or identity."""
     async with db.read() as q:
-        conversation, _ = await conversation_access(q, principal, sid)
+        conversation, _ = await conversation_access(q, principal, sid, service_sid=scope.sid)
         row = await conversations.get_participant(q, conversation_sid=conversation.sid, sid_or_identity=participant)
-    return ParticipantPublic.of(row, settings.base_url)
+    return ParticipantPublic.of(row, settings.base_url, scoped=scope.scoped)
 
 
 @router.post("/Conversations/{sid}/Participants/{participant}", response_model=ParticipantPublic)
@@ -214,6 +224,7 @@ async def update_participant(
     sid: str,
     participant: str,
     principal: AdminPrincipal,
+    scope: ScopeDep,
     actor: ActorDep,
     db: DbDep,
     form: Annotated[UpdateParticipant, Form()],
@@ -233,21 +244,21 @@ async def update_participant(
         date_updated=form.date_updated,
     )
     async with db.unit() as uow:
-        conversation, _ = await conversation_access(uow, principal, sid, write=True)
+        conversation, _ = await conversation_access(uow, principal, sid, write=True, service_sid=scope.sid)
         row = await conversations.get_participant(uow, conversation_sid=conversation.sid, sid_or_identity=participant)
         row = await conversations.update_participant(
             uow, conversation=conversation, participant=row, changes=changes, actor=actor
         )
-    return ParticipantPublic.of(row, settings.base_url)
+    return ParticipantPublic.of(row, settings.base_url, scoped=scope.scoped)
 
 
 @router.delete("/Conversations/{sid}/Participants/{participant}", status_code=204)
 async def delete_participant(
-    sid: str, participant: str, principal: AdminPrincipal, actor: ActorDep, db: DbDep
+    sid: str, participant: str, principal: AdminPrincipal, scope: ScopeDep, actor: ActorDep, db: DbDep
 ) -> Response:
     """Remove a participant (by SID or identity)."""
     async with db.unit() as uow:
-        conversation, _ = await conversation_access(uow, principal, sid, write=True)
+        conversation, _ = await conversation_access(uow, principal, sid, write=True, service_sid=scope.sid)
         row = await conversations.get_participant(uow, conversation_sid=conversation.sid, sid_or_identity=participant)
         if not await conversations.remove_participant(
             uow, conversation_sid=conversation.sid, participant_sid=row.sid, actor=actor
@@ -264,6 +275,7 @@ async def create_message(
     sid: str,
     request: Request,
     principal: CurrentPrincipal,
+    scope: ScopeDep,
     actor: ActorDep,
     db: DbDep,
     form: Annotated[CreateMessage, Form()],
@@ -281,25 +293,26 @@ async def create_message(
         idempotency_key=request.headers.get("i-twilio-idempotency-token") or request.headers.get("idempotency-key"),
         actor=actor,
         pre_events=request.app.state.pre_events,
+        service_sid=scope.sid,
     )
-    return MessagePublic.of(message, settings.base_url)
+    return MessagePublic.of(message, settings.base_url, scoped=scope.scoped)
 
 
 @router.get("/Conversations/{sid}/Messages", response_model=MessageList)
 async def list_messages(
-    sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
+    sid: str, request: Request, principal: CurrentPrincipal, scope: ScopeDep, db: DbDep, settings: SettingsDep
 ) -> MessageList:
     """A conversation's messages by index (`Order`: `asc`, the default, or `desc`)."""
     page = paging(request.query_params, max_size=CONVERSATIONS_MAX_PAGE_SIZE)
     order = Params(request.query_params).enum("Order", queries.MessageOrder) or queries.MessageOrder.ASC
     async with db.read() as q:
-        conversation, _ = await conversation_access(q, principal, sid)
+        conversation, _ = await conversation_access(q, principal, sid, service_sid=scope.sid)
         result = await queries.messages(q, conversation_sid=conversation.sid, order=order, page=page.request)
     return MessageList(
-        messages=[MessagePublic.of(r, settings.base_url) for r in result.items],
+        messages=[MessagePublic.of(r, settings.base_url, scoped=scope.scoped) for r in result.items],
         meta=page.meta(
             key="messages",
-            url=f"{settings.base_url}/conversations/v1/Conversations/{conversation.sid}/Messages",
+            url=f"{conversations_root(settings.base_url, scope.sid)}/Conversations/{conversation.sid}/Messages",
             has_more=result.has_more,
             filters=[("Order", order.value)],
         ),
@@ -308,15 +321,15 @@ async def list_messages(
 
 @router.get("/Conversations/{sid}/Messages/{message_sid}", response_model=MessagePublic)
 async def fetch_message(
-    sid: str, message_sid: str, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
+    sid: str, message_sid: str, principal: CurrentPrincipal, scope: ScopeDep, db: DbDep, settings: SettingsDep
 ) -> MessagePublic:
     """One message."""
     async with db.read() as q:
-        conversation, _ = await conversation_access(q, principal, sid)
+        conversation, _ = await conversation_access(q, principal, sid, service_sid=scope.sid)
         row = await queries.get_message(q, conversation_sid=conversation.sid, message_sid=message_sid)
     if row is None:
         raise NotFound.resource(f"/Conversations/{sid}/Messages/{message_sid}")
-    return MessagePublic.of(row, settings.base_url)
+    return MessagePublic.of(row, settings.base_url, scoped=scope.scoped)
 
 
 @router.post("/Conversations/{sid}/Messages/{message_sid}", response_model=MessagePublic)
@@ -324,6 +337,7 @@ async def update_message(
     sid: str,
     message_sid: str,
     principal: AdminPrincipal,
+    scope: ScopeDep,
     actor: ActorDep,
     db: DbDep,
     form: Annotated[UpdateMessage, Form()],
@@ -338,21 +352,23 @@ async def update_message(
         date_updated=form.date_updated,
     )
     async with db.unit() as uow:
-        conversation, _ = await conversation_access(uow, principal, sid, write=True)
+        conversation, _ = await conversation_access(uow, principal, sid, write=True, service_sid=scope.sid)
         message = await queries.get_message(uow, conversation_sid=conversation.sid, message_sid=message_sid)
         if message is None:
             raise NotFound.resource(f"/Conversations/{sid}/Messages/{message_sid}")
         row = await conversations.update_message(
             uow, conversation=conversation, message=message, changes=changes, actor=actor
         )
-    return MessagePublic.of(row, settings.base_url)
+    return MessagePublic.of(row, settings.base_url, scoped=scope.scoped)
 
 
 @router.delete("/Conversations/{sid}/Messages/{message_sid}", status_code=204)
-async def delete_message(sid: str, message_sid: str, principal: AdminPrincipal, actor: ActorDep, db: DbDep) -> Response:
+async def delete_message(
+    sid: str, message_sid: str, principal: AdminPrincipal, scope: ScopeDep, actor: ActorDep, db: DbDep
+) -> Response:
     """Delete a message; its index is not reused."""
     async with db.unit() as uow:
-        conversation, _ = await conversation_access(uow, principal, sid, write=True)
+        conversation, _ = await conversation_access(uow, principal, sid, write=True, service_sid=scope.sid)
         message = await queries.get_message(uow, conversation_sid=conversation.sid, message_sid=message_sid)
         if message is None:
             raise NotFound.resource(f"/Conversations/{sid}/Messages/{message_sid}")
@@ -360,59 +376,92 @@ async def delete_message(sid: str, message_sid: str, principal: AdminPrincipal, 
     return Response(status_code=204)
 
 
-# --- address configurations --------------------------------------------------------------------------
+# --- conversation-scoped webhooks ---------------------------------------------------------------------
 
 
-@router.post("/Configuration/Addresses", status_code=201, response_model=AddressPublic)
-async def create_address(
-    principal: AdminPrincipal, db: DbDep, form: Annotated[CreateAddress, Form()], settings: SettingsDep
-) -> AddressPublic:
-    """Create an address configuration; with `AutoCreation.Routing` (Parley extension) a new contact's
-    conversation is routed to an agent. Everything the routing names must belong to the account."""
-    auto_creation: dict[str, Any] = {"enabled": form.auto_creation_enabled}
-    if form.given("auto_creation_type"):
-        auto_creation["type"] = (form.auto_creation_type or "default").lower()
-    routing = form.auto_creation_routing
-    if routing is not None:
-        if not isinstance(routing, dict) or not isinstance(routing.get("properties"), dict):
-            raise InvalidParameter("AutoCreation.Routing must be a JSON object with a 'properties' object")
-        auto_creation["routing"] = routing
-    async with db.unit() as uow:
-        row = await conversations.create_address(
-            uow,
-            account_sid=principal.account_sid,
-            type=form.type.value,
-            address=form.address,
-            friendly_name=form.friendly_name,
-            auto_creation=auto_creation,
-            address_country=form.address_country,
-        )
-    return AddressPublic.of(row, settings.base_url)
-
-
-@router.get("/Configuration/Addresses", response_model=AddressList)
-async def list_addresses(request: Request, principal: AdminPrincipal, db: DbDep, settings: SettingsDep) -> AddressList:
-    """The account's address configurations. Filter: `Type`."""
-    page = paging(request.query_params, max_size=ADDRESSES_MAX_PAGE_SIZE)
-    address_type = Params(request.query_params).enum("Type", AddressType)
+@router.get("/Conversations/{sid}/Webhooks", response_model=ScopedWebhookList)
+async def list_scoped_webhooks(
+    sid: str, request: Request, principal: AdminPrincipal, scope: ScopeDep, db: DbDep, settings: SettingsDep
+) -> ScopedWebhookList:
+    """A conversation's webhooks (at most five)."""
+    page = paging(request.query_params, max_size=CONVERSATION_WEBHOOKS_LIMIT)
     async with db.read() as q:
-        result = await queries.addresses(
-            q, account_sid=principal.account_sid, type=address_type.value if address_type else None, page=page.request
-        )
-    return AddressList(
-        address_configurations=[AddressPublic.of(r, settings.base_url) for r in result.items],
+        conversation, _ = await conversation_access(q, principal, sid, service_sid=scope.sid)
+        result = await webhooks.scoped_webhooks(q, conversation_sid=conversation.sid, page=page.request)
+    return ScopedWebhookList(
+        webhooks=[ScopedWebhookPublic.of(r, settings.base_url, scoped=scope.scoped) for r in result.items],
         meta=page.meta(
-            key="address_configurations",
-            url=f"{settings.base_url}/conversations/v1/Configuration/Addresses",
+            key="webhooks",
+            url=f"{conversations_root(settings.base_url, scope.sid)}/Conversations/{conversation.sid}/Webhooks",
             has_more=result.has_more,
-            filters=echo(request.query_params, "Type"),
         ),
     )
 
 
-@router.get("/Configuration/Addresses/{sid}", response_model=AddressPublic)
-async def fetch_address(sid: str, principal: AdminPrincipal, db: DbDep, settings: SettingsDep) -> AddressPublic:
-    """One address configuration, by SID or address."""
+@router.post("/Conversations/{sid}/Webhooks", status_code=201, response_model=ScopedWebhookPublic)
+async def create_scoped_webhook(
+    sid: str,
+    principal: AdminPrincipal,
+    scope: ScopeDep,
+    db: DbDep,
+    form: Annotated[CreateScopedWebhook, Form()],
+    settings: SettingsDep,
+) -> ScopedWebhookPublic:
+    """Add a webhook to one conversation: `webhook` (the events of `Configuration.Filters`) or `trigger`
+    (messages containing one of `Configuration.Triggers`). `Configuration.ReplayAfter` also sends the messages
+    already there from that index on."""
+    async with db.unit() as uow:
+        conversation, _ = await conversation_access(uow, principal, sid, write=True, service_sid=scope.sid)
+        row = await webhooks.create_scoped_webhook(
+            uow,
+            conversation=conversation,
+            target=form.target,
+            fields=webhooks.ScopedWebhookChanges(
+                url=form.url, method=form.method, filters=form.filters, triggers=form.triggers, flow_sid=form.flow_sid
+            ),
+            replay_after=form.replay_after,
+        )
+    return ScopedWebhookPublic.of(row, settings.base_url, scoped=scope.scoped)
+
+
+@router.get("/Conversations/{sid}/Webhooks/{webhook_sid}", response_model=ScopedWebhookPublic)
+async def fetch_scoped_webhook(
+    sid: str, webhook_sid: str, principal: AdminPrincipal, scope: ScopeDep, db: DbDep, settings: SettingsDep
+) -> ScopedWebhookPublic:
     async with db.read() as q:
-        row = await conversations.get_address(q, account_sid=principal.account_sid, sid_or_address=sid)
-    return AddressPublic.of(row, settings.base_url)
+        conversation, _ = await conversation_access(q, principal, sid, service_sid=scope.sid)
+        row = await webhooks.get_scoped_webhook(q, conversation_sid=conversation.sid, sid=webhook_sid)
+    return ScopedWebhookPublic.of(row, settings.base_url, scoped=scope.scoped)
+
+
+@router.post("/Conversations/{sid}/Webhooks/{webhook_sid}", response_model=ScopedWebhookPublic)
+async def update_scoped_webhook(
+    sid: str,
+    webhook_sid: str,
+    principal: AdminPrincipal,
+    scope: ScopeDep,
+    db: DbDep,
+    form: Annotated[UpdateScopedWebhook, Form()],
+    settings: SettingsDep,
+) -> ScopedWebhookPublic:
+    async with db.unit() as uow:
+        conversation, _ = await conversation_access(uow, principal, sid, write=True, service_sid=scope.sid)
+        row = await webhooks.get_scoped_webhook(uow, conversation_sid=conversation.sid, sid=webhook_sid)
+        row = await webhooks.update_scoped_webhook(
+            uow,
+            webhook=row,
+            changes=webhooks.ScopedWebhookChanges(
+                url=form.url, method=form.method, filters=form.filters, triggers=form.triggers, flow_sid=form.flow_sid
+            ),
+        )
+    return ScopedWebhookPublic.of(row, settings.base_url, scoped=scope.scoped)
+
+
+@router.delete("/Conversations/{sid}/Webhooks/{webhook_sid}", status_code=204)
+async def delete_scoped_webhook(
+    sid: str, webhook_sid: str, principal: AdminPrincipal, scope: ScopeDep, db: DbDep
+) -> Response:
+    async with db.unit() as uow:
+        conversation, _ = await conversation_access(uow, principal, sid, write=True, service_sid=scope.sid)
+        await webhooks.delete_scoped_webhook(uow, conversation_sid=conversation.sid, sid=webhook_sid)
+    return Response(status_code=204)

@@ -32,8 +32,14 @@ from storage.interactions.tables import (
 )
 
 
-def conversation_url(base: str, sid: str) -> str:
-    return f"{base}/conversations/v1/Conversations/{sid}"
+def conversations_root(base: str, service_sid: str | None = None) -> str:
+    """Where Conversations resources live: the short default-service paths, or a service's own."""
+    root = f"{base}/conversations/v1"
+    return f"{root}/Services/{service_sid}" if service_sid else root
+
+
+def conversation_url(base: str, sid: str, service_sid: str | None = None) -> str:
+    return f"{conversations_root(base, service_sid)}/Conversations/{sid}"
 
 
 class ConversationPublic(Public):
@@ -53,8 +59,8 @@ class ConversationPublic(Public):
     bindings: dict[str, Any] = {}
 
     @classmethod
-    def of(cls, row: ConversationRow, base: str) -> ConversationPublic:
-        url = conversation_url(base, row.sid)
+    def of(cls, row: ConversationRow, base: str, *, scoped: bool = False) -> ConversationPublic:
+        url = conversation_url(base, row.sid, row.chat_service_sid if scoped else None)
         timers = {
             name: iso(value)
             for name, value in (("date_inactive", row.timers_date_inactive), ("date_closed", row.timers_date_closed))
@@ -80,6 +86,7 @@ class ConversationList(Public):
 
 class ParticipantPublic(Public):
     account_sid: str
+    chat_service_sid: str
     conversation_sid: str
     sid: str
     identity: str | None
@@ -93,8 +100,9 @@ class ParticipantPublic(Public):
     last_read_timestamp: TwilioDate
 
     @classmethod
-    def of(cls, row: ParticipantRow, base: str) -> ParticipantPublic:
-        return cls.from_row(row, url=f"{conversation_url(base, row.conversation_sid)}/Participants/{row.sid}")
+    def of(cls, row: ParticipantRow, base: str, *, scoped: bool = False) -> ParticipantPublic:
+        conversation = conversation_url(base, row.conversation_sid, row.chat_service_sid if scoped else None)
+        return cls.from_row(row, url=f"{conversation}/Participants/{row.sid}")
 
 
 class ParticipantList(Public):
@@ -104,6 +112,7 @@ class ParticipantList(Public):
 
 class MessagePublic(Public):
     account_sid: str
+    chat_service_sid: str
     conversation_sid: str
     sid: str
     index: int
@@ -120,8 +129,9 @@ class MessagePublic(Public):
     content_sid: str | None = None
 
     @classmethod
-    def of(cls, row: MessageRow, base: str) -> MessagePublic:
-        url = f"{conversation_url(base, row.conversation_sid)}/Messages/{row.sid}"
+    def of(cls, row: MessageRow, base: str, *, scoped: bool = False) -> MessagePublic:
+        conversation = conversation_url(base, row.conversation_sid, row.chat_service_sid if scoped else None)
+        url = f"{conversation}/Messages/{row.sid}"
         return cls.from_row(
             row, url=url, links={"delivery_receipts": f"{url}/Receipts", "channel_metadata": f"{url}/ChannelMetadata"}
         )
@@ -217,6 +227,7 @@ class ServiceWebhookConfigurationPublic(Public):
 class ScopedWebhookPublic(Public):
     sid: str
     account_sid: str
+    chat_service_sid: str
     conversation_sid: str
     target: str
     url: str
@@ -225,7 +236,7 @@ class ScopedWebhookPublic(Public):
     date_updated: TwilioDate
 
     @classmethod
-    def of(cls, row: ConversationWebhookRow, base: str) -> ScopedWebhookPublic:
+    def of(cls, row: ConversationWebhookRow, base: str, *, scoped: bool = False) -> ScopedWebhookPublic:
         configuration: dict[str, Any] = {"url": row.url, "method": row.method.value.lower(), "filters": row.filters}
         if row.triggers:
             configuration["triggers"] = row.triggers
@@ -235,7 +246,8 @@ class ScopedWebhookPublic(Public):
             configuration["replay_after"] = row.replay_after
         return cls.from_row(
             row,
-            url=f"{conversation_url(base, row.conversation_sid)}/Webhooks/{row.sid}",
+            url=f"{conversation_url(base, row.conversation_sid, row.chat_service_sid if scoped else None)}"
+            f"/Webhooks/{row.sid}",
             configuration=configuration,
         )
 

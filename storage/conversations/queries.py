@@ -16,14 +16,21 @@ class MessageOrder(StrEnum):
 
 
 async def conversations(
-    uow: UnitOfWork, *, account_sid: str, state: ConversationState | None, page: PageRequest
+    uow: UnitOfWork,
+    *,
+    account_sid: str,
+    chat_service_sid: str | None,
+    state: ConversationState | None,
+    page: PageRequest,
 ) -> Page[ConversationRow]:
+    """A service's conversations (None: the account's default service), oldest first."""
     return await fetch_page(
         uow,
         ConversationRow,
-        "SELECT * FROM conversations WHERE account_sid = %s AND (%s::text IS NULL OR state = %s) "
-        "ORDER BY date_created, sid",
-        (account_sid, state, state),
+        "SELECT * FROM conversations WHERE account_sid = %s AND chat_service_sid = COALESCE("
+        "%s::text, (SELECT default_chat_service_sid FROM accounts WHERE sid = %s)) "
+        "AND (%s::text IS NULL OR state = %s) ORDER BY date_created, sid",
+        (account_sid, chat_service_sid, account_sid, state, state),
         page,
     )
 

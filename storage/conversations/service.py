@@ -56,12 +56,17 @@ async def default_service_sid(uow: UnitOfWork, account_sid: str) -> str:
     return str(row["default_chat_service_sid"])
 
 
-async def get_conversation(uow: UnitOfWork, *, account_sid: str, sid_or_unique_name: str) -> ConversationRow:
+async def get_conversation(
+    uow: UnitOfWork, *, account_sid: str, sid_or_unique_name: str, chat_service_sid: str | None = None
+) -> ConversationRow:
+    """A conversation of the service (by default the account's default service), by SID or unique name."""
     return await uow.found(
         ConversationRow,
-        "SELECT * FROM conversations WHERE account_sid = %s AND (sid = %s OR unique_name = %s) "
-        "ORDER BY (sid = %s) DESC LIMIT 1",
-        (account_sid, sid_or_unique_name, sid_or_unique_name, sid_or_unique_name),
+        "SELECT * FROM conversations WHERE account_sid = %(account)s AND (sid = %(key)s OR unique_name = %(key)s) "
+        "AND chat_service_sid = COALESCE(%(service)s::text, "
+        "(SELECT default_chat_service_sid FROM accounts WHERE sid = %(account)s)) "
+        "ORDER BY (sid = %(key)s) DESC LIMIT 1",
+        {"account": account_sid, "key": sid_or_unique_name, "service": chat_service_sid},
         resource=f"/Conversations/{sid_or_unique_name}",
     )
 
