@@ -3,6 +3,7 @@
 from storage.accounts.tables import Account, ApiKey
 from storage.conversations.tables import (
     AddressConfiguration,
+    Binding,
     Conversation,
     ConversationService,
     ConversationWebhook,
@@ -32,6 +33,7 @@ __all__ = [
     "Activity",
     "AddressConfiguration",
     "ApiKey",
+    "Binding",
     "Conversation",
     "ConversationService",
     "ConversationWebhook",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
@@ -235,3 +235,60 @@ class UpdateConfiguration(FormModel):
     default_messaging_service_sid: str | None = Field(None, alias="DefaultMessagingServiceSid")
     default_inactive_timer: TimerText | None = Field(None, alias="DefaultInactiveTimer")
     default_closed_timer: TimerText | None = Field(None, alias="DefaultClosedTimer")
+
+
+class CreateService(FormModel):
+    friendly_name: ConversationsName = Field(alias="FriendlyName", description="The service's name.")
+
+
+class UpdateServiceConfiguration(FormModel):
+    default_conversation_creator_role_sid: str | None = Field(None, alias="DefaultConversationCreatorRoleSid")
+    default_conversation_role_sid: str | None = Field(None, alias="DefaultConversationRoleSid")
+    default_chat_service_role_sid: str | None = Field(None, alias="DefaultChatServiceRoleSid")
+    reachability_enabled: Bool | None = Field(None, alias="ReachabilityEnabled")
+
+
+class UpdateServiceNotifications(FormModel):
+    """Push notification settings (stored and returned as Twilio does; Parley sends no push notifications)."""
+
+    log_enabled: Bool | None = Field(None, alias="LogEnabled")
+    new_message_enabled: Bool | None = Field(None, alias="NewMessage.Enabled")
+    new_message_template: ConversationsName | None = Field(None, alias="NewMessage.Template")
+    new_message_sound: ConversationsName | None = Field(None, alias="NewMessage.Sound")
+    new_message_badge_count_enabled: Bool | None = Field(None, alias="NewMessage.BadgeCountEnabled")
+    new_message_with_media_enabled: Bool | None = Field(None, alias="NewMessage.WithMedia.Enabled")
+    new_message_with_media_template: ConversationsName | None = Field(None, alias="NewMessage.WithMedia.Template")
+    added_enabled: Bool | None = Field(None, alias="AddedToConversation.Enabled")
+    added_template: ConversationsName | None = Field(None, alias="AddedToConversation.Template")
+    added_sound: ConversationsName | None = Field(None, alias="AddedToConversation.Sound")
+    removed_enabled: Bool | None = Field(None, alias="RemovedFromConversation.Enabled")
+    removed_template: ConversationsName | None = Field(None, alias="RemovedFromConversation.Template")
+    removed_sound: ConversationsName | None = Field(None, alias="RemovedFromConversation.Sound")
+
+    def changes(self) -> dict[str, Any]:
+        """The nested shape the settings are stored in, with only what was sent."""
+        sent: dict[str, Any] = {}
+        for name in self.model_fields_set:
+            path = _NOTIFICATION_PATHS[name]
+            node = sent
+            for key in path[:-1]:
+                node = node.setdefault(key, {})
+            node[path[-1]] = getattr(self, name)
+        return sent
+
+
+_NOTIFICATION_PATHS: dict[str, tuple[str, ...]] = {
+    "log_enabled": ("log_enabled",),
+    "new_message_enabled": ("new_message", "enabled"),
+    "new_message_template": ("new_message", "template"),
+    "new_message_sound": ("new_message", "sound"),
+    "new_message_badge_count_enabled": ("new_message", "badge_count_enabled"),
+    "new_message_with_media_enabled": ("new_message", "with_media", "enabled"),
+    "new_message_with_media_template": ("new_message", "with_media", "template"),
+    "added_enabled": ("added_to_conversation", "enabled"),
+    "added_template": ("added_to_conversation", "template"),
+    "added_sound": ("added_to_conversation", "sound"),
+    "removed_enabled": ("removed_from_conversation", "enabled"),
+    "removed_template": ("removed_from_conversation", "template"),
+    "removed_sound": ("removed_from_conversation", "sound"),
+}

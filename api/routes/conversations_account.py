@@ -5,20 +5,41 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Path, Request, Response
 
-from api.deps import AdminPrincipal, DbDep, SettingsDep
-from api.forms.conversations import AddressType, CreateAddress, UpdateConfiguration, UpdateWebhookConfiguration
+from api.deps import ActorDep, AdminPrincipal, DbDep, SettingsDep
+from api.forms.conversations import (
+    AddressType,
+    CreateAddress,
+    CreateService,
+    UpdateConfiguration,
+    UpdateServiceConfiguration,
+    UpdateServiceNotifications,
+    UpdateWebhookConfiguration,
+)
 from api.forms.parse import form_of
 from api.paging import echo, paging
-from api.schemas.conversations import AddressList, AddressPublic, ConfigurationPublic, WebhookConfigurationPublic
+from api.schemas.conversations import (
+    AddressList,
+    AddressPublic,
+    BindingList,
+    BindingPublic,
+    ConfigurationPublic,
+    ServiceConfigurationPublic,
+    ServiceList,
+    ServiceNotificationsPublic,
+    ServicePublic,
+    ServiceWebhookConfigurationPublic,
+    WebhookConfigurationPublic,
+)
 from api.wire import Params
 from domain.errors import InvalidParameter
-from domain.limits import ADDRESSES_MAX_PAGE_SIZE
-from storage.conversations import queries, webhooks
+from domain.limits import ADDRESSES_MAX_PAGE_SIZE, CONVERSATIONS_MAX_PAGE_SIZE
+from storage.conversations import queries, services, webhooks
 from storage.conversations import service as conversations
 
 router = APIRouter(prefix="/conversations/v1", tags=["Conversations"])
+ServiceSidPath = Annotated[str, Path(alias="ChatServiceSid", description="The Conversation Service (`IS…`).")]
 
 
 @router.get("/Configuration", response_model=ConfigurationPublic)
@@ -141,3 +162,181 @@ async def fetch_address(sid: str, principal: AdminPrincipal, db: DbDep, settings
     async with db.read() as q:
         row = await conversations.get_address(q, account_sid=principal.account_sid, sid_or_address=sid)
     return AddressPublic.of(row, settings.base_url)
+
+
+# --- services ---------------------------------------------------------------------------------------
+
+
+@router.post("/Services", status_code=201, response_model=ServicePublic)
+async def create_service(
+    principal: AdminPrincipal, db: DbDep, form: Annotated[CreateService, Form()], settings: SettingsDep
+) -> ServicePublic:
+    """A new Conversation Service: its own conversations, users, roles and webhooks."""
+    async with db.unit() as uow:
+        row = await services.create_service(uow, account_sid=principal.account_sid, friendly_name=form.friendly_name)
+    return ServicePublic.of(row, settings.base_url)
+
+
+@router.get("/Services", response_model=ServiceList)
+async def list_services(request: Request, principal: AdminPrincipal, db: DbDep, settings: SettingsDep) -> ServiceList:
+    page = paging(request.query_params, max_size=CONVERSATIONS_MAX_PAGE_SIZE)
+    async with db.read() as q:
+        result = await services.services(q, account_sid=principal.account_sid, page=page.request)
+    return ServiceList(
+        services=[ServicePublic.of(r, settings.base_url) for r in result.items],
+        meta=page.meta(key="services", url=f"{settings.base_url}/conversations/v1/Services", has_more=result.has_more),
+    )
+
+
+@router.get("/Services/{sid}", response_model=ServicePublic)
+async def fetch_service(sid: str, principal: AdminPrincipal, db: DbDep, settings: SettingsDep) -> ServicePublic:
+    async with db.read() as q:
+        row = await conversations.get_service(q, account_sid=principal.account_sid, sid=sid)
+    return ServicePublic.of(row, settings.base_url)
+
+
+@router.delete("/Services/{sid}", status_code=204)
+async def delete_service(sid: str, principal: AdminPrincipal, actor: ActorDep, db: DbDep) -> Response:
+    """Delete a service and everything in it (not the account's default service: 409)."""
+    async with db.unit() as uow:
+        await services.delete_service(uow, account_sid=principal.account_sid, sid=sid, actor=actor)
+    return Response(status_code=204)
+
+
+@router.get("/Services/{ChatServiceSid}/Configuration", response_model=ServiceConfigurationPublic)
+async def fetch_service_configuration(
+    service_sid: ServiceSidPath, principal: AdminPrincipal, db: DbDep, settings: SettingsDep
+) -> ServiceConfigurationPublic:
+    async with db.read() as q:
+        row = await conversations.get_service(q, account_sid=principal.account_sid, sid=service_sid)
+    return ServiceConfigurationPublic.of(row, settings.base_url)
+
+
+@router.post("/Services/{ChatServiceSid}/Configuration", response_model=ServiceConfigurationPublic)
+async def update_service_configuration(
+    service_sid: ServiceSidPath,
+    principal: AdminPrincipal,
+    db: DbDep,
+    form: Annotated[UpdateServiceConfiguration, Form()],
+    settings: SettingsDep,
+) -> ServiceConfigurationPublic:
+    """The roles new users, participants and conversation creators get, and `ReachabilityEnabled`."""
+    async with db.unit() as uow:
+        service = await conversations.get_service(uow, account_sid=principal.account_sid, sid=service_sid)
+        row = await services.update_configuration(
+            uow,
+            service=service,
+            changes=services.ServiceConfigurationChanges(
+                default_conversation_creator_role_sid=form.default_conversation_creator_role_sid,
+                default_conversation_role_sid=form.default_conversation_role_sid,
+                default_chat_service_role_sid=form.default_chat_service_role_sid,
+                reachability_enabled=form.reachability_enabled,
+            ),
+        )
+    return ServiceConfigurationPublic.of(row, settings.base_url)
+
+
+@router.get("/Services/{ChatServiceSid}/Configuration/Notifications", response_model=ServiceNotificationsPublic)
+async def fetch_service_notifications(
+    service_sid: ServiceSidPath, principal: AdminPrincipal, db: DbDep, settings: SettingsDep
+) -> ServiceNotificationsPublic:
+    """Push notification settings, stored as Twilio stores them (Parley sends no push notifications)."""
+    async with db.read() as q:
+        row = await conversations.get_service(q, account_sid=principal.account_sid, sid=service_sid)
+    return ServiceNotificationsPublic.of(row, services.notifications_of(row), settings.base_url)
+
+
+@router.post("/Services/{ChatServiceSid}/Configuration/Notifications", response_model=ServiceNotificationsPublic)
+async def update_service_notifications(
+    service_sid: ServiceSidPath,
+    principal: AdminPrincipal,
+    db: DbDep,
+    form: Annotated[UpdateServiceNotifications, Form()],
+    settings: SettingsDep,
+) -> ServiceNotificationsPublic:
+    async with db.unit() as uow:
+        service = await conversations.get_service(uow, account_sid=principal.account_sid, sid=service_sid)
+        row = await services.update_notifications(uow, service=service, changes=form.changes())
+    return ServiceNotificationsPublic.of(row, services.notifications_of(row), settings.base_url)
+
+
+@router.get("/Services/{ChatServiceSid}/Configuration/Webhooks", response_model=ServiceWebhookConfigurationPublic)
+async def fetch_service_webhooks(
+    service_sid: ServiceSidPath, principal: AdminPrincipal, db: DbDep, settings: SettingsDep
+) -> ServiceWebhookConfigurationPublic:
+    """The service's own pre- and post-event targets (they fire besides the account's)."""
+    async with db.read() as q:
+        await conversations.get_service(q, account_sid=principal.account_sid, sid=service_sid)
+        row = await webhooks.configuration(q, account_sid=principal.account_sid, chat_service_sid=service_sid)
+    return ServiceWebhookConfigurationPublic.of(row, settings.base_url)
+
+
+@router.post("/Services/{ChatServiceSid}/Configuration/Webhooks", response_model=ServiceWebhookConfigurationPublic)
+async def update_service_webhooks(
+    service_sid: ServiceSidPath,
+    request: Request,
+    principal: AdminPrincipal,
+    db: DbDep,
+    form: Annotated[UpdateWebhookConfiguration, Depends(form_of(UpdateWebhookConfiguration))],
+    settings: SettingsDep,
+) -> ServiceWebhookConfigurationPublic:
+    async with db.unit() as uow:
+        await conversations.get_service(uow, account_sid=principal.account_sid, sid=service_sid)
+        row = await webhooks.update_configuration(
+            uow,
+            account_sid=principal.account_sid,
+            chat_service_sid=service_sid,
+            changes=webhooks.ConfigurationChanges(
+                method=form.method,
+                filters=form.filters,
+                pre_webhook_url=form.pre_webhook_url,
+                post_webhook_url=form.post_webhook_url,
+            ),
+        )
+    request.app.state.pre_events.forget(principal.account_sid)
+    return ServiceWebhookConfigurationPublic.of(row, settings.base_url)
+
+
+@router.get("/Services/{ChatServiceSid}/Bindings", response_model=BindingList)
+async def list_bindings(
+    service_sid: ServiceSidPath, request: Request, principal: AdminPrincipal, db: DbDep, settings: SettingsDep
+) -> BindingList:
+    """Push registrations of the service's users (`BindingType`, `Identity`: repeat to filter by several)."""
+    page = paging(request.query_params, max_size=CONVERSATIONS_MAX_PAGE_SIZE)
+    query = Params(request.query_params)
+    async with db.read() as q:
+        await conversations.get_service(q, account_sid=principal.account_sid, sid=service_sid)
+        result = await services.bindings(
+            q,
+            chat_service_sid=service_sid,
+            binding_types=query.list("BindingType"),
+            identities=query.list("Identity"),
+            page=page.request,
+        )
+    return BindingList(
+        bindings=[BindingPublic.of(r, settings.base_url) for r in result.items],
+        meta=page.meta(
+            key="bindings",
+            url=f"{settings.base_url}/conversations/v1/Services/{service_sid}/Bindings",
+            has_more=result.has_more,
+            filters=echo(request.query_params, "BindingType", "Identity"),
+        ),
+    )
+
+
+@router.get("/Services/{ChatServiceSid}/Bindings/{sid}", response_model=BindingPublic)
+async def fetch_binding(
+    service_sid: ServiceSidPath, sid: str, principal: AdminPrincipal, db: DbDep, settings: SettingsDep
+) -> BindingPublic:
+    async with db.read() as q:
+        await conversations.get_service(q, account_sid=principal.account_sid, sid=service_sid)
+        row = await services.get_binding(q, chat_service_sid=service_sid, sid=sid)
+    return BindingPublic.of(row, settings.base_url)
+
+
+@router.delete("/Services/{ChatServiceSid}/Bindings/{sid}", status_code=204)
+async def delete_binding(service_sid: ServiceSidPath, sid: str, principal: AdminPrincipal, db: DbDep) -> Response:
+    async with db.unit() as uow:
+        await conversations.get_service(uow, account_sid=principal.account_sid, sid=service_sid)
+        await services.delete_binding(uow, chat_service_sid=service_sid, sid=sid)
+    return Response(status_code=204)

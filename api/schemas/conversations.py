@@ -17,7 +17,9 @@ from domain.states import (
 from storage.accounts.tables import AccountRow
 from storage.conversations.tables import (
     AddressConfigurationRow,
+    BindingRow,
     ConversationRow,
+    ConversationServiceRow,
     ConversationWebhookRow,
     MessageRow,
     ParticipantRow,
@@ -187,6 +189,98 @@ class ConfigurationPublic(Public):
                 "webhooks": f"{url}/Webhooks",
             },
         )
+
+
+class ServicePublic(Public):
+    account_sid: str
+    sid: str
+    friendly_name: str
+    date_created: TwilioDate
+    date_updated: TwilioDate
+    url: str
+    links: dict[str, str]
+
+    @classmethod
+    def of(cls, row: ConversationServiceRow, base: str) -> ServicePublic:
+        url = conversations_root(base, row.sid)
+        names = ("Conversations", "Users", "Roles", "Bindings", "Configuration", "ParticipantConversations")
+        links = {_snake(name): f"{url}/{name}" for name in names}
+        links["conversation_with_participants"] = f"{url}/ConversationWithParticipants"
+        return cls.from_row(row, url=url, links=links)
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(name))
+
+
+class ServiceList(Public):
+    services: list[ServicePublic]
+    meta: PageMeta
+
+
+class ServiceConfigurationPublic(Public):
+    chat_service_sid: str
+    default_conversation_creator_role_sid: str | None
+    default_conversation_role_sid: str | None
+    default_chat_service_role_sid: str | None
+    reachability_enabled: bool
+    url: str
+    links: dict[str, str]
+
+    @classmethod
+    def of(cls, row: ConversationServiceRow, base: str) -> ServiceConfigurationPublic:
+        url = f"{conversations_root(base, row.sid)}/Configuration"
+        return cls.from_row(
+            row,
+            chat_service_sid=row.sid,
+            url=url,
+            links={"notifications": f"{url}/Notifications", "webhooks": f"{url}/Webhooks"},
+        )
+
+
+class ServiceNotificationsPublic(Public):
+    account_sid: str
+    chat_service_sid: str
+    new_message: dict[str, Any]
+    added_to_conversation: dict[str, Any]
+    removed_from_conversation: dict[str, Any]
+    log_enabled: bool
+    url: str
+
+    @classmethod
+    def of(cls, row: ConversationServiceRow, settings: dict[str, Any], base: str) -> ServiceNotificationsPublic:
+        return cls(
+            account_sid=row.account_sid,
+            chat_service_sid=row.sid,
+            new_message=settings["new_message"],
+            added_to_conversation=settings["added_to_conversation"],
+            removed_from_conversation=settings["removed_from_conversation"],
+            log_enabled=settings["log_enabled"],
+            url=f"{conversations_root(base, row.sid)}/Configuration/Notifications",
+        )
+
+
+class BindingPublic(Public):
+    sid: str
+    account_sid: str
+    chat_service_sid: str
+    credential_sid: str | None
+    date_created: TwilioDate
+    date_updated: TwilioDate
+    endpoint: str
+    identity: str
+    binding_type: str
+    message_types: list[str]
+    url: str
+
+    @classmethod
+    def of(cls, row: BindingRow, base: str) -> BindingPublic:
+        return cls.from_row(row, url=f"{conversations_root(base, row.chat_service_sid)}/Bindings/{row.sid}")
+
+
+class BindingList(Public):
+    bindings: list[BindingPublic]
+    meta: PageMeta
 
 
 class WebhookConfigurationPublic(Public):

@@ -18,6 +18,13 @@ class ConversationServiceRow(SQLModel):
     sid: str = sid_pk()
     account_sid: str = account_fk()
     friendly_name: str = Field(max_length=256)
+    # The service's Configuration: the roles new users, participants and conversation creators get.
+    default_conversation_creator_role_sid: str | None = Field(default=None, max_length=34)
+    default_conversation_role_sid: str | None = Field(default=None, max_length=34)
+    default_chat_service_role_sid: str | None = Field(default=None, max_length=34)
+    reachability_enabled: bool = default(False)
+    # Configuration/Notifications, as Twilio shapes it (new_message, added_to_conversation, ...).
+    notifications: dict[str, Any] = jsonb()
     date_created: datetime | None = created_at()
     date_updated: datetime | None = updated_at()
 
@@ -178,3 +185,24 @@ class ConversationWebhookRow(SQLModel):
 
 class ConversationWebhook(ConversationWebhookRow, table=True):
     __tablename__ = "conversation_webhooks"
+
+
+class BindingRow(SQLModel):
+    """A push registration (`BS…`) of a user's device: Twilio's SDKs create them; REST reads and deletes them."""
+
+    sid: str = sid_pk()
+    account_sid: str = account_fk()
+    chat_service_sid: str = Field(
+        foreign_key="conversation_services.sid", ondelete="CASCADE", index=True, max_length=34
+    )
+    credential_sid: str | None = Field(default=None, max_length=34)
+    endpoint: str = Field(max_length=512)
+    identity: str = Field(max_length=256)
+    binding_type: str = Field(max_length=16)
+    message_types: list[str] = jsonb("'[]'::jsonb")
+    date_created: datetime | None = created_at()
+    date_updated: datetime | None = updated_at()
+
+
+class Binding(BindingRow, table=True):
+    __tablename__ = "conversation_bindings"
