@@ -66,6 +66,7 @@ CONVERSATIONS_NAME_LIMIT = 256  # FriendlyName, UniqueName, Identity, Author, bi
 MIN_INACTIVE_TIMER = timedelta(minutes=1)  # Timers.Inactive
 MIN_CLOSED_TIMER = timedelta(minutes=10)  # Timers.Closed
 TIMER_CLOSED_REASON = "The conversation's Timers.Closed ran out"
+CONVERSATION_WITH_PARTICIPANTS_LIMIT = 10  # participants of one ConversationWithParticipants request
 CONVERSATION_WEBHOOKS_LIMIT = 5  # conversation-scoped webhooks per conversation (50361)
 CONVERSATION_WEBHOOK_URL_LIMIT = 512  # a conversation-scoped webhook's URL (50372)
 TRIGGERS_LIMIT = 5  # keywords of a trigger webhook (50362)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 
+from domain.addresses import AutoCreation
 from domain.routing import parse_workflow_configuration
 from storage.accounts.service import Credentials, create_account
 from storage.conversations import service as conversations
@@ -106,17 +106,16 @@ async def create_webchat_address(
     workflow_sid: str,
     task_channel_unique_name: str = "chat",
 ) -> str:
-    auto_creation: dict[str, Any] = {
-        "enabled": True,
-        "type": "default",
-        "routing": {
+    auto_creation = AutoCreation(
+        enabled=True,
+        routing={
             "properties": {
                 "workspace_sid": workspace_sid,
                 "workflow_sid": workflow_sid,
                 "task_channel_unique_name": task_channel_unique_name,
             }
         },
-    }
+    )
     row = await conversations.create_address(
         uow,
         account_sid=account_sid,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -22,7 +23,10 @@ from api.forms.fields import (
     WorkspaceSid,
     one_of,
 )
-from domain.limits import MAX_TOKEN_TTL, MIN_TOKEN_TTL
+from domain.addresses import AutoCreation, AutoCreationType
+from domain.errors import InvalidParameter
+from domain.limits import CONVERSATIONS_NAME_LIMIT, MAX_TOKEN_TTL, MIN_TOKEN_TTL
+from domain.participants import NewParticipant
 from domain.states import ChannelUpdateStatus, ConversationState, InteractionChannelStatus
 from domain.webhooks import WebhookMethod, WebhookTarget
 
@@ -56,6 +60,7 @@ ChannelStatus = Annotated[ChannelUpdateStatus, BeforeValidator(one_of(ChannelUpd
 ParticipantStatus = Annotated[ParticipantUpdateStatus, BeforeValidator(one_of(ParticipantUpdateStatus))]
 Role = Annotated[TokenRole, BeforeValidator(one_of(TokenRole))]
 TimerText = Annotated[str, Field(max_length=32)]
+AutoType = Annotated[AutoCreationType, BeforeValidator(one_of(AutoCreationType))]
 Method = Annotated[WebhookMethod, BeforeValidator(one_of(WebhookMethod))]
 Target = Annotated[WebhookTarget, BeforeValidator(one_of(WebhookTarget))]
 
@@ -109,8 +114,77 @@ class CreateParticipant(FormModel):
     messaging_binding_proxy_address: ConversationsName | None = Field(
         None, alias="MessagingBinding.ProxyAddress", description="The address Parley writes to them from."
     )
+    messaging_binding_projected_address: ConversationsName | None = Field(
+        None, alias="MessagingBinding.ProjectedAddress", description="A chat participant's number in group MMS."
+    )
     attributes: ParticipantAttributes | None = Field(None, alias="Attributes", description="A JSON object, up to 4 KB.")
     role_sid: str | None = Field(None, alias="RoleSid")
+
+    def new(self) -> NewParticipant:
+        return NewParticipant(
+            identity=self.identity,
+            address=self.messaging_binding_address,
+            proxy_address=self.messaging_binding_proxy_address,
+            projected_address=self.messaging_binding_projected_address,
+            attributes=self.attributes or "{}",
+            role_sid=self.role_sid,
+        )
+
+
+class CreateConversationWithParticipants(CreateConversation):
+    participant: list[str] = Field(
+        default_factory=list,
+        alias="Participant",
+        description='Up to 10, each a JSON object: `{"identity": "…"}` or '
+        '`{"messaging_binding": {"address": "…", "proxy_address": "…"}}`, with `attributes` and `role_sid`.',
+    )
+
+    def participants(self) -> list[NewParticipant]:
+        return [_participant_of(text, n) for n, text in enumerate(self.participant)]
+
+
+def _participant_of(text: str, n: int) -> NewParticipant:
+    """One `Participant` value: Twilio's participant fields in snake case, the binding nested or dotted."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidParameter(f"Participant {n} is not valid JSON: {exc.msg}") from None
+    if not isinstance(value, dict):
+        raise InvalidParameter(f"Participant {n} must be a JSON object")
+    binding = value.get("messaging_binding") or {}
+    if not isinstance(binding, dict):
+        raise InvalidParameter(f"Participant {n}: messaging_binding must be an object")
+
+    def text_of(key: str) -> str | None:
+        found = binding.get(key, value.get(f"messaging_binding.{key}"))
+        if found is not None and (not isinstance(found, str) or len(found) > CONVERSATIONS_NAME_LIMIT):
+            raise InvalidParameter(f"Participant {n}: messaging_binding.{key} must be a string")
+        return found
+
+    identity = value.get("identity")
+    if identity is not None and (not isinstance(identity, str) or len(identity) > CONVERSATIONS_NAME_LIMIT):
+        raise InvalidParameter(f"Participant {n}: identity must be a string of at most {CONVERSATIONS_NAME_LIMIT}")
+    attributes = value.get("attributes", "{}")
+    if isinstance(attributes, dict):
+        attributes = json.dumps(attributes)
+    if not isinstance(attributes, str) or not isinstance(_json_or_none(attributes), dict):
+        raise InvalidParameter(f"Participant {n}: attributes must be a JSON object")
+    role_sid = value.get("role_sid")
+    return NewParticipant(
+        identity=identity,
+        address=text_of("address"),
+        proxy_address=text_of("proxy_address"),
+        projected_address=text_of("projected_address"),
+        attributes=attributes,
+        role_sid=role_sid if isinstance(role_sid, str) else None,
+    )
+
+
+def _json_or_none(text: str) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return None
 
 
 class CreateMessage(FormModel):
@@ -121,21 +195,50 @@ class CreateMessage(FormModel):
     )
 
 
-class CreateAddress(FormModel):
-    type: Address = Field(alias="Type", description="The channel: `chat`, `sms`, `whatsapp`, `messenger`…")
-    address: ConversationsName = Field(alias="Address", description="The address itself (a name for `chat`).")
-    friendly_name: ConversationsName | None = Field(None, alias="FriendlyName")
-    auto_creation_enabled: Bool = Field(
-        False, alias="AutoCreation.Enabled", description="Create a conversation for a new contact."
+class _AutoCreationFields(FormModel):
+    auto_creation_enabled: Bool | None = Field(
+        None, alias="AutoCreation.Enabled", description="Create a conversation for a new contact."
     )
-    auto_creation_type: str | None = Field(None, alias="AutoCreation.Type", description="`default` (Parley).")
+    auto_creation_type: AutoType | None = Field(
+        None, alias="AutoCreation.Type", description="`default`, or `webhook` (`studio` is not supported)."
+    )
+    auto_creation_conversation_service_sid: str | None = Field(None, alias="AutoCreation.ConversationServiceSid")
+    auto_creation_webhook_url: CallbackUrl | None = Field(None, alias="AutoCreation.WebhookUrl")
+    auto_creation_webhook_method: Method | None = Field(None, alias="AutoCreation.WebhookMethod")
+    auto_creation_webhook_filters: list[str] | None = Field(None, alias="AutoCreation.WebhookFilters")
+    auto_creation_studio_flow_sid: str | None = Field(None, alias="AutoCreation.StudioFlowSid")
+    auto_creation_studio_retry_count: Annotated[int, Field(ge=0, le=3)] | None = Field(
+        None, alias="AutoCreation.StudioRetryCount"
+    )
     auto_creation_routing: JsonValue = Field(
         None,
         alias="AutoCreation.Routing",
         description="Parley extension: the Interactions `Routing` object for auto-created conversations, "
         '`{"properties": {"workspace_sid", "workflow_sid", "task_channel_unique_name"}}`.',
     )
+
+    def auto_creation(self, current: AutoCreation | None = None) -> AutoCreation:
+        """The AutoCreation settings: `current` with what this request sent."""
+        sent = {
+            name.removeprefix("auto_creation_"): getattr(self, name)
+            for name in self.model_fields_set
+            if name.startswith("auto_creation_")
+        }
+        routing = sent.get("routing")
+        if routing is not None and not isinstance(routing, dict):
+            raise InvalidParameter("AutoCreation.Routing must be a JSON object with a 'properties' object")
+        return (current or AutoCreation()).model_copy(update=sent)
+
+
+class CreateAddress(_AutoCreationFields):
+    type: Address = Field(alias="Type", description="The channel: `chat`, `sms`, `whatsapp`, `messenger`…")
+    address: ConversationsName = Field(alias="Address", description="The address itself (a name for `chat`).")
+    friendly_name: ConversationsName | None = Field(None, alias="FriendlyName")
     address_country: Annotated[str, Field(max_length=2)] | None = Field(None, alias="AddressCountry")
+
+
+class UpdateAddress(_AutoCreationFields):
+    friendly_name: ConversationsName | None = Field(None, alias="FriendlyName")
 
 
 class UpdateInteractionChannel(FormModel):
@@ -173,8 +276,8 @@ class CreateToken(FormModel):
     identity: str | None = Field(None, alias="Identity", description="Default: the worker's chat identity.")
 
 
-class UpdateWebhookConfiguration(FormModel):
-    """`POST /Configuration/Webhooks` (and a service's): an empty URL clears it."""
+class UpdateServiceWebhookConfiguration(FormModel):
+    """`POST /Services/{IS}/Configuration/Webhooks`: an empty URL clears it."""
 
     clearable = ("pre_webhook_url", "post_webhook_url")
 
@@ -182,6 +285,11 @@ class UpdateWebhookConfiguration(FormModel):
     filters: list[str] | None = Field(None, alias="Filters", description="The events to send; repeat the parameter.")
     pre_webhook_url: CallbackUrl | None = Field(None, alias="PreWebhookUrl", description="Pre-event URL.")
     post_webhook_url: CallbackUrl | None = Field(None, alias="PostWebhookUrl", description="Post-event URL.")
+
+
+class UpdateWebhookConfiguration(UpdateServiceWebhookConfiguration):
+    """`POST /Configuration/Webhooks`, the account's: also `Target`."""
+
     target: Target | None = Field(None, alias="Target", description="`webhook` (default) or `flex`.")
 
 

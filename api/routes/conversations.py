@@ -10,6 +10,7 @@ from api.access import conversation_access
 from api.deps import ActorDep, AdminPrincipal, CurrentPrincipal, DbDep, ScopeDep, SettingsDep
 from api.forms.conversations import (
     CreateConversation,
+    CreateConversationWithParticipants,
     CreateMessage,
     CreateParticipant,
     CreateScopedWebhook,
@@ -33,7 +34,7 @@ from api.schemas.conversations import (
     conversations_root,
 )
 from api.wire import Params
-from domain.errors import InvalidParameter, NotFound
+from domain.errors import NotFound
 from domain.limits import CONVERSATION_WEBHOOKS_LIMIT, CONVERSATIONS_MAX_PAGE_SIZE
 from domain.states import ConversationState
 from storage.conversations import queries, webhooks
@@ -69,6 +70,40 @@ async def create_conversation(
             timers_closed=form.timers_closed,
             date_created=form.date_created,
             date_updated=form.date_updated,
+            actor=actor,
+        )
+    return ConversationPublic.of(row, settings.base_url, scoped=scope.scoped)
+
+
+@router.post("/ConversationWithParticipants", status_code=201, response_model=ConversationPublic)
+async def create_conversation_with_participants(
+    principal: AdminPrincipal,
+    scope: ScopeDep,
+    actor: ActorDep,
+    db: DbDep,
+    form: Annotated[CreateConversationWithParticipants, Depends(form_of(CreateConversationWithParticipants))],
+    settings: SettingsDep,
+) -> ConversationPublic:
+    """A conversation and up to 10 participants at once (`Participant`, repeated JSON objects), in one
+    transaction: all of it is there when this answers (201), or nothing is (400)."""
+    participants = form.participants()
+    async with db.unit() as uow:
+        row = await conversations.create_conversation_with_participants(
+            uow,
+            new=conversations.NewConversation(
+                account_sid=principal.account_sid,
+                chat_service_sid=scope.sid or await conversations.default_service_sid(uow, principal.account_sid),
+                friendly_name=form.friendly_name,
+                unique_name=form.unique_name,
+                attributes=form.attributes or "{}",
+                state=form.state,
+                messaging_service_sid=form.messaging_service_sid,
+                timers_inactive=form.timers_inactive,
+                timers_closed=form.timers_closed,
+                date_created=form.date_created,
+                date_updated=form.date_updated,
+            ),
+            participants=participants,
             actor=actor,
         )
     return ConversationPublic.of(row, settings.base_url, scoped=scope.scoped)
@@ -179,32 +214,11 @@ async def create_participant(
     settings: SettingsDep,
 ) -> ParticipantPublic:
     """Add a chat participant (`Identity`) or an SMS/WhatsApp one (`MessagingBinding.Address` and
-    `MessagingBinding.ProxyAddress`); an identity is unique in the conversation (50433)."""
-    identity, address, proxy = form.identity, form.messaging_binding_address, form.messaging_binding_proxy_address
-    if identity is None and address is None:
-        raise InvalidParameter("Either Identity or MessagingBinding.Address must be given", code=50402)
-    if identity is not None and address is not None:
-        raise InvalidParameter("Identity and MessagingBinding.Address are mutually exclusive", code=50402)
-    if address is not None and proxy is None:
-        raise InvalidParameter("MessagingBinding.ProxyAddress is required with MessagingBinding.Address")
-    binding = None
-    if address is not None:
-        binding = {
-            "type": "whatsapp" if address.startswith("whatsapp:") else "sms",
-            "address": address,
-            "proxy_address": proxy,
-        }
+    `MessagingBinding.ProxyAddress`); an identity is unique in the conversation (50433), a customer address
+    with its proxy address in one open conversation (50416)."""
     async with db.unit() as uow:
         conversation, _ = await conversation_access(uow, principal, sid, write=True, service_sid=scope.sid)
-        row = await conversations.add_participant(
-            uow,
-            conversation_sid=conversation.sid,
-            identity=identity,
-            attributes=form.attributes or "{}",
-            messaging_binding=binding,
-            role_sid=form.role_sid,
-            actor=actor,
-        )
+        row = await conversations.join(uow, conversation=conversation, participant=form.new(), actor=actor)
     return ParticipantPublic.of(row, settings.base_url, scoped=scope.scoped)
 
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Path, Request, Response
 
@@ -12,9 +12,11 @@ from api.forms.conversations import (
     AddressType,
     CreateAddress,
     CreateService,
+    UpdateAddress,
     UpdateConfiguration,
     UpdateServiceConfiguration,
     UpdateServiceNotifications,
+    UpdateServiceWebhookConfiguration,
     UpdateWebhookConfiguration,
 )
 from api.forms.parse import form_of
@@ -33,7 +35,6 @@ from api.schemas.conversations import (
     WebhookConfigurationPublic,
 )
 from api.wire import Params
-from domain.errors import InvalidParameter
 from domain.limits import ADDRESSES_MAX_PAGE_SIZE, CONVERSATIONS_MAX_PAGE_SIZE
 from storage.conversations import queries, services, webhooks
 from storage.conversations import service as conversations
@@ -113,16 +114,10 @@ async def update_webhook_configuration(
 async def create_address(
     principal: AdminPrincipal, db: DbDep, form: Annotated[CreateAddress, Form()], settings: SettingsDep
 ) -> AddressPublic:
-    """Create an address configuration; with `AutoCreation.Routing` (Parley extension) a new contact's
-    conversation is routed to an agent. Everything the routing names must belong to the account."""
-    auto_creation: dict[str, Any] = {"enabled": form.auto_creation_enabled}
-    if form.given("auto_creation_type"):
-        auto_creation["type"] = (form.auto_creation_type or "default").lower()
-    routing = form.auto_creation_routing
-    if routing is not None:
-        if not isinstance(routing, dict) or not isinstance(routing.get("properties"), dict):
-            raise InvalidParameter("AutoCreation.Routing must be a JSON object with a 'properties' object")
-        auto_creation["routing"] = routing
+    """Create an address configuration. `AutoCreation.Type=webhook` adds a conversation-scoped webhook
+    (`WebhookUrl`, `WebhookMethod`, `WebhookFilters`) to each conversation it creates; `studio` is refused.
+    With `AutoCreation.Routing` (Parley extension) a new contact's conversation is routed to an agent.
+    Everything the settings name must belong to the account."""
     async with db.unit() as uow:
         row = await conversations.create_address(
             uow,
@@ -130,7 +125,7 @@ async def create_address(
             type=form.type.value,
             address=form.address,
             friendly_name=form.friendly_name,
-            auto_creation=auto_creation,
+            auto_creation=form.auto_creation(),
             address_country=form.address_country,
         )
     return AddressPublic.of(row, settings.base_url)
@@ -277,7 +272,7 @@ async def update_service_webhooks(
     request: Request,
     principal: AdminPrincipal,
     db: DbDep,
-    form: Annotated[UpdateWebhookConfiguration, Depends(form_of(UpdateWebhookConfiguration))],
+    form: Annotated[UpdateServiceWebhookConfiguration, Depends(form_of(UpdateServiceWebhookConfiguration))],
     settings: SettingsDep,
 ) -> ServiceWebhookConfigurationPublic:
     async with db.unit() as uow:
@@ -339,4 +334,34 @@ async def delete_binding(service_sid: ServiceSidPath, sid: str, principal: Admin
     async with db.unit() as uow:
         await conversations.get_service(uow, account_sid=principal.account_sid, sid=service_sid)
         await services.delete_binding(uow, chat_service_sid=service_sid, sid=sid)
+    return Response(status_code=204)
+
+
+@router.post("/Configuration/Addresses/{sid}", response_model=AddressPublic)
+async def update_address(
+    sid: str,
+    principal: AdminPrincipal,
+    db: DbDep,
+    form: Annotated[UpdateAddress, Form()],
+    settings: SettingsDep,
+) -> AddressPublic:
+    """Change an address's name or AutoCreation settings (what is not sent stays); they apply to
+    conversations created from now on."""
+    async with db.unit() as uow:
+        row = await conversations.get_address(uow, account_sid=principal.account_sid, sid_or_address=sid)
+        row = await conversations.update_address(
+            uow,
+            address=row,
+            friendly_name=form.friendly_name,
+            auto_creation=form.auto_creation(conversations.auto_creation_of(row)),
+        )
+    return AddressPublic.of(row, settings.base_url)
+
+
+@router.delete("/Configuration/Addresses/{sid}", status_code=204)
+async def delete_address(sid: str, principal: AdminPrincipal, db: DbDep) -> Response:
+    """New contacts to the address no longer get a conversation; existing conversations stay."""
+    async with db.unit() as uow:
+        row = await conversations.get_address(uow, account_sid=principal.account_sid, sid_or_address=sid)
+        await conversations.delete_address(uow, address=row)
     return Response(status_code=204)

@@ -43,15 +43,13 @@ async def create_webchat(db: DbDep, form: Annotated[CreateWebChat, Form()]) -> W
         if address is None:
             raise NotFound(f"Web chat address {form.address_sid} does not exist or is not enabled")
         key = await accounts.signing_key(uow, address.account_sid)
-        service_sid = await conversations.default_service_sid(uow, address.account_sid)
-        conversation = await conversations.create_conversation(
+        conversation = await conversations.auto_create_conversation(
             uow,
-            account_sid=address.account_sid,
-            chat_service_sid=service_sid,
+            address=address,
             friendly_name=form.chat_friendly_name or f"Chat with {customer_name}",
             attributes=json.dumps({"pre_engagement_data": pre_engagement or {}, "customer_name": customer_name}),
-            address_sid=form.address_sid,
         )
+        service_sid = conversation.chat_service_sid
         await conversations.add_participant(
             uow,
             conversation_sid=conversation.sid,

@@ -14,8 +14,10 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
+from domain.addresses import AutoCreation, AutoCreationType
 from domain.errors import Conflict, InvalidParameter, NotFound
 from domain.limits import (
+    CONVERSATION_WITH_PARTICIPANTS_LIMIT,
     MESSAGE_ATTRIBUTES_LIMIT,
     MESSAGE_BODY_LIMIT,
     MIN_CLOSED_TIMER,
@@ -23,11 +25,12 @@ from domain.limits import (
     TIMER_CLOSED_REASON,
 )
 from domain.outbox import ScheduleConversationTimers
+from domain.participants import NewParticipant
 from domain.realtime import StreamEvent
 from domain.sids import SidPrefix, new_sid
 from domain.states import CONVERSATION_TRANSITIONS, ConversationState, StateChangeReason
 from domain.timers import check_timer, closed_timer, inactive_timer
-from domain.webhooks import SYSTEM, Actor, WebhookEvent, webhook_date
+from domain.webhooks import SYSTEM, Actor, ScopedWebhookTarget, WebhookEvent, webhook_date
 from storage.accounts.tables import AccountRow
 from storage.conversations import webhooks
 from storage.conversations.tables import (
@@ -323,6 +326,52 @@ async def _state_updated(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class NewConversation:
+    """A conversation as the API describes one (create_conversation's arguments)."""
+
+    account_sid: str
+    chat_service_sid: str
+    friendly_name: str | None = None
+    unique_name: str | None = None
+    attributes: str = "{}"
+    state: ConversationState | None = None
+    messaging_service_sid: str | None = None
+    timers_inactive: str | None = None
+    timers_closed: str | None = None
+    date_created: datetime | None = None
+    date_updated: datetime | None = None
+
+
+async def create_conversation_with_participants(
+    uow: UnitOfWork, *, new: NewConversation, participants: list[NewParticipant], actor: Actor
+) -> ConversationRow:
+    """`ConversationWithParticipants`: the conversation and its participants in one transaction, so a bad
+    participant leaves nothing behind."""
+    if len(participants) > CONVERSATION_WITH_PARTICIPANTS_LIMIT:
+        raise InvalidParameter(f"At most {CONVERSATION_WITH_PARTICIPANTS_LIMIT} participants can be given")
+    for participant in participants:
+        participant.binding()  # checked before anything is written
+    conversation = await create_conversation(
+        uow,
+        account_sid=new.account_sid,
+        chat_service_sid=new.chat_service_sid,
+        friendly_name=new.friendly_name,
+        unique_name=new.unique_name,
+        attributes=new.attributes,
+        state=new.state,
+        messaging_service_sid=new.messaging_service_sid,
+        timers_inactive=new.timers_inactive,
+        timers_closed=new.timers_closed,
+        date_created=new.date_created,
+        date_updated=new.date_updated,
+        actor=actor,
+    )
+    for participant in participants:
+        await join(uow, conversation=conversation, participant=participant, actor=actor)
+    return conversation
+
+
 # --- participants ------------------------------------------------------------------------------------
 
 
@@ -346,6 +395,39 @@ async def find_participant(
         "SELECT * FROM participants WHERE conversation_sid = %s AND (identity = %s OR "
         "(%s::text IS NOT NULL AND attributes::jsonb->>'worker_sid' = %s)) LIMIT 1",
         (conversation_sid, identity, worker_sid, worker_sid),
+    )
+
+
+async def join(
+    uow: UnitOfWork, *, conversation: ConversationRow, participant: NewParticipant, actor: Actor
+) -> ParticipantRow:
+    """Add a participant the API described, with Twilio's checks: a closed conversation is read-only (50407),
+    an identity is unique in the conversation (50433), and a customer address with the same proxy address
+    may be in only one open conversation (50416)."""
+    if conversation.state is ConversationState.CLOSED:
+        raise Conflict("The conversation is closed; it is read-only", code=50407)
+    binding = participant.binding()
+    if participant.address is not None:
+        clash = await uow.fetchone(
+            "SELECT p.conversation_sid FROM participants p JOIN conversations c ON c.sid = p.conversation_sid "
+            "WHERE p.account_sid = %s AND p.messaging_binding->>'address' = %s "
+            "AND p.messaging_binding->>'proxy_address' = %s AND c.state <> 'closed' LIMIT 1",
+            (conversation.account_sid, participant.address, participant.proxy_address),
+        )
+        if clash is not None:
+            raise Conflict(
+                f"A binding for this participant and proxy address already exists in conversation "
+                f"{clash['conversation_sid']}",
+                code=50416,
+            )
+    return await add_participant(
+        uow,
+        conversation_sid=conversation.sid,
+        identity=participant.identity,
+        attributes=participant.attributes,
+        messaging_binding=binding,
+        role_sid=participant.role_sid,
+        actor=actor,
     )
 
 
@@ -730,7 +812,7 @@ async def create_address(
     type: str,
     address: str,
     friendly_name: str | None,
-    auto_creation: dict[str, Any],
+    auto_creation: AutoCreation,
     address_country: str | None,
 ) -> AddressConfigurationRow:
     duplicate = await uow.fetchone(
@@ -739,9 +821,7 @@ async def create_address(
     )
     if duplicate is not None:
         raise InvalidParameter("An address configuration for this address already exists", code=50353)
-    routing = auto_creation.get("routing")
-    if routing is not None:
-        await interactions.check_routing(uow, account_sid=account_sid, routing=routing)
+    settings = await _checked_auto_creation(uow, account_sid, auto_creation)
     row = await uow.one(
         AddressConfigurationRow,
         "INSERT INTO address_configurations (sid, account_sid, type, address, friendly_name, auto_creation, "
@@ -752,12 +832,83 @@ async def create_address(
             type,
             address,
             friendly_name,
-            Jsonb(auto_creation),
+            Jsonb(settings.stored()),
             address_country,
         ),
     )
     assert row is not None
     return row
+
+
+async def _checked_auto_creation(uow: UnitOfWork, account_sid: str, auto_creation: AutoCreation) -> AutoCreation:
+    """Twilio's rules, and everything the settings name must be the account's: the service, the routing."""
+    settings = auto_creation.checked()
+    if settings.conversation_service_sid is not None:
+        await get_service(uow, account_sid=account_sid, sid=settings.conversation_service_sid)
+    if settings.routing is not None:
+        await interactions.check_routing(uow, account_sid=account_sid, routing=settings.routing)
+    return settings
+
+
+def auto_creation_of(row: AddressConfigurationRow) -> AutoCreation:
+    return AutoCreation.model_validate(row.auto_creation or {})
+
+
+async def update_address(
+    uow: UnitOfWork,
+    *,
+    address: AddressConfigurationRow,
+    friendly_name: str | None,
+    auto_creation: AutoCreation,
+) -> AddressConfigurationRow:
+    """New settings apply to conversations created from now on; existing ones keep their webhooks."""
+    settings = await _checked_auto_creation(uow, address.account_sid, auto_creation)
+    row = await uow.one(
+        AddressConfigurationRow,
+        "UPDATE address_configurations SET friendly_name = COALESCE(%s, friendly_name), auto_creation = %s, "
+        "date_updated = now() WHERE sid = %s RETURNING *",
+        (friendly_name, Jsonb(settings.stored()), address.sid),
+    )
+    assert row is not None
+    return row
+
+
+async def delete_address(uow: UnitOfWork, *, address: AddressConfigurationRow) -> None:
+    """New contacts to the address no longer get a conversation; existing conversations stay (they keep the
+    address's SID, so their routing ends with them)."""
+    await uow.execute("DELETE FROM address_configurations WHERE sid = %s", (address.sid,))
+
+
+async def auto_create_conversation(
+    uow: UnitOfWork,
+    *,
+    address: AddressConfigurationRow,
+    friendly_name: str | None,
+    attributes: str,
+) -> ConversationRow:
+    """A new contact wrote to an address with AutoCreation enabled: its conversation, in the address's service
+    (or the default one), with the address's conversation-scoped webhook when its type is `webhook`."""
+    settings = auto_creation_of(address)
+    conversation = await create_conversation(
+        uow,
+        account_sid=address.account_sid,
+        chat_service_sid=settings.conversation_service_sid or await default_service_sid(uow, address.account_sid),
+        friendly_name=friendly_name,
+        attributes=attributes,
+        address_sid=address.sid,
+    )
+    if settings.type is AutoCreationType.WEBHOOK and settings.webhook_url:
+        await webhooks.create_scoped_webhook(
+            uow,
+            conversation=conversation,
+            target=ScopedWebhookTarget.WEBHOOK.value,
+            fields=webhooks.ScopedWebhookChanges(
+                url=settings.webhook_url,
+                method=settings.webhook_method,
+                filters=settings.webhook_filters or [],
+            ),
+        )
+    return conversation
 
 
 async def webchat_address(uow: UnitOfWork, address_sid: str) -> AddressConfigurationRow | None:
@@ -767,7 +918,7 @@ async def webchat_address(uow: UnitOfWork, address_sid: str) -> AddressConfigura
         "SELECT * FROM address_configurations WHERE sid = %s AND type = 'chat'",
         (address_sid,),
     )
-    if row is None or not (row.auto_creation or {}).get("enabled"):
+    if row is None or not auto_creation_of(row).enabled:
         return None
     return row
 

@@ -12,7 +12,10 @@ from scripts.supported_endpoints import PAGE, form_parameters, parley_document, 
 from scripts.supported_endpoints import twilio_surface as load_surface
 
 # Parameters Parley takes that Twilio's operation does not (README, "Parley extensions").
-EXTENSIONS = {("POST", "/conversations/v1/Configuration/Addresses"): {"AutoCreation.Routing"}}
+EXTENSIONS = {
+    ("POST", "/conversations/v1/Configuration/Addresses"): {"AutoCreation.Routing"},
+    ("POST", "/conversations/v1/Configuration/Addresses/{Sid}"): {"AutoCreation.Routing"},
+}
 
 
 @pytest.fixture(scope="module")

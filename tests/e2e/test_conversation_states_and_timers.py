@@ -4,6 +4,7 @@ timers only with a State (50382), closed is final (50404) and read-only (50407),
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import datetime
 
@@ -118,3 +119,51 @@ async def test_account_configuration_sets_default_timers_and_service(api: httpx.
     stolen = await api.post("/conversations/v1/Configuration", data={"DefaultChatServiceSid": theirs})
     assert stolen.status_code == 404
     assert (await ok(await api.get("/conversations/v1/Configuration")))["default_chat_service_sid"] != theirs
+
+
+async def test_conversation_with_participants_is_all_or_nothing(api: httpx.AsyncClient):
+    participants = [
+        json.dumps({"identity": "ana", "attributes": {"vip": True}}),
+        json.dumps({"messaging_binding": {"address": "+15550100001", "proxy_address": "+15550199999"}}),
+    ]
+    created = await ok(
+        await api.post(
+            "/conversations/v1/ConversationWithParticipants",
+            data={"FriendlyName": "group", "Participant": participants},
+        ),
+        201,
+    )
+    members = (await ok(await api.get(f"{CONVERSATIONS}/{created['sid']}/Participants")))["participants"]
+    assert {(p["identity"], (p["messaging_binding"] or {}).get("address")) for p in members} == {
+        ("ana", None),
+        (None, "+15550100001"),
+    }
+    assert json.loads(next(p for p in members if p["identity"] == "ana")["attributes"]) == {"vip": True}
+
+    # The same customer and proxy address cannot be in two open conversations (50416); nothing is written.
+    again = await api.post(
+        "/conversations/v1/ConversationWithParticipants",
+        data={"FriendlyName": "duplicate", "Participant": [json.dumps({"identity": "bo"}), participants[1]]},
+    )
+    assert again.status_code == 409 and again.json()["code"] == 50416
+    bad = await api.post(
+        "/conversations/v1/ConversationWithParticipants",
+        data={"FriendlyName": "broken", "Participant": ["{not json"]},
+    )
+    assert bad.status_code == 400
+    both = await api.post(
+        "/conversations/v1/ConversationWithParticipants",
+        data={
+            "Participant": json.dumps(
+                {"identity": "x", "messaging_binding": {"address": "+1555", "proxy_address": "+1"}}
+            )
+        },
+    )
+    assert both.status_code == 400 and both.json()["code"] == 50402
+    too_many = await api.post(
+        "/conversations/v1/ConversationWithParticipants",
+        data={"Participant": [json.dumps({"identity": f"p{n}"}) for n in range(11)]},
+    )
+    assert too_many.status_code == 400
+    names = {c["friendly_name"] for c in (await ok(await api.get(CONVERSATIONS)))["conversations"]}
+    assert names == {"group"}
