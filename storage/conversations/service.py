@@ -941,8 +941,9 @@ async def typing(uow: UnitOfWork, *, conversation: ConversationRow, participant:
 async def mark_read(
     uow: UnitOfWork, *, conversation: ConversationRow, participant: ParticipantRow, index: int, actor: Actor
 ) -> ParticipantRow:
-    """Move a participant's read horizon (Twilio's `setAllMessagesRead` / `advanceLastReadMessageIndex`): at
-    most the conversation's last message; the other participants see it as a read receipt."""
+    """Advance a participant's read horizon (Twilio's `advanceLastReadMessageIndex`): at most the
+    conversation's last message, and only forward (a stale frame changes nothing and announces nothing); the
+    other participants see it as a read receipt. REST `LastReadMessageIndex` may still set any value."""
     if index < 0:
         raise InvalidParameter("The read index must be 0 or more")
     current = await uow.found(
@@ -951,11 +952,14 @@ async def mark_read(
         (conversation.sid,),
         resource=f"/Conversations/{conversation.sid}",
     )
+    wanted = min(index, max(current.last_message_index, 0))
+    if participant.last_read_message_index is not None and wanted <= participant.last_read_message_index:
+        return participant
     return await update_participant(
         uow,
         conversation=current,
         participant=participant,
-        changes=ParticipantChanges(last_read_message_index=min(index, max(current.last_message_index, 0))),
+        changes=ParticipantChanges(last_read_message_index=wanted),
         actor=actor,
     )
 

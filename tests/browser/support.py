@@ -119,3 +119,37 @@ async def accept_offer(agent: Page, customer_name: str) -> Locator:
 
 def my_task(agent: Page, customer_name: str) -> Locator:
     return agent.locator("#tasks").get_by_role("button", name=re.compile(re.escape(customer_name)))
+
+
+async def agent_says(agent: Page, customer_name: str, text: str) -> None:
+    """Sends `text` from the desktop's reply box and waits until the server has stored it."""
+    reply = agent.get_by_label(f"Reply to {customer_name}")
+    await reply.fill(text)
+    await reply.press("Enter")
+    log = agent.get_by_role("log", name=f"Conversation with {customer_name}")
+    await expect(log.get_by_text(text)).to_be_visible()
+    await expect(log.locator(".msg--pending, .msg--failed")).to_have_count(0)
+
+
+async def set_hidden(page: Page, hidden: bool) -> None:
+    """The user switches to another tab (hidden) or back: the page's visibility as the Page Visibility API
+    reports it, with its `visibilitychange` event. Headless pages are always visible otherwise; a reload
+    makes the page visible again."""
+    await page.evaluate(
+        """hidden => {
+            Object.defineProperty(document, "hidden", { configurable: true, get: () => hidden });
+            Object.defineProperty(document, "visibilityState", {
+                configurable: true, get: () => (hidden ? "hidden" : "visible"),
+            });
+            document.dispatchEvent(new Event("visibilitychange"));
+        }""",
+        hidden,
+    )
+
+
+async def customer_conversation_sid(customer: Page, address_sid: str) -> str:
+    """The conversation of the web chat open in `customer` (from its session)."""
+    session = await customer.evaluate("key => JSON.parse(sessionStorage.getItem(key))", f"parley.webchat.{address_sid}")
+    sid = session["conversation_sid"]
+    assert sid.startswith("CH"), sid
+    return str(sid)

@@ -10,6 +10,7 @@ import { forgetReadIndex, readIndex, storeReadIndex } from "./reads.js";
 import { incomingCard, initial, taskItem, updateCountdown } from "./sidebar.js";
 import { SupervisorView, channelLabel, statusLabel } from "./supervisor.js";
 import { Transcript } from "./transcript.js";
+import { TypingPeople, TypingSender } from "/shared/typing.js";
 import {
   TransferDialog, channelOf, forgetTransfer, ownParticipant, recallTransfer, rememberTransfer, transferInfo,
   transferLine, transferState, transferStatusText,
@@ -26,7 +27,7 @@ const ui = Object.fromEntries([
   "conversation-status", "wrap-up", "complete", "transcript-slot", "reply", "reply-label", "reply-text",
   "reply-send", "readonly-note", "monitor-join", "product-name", "workspace", "transfer-open", "transfer-received",
   "transfer-status", "transfer-status-text", "transfer-take-back", "transfer-dialog", "wrapup", "dispositions",
-  "wrapup-error",
+  "wrapup-error", "typing",
 ].map((id) => [id.replace(/-(\w)/g, (_, c) => c.toUpperCase()), $(id)]));
 
 let me = null; // { identity, workspaceSid, workerSid, role, token }
@@ -42,6 +43,7 @@ let timedOut = { names: [], seq: 0, date: null }; // this worker's offers that j
 let missed = null; // { names, activitySid, activityName, seq, dismissed }: the missed-chat notice
 let transferDialog = null; // TransferDialog (agents with a worker)
 const dispositionInputs = dispositionChoices(ui.dispositions); // the wrap-up radio buttons
+const typingSender = new TypingSender((conversationSid) => client.sendTyping(conversationSid));
 const TRANSFER_POLL_MS = 1000; // how often the sender asks how its waiting transfer is doing
 
 // --- small helpers -------------------------------------------------------------------------------------
@@ -75,6 +77,62 @@ function isMe(data) {
 }
 
 const readKey = () => me.workerSid || me.identity; // read marks are per agent (several may share a browser)
+
+/** Whether a participant of the transcript (by SID) is this agent, e.g. the author of a typing signal. */
+function isMyParticipant(transcript, participantSid, identity) {
+  if (identity && identity === me.identity) return true;
+  const p = transcript.participants.get(participantSid);
+  return Boolean(p && me.workerSid && p.attrs.worker_sid === me.workerSid);
+}
+
+/** Someone else in the conversation is typing: "<name> is typing…" under its transcript for a few seconds. */
+function noteTyping(holder, data) {
+  const t = holder.transcript;
+  if (!t || isMyParticipant(t, data.participant_sid, data.identity)) return;
+  const p = t.participants.get(data.participant_sid);
+  const who = data.identity || "someone";
+  holder.typing.typing(data.identity || data.participant_sid, p ? p.name : who.charAt(0).toUpperCase() + who.slice(1));
+}
+
+/** Follows a conversation for a task or the monitor: its events, then (once replayed) the Participants list. */
+function follow(holder, onEvent) {
+  client.subscribe(holder.conversationSid, 0, onEvent, () => {
+    holder.replayed = true;
+    const t = holder.transcript;
+    t.reads.fetching();
+    api.conversationParticipants(holder.conversationSid).then(
+      (list) => {
+        if (holder.transcript !== t) return;
+        t.loadParticipants(list);
+        if (holder.taskSid && tasks.get(holder.taskSid) === holder) ownReadFrom(holder, list);
+        scheduleRender();
+      },
+      () => t.reads.fetched([]),
+    );
+    if (tasks.get(holder.taskSid) === holder) {
+      if (isSelectedTask(holder.taskSid) && !document.hidden) markSeen(holder);
+      scheduleRender();
+    }
+  });
+}
+
+/** The server's read horizon of this agent's own participant, from the Participants list. */
+function ownReadFrom(task, list) {
+  for (const p of list) {
+    if (p.sid === task.joinedAs || isMe({ identity: p.identity, attributes: p.attributes })) {
+      serverRead(task, p.last_read_message_index);
+    }
+  }
+}
+
+/** The server says this agent has read the task's conversation up to `index`. */
+function serverRead(task, index) {
+  if (!Number.isInteger(index) || index <= task.serverRead) return;
+  task.serverRead = index;
+  task.readIndex = Math.max(task.readIndex, index);
+  countUnread(task);
+  scheduleRender();
+}
 
 // --- worker stream -------------------------------------------------------------------------------------
 
@@ -159,11 +217,14 @@ function taskFromReservation(reservationSid, taskSid) {
     customerName: attrs.customerName || "Customer", channelType: attrs.channelType, status: "assigned",
     unread: 0, preview: "", transcript: null, checked: false,
     // Unread = others' messages since this agent joined the conversation for this task (`joinedAs` is its
-    // participant), above the highest index it has already seen (`readIndex`, kept across reloads).
-    joinedAs: null, unseen: [], lastIndex: -1, readIndex: -1,
+    // participant), above the highest index it has already seen (`readIndex`): the higher of its participant's
+    // read horizon on the server (`serverRead`) and this browser's own mark (kept across reloads).
+    joinedAs: null, unseen: [], lastIndex: -1, readIndex: -1, serverRead: -1, replayed: false,
+    typing: null, // TypingPeople: who else is typing in the conversation
     // A transfer this agent sent from the task (kept for the browser session), and the disposition picked.
     transfer: recallTransfer(me.workerSid, taskSid), transferPoll: null, disposition: "",
   };
+  task.typing = new TypingPeople(() => renderTyping());
   tasks.set(taskSid, task);
   watchTransfer(task);
   return task;
@@ -174,6 +235,7 @@ function removeTask(taskSid) {
   if (!task) return;
   tasks.delete(taskSid);
   clearTimeout(task.transferPoll);
+  task.typing.clear();
   forgetTransfer(me.workerSid, taskSid);
   if (task.conversationSid) client.unsubscribe(task.conversationSid);
   if (selected && selected.kind === "task" && selected.sid === taskSid) {
@@ -205,7 +267,7 @@ function syncTasks() {
     if (task.conversationSid && !task.transcript) {
       task.readIndex = readIndex(readKey(), task.conversationSid);
       task.transcript = new Transcript({ label: `Conversation with ${task.customerName}`, isOwn });
-      client.subscribe(task.conversationSid, 0, (frame) => onTaskConversationEvent(task, frame));
+      follow(task, (frame) => onTaskConversationEvent(task, frame));
     }
   }
 }
@@ -217,30 +279,48 @@ function syncTasks() {
  */
 function onTaskConversationEvent(task, frame) {
   const data = frame.data || {};
+  if (frame.event === "typing") return noteTyping(task, data);
   if (frame.event === "participant.added" && isMe(data)) {
     task.joinedAs = data.participant_sid;
     task.unseen = [];
   } else if (frame.event === "participant.removed" && data.participant_sid === task.joinedAs) {
     task.joinedAs = null;
     task.unseen = [];
+  } else if (frame.event === "participant.updated" && (data.participant_sid === task.joinedAs || isMe(data))) {
+    serverRead(task, data.last_read_message_index); // read here, on another desktop, or before a reload
+  } else if (frame.event === "message.removed") {
+    task.unseen = task.unseen.filter((index) => index !== data.index);
   }
   const message = task.transcript.handle(frame);
   if (message) {
-    task.preview = message.body;
     if (Number.isFinite(message.index)) task.lastIndex = Math.max(task.lastIndex, message.index);
     const own = isOwn(message, task.transcript.participantOf(message));
     if (!own && task.joinedAs && Number.isFinite(message.index)) task.unseen.push(message.index);
+  }
+  if (frame.event === "message.added" && !data.deleted) {
+    task.typing.stopped(data.author);
+    if (Number.isFinite(data.index)) task.lastIndex = Math.max(task.lastIndex, data.index); // also our own
     if (isSelectedTask(task.taskSid) && !document.hidden) markSeen(task);
   }
+  const latest = task.transcript.latest();
+  task.preview = latest ? latest.body : "";
   countUnread(task);
   scheduleRender();
 }
 
-/** The agent is looking at the task's transcript: everything in it so far is read, also after a reload. */
+/**
+ * The agent is looking at the task's transcript: everything in it so far is read, also after a reload and on
+ * the agent's other desktops. The server keeps it (the participant's read horizon; only moved forward, and
+ * only once the replay is over, when the page knows where the server has it); this browser keeps its own mark
+ * too, for a read the server has not acknowledged yet.
+ */
 function markSeen(task) {
   if (task.lastIndex > task.readIndex) {
     task.readIndex = task.lastIndex;
     if (task.conversationSid) storeReadIndex(readKey(), task.conversationSid, task.readIndex);
+  }
+  if (task.replayed && task.joinedAs && task.lastIndex > task.serverRead) {
+    client.markRead(task.conversationSid, task.lastIndex);
   }
   countUnread(task);
 }
@@ -433,12 +513,25 @@ function sendReply(ev) {
   if (!task || !task.transcript || !body) return;
   ui.replyText.value = "";
   autoGrow();
+  typingSender.sent(task.conversationSid);
   const cmid = newId();
   task.transcript.addPending(cmid, body);
   client.sendMessage(task.conversationSid, body, cmid, JSON.stringify({ client_message_id: cmid })).then(
     (message) => task.transcript.place(message),
     (err) => task.transcript.fail(cmid, err.message),
   );
+}
+
+/** The conversation the reply box writes in: the selected task's, or the monitored chat the supervisor joined. */
+function writableSelected() {
+  const holder = selected && (selected.kind === "task" ? tasks.get(selected.sid) : monitor?.joined && monitor);
+  return holder && holder.conversationSid ? holder : null;
+}
+
+function typed() {
+  autoGrow();
+  const holder = writableSelected();
+  if (holder && ui.replyText.value.trim()) typingSender.typed(holder.conversationSid);
 }
 
 function autoGrow() {
@@ -449,6 +542,7 @@ function autoGrow() {
 function select(next) {
   if (monitor && !(next && next.kind === "monitor" && next.sid === monitor.taskSid)) {
     if (!tasksHaveConversation(monitor.conversationSid)) client.unsubscribe(monitor.conversationSid);
+    monitor.typing.clear();
     monitor = null;
   }
   if (!selected || !next || selected.sid !== next.sid) ui.wrapupError.textContent = "";
@@ -467,8 +561,13 @@ function openMonitored(t) {
   if (!monitor || monitor.taskSid !== t.taskSid) {
     select(null);
     monitor = { ...t, transcript: new Transcript({ label: `Conversation with ${t.customerName}`, isOwn }) };
-    client.subscribe(t.conversationSid, 0, (frame) => {
-      if (monitor && monitor.conversationSid === frame.stream) monitor.transcript.handle(frame);
+    monitor.typing = new TypingPeople(() => renderTyping());
+    const watched = monitor;
+    follow(watched, (frame) => {
+      if (monitor !== watched) return;
+      if (frame.event === "typing") return noteTyping(watched, frame.data || {});
+      watched.transcript.handle(frame);
+      if (frame.event === "message.added") watched.typing.stopped((frame.data || {}).author);
     });
   }
   select({ kind: "monitor", sid: t.taskSid });
@@ -590,6 +689,14 @@ function renderConversation() {
   } else if (!log) {
     ui.transcriptSlot.replaceChildren();
   }
+  renderTyping();
+}
+
+/** "Carol is typing…" under the shown transcript (a polite live region: said once per change). */
+function renderTyping() {
+  const holder = selected && (selected.kind === "task" ? tasks.get(selected.sid) : monitor);
+  const text = holder && holder.typing ? holder.typing.text : "";
+  if (ui.typing.textContent !== text) ui.typing.textContent = text;
 }
 
 /** The sender's transfer (status, take back) and, on a transferred task, who sent it and the note. */
@@ -712,6 +819,9 @@ function start(token) {
     onStatus: (status) => showConnection(ui.connection, status),
     onAuthError: sessionExpired,
     onSubscribeError: (stream, err) => toast(`Could not follow ${stream}: ${err.message}`),
+    onRead: (conversationSid, index) => {
+      for (const task of tasks.values()) if (task.conversationSid === conversationSid) serverRead(task, index);
+    },
   });
   ui.incomingSection.hidden = ui.tasksSection.hidden = !me.workerSid;
   if (me.workerSid) {
@@ -762,7 +872,7 @@ for (const input of dispositionInputs) {
 }
 ui.reply.addEventListener("submit", sendReply);
 ui.monitorJoin.addEventListener("click", joinMonitored);
-ui.replyText.addEventListener("input", autoGrow);
+ui.replyText.addEventListener("input", typed);
 ui.replyText.addEventListener("keydown", (ev) => {
   if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
     ev.preventDefault();

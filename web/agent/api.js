@@ -1,5 +1,6 @@
 // Access-token handling and the REST calls the agent desktop makes (with the token in X-Twilio-Token):
-// TaskRouter under the token's workspace, and the Flex Interactions calls of a task's channel.
+// TaskRouter under the token's workspace, a conversation's participants, and the Flex Interactions calls of a
+// task's channel.
 
 const TOKEN_KEY = "parley.agent.token";
 
@@ -152,6 +153,12 @@ export class Api {
     const q = new URLSearchParams({ PageSize: "100" });
     for (const s of ["pending", "reserved", "assigned", "wrapping"]) q.append("AssignmentStatus", s);
     return this.request("GET", `/Tasks?${q}`).then((b) => b.tasks || []);
+  }
+
+  /** A conversation's participants, each with its read horizon (`last_read_message_index`). */
+  conversationParticipants(conversationSid) {
+    return this.send("GET", `/conversations/v1/Conversations/${conversationSid}/Participants?PageSize=100`)
+      .then(({ body }) => body.participants || []);
   }
 
   // --- Flex Interactions: the channel a task belongs to (its attributes' flexInteractionSid / ChannelSid) ---

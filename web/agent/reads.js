@@ -1,5 +1,7 @@
-// How far this agent has read each conversation, kept across reloads. A message's `index` is monotonic per
-// conversation, so one number per (agent, conversation) says which messages the agent has already seen.
+// How far this agent has read each conversation, as this browser saw it, kept across reloads. A message's `index`
+// is monotonic per conversation, so one number per (agent, conversation) says which messages the agent has
+// already seen. The server's read horizon (the agent's participant's `last_read_message_index`) is the other
+// half: the desktop counts from the higher of the two (docs/agent-desktop.md).
 
 const key = (agent, conversationSid) => `parley.agent.read.${agent}.${conversationSid}`;
 

@@ -1,6 +1,8 @@
 // One conversation's transcript: renders conversation-stream events into an <ol role="log">, once each
-// (deduplicated by message SID), with pending bubbles for messages the agent sent that are not yet acked.
+// (deduplicated by message SID), with pending bubbles for messages the agent sent that are not yet acked;
+// edits and removals change the bubbles, and a "Seen" marker shows how far the customer has read.
 import { parseJson } from "./api.js";
+import { ReadHorizons, placeSeen, seenMarker } from "/shared/receipts.js";
 
 const displayName = (s) => (s ? s.charAt(0).toUpperCase() + s.slice(1) : s);
 
@@ -18,6 +20,9 @@ export class Transcript {
     this.isOwn = isOwn;
     this.participants = new Map(); // participant_sid -> { identity, name, role, attrs }
     this.rendered = new Map(); // message sid -> <li>
+    this.messages = new Map(); // message sid -> { index, body, own } of the messages shown
+    this.reads = new ReadHorizons(); // the participants' read horizons
+    this.seen = seenMarker();
     this.pending = new Map(); // client_message_id -> <li>
     this.lastMessage = null;
     this.customerName = null;
@@ -34,13 +39,18 @@ export class Transcript {
   handle(frame) {
     const data = frame.data || {};
     if (frame.event === "message.added" && !data.deleted) return this.place(data) ? data : null;
-    if (frame.event === "participant.added") {
-      const attrs = parseJson(data.attributes);
-      const role = attrs.role || "participant";
-      const name = displayName(attrs.friendly_name || data.identity);
-      this.participants.set(data.participant_sid, { identity: data.identity, name, role, attrs });
+    if (frame.event === "message.updated" && !data.deleted) {
+      this.update(data);
+    } else if (frame.event === "message.removed") {
+      this.remove(data.message_sid);
+    } else if (frame.event === "participant.added") {
+      const { name, role, attrs } = this.learn(data);
       if (role === "customer") this.customerName = attrs.friendly_name || this.customerName;
       this.system(role === "customer" ? `${name} started the chat` : `${name} joined`, frame.date);
+    } else if (frame.event === "participant.updated") {
+      this.learn(data);
+      this.reads.set(data.participant_sid, data.last_read_message_index);
+      this.showSeen();
     } else if (frame.event === "participant.removed") {
       const p = this.participants.get(data.participant_sid);
       this.system(`${p ? p.name : displayName(data.identity)} left`, frame.date);
@@ -48,6 +58,67 @@ export class Transcript {
       this.system(`Conversation ${data.state_to}`, frame.date);
     }
     return null;
+  }
+
+  /** Records a participant (from participant.added / .updated, or the Participants list). */
+  learn(data) {
+    const attrs = parseJson(data.attributes);
+    const role = attrs.role || "participant";
+    const name = displayName(attrs.friendly_name || data.identity);
+    const p = { identity: data.identity, name, role, attrs };
+    this.participants.set(data.participant_sid, p);
+    return p;
+  }
+
+  /** The Participants list (REST) on (re)load: the read horizons as the server has them. */
+  loadParticipants(list) {
+    for (const r of list) if (!this.participants.has(r.sid)) this.learn({ ...r, participant_sid: r.sid });
+    this.reads.fetched(list);
+    this.showSeen();
+  }
+
+  /** How far the customer (anyone but the contact center's agents and supervisors) has read. */
+  readerHorizon() {
+    return this.reads.highest((sid) => {
+      const p = this.participants.get(sid);
+      return !p || (p.role !== "agent" && p.role !== "supervisor");
+    });
+  }
+
+  /** "Seen" under this agent's last message the customer has read. */
+  showSeen() {
+    const own = [];
+    for (const [sid, m] of this.messages) if (m.own) own.push({ index: m.index, el: this.rendered.get(sid) });
+    placeSeen(this.seen, own, this.readerHorizon());
+  }
+
+  /** The newest message still shown (for the task's preview), or null. */
+  latest() {
+    let best = null;
+    for (const m of this.messages.values()) if (!best || m.index > best.index) best = m;
+    return best;
+  }
+
+  /** An edited message: its bubble shows the new text. */
+  update(message) {
+    const li = this.rendered.get(message.sid);
+    const known = this.messages.get(message.sid);
+    if (!li || !known) return false;
+    known.body = message.body;
+    li.querySelector(".msg__body").textContent = message.body;
+    return true;
+  }
+
+  /** A removed message: its bubble goes. Returns what it was, or null. */
+  remove(sid) {
+    const li = this.rendered.get(sid);
+    const known = this.messages.get(sid);
+    if (!li) return null;
+    li.remove();
+    this.rendered.delete(sid);
+    this.messages.delete(sid);
+    this.showSeen();
+    return known || null;
   }
 
   participantOf(message) {
@@ -69,6 +140,8 @@ export class Transcript {
       this.setState(pendingEl, null);
       pendingEl.dataset.sid = message.sid;
       this.rendered.set(message.sid, pendingEl);
+      this.messages.set(message.sid, { index: message.index, body: message.body, own: true });
+      this.showSeen();
       return false;
     }
     const p = this.participantOf(message);
@@ -77,7 +150,9 @@ export class Transcript {
     const li = this.bubble({ own, author, body: message.body, date: message.date_created, role: p && p.role });
     li.dataset.sid = message.sid;
     this.rendered.set(message.sid, li);
+    this.messages.set(message.sid, { index: message.index, body: message.body, own });
     this.el.insertBefore(li, this.el.querySelector(".msg--pending, .msg--failed"));
+    if (own) this.showSeen();
     this.scroll();
     return true;
   }

@@ -1,7 +1,12 @@
 // Parley web chat: pre-chat form → POST /flex-api/v2/WebChats → realtime conversation (docs/realtime.md).
 // The session (conversation, token, last seq, transcript and unacknowledged sends) lives in sessionStorage,
-// so a reload resumes the same conversation from where it left off.
+// so a reload resumes the same conversation from where it left off. Typing indicators go both ways; read
+// receipts too: this page moves the customer's read horizon while the chat is on screen, and shows "Seen"
+// under the customer's last message an agent has read (horizons from the Participants list on load, then
+// from participant.updated events).
 import { RealtimeClient, newId } from "/shared/realtime.js";
+import { ReadHorizons, placeSeen, seenMarker } from "/shared/receipts.js";
+import { TypingPeople, TypingSender } from "/shared/typing.js";
 
 const MAX_STORED_EVENTS = 400;
 const params = new URLSearchParams(location.search);
@@ -15,6 +20,7 @@ const ui = {
   fatalText: $("fatal-text"), fatalAction: $("fatal-action"), prechat: $("prechat"), form: $("prechat-form"),
   name: $("customer-name"), prechatError: $("prechat-error"), start: $("start-chat"), chat: $("chat"),
   log: $("log"), composer: $("composer"), message: $("message"), send: $("send"), close: $("close-widget"),
+  typing: $("typing"),
 };
 
 let session = null; // { address, conversation_sid, identity, token, name, lastSeq, events: [], outbox: [] }
@@ -23,6 +29,15 @@ const participants = new Map(); // participant_sid -> { identity, name, role }
 const rendered = new Map(); // message sid -> <li>
 const pendingEls = new Map(); // client_message_id -> <li>
 let agentsPresent = new Set();
+const reads = new ReadHorizons(); // everyone's read horizon in the conversation
+const seen = seenMarker(); // under the customer's last message an agent has read
+const readReady = { replayed: false, horizons: false }; // reads wait for both: the page then knows the server's
+let readSent = -1; // the highest read index this page has asked for
+let logOnScreen = false; // the log is in the viewport (an embedded widget can be closed)
+const typingPeople = new TypingPeople(() => {
+  if (ui.typing.textContent !== typingPeople.text) ui.typing.textContent = typingPeople.text;
+});
+const typingSender = new TypingSender((conversationSid) => client && client.sendTyping(conversationSid));
 
 // --- storage -----------------------------------------------------------------------------------------
 
@@ -156,13 +171,16 @@ function placeMessage(message) {
     pendingEls.delete(cmid);
     setPending(pendingEl, null);
     pendingEl.dataset.sid = message.sid;
+    pendingEl.dataset.index = String(message.index);
     pendingEl.querySelector("time").dateTime = message.date_created;
     rendered.set(message.sid, pendingEl);
+    showSeen();
     return;
   }
   const own = message.author === session.identity;
   const li = bubble({ own, author: authorName(message), body: message.body, date: message.date_created });
   li.dataset.sid = message.sid;
+  li.dataset.index = String(message.index);
   rendered.set(message.sid, li);
   // Keep pending (unacknowledged) bubbles at the bottom.
   const firstPending = ui.log.querySelector(".msg--pending, .msg--failed");
@@ -170,26 +188,131 @@ function placeMessage(message) {
   scrollToEnd();
 }
 
+/** An edited message shows its new text. */
+function updateMessage(message) {
+  const li = rendered.get(message.sid);
+  if (li) li.querySelector(".msg__body").textContent = message.body;
+}
+
+/** A removed message's bubble goes. */
+function removeMessage(sid) {
+  const li = rendered.get(sid);
+  if (!li) return;
+  li.remove();
+  rendered.delete(sid);
+  showSeen();
+}
+
+// --- read receipts -----------------------------------------------------------------------------------
+
+const isSelf = (sid) => participants.get(sid)?.identity === session.identity;
+
+/** "Seen" under the customer's last message that someone else (an agent) has read. */
+function showSeen() {
+  const own = [];
+  for (const li of rendered.values()) {
+    if (li.classList.contains("msg--own")) own.push({ index: Number(li.dataset.index), el: li });
+  }
+  placeSeen(seen, own, reads.highest((sid) => !isSelf(sid)));
+}
+
+/** While the chat is on screen, everything shown is read: the customer's horizon moves up to it. */
+function markRead() {
+  if (!session || !client || !readReady.replayed || !readReady.horizons || document.hidden || !logOnScreen) return;
+  let highest = -1;
+  for (const li of rendered.values()) highest = Math.max(highest, Number(li.dataset.index));
+  let own = readSent;
+  for (const [sid] of participants) if (isSelf(sid)) own = Math.max(own, reads.of(sid));
+  if (highest > own) {
+    readSent = highest;
+    client.markRead(session.conversation_sid, highest);
+  }
+}
+
+/** The Participants list (the chat token may read it): the read horizons as they are now, after a reload too. */
+async function loadParticipants() {
+  reads.fetching();
+  let list = [];
+  try {
+    const res = await fetch(`/conversations/v1/Conversations/${session.conversation_sid}/Participants?PageSize=100`, {
+      headers: { "X-Twilio-Token": session.token, Accept: "application/json" },
+    });
+    if (res.ok) list = (await res.json()).participants || [];
+  } catch {
+    /* offline: participant.updated events fill the horizons in */
+  }
+  for (const p of list) {
+    if (!participants.has(p.sid)) rememberParticipant({ ...p, participant_sid: p.sid });
+  }
+  reads.fetched(list);
+  readReady.horizons = true;
+  showSeen();
+  markRead();
+}
+
+function rememberParticipant(data) {
+  const attrs = parseJson(data.attributes);
+  const name = displayName(attrs.friendly_name || data.identity);
+  const p = { identity: data.identity, name, role: attrs.role || "participant" };
+  participants.set(data.participant_sid, p);
+  return p;
+}
+
 function dropFromOutbox(cmid) {
   session.outbox = session.outbox.filter((m) => m.client_message_id !== cmid);
   saveSession();
 }
 
+/**
+ * One conversation event, live or restored from the session. The session keeps the transcript's events:
+ * an edit changes the stored message.added, a removal drops it, and read horizons are not kept (the
+ * Participants list has them after a reload); typing is live only.
+ */
 function handleEvent(frame, { restoring = false } = {}) {
   const data = frame.data || {};
+  let store = true;
   switch (frame.event) {
+    case "typing":
+      if (data.identity && data.identity !== session.identity) {
+        const p = participants.get(data.participant_sid);
+        typingPeople.typing(data.identity, p ? p.name : displayName(data.identity));
+      }
+      return;
     case "message.added":
       if (!data.deleted) {
         placeMessage(data);
+        typingPeople.stopped(data.author);
         const cmid = parseJson(data.attributes).client_message_id;
         if (cmid && !restoring) dropFromOutbox(cmid);
+        if (!restoring) markRead();
       }
       break;
+    case "message.updated":
+      store = false;
+      if (!data.deleted) {
+        updateMessage(data);
+        const stored = session.events.find((e) => e.event === "message.added" && e.data && e.data.sid === data.sid);
+        if (stored) stored.data = data;
+      }
+      break;
+    case "message.removed":
+      store = false;
+      removeMessage(data.message_sid);
+      session.events = session.events.filter(
+        (e) => !(e.event === "message.added" && e.data && e.data.sid === data.message_sid),
+      );
+      break;
+    case "participant.updated": {
+      store = false;
+      const known = participants.get(data.participant_sid);
+      const p = rememberParticipant(data);
+      if (known && known.role === "agent" && p.role !== "agent") agentsPresent.delete(data.participant_sid);
+      reads.set(data.participant_sid, data.last_read_message_index);
+      showSeen();
+      break;
+    }
     case "participant.added": {
-      const attrs = parseJson(data.attributes);
-      const role = attrs.role || "participant";
-      const name = displayName(attrs.friendly_name || data.identity);
-      participants.set(data.participant_sid, { identity: data.identity, name, role });
+      const { name, role } = rememberParticipant(data);
       if (role === "agent") {
         agentsPresent.add(data.participant_sid);
         systemLine(`${name} joined the chat`);
@@ -217,7 +340,7 @@ function handleEvent(frame, { restoring = false } = {}) {
   }
   if (!restoring) {
     session.lastSeq = frame.seq;
-    session.events.push(frame);
+    if (store) session.events.push(frame);
     saveSession();
   }
   updateSubtitle();
@@ -260,6 +383,7 @@ ui.composer.addEventListener("submit", (ev) => {
   if (!body || !session) return;
   ui.message.value = "";
   autoGrow();
+  typingSender.sent(session.conversation_sid);
   send(body);
   ui.message.focus();
 });
@@ -269,7 +393,19 @@ ui.message.addEventListener("keydown", (ev) => {
     ui.composer.requestSubmit();
   }
 });
-ui.message.addEventListener("input", autoGrow);
+ui.message.addEventListener("input", () => {
+  autoGrow();
+  if (session && ui.message.value.trim()) typingSender.typed(session.conversation_sid);
+});
+document.addEventListener("visibilitychange", markRead);
+if ("IntersectionObserver" in window) {
+  new IntersectionObserver((entries) => {
+    logOnScreen = entries.some((e) => e.isIntersecting);
+    markRead();
+  }).observe(ui.log);
+} else {
+  logOnScreen = true;
+}
 
 // --- lifecycle ---------------------------------------------------------------------------------------
 
@@ -286,8 +422,12 @@ function startChat() {
     onSubscribeError: (_stream, err) => fatal("Chat unavailable", err.message || "This conversation is not available.",
       { restart: true }),
   });
-  client.subscribe(session.conversation_sid, session.lastSeq || 0, (frame) => handleEvent(frame));
+  client.subscribe(session.conversation_sid, session.lastSeq || 0, (frame) => handleEvent(frame), () => {
+    readReady.replayed = true;
+    markRead();
+  });
   client.connect();
+  loadParticipants();
   // Messages typed before a reload that were never acknowledged: resend with the same client_message_id.
   for (const m of [...session.outbox]) send(m.body, m.client_message_id, m.date);
   updateSubtitle();

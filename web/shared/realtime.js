@@ -4,7 +4,10 @@
 // - per-stream last `seq`: every (re)subscribe asks for `after=<last seq>`, and events at or below it are
 //   dropped, so a stream is never processed twice;
 // - send_message frames carry a client_message_id; unacknowledged sends are re-sent after a reconnect
-//   (the server de-duplicates by that id) until an `ack` or an `error` answers them.
+//   (the server de-duplicates by that id) until an `ack` or an `error` answers them;
+// - events without a `seq` (`typing`) are live only: handed to the stream's handler, never counted;
+// - `read` horizons wait for their ack, one in flight per conversation (a higher one follows it), and are
+//   re-sent after a reconnect.
 
 const PING_EVERY_MS = 25000;
 const BACKOFF_MIN_MS = 500;
@@ -29,6 +32,7 @@ export class RealtimeClient {
     this.outbox = new Map(); // client_message_id -> { frame, resolve, reject }
     this.requests = new Map(); // frame id -> { resolve, reject }
     this.fences = new Map(); // stream -> ping id sent right after unsubscribing it (see unsubscribe)
+    this.reads = new Map(); // conversation sid -> { index, sending }: a read horizon not yet acknowledged
     this.nextId = 1;
     this.attempt = 0;
     this.stopped = false;
@@ -53,14 +57,20 @@ export class RealtimeClient {
     return this.status === "online";
   }
 
-  /** Follow a stream from `after` (the last seq already processed). Re-subscribed after every reconnect. */
-  subscribe(stream, after, onEvent) {
+  /**
+   * Follow a stream from `after` (the last seq already processed). Re-subscribed after every reconnect;
+   * `onSubscribed()` runs each time the replay is over (everything up to now has been handed to `onEvent`).
+   */
+  subscribe(stream, after, onEvent, onSubscribed = null) {
     const existing = this.streams.get(stream);
     if (existing) {
       existing.onEvent = onEvent;
+      existing.onSubscribed = onSubscribed;
       return;
     }
-    this.streams.set(stream, { lastSeq: Number(after) || 0, onEvent, fence: this.fences.get(stream) || null });
+    this.streams.set(stream, {
+      lastSeq: Number(after) || 0, onEvent, onSubscribed, fence: this.fences.get(stream) || null,
+    });
     if (this.online) this._subscribe(stream);
   }
 
@@ -90,7 +100,47 @@ export class RealtimeClient {
     });
   }
 
+  /** The caller is typing in the conversation (live only; callers send it at most every few seconds). */
+  sendTyping(conversationSid) {
+    return this._send({ type: "typing", conversation_sid: conversationSid, id: this._id() });
+  }
+
+  /**
+   * Moves the caller's read horizon in the conversation to `index` (never lower than one already asked for
+   * on this page). `onRead(conversationSid, index)` (a hook) hears the server's answer.
+   */
+  markRead(conversationSid, index) {
+    if (!Number.isInteger(index) || index < 0) return;
+    const read = this.reads.get(conversationSid) || { index: -1, sending: false };
+    if (index <= read.index) return;
+    read.index = index;
+    this.reads.set(conversationSid, read);
+    this._flushRead(conversationSid);
+  }
+
   // --- internals -------------------------------------------------------------------------------------
+
+  _flushRead(conversationSid) {
+    const read = this.reads.get(conversationSid);
+    if (!read || read.sending || !this.online) return;
+    read.sending = true;
+    const index = read.index;
+    this._request({ type: "read", conversation_sid: conversationSid, index }).then(
+      (frame) => {
+        read.sending = false;
+        if (this.reads.get(conversationSid) !== read) return;
+        if (read.index > index) this._flushRead(conversationSid);
+        else this.reads.delete(conversationSid);
+        if (this.hooks.onRead) this.hooks.onRead(conversationSid, frame.last_read_message_index);
+      },
+      (err) => {
+        read.sending = false;
+        // Refused (e.g. no longer a participant): given up. Connection lost: sent again once back online.
+        if (err.code !== undefined && this.reads.get(conversationSid) === read) this.reads.delete(conversationSid);
+      },
+    );
+  }
+
 
   _id() {
     return String(this.nextId++);
@@ -174,9 +224,16 @@ export class RealtimeClient {
   _subscribe(stream) {
     const entry = this.streams.get(stream);
     if (!entry) return;
-    this._request({ type: "subscribe", stream, after: entry.lastSeq }).catch((err) => {
-      if (this.hooks.onSubscribeError) this.hooks.onSubscribeError(stream, err);
-    });
+    this._request({ type: "subscribe", stream, after: entry.lastSeq }).then(
+      () => {
+        const current = this.streams.get(stream);
+        if (current && current.onSubscribed) current.onSubscribed();
+      },
+      (err) => {
+        if (err.message === "connection lost" || err.message === "not connected") return; // re-subscribed on ready
+        if (this.hooks.onSubscribeError) this.hooks.onSubscribeError(stream, err);
+      },
+    );
   }
 
   _onFrame(frame) {
@@ -188,14 +245,16 @@ export class RealtimeClient {
         if (this.hooks.onReady) this.hooks.onReady(frame);
         for (const stream of this.streams.keys()) this._subscribe(stream);
         for (const { frame: f } of this.outbox.values()) this._send({ ...f, id: this._id() });
+        for (const conversationSid of this.reads.keys()) this._flushRead(conversationSid);
         clearInterval(this.pinger);
         this.pinger = setInterval(() => this._send({ type: "ping", id: this._id() }), PING_EVERY_MS);
         return;
       case "event": {
         const entry = this.streams.get(frame.stream);
+        const live = frame.seq === undefined || frame.seq === null; // ephemeral (typing): not in the log
         // Unsubscribed, from before a re-subscription (fenced), or already processed.
-        if (!entry || entry.fence || frame.seq <= entry.lastSeq) return;
-        entry.lastSeq = frame.seq;
+        if (!entry || entry.fence || (!live && frame.seq <= entry.lastSeq)) return;
+        if (!live) entry.lastSeq = frame.seq;
         try {
           entry.onEvent(frame);
         } catch (err) {
