@@ -15,7 +15,7 @@ from api.auth import Authenticator
 from api.deps import scoped_service
 from api.prehooks import PreEvents
 from api.realtime import RealtimeHub
-from api.routes import conversations, conversations_account, flex, health, outbox, realtime, tokens, webchat
+from api.routes import conversations, conversations_account, flex, health, media, outbox, realtime, tokens, webchat
 from api.routes.taskrouter import (
     activities,
     events,
@@ -28,6 +28,7 @@ from api.routes.taskrouter import (
     workflows,
     workspaces,
 )
+from core.media import LocalMediaStore
 from core.outbox import OutboxDispatcher
 from core.settings import Settings, get_settings
 from core.temporal import connect
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         app.state.hub = hub
         app.state.authenticator = Authenticator(db)
         app.state.pre_events = PreEvents(db)
+        app.state.media = LocalMediaStore(settings.media_dir)
         try:
             yield
         finally:
@@ -83,6 +85,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         outbox,
         webchat,
         conversations_account,
+        media,
         flex,
         realtime,
         workspaces,

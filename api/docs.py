@@ -52,6 +52,11 @@ which OpenAPI cannot describe: its protocol is in the repository's `docs/realtim
 
 OPENAPI_TAGS: list[dict[str, Any]] = [
     {
+        "name": "Media",
+        "description": "The Media Content Service: upload a file for a message (`MediaSid`) and download it "
+        "(docs/media.md).",
+    },
+    {
         "name": "Conversations",
         "description": "Twilio Conversations v1 on the account's default conversation service: conversations, "
         "their participants and messages, and the address configurations (a `chat` address is what the web "

@@ -4,6 +4,7 @@ participant, admins as any author."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from api.access import conversation_access
 from api.auth import Principal
@@ -27,10 +28,11 @@ async def post_message(
     actor: Actor,
     pre_events: PreEvents | None = None,
     service_sid: str | None = None,
+    media_sids: Sequence[str] = (),
 ) -> MessageRow:
     """Who writes as whom: token holders write as their own participant, admins as any author. An SDK user's
     message is first shown to the pre-event webhooks listening to onMessageAdd, which may reject or change it."""
-    conversations.check_message(body, attributes)
+    conversations.check_message(body, attributes, has_media=bool(media_sids))
     hook_author: str | None = None  # an author the pre-event webhook set (a token holder cannot choose one)
     if pre_events is not None and await pre_events.listening(principal.account_sid, WebhookEvent.MESSAGE_ADD):
         async with db.read() as q:
@@ -48,7 +50,7 @@ async def post_message(
         attributes = _json_text(changes.get("attributes", attributes))
         hook_author = changes.get("author")
         author = hook_author or author
-    checked_body = conversations.check_message(body, attributes)
+    checked_body = conversations.check_message(body, attributes, has_media=bool(media_sids))
     async with db.unit() as uow:
         conversation, participant = await conversation_access(
             uow, principal, conversation_sid, write=True, service_sid=service_sid
@@ -67,6 +69,7 @@ async def post_message(
             attributes=attributes or "{}",
             participant_sid=participant.sid if participant else None,
             idempotency_key=idempotency_key,
+            media_sids=media_sids,
             actor=actor,
         )
 

@@ -18,6 +18,8 @@ from typing import Any
 from api.schemas.common import iso
 from api.schemas.conversations import MessagePublic
 from domain.limits import AGENT_PRESENCE_GRACE, PRESENCE_HEARTBEATS_PER_GRACE
+from domain.realtime import StreamEvent
+from storage.conversations import receipts
 from storage.db import Database, UnitOfWork
 from storage.realtime import service as realtime
 from storage.realtime.service import MAX_BATCH
@@ -37,13 +39,16 @@ class Subscription:
 async def read_events(q: UnitOfWork, *, stream: str, after: int, base_url: str) -> list[dict[str, Any]]:
     """Event frames after `after`, with `message.added` carrying the Message resource."""
     batch = await realtime.read_events(q, stream=stream, after=after)
+    # An updated message (an edit, a delivery receipt) carries its delivery summary; added ones have none yet.
+    updated = [e.data["message_sid"] for e in batch.events if e.type == StreamEvent.MESSAGE_UPDATED]
+    summaries = await receipts.delivery_summaries(q, updated)
     frames = []
     for event in batch.events:
         data: dict[str, Any] = event.data
         if event.type in realtime.MESSAGE_RESOURCE_EVENTS:
             message = batch.messages.get(data["message_sid"])
             data = (
-                MessagePublic.of(message, base_url).model_dump()
+                MessagePublic.of(message, base_url, delivery=summaries.get(message.sid)).model_dump()
                 if message is not None
                 else {"sid": data["message_sid"], "index": data["index"], "deleted": True}
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,6 +43,8 @@ class Settings(BaseSettings):
     presence_grace: float = AGENT_PRESENCE_GRACE
     # Continue-as-new after this many history events even if the server does not suggest it yet.
     channel_history_limit: int = 2000
+    # Where uploaded message media is kept (core/media.py: the local filesystem store).
+    media_dir: Path = Path(".data/media")
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:

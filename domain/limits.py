@@ -72,6 +72,26 @@ CONVERSATION_WEBHOOK_URL_LIMIT = 512  # a conversation-scoped webhook's URL (503
 TRIGGERS_LIMIT = 5  # keywords of a trigger webhook (50362)
 TRIGGER_LENGTH_LIMIT = 248  # characters of one keyword (50366)
 
+# --- Media (the Media Content Service) ------------------------------------------------------------------
+MEDIA_MAX_BYTES = 16 * 1024 * 1024  # one upload (Twilio's MMS carriers take 5 MB; chat is allowed more)
+MEDIA_PER_MESSAGE_LIMIT = 10
+# What may be uploaded: pictures, sound, video and documents a contact center exchanges.
+MEDIA_CONTENT_TYPES = frozenset(
+    {
+        "image/jpeg",
+        "image/png",
+        "image/gif",
+        "image/webp",
+        "audio/mpeg",
+        "audio/ogg",
+        "audio/mp4",
+        "video/mp4",
+        "application/pdf",
+        "text/plain",
+    }
+)
+MEDIA_FILENAME_LIMIT = 256
+
 # --- Webhooks ----------------------------------------------------------------------------------------
 WEBHOOK_TIMEOUT = 5.0  # seconds Twilio waits for a webhook to answer (pre-events proceed unchanged after it)
 # A post-event whose target does not answer is retried with backoff (1 s, 2 s, 4 s, … capped) for this long,
@@ -88,6 +108,7 @@ PRE_EVENT_CONFIG_TTL = 1.0
 DEFAULT_PAGE_SIZE = 50
 CONVERSATIONS_MAX_PAGE_SIZE = 100
 ADDRESSES_MAX_PAGE_SIZE = 50
+RECEIPTS_MAX_PAGE_SIZE = 50
 TASKROUTER_MAX_PAGE_SIZE = 1000
 
 # --- Access tokens -----------------------------------------------------------------------------------

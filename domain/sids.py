@@ -14,6 +14,8 @@ class SidPrefix(StrEnum):
     CONVERSATION = "CH"
     PARTICIPANT = "MB"
     MESSAGE = "IM"
+    RECEIPT = "DY"
+    MEDIA = "ME"
     USER = "US"
     ROLE = "RL"
     CREDENTIAL = "CR"

@@ -177,6 +177,31 @@ class ConversationState(StrEnum):
     CLOSED = "closed"
 
 
+class DeliveryStatus(StrEnum):
+    """A message's delivery to one non-chat participant (a Receipt's `status`)."""
+
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+    UNDELIVERED = "undelivered"
+
+    @property
+    def rank(self) -> int:
+        """Progress: a receipt only moves forward (a late `sent` after `delivered` changes nothing); failed and
+        undelivered are final."""
+        return _DELIVERY_RANK[self]
+
+
+_DELIVERY_RANK = {
+    DeliveryStatus.SENT: 1,
+    DeliveryStatus.DELIVERED: 2,
+    DeliveryStatus.READ: 3,
+    DeliveryStatus.UNDELIVERED: 4,
+    DeliveryStatus.FAILED: 4,
+}
+
+
 class StateChangeReason(StrEnum):
     """Why a conversation changed state (`onConversationStateUpdated`'s `Reason`)."""
 

@@ -17,6 +17,20 @@ SURFACE = ROOT / "docs" / "reference" / "twilio-surface.json"
 PAGE = ROOT / "docs" / "supported-endpoints.md"
 # What Parley deliberately does not do inside an endpoint it serves, and why (shown under the API's table).
 LEFT_OUT: dict[str, list[str]] = {
+    "Conversations v1": [
+        "Studio: `AutoCreation.Type=studio` on addresses and `Target=studio` on conversation webhooks are a 400 "
+        "(50364) that says so; Parley has no Studio (use `webhook`, or the `AutoCreation.Routing` extension to "
+        "route to an agent).",
+        "Push notifications: Credentials, service Notifications settings and Bindings are stored and served as "
+        "Twilio stores them, but Parley sends no APNs/FCM pushes, and nothing creates Bindings (Twilio's mobile "
+        "SDKs register them over twilsock). Agents and customers are notified over the WebSocket instead.",
+        "Email: `Bindings.Email.*` on conversations and `Subject` on messages are not taken (no email channel).",
+        "Content templates: `ContentSid`/`ContentVariables` are not taken (no Content API); `content_sid` is null.",
+        "`links.export` and `links.channel_metadata` are returned as Twilio does; those URLs answer 404 (they "
+        "are not in Twilio's public spec either).",
+        "Pre-event webhooks fire for what a token holder can do in Parley: `onMessageAdd`; REST actions never "
+        "call pre-events (Twilio's rule). See docs/webhooks.md.",
+    ],
     "Flex Interactions v1": [
         "`Channel.type` `voice` and `gbm`: Parley carries messaging only (web chat, sms, whatsapp, messenger, "
         "email); a voice or Google Business Messages channel is a 400.",

@@ -4,6 +4,7 @@ as real processes against them. Nothing here is mocked."""
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 
@@ -92,6 +93,7 @@ def parley(database_url: str, temporal: Client) -> Iterator[Parley]:
         "PARLEY_DB_POOL_SIZE": "8",
         # Short, so the vanished-desktop test need not wait a minute; desktops in tests stay connected.
         "PARLEY_PRESENCE_GRACE": str(PRESENCE_GRACE),
+        "PARLEY_MEDIA_DIR": tempfile.mkdtemp(prefix="parley-media-"),
     }
     worker = Process("worker", "workers", env)
     api = Process("api", "api", env)

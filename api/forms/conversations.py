@@ -189,6 +189,9 @@ def _json_or_none(text: str) -> object:
 
 class CreateMessage(FormModel):
     body: str | None = Field(None, alias="Body", description="The message text, up to 32 KB.")
+    media_sid: list[str] = Field(
+        default_factory=list, alias="MediaSid", description="Media uploaded to /mcs/v1/Services/{IS}/Media."
+    )
     attributes: MessageAttributes | None = Field(None, alias="Attributes", description="A JSON object, up to 4 KB.")
     author: ConversationsName | None = Field(
         None, alias="Author", description="Who wrote it (admins only; a token writes as its own identity)."

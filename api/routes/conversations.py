@@ -29,15 +29,17 @@ from api.schemas.conversations import (
     MessagePublic,
     ParticipantList,
     ParticipantPublic,
+    ReceiptList,
+    ReceiptPublic,
     ScopedWebhookList,
     ScopedWebhookPublic,
     conversations_root,
 )
 from api.wire import Params
 from domain.errors import NotFound
-from domain.limits import CONVERSATION_WEBHOOKS_LIMIT, CONVERSATIONS_MAX_PAGE_SIZE
+from domain.limits import CONVERSATION_WEBHOOKS_LIMIT, CONVERSATIONS_MAX_PAGE_SIZE, RECEIPTS_MAX_PAGE_SIZE
 from domain.states import ConversationState
-from storage.conversations import queries, webhooks
+from storage.conversations import queries, receipts, webhooks
 from storage.conversations import service as conversations
 from storage.conversations.service import ConversationChanges, MessageChanges, ParticipantChanges
 
@@ -308,6 +310,7 @@ async def create_message(
         actor=actor,
         pre_events=request.app.state.pre_events,
         service_sid=scope.sid,
+        media_sids=form.media_sid,
     )
     return MessagePublic.of(message, settings.base_url, scoped=scope.scoped)
 
@@ -322,8 +325,12 @@ async def list_messages(
     async with db.read() as q:
         conversation, _ = await conversation_access(q, principal, sid, service_sid=scope.sid)
         result = await queries.messages(q, conversation_sid=conversation.sid, order=order, page=page.request)
+        summaries = await receipts.delivery_summaries(q, [m.sid for m in result.items])
     return MessageList(
-        messages=[MessagePublic.of(r, settings.base_url, scoped=scope.scoped) for r in result.items],
+        messages=[
+            MessagePublic.of(r, settings.base_url, scoped=scope.scoped, delivery=summaries.get(r.sid))
+            for r in result.items
+        ],
         meta=page.meta(
             key="messages",
             url=f"{conversations_root(settings.base_url, scope.sid)}/Conversations/{conversation.sid}/Messages",
@@ -341,9 +348,58 @@ async def fetch_message(
     async with db.read() as q:
         conversation, _ = await conversation_access(q, principal, sid, service_sid=scope.sid)
         row = await queries.get_message(q, conversation_sid=conversation.sid, message_sid=message_sid)
-    if row is None:
-        raise NotFound.resource(f"/Conversations/{sid}/Messages/{message_sid}")
-    return MessagePublic.of(row, settings.base_url, scoped=scope.scoped)
+        if row is None:
+            raise NotFound.resource(f"/Conversations/{sid}/Messages/{message_sid}")
+        summary = (await receipts.delivery_summaries(q, [row.sid])).get(row.sid)
+    return MessagePublic.of(row, settings.base_url, scoped=scope.scoped, delivery=summary)
+
+
+@router.get("/Conversations/{sid}/Messages/{message_sid}/Receipts", response_model=ReceiptList)
+async def list_receipts(
+    sid: str,
+    message_sid: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    scope: ScopeDep,
+    db: DbDep,
+    settings: SettingsDep,
+) -> ReceiptList:
+    """How the message reached each non-chat participant (SMS, WhatsApp, …), as their channels reported."""
+    page = paging(request.query_params, max_size=RECEIPTS_MAX_PAGE_SIZE)
+    async with db.read() as q:
+        conversation, _ = await conversation_access(q, principal, sid, service_sid=scope.sid)
+        message = await queries.get_message(q, conversation_sid=conversation.sid, message_sid=message_sid)
+        if message is None:
+            raise NotFound.resource(f"/Conversations/{sid}/Messages/{message_sid}")
+        result = await receipts.receipts(q, message_sid=message.sid, page=page.request)
+    root = conversations_root(settings.base_url, scope.sid)
+    return ReceiptList(
+        delivery_receipts=[ReceiptPublic.of(r, settings.base_url, scoped=scope.scoped) for r in result.items],
+        meta=page.meta(
+            key="delivery_receipts",
+            url=f"{root}/Conversations/{conversation.sid}/Messages/{message.sid}/Receipts",
+            has_more=result.has_more,
+        ),
+    )
+
+
+@router.get("/Conversations/{sid}/Messages/{message_sid}/Receipts/{receipt_sid}", response_model=ReceiptPublic)
+async def fetch_receipt(
+    sid: str,
+    message_sid: str,
+    receipt_sid: str,
+    principal: CurrentPrincipal,
+    scope: ScopeDep,
+    db: DbDep,
+    settings: SettingsDep,
+) -> ReceiptPublic:
+    async with db.read() as q:
+        conversation, _ = await conversation_access(q, principal, sid, service_sid=scope.sid)
+        message = await queries.get_message(q, conversation_sid=conversation.sid, message_sid=message_sid)
+        if message is None:
+            raise NotFound.resource(f"/Conversations/{sid}/Messages/{message_sid}")
+        row = await receipts.get_receipt(q, message=message, sid=receipt_sid)
+    return ReceiptPublic.of(row, settings.base_url, scoped=scope.scoped)
 
 
 @router.post("/Conversations/{sid}/Messages/{message_sid}", response_model=MessagePublic)

@@ -119,6 +119,7 @@ class _Session:
                     # The socket is the SDK's channel (Twilio's twilsock): its actions fire pre- and post-events.
                     actor=Actor.sdk(self.principal.identity),
                     pre_events=self.pre_events,
+                    media_sids=_media_sids(request.get("media_sids")),
                 )
                 await self.send(
                     {
@@ -198,3 +199,11 @@ class _Session:
         with contextlib.suppress(WebSocketDisconnect, RuntimeError):
             while True:
                 await self.send(await subscription.queue.get())
+
+
+def _media_sids(value: object) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidParameter("media_sids must be a list of Media SIDs")
+    return value

@@ -15,6 +15,7 @@ from domain.states import (
     TransferType,
 )
 from storage.accounts.tables import AccountRow
+from storage.conversations.receipts import DeliverySummary
 from storage.conversations.tables import (
     AddressConfigurationRow,
     BindingRow,
@@ -23,6 +24,7 @@ from storage.conversations.tables import (
     ConversationWebhookRow,
     MessageRow,
     ParticipantRow,
+    ReceiptRow,
     WebhookConfigurationRow,
 )
 from storage.interactions.tables import (
@@ -131,12 +133,47 @@ class MessagePublic(Public):
     content_sid: str | None = None
 
     @classmethod
-    def of(cls, row: MessageRow, base: str, *, scoped: bool = False) -> MessagePublic:
+    def of(
+        cls, row: MessageRow, base: str, *, scoped: bool = False, delivery: DeliverySummary | None = None
+    ) -> MessagePublic:
         conversation = conversation_url(base, row.conversation_sid, row.chat_service_sid if scoped else None)
         url = f"{conversation}/Messages/{row.sid}"
         return cls.from_row(
-            row, url=url, links={"delivery_receipts": f"{url}/Receipts", "channel_metadata": f"{url}/ChannelMetadata"}
+            row,
+            url=url,
+            delivery=delivery.wire() if delivery is not None else None,
+            links={"delivery_receipts": f"{url}/Receipts", "channel_metadata": f"{url}/ChannelMetadata"},
         )
+
+
+class ReceiptPublic(Public):
+    account_sid: str
+    chat_service_sid: str
+    conversation_sid: str
+    message_sid: str
+    sid: str
+    channel_message_sid: str | None
+    participant_sid: str
+    status: str
+    error_code: int | None
+    date_created: TwilioDate
+    date_updated: TwilioDate
+    url: str
+
+    @classmethod
+    def of(cls, row: ReceiptRow, base: str, *, scoped: bool = False) -> ReceiptPublic:
+        conversation = conversation_url(base, row.conversation_sid, row.chat_service_sid if scoped else None)
+        return cls.from_row(
+            row,
+            status=row.status.value,
+            error_code=row.error_code or 0,
+            url=f"{conversation}/Messages/{row.message_sid}/Receipts/{row.sid}",
+        )
+
+
+class ReceiptList(Public):
+    delivery_receipts: list[ReceiptPublic]
+    meta: PageMeta
 
 
 class MessageList(Public):

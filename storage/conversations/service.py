@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,7 +33,7 @@ from domain.states import CONVERSATION_TRANSITIONS, ConversationState, StateChan
 from domain.timers import check_timer, closed_timer, inactive_timer
 from domain.webhooks import SYSTEM, Actor, ScopedWebhookTarget, WebhookEvent, webhook_date
 from storage.accounts.tables import AccountRow
-from storage.conversations import webhooks
+from storage.conversations import media, webhooks
 from storage.conversations.tables import (
     AddressConfigurationRow,
     ConversationRow,
@@ -618,15 +619,16 @@ async def update_participant(
 # --- messages ----------------------------------------------------------------------------------------
 
 
-def check_message(body: str | None, attributes: str | None) -> str:
-    """Twilio's message limits, checked before any write; returns the body."""
+def check_message(body: str | None, attributes: str | None, *, has_media: bool = False) -> str | None:
+    """Twilio's message limits, checked before any write; returns the body. A message with media may have
+    no body."""
     if body is not None and len(body) > MESSAGE_BODY_LIMIT:
         raise InvalidParameter(f"Body must be at most {MESSAGE_BODY_LIMIT} characters", code=50008)
-    if not body:
-        raise InvalidParameter("A message needs a Body", code=50006)
+    if not body and not has_media:
+        raise InvalidParameter("A message needs a Body or a MediaSid", code=50006)
     if attributes is not None and len(attributes) > MESSAGE_ATTRIBUTES_LIMIT:
         raise InvalidParameter(f"Attributes must be at most {MESSAGE_ATTRIBUTES_LIMIT} characters")
-    return body
+    return body or None
 
 
 async def create_message(
@@ -638,6 +640,7 @@ async def create_message(
     attributes: str = "{}",
     participant_sid: str | None = None,
     idempotency_key: str | None = None,
+    media_sids: Sequence[str] = (),
     actor: Actor = SYSTEM,
 ) -> MessageRow:
     """Every entry point that adds a message to a conversation calls this (REST, WebSocket, provider webhooks)."""
@@ -673,15 +676,28 @@ async def create_message(
         if exists is None:
             raise NotFound.resource(f"/Conversations/{conversation_sid}")
         raise Conflict("The conversation is closed; it cannot take new messages", code=50407)
+    message_sid = new_sid(SidPrefix.MESSAGE)
+    media_items = (
+        await media.attach(
+            uow,
+            media_sids=media_sids,
+            account_sid=conversation.account_sid,
+            chat_service_sid=conversation.chat_service_sid,
+            conversation_sid=conversation_sid,
+            message_sid=message_sid,
+        )
+        if media_sids
+        else None
+    )
     message = await uow.one(
         MessageRow,
         """
         INSERT INTO messages (sid, account_sid, conversation_sid, chat_service_sid, index, author, body,
-                              attributes, participant_sid, idempotency_key)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING *
+                              attributes, participant_sid, idempotency_key, media)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING *
         """,
         (
-            new_sid(SidPrefix.MESSAGE),
+            message_sid,
             conversation.account_sid,
             conversation_sid,
             conversation.chat_service_sid,
@@ -691,6 +707,7 @@ async def create_message(
             attributes,
             participant_sid,
             idempotency_key,
+            Jsonb(media_items) if media_items is not None else None,
         ),
     )
     assert message is not None

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Column, Index, Integer, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from domain.states import ConversationState
+from domain.states import ConversationState, DeliveryStatus
 from domain.webhooks import ScopedWebhookTarget, WebhookMethod, WebhookTarget
 from storage.columns import account_fk, created_at, default, enum_column, jsonb, sid_pk, tstz, updated_at
 
@@ -206,3 +206,45 @@ class BindingRow(SQLModel):
 
 class Binding(BindingRow, table=True):
     __tablename__ = "conversation_bindings"
+
+
+class ReceiptRow(SQLModel):
+    """A delivery receipt (`DY…`): how one message reached one non-chat participant, as its channel reported."""
+
+    sid: str = sid_pk()
+    account_sid: str = account_fk()
+    chat_service_sid: str = Field(max_length=34)
+    conversation_sid: str = Field(max_length=34)
+    message_sid: str = Field(foreign_key="messages.sid", ondelete="CASCADE", index=True, max_length=34)
+    participant_sid: str = Field(max_length=34)
+    channel_message_sid: str | None = Field(default=None, max_length=64)
+    status: DeliveryStatus = enum_column(DeliveryStatus.SENT)
+    error_code: int | None = None
+    date_created: datetime | None = created_at()
+    date_updated: datetime | None = updated_at()
+
+
+class Receipt(ReceiptRow, table=True):
+    __tablename__ = "message_receipts"
+    __table_args__ = (UniqueConstraint("message_sid", "participant_sid"),)
+
+
+class MediaRow(SQLModel):
+    """An uploaded file (`ME…`, the Media Content Service): its bytes are in the media store under its SID;
+    a message that carries it names it, once."""
+
+    sid: str = sid_pk()
+    account_sid: str = account_fk()
+    chat_service_sid: str = Field(max_length=34)
+    content_type: str = Field(max_length=128)
+    filename: str | None = Field(default=None, max_length=256)
+    size: int
+    author: str = Field(max_length=256)
+    message_sid: str | None = Field(default=None, max_length=34, index=True)
+    conversation_sid: str | None = Field(default=None, max_length=34)
+    date_created: datetime | None = created_at()
+    date_updated: datetime | None = updated_at()
+
+
+class Media(MediaRow, table=True):
+    __tablename__ = "media"

@@ -1,0 +1,134 @@
+"""The Media Content Service (`/mcs/v1/Services/{ChatServiceSid}/Media`): upload a file (the raw body, with
+its Content-Type; `?Filename=` or a Content-Disposition filename), read its record and download its content.
+A message then carries it with `MediaSid`. Token holders may upload and read the media of their own
+conversations; account credentials reach everything in the account."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request, Response
+
+from api.auth import Role
+from api.deps import CurrentPrincipal, DbDep, SettingsDep
+from api.schemas.common import iso
+from core.media import MediaStore
+from domain.errors import NotFound, PermissionDenied
+from domain.limits import MEDIA_CONTENT_TYPES, MEDIA_MAX_BYTES
+from domain.media import check_kind, check_size, content_type_of
+from domain.sids import SidPrefix, new_sid
+from storage.conversations import media
+from storage.conversations import service as conversations
+from storage.conversations.tables import MediaRow
+
+router = APIRouter(prefix="/mcs/v1/Services/{ChatServiceSid}/Media", tags=["Media"])
+ServiceSid = Annotated[str, Path(alias="ChatServiceSid", description="The Conversation Service (`IS…`).")]
+_FILENAME = re.compile(r'filename="?([^";]+)"?')
+
+
+def _public(row: MediaRow, base: str) -> dict[str, Any]:
+    path = f"/v1/Services/{row.chat_service_sid}/Media/{row.sid}"
+    return {
+        "sid": row.sid,
+        "account_sid": row.account_sid,
+        "service_sid": row.chat_service_sid,
+        "date_created": iso(row.date_created),
+        "date_upload_updated": iso(row.date_updated),
+        "date_updated": iso(row.date_updated),
+        "links": {"content": f"{path}/Content", "content_direct_temporary": f"{base}/mcs{path}/Content"},
+        "size": row.size,
+        "content_type": row.content_type,
+        "filename": row.filename,
+        "author": row.author,
+        "category": "media",
+        "message_sid": row.message_sid,
+        "channel_sid": row.conversation_sid,
+        "url": path,
+        "is_multipart_upstream": False,
+    }
+
+
+@router.post(
+    "",
+    status_code=201,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "The file's bytes, with its Content-Type.",
+            "content": {
+                kind: {"schema": {"type": "string", "format": "binary"}} for kind in sorted(MEDIA_CONTENT_TYPES)
+            },
+        }
+    },
+)
+async def upload_media(
+    service_sid: ServiceSid, request: Request, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
+) -> dict[str, Any]:
+    """Upload one file, at most MEDIA_MAX_BYTES, of an accepted type (415 otherwise)."""
+    content_type = content_type_of(request.headers.get("content-type"))
+    disposition = _FILENAME.search(request.headers.get("content-disposition", ""))
+    filename = request.query_params.get("Filename") or (disposition.group(1) if disposition else None)
+    check_kind(content_type, filename)
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit():
+        check_size(int(declared))
+    data = bytearray()
+    async for chunk in request.stream():
+        data.extend(chunk)
+        if len(data) > MEDIA_MAX_BYTES:
+            check_size(len(data))
+    check_size(len(data))
+    store: MediaStore = request.app.state.media
+    async with db.read() as q:
+        await conversations.get_service(q, account_sid=principal.account_sid, sid=service_sid)
+    sid = new_sid(SidPrefix.MEDIA)
+    # The bytes first, then the record: a record never names a file that is not there.
+    await store.put(sid, bytes(data))
+    try:
+        async with db.unit() as uow:
+            row = await media.create_media(
+                uow,
+                sid=sid,
+                account_sid=principal.account_sid,
+                chat_service_sid=service_sid,
+                content_type=content_type,
+                filename=filename,
+                size=len(data),
+                author=principal.identity or "system",
+            )
+    except BaseException:
+        await store.delete(sid)
+        raise
+    return _public(row, settings.base_url)
+
+
+async def _readable(db: DbDep, principal: CurrentPrincipal, service_sid: str, sid: str) -> MediaRow:
+    async with db.read() as q:
+        row = await media.get_media(q, account_sid=principal.account_sid, chat_service_sid=service_sid, sid=sid)
+        if principal.is_admin or principal.role is Role.SUPERVISOR:
+            return row
+        if not await media.readable_by(q, media=row, identity=principal.identity, worker_sid=principal.worker_sid):
+            raise PermissionDenied("The token's identity may not read this media")
+    return row
+
+
+@router.get("/{sid}")
+async def fetch_media(
+    service_sid: ServiceSid, sid: str, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
+) -> dict[str, Any]:
+    return _public(await _readable(db, principal, service_sid, sid), settings.base_url)
+
+
+@router.get("/{sid}/Content")
+async def download_media(
+    service_sid: ServiceSid, sid: str, request: Request, principal: CurrentPrincipal, db: DbDep
+) -> Response:
+    row = await _readable(db, principal, service_sid, sid)
+    data = await request.app.state.media.get(row.sid)
+    if data is None:
+        raise NotFound.resource(f"/Services/{service_sid}/Media/{sid}/Content")
+    headers = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
+    if row.filename:
+        headers["Content-Disposition"] = f'inline; filename="{row.filename}"'
+    return Response(content=data, media_type=row.content_type, headers=headers)
