@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import floor, report, scenarios
+from bench import conversations, floor, report, scenarios
 from bench.harness import start_services
 from bench.stats import Figure
 
@@ -89,6 +89,20 @@ async def run(options: Options) -> tuple[list[Figure], dict[str, str]]:
                 log(f"chat: {options.conversations} conversations, {options.messages} messages")
                 figures += await scenarios.chat(
                     services, admin, meter, conversations=options.conversations, messages=options.messages
+                )
+                log(f"conversations: REST create, fan-out to {conversations.FANOUT_SIZES} sockets, webhook lag")
+                figures.append(
+                    await conversations.rest_messages(
+                        services,
+                        admin,
+                        meter,
+                        conversations=options.conversations,
+                        messages=options.messages // 2,
+                    )
+                )
+                figures += await conversations.fanout(services, admin, meter, messages=options.messages // 20)
+                figures.append(
+                    await conversations.webhook_lag(services, admin, meter, messages=max(options.messages // 20, 50))
                 )
                 log(f"routing: {options.routing_alone} customers one by one, then {options.customers} at once")
                 figures += await scenarios.routing(
