@@ -4,6 +4,7 @@
 import { ActivityControl } from "./activity.js";
 import { Api, ApiError, decodeToken, forgetToken, parseJson, storeToken, takeToken } from "./api.js";
 import { dispositionChoices, withOutcome } from "./dispositions.js";
+import { AttachmentPicker, mediaSummary } from "/shared/media.js";
 import { RealtimeClient, newId } from "/shared/realtime.js";
 import { showBanner, showConnection, showToast } from "./notices.js";
 import { forgetReadIndex, readIndex, storeReadIndex } from "./reads.js";
@@ -27,7 +28,7 @@ const ui = Object.fromEntries([
   "conversation-status", "wrap-up", "complete", "transcript-slot", "reply", "reply-label", "reply-text",
   "reply-send", "readonly-note", "monitor-join", "product-name", "workspace", "transfer-open", "transfer-received",
   "transfer-status", "transfer-status-text", "transfer-take-back", "transfer-dialog", "wrapup", "dispositions",
-  "wrapup-error", "typing",
+  "wrapup-error", "typing", "reply-file", "reply-attachment", "reply-file-error",
 ].map((id) => [id.replace(/-(\w)/g, (_, c) => c.toUpperCase()), $(id)]));
 
 let me = null; // { identity, workspaceSid, workerSid, role, token }
@@ -45,6 +46,11 @@ let transferDialog = null; // TransferDialog (agents with a worker)
 const dispositionInputs = dispositionChoices(ui.dispositions); // the wrap-up radio buttons
 const typingSender = new TypingSender((conversationSid) => client.sendTyping(conversationSid));
 const TRANSFER_POLL_MS = 1000; // how often the sender asks how its waiting transfer is doing
+// The reply box's attachment, one per conversation: uploaded when chosen, sent with the next reply.
+const attachments = new AttachmentPicker({
+  input: ui.replyFile, draft: ui.replyAttachment, error: ui.replyFileError, token: () => me.token,
+  onFailed: (status, message) => status === 401 && sessionExpired(message),
+});
 
 // --- small helpers -------------------------------------------------------------------------------------
 
@@ -236,6 +242,7 @@ function removeTask(taskSid) {
   tasks.delete(taskSid);
   clearTimeout(task.transferPoll);
   task.typing.clear();
+  if (task.transcript) task.transcript.dispose();
   forgetTransfer(me.workerSid, taskSid);
   if (task.conversationSid) client.unsubscribe(task.conversationSid);
   if (selected && selected.kind === "task" && selected.sid === taskSid) {
@@ -266,7 +273,7 @@ function syncTasks() {
     }
     if (task.conversationSid && !task.transcript) {
       task.readIndex = readIndex(readKey(), task.conversationSid);
-      task.transcript = new Transcript({ label: `Conversation with ${task.customerName}`, isOwn });
+      task.transcript = new Transcript({ label: `Conversation with ${task.customerName}`, isOwn, token: () => me.token });
       follow(task, (frame) => onTaskConversationEvent(task, frame));
     }
   }
@@ -303,7 +310,7 @@ function onTaskConversationEvent(task, frame) {
     if (isSelectedTask(task.taskSid) && !document.hidden) markSeen(task);
   }
   const latest = task.transcript.latest();
-  task.preview = latest ? latest.body : "";
+  task.preview = latest ? latest.body || mediaSummary(latest.media) : "";
   countUnread(task);
   scheduleRender();
 }
@@ -510,13 +517,18 @@ function sendReply(ev) {
   ev.preventDefault();
   const task = selected && (selected.kind === "task" ? tasks.get(selected.sid) : monitor && monitor.joined && monitor);
   const body = ui.replyText.value.trim();
-  if (!task || !task.transcript || !body) return;
+  if (!task || !task.transcript) return;
+  const draft = attachments.current(task.conversationSid);
+  if (draft && draft.state === "uploading") return attachments.stillUploading();
+  if (!body && !draft) return;
+  const media = attachments.take(task.conversationSid);
   ui.replyText.value = "";
   autoGrow();
   typingSender.sent(task.conversationSid);
   const cmid = newId();
-  task.transcript.addPending(cmid, body);
-  client.sendMessage(task.conversationSid, body, cmid, JSON.stringify({ client_message_id: cmid })).then(
+  task.transcript.addPending(cmid, body, media);
+  const attributes = JSON.stringify({ client_message_id: cmid });
+  client.sendMessage(task.conversationSid, body, cmid, attributes, media.map((m) => m.sid)).then(
     (message) => task.transcript.place(message),
     (err) => task.transcript.fail(cmid, err.message),
   );
@@ -543,6 +555,7 @@ function select(next) {
   if (monitor && !(next && next.kind === "monitor" && next.sid === monitor.taskSid)) {
     if (!tasksHaveConversation(monitor.conversationSid)) client.unsubscribe(monitor.conversationSid);
     monitor.typing.clear();
+    monitor.transcript.dispose();
     monitor = null;
   }
   if (!selected || !next || selected.sid !== next.sid) ui.wrapupError.textContent = "";
@@ -560,7 +573,8 @@ function openMonitored(t) {
   if (own) return select({ kind: "task", sid: own.taskSid });
   if (!monitor || monitor.taskSid !== t.taskSid) {
     select(null);
-    monitor = { ...t, transcript: new Transcript({ label: `Conversation with ${t.customerName}`, isOwn }) };
+    monitor = { ...t, transcript: new Transcript({ label: `Conversation with ${t.customerName}`, isOwn,
+      token: () => me.token }) };
     monitor.typing = new TypingPeople(() => renderTyping());
     const watched = monitor;
     follow(watched, (frame) => {
@@ -660,9 +674,10 @@ function renderConversation() {
   ui.conversation.hidden = !task;
   ui.placeholderText.textContent = me.role === "supervisor" && !tasks.size
     ? "Select an active task to monitor its conversation" : "No conversation selected";
-  if (!task) return;
+  if (!task) return attachments.show(null);
   // A supervisor who joined the chat writes in it; until then it only watches.
   const readOnly = selected.kind === "monitor" && !task.joined;
+  attachments.show(readOnly ? null : task.conversationSid);
   ui.conversationAvatar.textContent = initial(task.customerName);
   ui.conversationTitle.textContent = task.customerName;
   ui.conversationMeta.textContent = [channelLabel(task.channelType), task.queueName && `${task.queueName} queue`]

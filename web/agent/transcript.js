@@ -1,7 +1,9 @@
 // One conversation's transcript: renders conversation-stream events into an <ol role="log">, once each
 // (deduplicated by message SID), with pending bubbles for messages the agent sent that are not yet acked;
-// edits and removals change the bubbles, and a "Seen" marker shows how far the customer has read.
+// edits and removals change the bubbles, and a "Seen" marker shows how far the customer has read. Messages
+// with media show their attachments (pictures as thumbnails, other files as download links).
 import { parseJson } from "./api.js";
+import { attachmentList, knownService, releaseAttachments } from "/shared/media.js";
 import { ReadHorizons, placeSeen, seenMarker } from "/shared/receipts.js";
 
 const displayName = (s) => (s ? s.charAt(0).toUpperCase() + s.slice(1) : s);
@@ -15,12 +17,14 @@ export class Transcript {
    * @param {object} opts
    * @param {string} opts.label            accessible name of the log
    * @param {(m: object, p?: object) => boolean} opts.isOwn   whether a message was written by this agent
+   * @param {() => string} opts.token      the access token (media content is downloaded with it)
    */
-  constructor({ label, isOwn }) {
+  constructor({ label, isOwn, token }) {
     this.isOwn = isOwn;
+    this.token = token;
     this.participants = new Map(); // participant_sid -> { identity, name, role, attrs }
     this.rendered = new Map(); // message sid -> <li>
-    this.messages = new Map(); // message sid -> { index, body, own } of the messages shown
+    this.messages = new Map(); // message sid -> { index, body, media, own } of the messages shown
     this.reads = new ReadHorizons(); // the participants' read horizons
     this.seen = seenMarker();
     this.pending = new Map(); // client_message_id -> <li>
@@ -105,7 +109,9 @@ export class Transcript {
     const known = this.messages.get(message.sid);
     if (!li || !known) return false;
     known.body = message.body;
-    li.querySelector(".msg__body").textContent = message.body;
+    const text = li.querySelector(".msg__body");
+    text.textContent = message.body || "";
+    text.hidden = !message.body;
     return true;
   }
 
@@ -114,6 +120,7 @@ export class Transcript {
     const li = this.rendered.get(sid);
     const known = this.messages.get(sid);
     if (!li) return null;
+    releaseAttachments(li);
     li.remove();
     this.rendered.delete(sid);
     this.messages.delete(sid);
@@ -133,6 +140,7 @@ export class Transcript {
   place(message) {
     if (this.rendered.has(message.sid)) return false;
     this.lastMessage = message;
+    knownService(message.conversation_sid, message.chat_service_sid);
     const cmid = parseJson(message.attributes).client_message_id;
     const pendingEl = cmid && this.pending.get(cmid);
     if (pendingEl) {
@@ -140,25 +148,27 @@ export class Transcript {
       this.setState(pendingEl, null);
       pendingEl.dataset.sid = message.sid;
       this.rendered.set(message.sid, pendingEl);
-      this.messages.set(message.sid, { index: message.index, body: message.body, own: true });
+      this.messages.set(message.sid, { index: message.index, body: message.body, media: message.media, own: true });
       this.showSeen();
       return false;
     }
     const p = this.participantOf(message);
     const own = this.isOwn(message, p);
     const author = own ? "You" : p ? p.name : displayName(message.author);
-    const li = this.bubble({ own, author, body: message.body, date: message.date_created, role: p && p.role });
+    const li = this.bubble({ own, author, body: message.body, date: message.date_created, role: p && p.role,
+      media: message.media, serviceSid: message.chat_service_sid });
     li.dataset.sid = message.sid;
     this.rendered.set(message.sid, li);
-    this.messages.set(message.sid, { index: message.index, body: message.body, own });
+    this.messages.set(message.sid, { index: message.index, body: message.body, media: message.media, own });
     this.el.insertBefore(li, this.el.querySelector(".msg--pending, .msg--failed"));
     if (own) this.showSeen();
     this.scroll();
     return true;
   }
 
-  addPending(cmid, body) {
-    const li = this.bubble({ own: true, author: "You", body, date: null });
+  /** A message this agent sent, until it is acked; `media`: the uploaded Media resources it carries. */
+  addPending(cmid, body, media = []) {
+    const li = this.bubble({ own: true, author: "You", body, date: null, media });
     li.dataset.clientMessageId = cmid;
     this.setState(li, "sending");
     this.pending.set(cmid, li);
@@ -174,7 +184,7 @@ export class Transcript {
     li.title = reason || "";
   }
 
-  bubble({ own, author, body, date, role }) {
+  bubble({ own, author, body, date, role, media, serviceSid }) {
     const li = document.createElement("li");
     li.className = `msg ${own ? "msg--own" : role === "agent" ? "msg--agent" : "msg--other"}`;
     const meta = document.createElement("div");
@@ -186,12 +196,14 @@ export class Transcript {
     when.textContent = timeLabel(date);
     if (date) when.dateTime = date;
     meta.append(who, " · ", when);
+    const files = attachmentList(media, { serviceSid, token: this.token() });
     const text = document.createElement("div");
     text.className = "msg__body";
-    text.textContent = body;
+    text.textContent = body || "";
+    text.hidden = !body; // a message of media alone
     const status = document.createElement("span");
     status.className = "msg__status";
-    li.append(meta, text, status);
+    li.append(meta, ...(files ? [files] : []), text, status);
     return li;
   }
 
@@ -213,5 +225,10 @@ export class Transcript {
 
   scroll() {
     this.el.scrollTop = this.el.scrollHeight;
+  }
+
+  /** The transcript is no longer needed: its attachments' blob URLs are revoked. */
+  dispose() {
+    releaseAttachments(this.el);
   }
 }

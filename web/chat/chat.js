@@ -3,7 +3,9 @@
 // so a reload resumes the same conversation from where it left off. Typing indicators go both ways; read
 // receipts too: this page moves the customer's read horizon while the chat is on screen, and shows "Seen"
 // under the customer's last message an agent has read (horizons from the Participants list on load, then
-// from participant.updated events).
+// from participant.updated events). Attachments: the customer picks a file (uploaded at once to the Media
+// Content Service with the chat token) and it goes with the next message; messages show their media.
+import { AttachmentPicker, attachmentList, knownService, releaseAttachments } from "/shared/media.js";
 import { RealtimeClient, newId } from "/shared/realtime.js";
 import { ReadHorizons, placeSeen, seenMarker } from "/shared/receipts.js";
 import { TypingPeople, TypingSender } from "/shared/typing.js";
@@ -20,7 +22,7 @@ const ui = {
   fatalText: $("fatal-text"), fatalAction: $("fatal-action"), prechat: $("prechat"), form: $("prechat-form"),
   name: $("customer-name"), prechatError: $("prechat-error"), start: $("start-chat"), chat: $("chat"),
   log: $("log"), composer: $("composer"), message: $("message"), send: $("send"), close: $("close-widget"),
-  typing: $("typing"),
+  typing: $("typing"), attach: $("attach"), attachment: $("attachment"), attachError: $("attach-error"),
 };
 
 let session = null; // { address, conversation_sid, identity, token, name, lastSeq, events: [], outbox: [] }
@@ -38,6 +40,9 @@ const typingPeople = new TypingPeople(() => {
   if (ui.typing.textContent !== typingPeople.text) ui.typing.textContent = typingPeople.text;
 });
 const typingSender = new TypingSender((conversationSid) => client && client.sendTyping(conversationSid));
+const attachments = new AttachmentPicker({
+  input: ui.attach, draft: ui.attachment, error: ui.attachError, token: () => session.token,
+});
 
 // --- storage -----------------------------------------------------------------------------------------
 
@@ -116,7 +121,7 @@ function scrollToEnd() {
   ui.log.scrollTop = ui.log.scrollHeight;
 }
 
-function bubble({ own, author, body, date, pending }) {
+function bubble({ own, author, body, date, pending, media, serviceSid }) {
   const li = document.createElement("li");
   li.className = `msg ${own ? "msg--own" : "msg--other"}`;
   const meta = document.createElement("div");
@@ -129,12 +134,14 @@ function bubble({ own, author, body, date, pending }) {
   if (date) when.dateTime = date;
   when.textContent = timeLabel(date);
   meta.append(who, " · ", when);
+  const files = attachmentList(media, { serviceSid, token: session.token });
   const text = document.createElement("div");
   text.className = "msg__body";
-  text.textContent = body;
+  text.textContent = body || "";
+  text.hidden = !body; // a message of media alone
   const status = document.createElement("span");
   status.className = "msg__status";
-  li.append(meta, text, status);
+  li.append(meta, ...(files ? [files] : []), text, status);
   setPending(li, pending);
   return li;
 }
@@ -178,7 +185,9 @@ function placeMessage(message) {
     return;
   }
   const own = message.author === session.identity;
-  const li = bubble({ own, author: authorName(message), body: message.body, date: message.date_created });
+  knownService(message.conversation_sid, message.chat_service_sid);
+  const li = bubble({ own, author: authorName(message), body: message.body, date: message.date_created,
+    media: message.media, serviceSid: message.chat_service_sid });
   li.dataset.sid = message.sid;
   li.dataset.index = String(message.index);
   rendered.set(message.sid, li);
@@ -191,13 +200,17 @@ function placeMessage(message) {
 /** An edited message shows its new text. */
 function updateMessage(message) {
   const li = rendered.get(message.sid);
-  if (li) li.querySelector(".msg__body").textContent = message.body;
+  if (!li) return;
+  const text = li.querySelector(".msg__body");
+  text.textContent = message.body || "";
+  text.hidden = !message.body;
 }
 
 /** A removed message's bubble goes. */
 function removeMessage(sid) {
   const li = rendered.get(sid);
   if (!li) return;
+  releaseAttachments(li);
   li.remove();
   rendered.delete(sid);
   showSeen();
@@ -330,7 +343,8 @@ function handleEvent(frame, { restoring = false } = {}) {
     case "conversation.state_updated":
       if (data.state_to === "closed") {
         systemLine("This conversation has ended.");
-        ui.message.disabled = ui.send.disabled = true;
+        ui.message.disabled = ui.send.disabled = ui.attach.disabled = true;
+        attachments.show(null);
         ui.fatalAction.hidden = false;
         ui.chat.append(ui.fatalAction);
       }
@@ -348,18 +362,21 @@ function handleEvent(frame, { restoring = false } = {}) {
 
 // --- sending -----------------------------------------------------------------------------------------
 
-function send(body, cmid = newId(), date = new Date().toISOString()) {
-  const li = bubble({ own: true, body, date, pending: "sending" });
+/** `media`: the uploaded Media resources the message carries (sid, filename, content_type, size, service_sid). */
+function send(body, cmid = newId(), date = new Date().toISOString(), media = []) {
+  const li = bubble({ own: true, body, date, pending: "sending", media });
   li.dataset.clientMessageId = cmid;
   pendingEls.set(cmid, li);
   ui.log.append(li);
   scrollToEnd();
   if (!session.outbox.some((m) => m.client_message_id === cmid)) {
-    session.outbox.push({ client_message_id: cmid, body, date });
+    const kept = media.map(({ sid, filename, content_type, size, service_sid }) =>
+      ({ sid, filename, content_type, size, service_sid }));
+    session.outbox.push({ client_message_id: cmid, body, date, media: kept });
     saveSession();
   }
   const attributes = JSON.stringify({ client_message_id: cmid });
-  client.sendMessage(session.conversation_sid, body, cmid, attributes).then(
+  client.sendMessage(session.conversation_sid, body, cmid, attributes, media.map((m) => m.sid)).then(
     (message) => {
       placeMessage(message);
       dropFromOutbox(cmid);
@@ -380,11 +397,15 @@ function autoGrow() {
 ui.composer.addEventListener("submit", (ev) => {
   ev.preventDefault();
   const body = ui.message.value.trim();
-  if (!body || !session) return;
+  if (!session) return;
+  const draft = attachments.current();
+  if (draft && draft.state === "uploading") return attachments.stillUploading();
+  if (!body && !draft) return;
+  const media = attachments.take();
   ui.message.value = "";
   autoGrow();
   typingSender.sent(session.conversation_sid);
-  send(body);
+  send(body, newId(), new Date().toISOString(), media);
   ui.message.focus();
 });
 ui.message.addEventListener("keydown", (ev) => {
@@ -411,6 +432,7 @@ if ("IntersectionObserver" in window) {
 
 function startChat() {
   show(ui.chat);
+  attachments.show(session.conversation_sid);
   for (const frame of session.events) handleEvent(frame, { restoring: true });
   client = new RealtimeClient(() => session.token, {
     onStatus: setConnection,
@@ -429,7 +451,7 @@ function startChat() {
   client.connect();
   loadParticipants();
   // Messages typed before a reload that were never acknowledged: resend with the same client_message_id.
-  for (const m of [...session.outbox]) send(m.body, m.client_message_id, m.date);
+  for (const m of [...session.outbox]) send(m.body, m.client_message_id, m.date, m.media || []);
   updateSubtitle();
   ui.message.focus();
 }

@@ -90,10 +90,17 @@ export class RealtimeClient {
     return s ? s.lastSeq : 0;
   }
 
-  /** Resolves with the stored Message resource; survives reconnects (same client_message_id). */
-  sendMessage(conversationSid, body, clientMessageId = newId(), attributes = undefined) {
+  /**
+   * Resolves with the stored Message resource; survives reconnects (same client_message_id). `mediaSids`:
+   * uploaded Media (ME…) the message carries; with media the body may be empty (it is then left out).
+   */
+  sendMessage(conversationSid, body, clientMessageId = newId(), attributes = undefined, mediaSids = []) {
     const frame = { type: "send_message", conversation_sid: conversationSid, body, client_message_id: clientMessageId };
     if (attributes !== undefined) frame.attributes = attributes;
+    if (mediaSids && mediaSids.length) {
+      frame.media_sids = [...mediaSids];
+      if (!body) delete frame.body;
+    }
     return new Promise((resolve, reject) => {
       this.outbox.set(clientMessageId, { frame, resolve, reject });
       if (this.online) this._send({ ...frame, id: this._id() });
