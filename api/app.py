@@ -15,7 +15,18 @@ from api.auth import Authenticator
 from api.deps import scoped_service
 from api.prehooks import PreEvents
 from api.realtime import RealtimeHub
-from api.routes import conversations, conversations_account, flex, health, media, outbox, realtime, tokens, webchat
+from api.routes import (
+    conversation_identity,
+    conversations,
+    conversations_account,
+    flex,
+    health,
+    media,
+    outbox,
+    realtime,
+    tokens,
+    webchat,
+)
 from api.routes.taskrouter import (
     activities,
     events,
@@ -100,13 +111,13 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         reservations,
     ):
         app.include_router(module.router)
-    # Conversations' conversation-scoped resources, for the default service and for any of the account's.
-    app.include_router(conversations.router, prefix="/conversations/v1")
-    app.include_router(
-        conversations.router,
-        prefix="/conversations/v1/Services/{ChatServiceSid}",
-        dependencies=[Depends(scoped_service)],
-    )
+    # Conversations' service-scoped resources, for the default service and for any of the account's.
+    for scoped in (conversations.router, conversation_identity.router):
+        app.include_router(scoped, prefix="/conversations/v1")
+        app.include_router(
+            scoped, prefix="/conversations/v1/Services/{ChatServiceSid}", dependencies=[Depends(scoped_service)]
+        )
+    app.include_router(conversation_identity.account_router)
     app.mount("/agent", StaticFiles(directory=WEB_DIR / "agent", html=True), name="agent")
     app.mount("/chat", StaticFiles(directory=WEB_DIR / "chat", html=True), name="chat")
     # Code both browser apps use (the realtime client), served once.

@@ -10,7 +10,9 @@ from api.access import conversation_access
 from api.auth import Principal
 from api.prehooks import PreEvents
 from domain.errors import PermissionDenied
+from domain.permissions import Permission
 from domain.webhooks import Actor, WebhookEvent
+from storage.conversations import roles
 from storage.conversations import service as conversations
 from storage.conversations.tables import MessageRow, ParticipantRow
 from storage.db import Database
@@ -57,6 +59,11 @@ async def post_message(
         )
         if participant is None and not principal.is_admin:
             raise PermissionDenied("Only participants may write to this conversation")
+        if participant is not None and not principal.is_admin:
+            needed = [Permission.SEND_MESSAGE] if body else []
+            if media_sids:
+                needed.append(Permission.SEND_MEDIA_MESSAGE)
+            await roles.require(uow, role_sid=participant.role_sid, actions=needed)
         if participant is not None and not principal.is_admin:
             author = hook_author or participant.identity
         elif author is not None and participant is None:

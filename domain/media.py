@@ -26,8 +26,12 @@ def check_kind(content_type: str, filename: str | None) -> None:
         raise UnsupportedMediaType(
             f"Content-Type '{content_type or 'none'}' is not accepted; one of {', '.join(sorted(MEDIA_CONTENT_TYPES))}"
         )
-    if filename is not None and (len(filename) > MEDIA_FILENAME_LIMIT or "/" in filename or "\x00" in filename):
-        raise InvalidParameter(f"The filename must be at most {MEDIA_FILENAME_LIMIT} characters, without '/'")
+    if filename is not None and (
+        len(filename) > MEDIA_FILENAME_LIMIT or "/" in filename or any(ord(c) < 32 or ord(c) == 127 for c in filename)
+    ):
+        raise InvalidParameter(
+            f"The filename must be at most {MEDIA_FILENAME_LIMIT} characters, without '/' or control characters"
+        )
 
 
 def check_size(size: int) -> None:

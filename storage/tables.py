@@ -1,6 +1,7 @@
 """Every table, registered on SQLModel.metadata by importing this module (Alembic's target)."""
 
 from storage.accounts.tables import Account, ApiKey
+from storage.conversations.identity_tables import Credential, Role, User, UserConversationSetting
 from storage.conversations.tables import (
     AddressConfiguration,
     Binding,
@@ -39,6 +40,7 @@ __all__ = [
     "Conversation",
     "ConversationService",
     "ConversationWebhook",
+    "Credential",
     "Interaction",
     "InteractionChannel",
     "InteractionParticipant",
@@ -50,10 +52,13 @@ __all__ = [
     "RealtimeEvent",
     "Receipt",
     "Reservation",
+    "Role",
     "Task",
     "TaskChannel",
     "TaskQueue",
     "TaskRouterEvent",
+    "User",
+    "UserConversationSetting",
     "WebhookConfiguration",
     "Worker",
     "WorkerChannel",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Request, Response
 
@@ -130,5 +131,11 @@ async def download_media(
         raise NotFound.resource(f"/Services/{service_sid}/Media/{sid}/Content")
     headers = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
     if row.filename:
-        headers["Content-Disposition"] = f'inline; filename="{row.filename}"'
+        headers["Content-Disposition"] = _disposition(row.filename)
     return Response(content=data, media_type=row.content_type, headers=headers)
+
+
+def _disposition(filename: str) -> str:
+    """RFC 6266: an ASCII fallback name, and the real one (any script) percent-encoded in `filename*`."""
+    fallback = "".join(c if c.isascii() and c not in '"\\' else "_" for c in filename)
+    return f"inline; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"

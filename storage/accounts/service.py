@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from domain.errors import NotFound
 from domain.sids import SidPrefix, is_sid, new_sid
 from storage.accounts.tables import ApiKeyRow
+from storage.conversations import roles
 from storage.db import UnitOfWork
 
 
@@ -46,6 +47,7 @@ async def create_account(uow: UnitOfWork, *, friendly_name: str = "Parley") -> C
     await uow.execute(
         "UPDATE accounts SET default_chat_service_sid = %s WHERE sid = %s", (service_sid, credentials.account_sid)
     )
+    await roles.ensure_default_roles(uow, account_sid=credentials.account_sid, chat_service_sid=service_sid)
     return credentials
 
 

@@ -27,13 +27,14 @@ from domain.limits import (
 )
 from domain.outbox import ScheduleConversationTimers
 from domain.participants import NewParticipant
+from domain.permissions import RoleType
 from domain.realtime import StreamEvent
 from domain.sids import SidPrefix, new_sid
 from domain.states import CONVERSATION_TRANSITIONS, ConversationState, StateChangeReason
 from domain.timers import check_timer, closed_timer, inactive_timer
 from domain.webhooks import SYSTEM, Actor, ScopedWebhookTarget, WebhookEvent, webhook_date
 from storage.accounts.tables import AccountRow
-from storage.conversations import media, webhooks
+from storage.conversations import media, roles, users, webhooks
 from storage.conversations.tables import (
     AddressConfigurationRow,
     ConversationRow,
@@ -459,6 +460,21 @@ async def add_participant(
             if if_absent:
                 return existing
             raise Conflict("Participant already exists", code=50433)
+        # A chat participant is a user of the service (created implicitly, as Twilio does).
+        await users.ensure_user(
+            uow, account_sid=conversation.account_sid, chat_service_sid=conversation.chat_service_sid, identity=identity
+        )
+    if role_sid is not None:
+        await roles.check_role(
+            uow, chat_service_sid=conversation.chat_service_sid, role_sid=role_sid, type=RoleType.CONVERSATION
+        )
+    else:
+        # Without a RoleSid a participant gets the service's default conversation role.
+        service = await uow.fetchone(
+            "SELECT default_conversation_role_sid FROM conversation_services WHERE sid = %s",
+            (conversation.chat_service_sid,),
+        )
+        role_sid = service["default_conversation_role_sid"] if service else None
     row = await uow.one(
         ParticipantRow,
         """
@@ -569,6 +585,10 @@ async def update_participant(
         binding["projected_address"] = changes.projected_address
     if changes.last_read_message_index is not None and changes.last_read_message_index < 0:
         raise InvalidParameter("LastReadMessageIndex must be 0 or more")
+    if changes.role_sid is not None:
+        await roles.check_role(
+            uow, chat_service_sid=conversation.chat_service_sid, role_sid=changes.role_sid, type=RoleType.CONVERSATION
+        )
     row = await uow.one(
         ParticipantRow,
         """

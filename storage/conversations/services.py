@@ -11,8 +11,10 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from domain.errors import Conflict, InvalidParameter
+from domain.permissions import RoleType
 from domain.sids import SidPrefix, is_sid, new_sid
 from domain.webhooks import Actor
+from storage.conversations import roles
 from storage.conversations import service as conversations
 from storage.conversations.tables import BindingRow, ConversationRow, ConversationServiceRow
 from storage.db import UnitOfWork
@@ -44,7 +46,8 @@ async def create_service(uow: UnitOfWork, *, account_sid: str, friendly_name: st
         (new_sid(SidPrefix.CONVERSATION_SERVICE), account_sid, friendly_name, Jsonb(DEFAULT_NOTIFICATIONS)),
     )
     assert row is not None
-    return row
+    await roles.ensure_default_roles(uow, account_sid=account_sid, chat_service_sid=row.sid)
+    return await conversations.get_service(uow, account_sid=account_sid, sid=row.sid)
 
 
 async def services(uow: UnitOfWork, *, account_sid: str, page: PageRequest) -> Page[ConversationServiceRow]:
@@ -121,8 +124,11 @@ async def update_configuration(
 
 
 async def _check_role(uow: UnitOfWork, service: ConversationServiceRow, role_sid: str, name: str) -> None:
+    """The creator's and participants' defaults are conversation roles, the users' a service role."""
     if not is_sid(role_sid, SidPrefix.ROLE):
         raise InvalidParameter(f"{name} must be a Role SID (RL…), got '{role_sid}'")
+    kind = RoleType.SERVICE if name == "DefaultChatServiceRoleSid" else RoleType.CONVERSATION
+    await roles.check_role(uow, chat_service_sid=service.sid, role_sid=role_sid, type=kind)
 
 
 def notifications_of(service: ConversationServiceRow) -> dict[str, Any]:

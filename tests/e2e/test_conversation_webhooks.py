@@ -191,15 +191,20 @@ async def test_conversation_lifecycle_events_carry_twilios_parameters(api, recei
     [joined] = await receiver.wait_for("onParticipantAdded")
     assert joined.form["ParticipantSid"] == participant["sid"] and joined.form["Identity"] == "alice"
     assert joined.form["MessagingBinding.Type"] == "CHAT" and joined.form["Attributes"] == '{"a": 1}'
+    role = await ok(
+        await api.post(
+            "/conversations/v1/Roles",
+            data={"FriendlyName": "helper", "Type": "conversation", "Permission": ["sendMessage"]},
+        ),
+        201,
+    )
     await ok(
         await api.post(
-            f"{path}/Participants/alice",
-            data={"LastReadMessageIndex": "0", "RoleSid": "RL" + "0" * 32},
-            headers=ENABLED,
+            f"{path}/Participants/alice", data={"LastReadMessageIndex": "0", "RoleSid": role["sid"]}, headers=ENABLED
         )
     )
     [changed] = await receiver.wait_for("onParticipantUpdated")
-    assert changed.form["LastReadMessageIndex"] == "0" and changed.form["RoleSid"] == "RL" + "0" * 32
+    assert changed.form["LastReadMessageIndex"] == "0" and changed.form["RoleSid"] == role["sid"]
 
     message = await ok(await api.post(f"{path}/Messages", data={"Body": "typo"}), 201)
     # Without the header this REST message fires nothing, not even the state change it causes.

@@ -96,6 +96,21 @@ async def test_upload_send_download_and_the_limits(parley, tenant):
             mine = await stranger.get(content, headers=bearer)
             assert mine.status_code == 200 and mine.content == PNG
 
+        # Any script in a file name; no control characters (they would reach a response header).
+        named = await ok(
+            await admin.post(
+                upload, content=PNG, params={"Filename": '收据 "1".png'}, headers={"Content-Type": "image/png"}
+            ),
+            201,
+        )
+        fetched = await admin.get(f"{upload}/{named['sid']}/Content")
+        assert fetched.status_code == 200
+        assert "filename*=UTF-8''%E6%94%B6%E6%8D%AE%20%221%22.png" in fetched.headers["content-disposition"]
+        injected = await admin.post(
+            upload, content=PNG, params={"Filename": "a\r\nSet-Cookie: x=1"}, headers={"Content-Type": "image/png"}
+        )
+        assert injected.status_code == 400
+
         # An admin attaches media through the official client's MediaSid.
         second = await ok(await admin.post(upload, content=b"plain words", headers={"Content-Type": "text/plain"}), 201)
     twilio = Client(tenant.account_sid, tenant.auth_token)
