@@ -72,9 +72,8 @@ async def create_user(
     form: Annotated[CreateUser, Form()],
     settings: SettingsDep,
 ) -> UserPublic:
-    """A new user of the service: `Identity` is unique in it (50201, 409). `X-Twilio-Webhook-Enabled` is
-    accepted; Parley sends no user webhooks yet."""
-    del actor  # accepted and validated, no user webhook to fire yet
+    """A new user of the service: `Identity` is unique in it (50201, 409). With `X-Twilio-Webhook-Enabled:
+    true` it fires onUserAdded."""
     async with db.unit() as uow:
         row = await users.create_user(
             uow,
@@ -84,6 +83,7 @@ async def create_user(
             friendly_name=form.friendly_name,
             attributes=form.attributes or "{}",
             role_sid=form.role_sid,
+            actor=actor,
         )
     return UserPublic.of(row, settings.base_url, scoped=scope.scoped)
 
@@ -126,13 +126,12 @@ async def update_user(
     form: Annotated[UpdateUser, Form()],
     settings: SettingsDep,
 ) -> UserPublic:
-    """Change a user's friendly name, attributes or (`service`) role. `X-Twilio-Webhook-Enabled` is accepted;
-    Parley sends no user webhooks yet."""
-    del actor
+    """Change a user's friendly name, attributes or (`service`) role (onUserUpdated with
+    `X-Twilio-Webhook-Enabled: true`)."""
     async with db.unit() as uow:
         service_sid = await _service(uow, scope, principal.account_sid)
         user = await users.get_user(uow, chat_service_sid=service_sid, sid_or_identity=sid)
-        row = await users.update_user(uow, user=user, changes=form.changes())
+        row = await users.update_user(uow, user=user, changes=form.changes(), actor=actor)
     return UserPublic.of(row, settings.base_url, scoped=scope.scoped)
 
 

@@ -245,6 +245,17 @@ async def update_conversation(
     assert row is not None
     if changes.times:
         await _schedule_timers(uow, row)
+    await uow.publish(
+        account_sid=row.account_sid,
+        stream=row.sid,
+        type=StreamEvent.CONVERSATION_UPDATED,
+        data={
+            "friendly_name": row.friendly_name,
+            "unique_name": row.unique_name,
+            "attributes": row.attributes,
+            "state": row.state.value,
+        },
+    )
     await webhooks.emit(
         uow,
         conversation=row,
@@ -462,7 +473,11 @@ async def add_participant(
             raise Conflict("Participant already exists", code=50433)
         # A chat participant is a user of the service (created implicitly, as Twilio does).
         await users.ensure_user(
-            uow, account_sid=conversation.account_sid, chat_service_sid=conversation.chat_service_sid, identity=identity
+            uow,
+            account_sid=conversation.account_sid,
+            chat_service_sid=conversation.chat_service_sid,
+            identity=identity,
+            actor=actor,
         )
     if role_sid is not None:
         await roles.check_role(

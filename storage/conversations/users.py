@@ -22,8 +22,8 @@ from domain.permissions import CredentialType, NotificationLevel, RoleType
 from domain.realtime import StreamEvent
 from domain.sids import SidPrefix, new_sid
 from domain.states import ConversationState
-from domain.webhooks import Actor
-from storage.conversations import roles
+from domain.webhooks import SYSTEM, Actor, WebhookEvent, webhook_date
+from storage.conversations import roles, webhooks
 from storage.conversations import service as conversations
 from storage.conversations.identity_tables import CredentialRow, UserRow
 from storage.conversations.tables import ParticipantRow
@@ -42,6 +42,7 @@ async def create_user(
     friendly_name: str | None = None,
     attributes: str = "{}",
     role_sid: str | None = None,
+    actor: Actor = SYSTEM,
 ) -> UserRow:
     """A new user of the service. The identity is unique in it (Twilio's 50201, 409); `role_sid` must be a
     `service` role of the service, and without one the user gets the Configuration's default service role."""
@@ -70,12 +71,37 @@ async def create_user(
         },
     )
     if row is not None:
+        await _user_event(uow, row, WebhookEvent.USER_ADDED, actor)
         return row
     await _service_exists(uow, account_sid, chat_service_sid)
     raise Conflict(f"User with identity '{identity}' already exists", code=50201)
 
 
-async def ensure_user(uow: UnitOfWork, *, account_sid: str, chat_service_sid: str, identity: str) -> UserRow:
+async def _user_event(uow: UnitOfWork, row: UserRow, event: WebhookEvent, actor: Actor) -> None:
+    params = [
+        ("ChatServiceSid", row.chat_service_sid),
+        ("UserSid", row.sid),
+        ("DateCreated", webhook_date(row.date_created) or ""),
+        ("Identity", row.identity),
+        *([("RoleSid", row.role_sid)] if row.role_sid else []),
+        ("Attributes", row.attributes),
+        *([("FriendlyName", row.friendly_name)] if row.friendly_name is not None else []),
+    ]
+    if event is WebhookEvent.USER_UPDATED:
+        params.append(("DateUpdated", webhook_date(row.date_updated) or ""))
+    await webhooks.emit_service_event(
+        uow,
+        account_sid=row.account_sid,
+        chat_service_sid=row.chat_service_sid,
+        event=event,
+        params=params,
+        actor=actor,
+    )
+
+
+async def ensure_user(
+    uow: UnitOfWork, *, account_sid: str, chat_service_sid: str, identity: str, actor: Actor = SYSTEM
+) -> UserRow:
     """The service's user with this identity, created (with the default service role) if there is none yet:
     what adding a chat participant does implicitly. Safe to call any number of times, concurrently too."""
     created = await uow.one(
@@ -89,6 +115,7 @@ async def ensure_user(uow: UnitOfWork, *, account_sid: str, chat_service_sid: st
         (new_sid(SidPrefix.USER), account_sid, identity, chat_service_sid, account_sid),
     )
     if created is not None:
+        await _user_event(uow, created, WebhookEvent.USER_ADDED, actor)
         return created
     existing = await uow.one(
         UserRow,
@@ -139,7 +166,7 @@ class UserChanges:
     role_sid: str | None = None
 
 
-async def update_user(uow: UnitOfWork, *, user: UserRow, changes: UserChanges) -> UserRow:
+async def update_user(uow: UnitOfWork, *, user: UserRow, changes: UserChanges, actor: Actor = SYSTEM) -> UserRow:
     if changes.role_sid is not None:
         await roles.check_role(
             uow, chat_service_sid=user.chat_service_sid, role_sid=changes.role_sid, type=RoleType.SERVICE
@@ -153,6 +180,7 @@ async def update_user(uow: UnitOfWork, *, user: UserRow, changes: UserChanges) -
     )
     if row is None:
         raise NotFound.resource(f"/Users/{user.sid}")
+    await _user_event(uow, row, WebhookEvent.USER_UPDATED, actor)
     return row
 
 

@@ -325,7 +325,7 @@ async def emit(
 
 async def _record(
     uow: UnitOfWork,
-    conversation: ConversationRow,
+    conversation: ConversationRow | None,
     event: WebhookEvent,
     params: Sequence[Param],
     actor: Actor,
@@ -333,21 +333,61 @@ async def _record(
     url: str,
     method: WebhookMethod,
     scope: str,
+    account_sid: str | None = None,
+    chat_service_sid: str | None = None,
 ) -> None:
+    account = conversation.account_sid if conversation is not None else account_sid
+    service = conversation.chat_service_sid if conversation is not None else chat_service_sid
+    assert account is not None
     delivery = WebhookDelivery(
         delivery_id=uuid.uuid4().hex,
-        account_sid=conversation.account_sid,
+        account_sid=account,
         event=event,
         url=url,
         method=method,
-        params=common_params(conversation.account_sid, event, actor, conversation.chat_service_sid, params),
+        params=common_params(account, event, actor, service, params),
         scope=scope,
-        conversation_sid=conversation.sid,
+        conversation_sid=conversation.sid if conversation is not None else None,
     )
     await uow.outbox(
-        DeliverWebhook(account_sid=conversation.account_sid, delivery=delivery),
+        DeliverWebhook(account_sid=account, delivery=delivery),
         dedupe_key=f"webhook:{delivery.delivery_id}",
     )
+
+
+async def emit_service_event(
+    uow: UnitOfWork,
+    *,
+    account_sid: str,
+    chat_service_sid: str,
+    event: WebhookEvent,
+    params: Sequence[Param],
+    actor: Actor,
+) -> int:
+    """A post-event of the service itself (a user added or updated): the account's and the service's targets."""
+    if not actor.fires_post_events:
+        return 0
+    targets = await uow.fetchall(
+        "SELECT CASE WHEN chat_service_sid IS NULL THEN 'account' ELSE 'service' END AS scope, "
+        "post_webhook_url AS url, method FROM conversation_webhook_configurations "
+        "WHERE account_sid = %s AND (chat_service_sid IS NULL OR chat_service_sid = %s) "
+        "AND post_webhook_url IS NOT NULL AND filters ? %s",
+        (account_sid, chat_service_sid, event.value),
+    )
+    for target in targets:
+        await _record(
+            uow,
+            None,
+            event,
+            params,
+            actor,
+            url=target["url"],
+            method=WebhookMethod(target["method"]),
+            scope=target["scope"],
+            account_sid=account_sid,
+            chat_service_sid=chat_service_sid,
+        )
+    return len(targets)
 
 
 def _triggered(triggers: list[str], body: str | None) -> bool:

@@ -342,3 +342,30 @@ async def test_sdk_messages_fire_pre_and_post_events_and_a_pre_event_can_reject_
         assert [m["body"] for m in listed["messages"]] == ["hello there", "[redacted]"]
         await receiver.wait_for("onMessageAdded", count=2)
         assert [r.form["Body"] for r in receiver.of("onMessageAdded")] == ["hello there", "[redacted]"]
+
+
+async def test_user_events_reach_the_account_and_service_targets(api, receiver: Receiver, tenant):
+    await configure(api, PostWebhookUrl=receiver.url(), Filters=["onUserAdded", "onUserUpdated"])
+    user = await ok(
+        await api.post("/conversations/v1/Users", data={"Identity": "uma", "FriendlyName": "Uma"}, headers=ENABLED),
+        201,
+    )
+    [added] = await receiver.wait_for("onUserAdded")
+    assert added.form["UserSid"] == user["sid"] and added.form["Identity"] == "uma"
+    assert added.form["FriendlyName"] == "Uma" and added.form["ChatServiceSid"] == user["chat_service_sid"]
+    assert added.signed_by(tenant.auth_token)
+    await ok(await api.post(f"/conversations/v1/Users/{user['sid']}", data={"FriendlyName": "U."}, headers=ENABLED))
+    [updated] = await receiver.wait_for("onUserUpdated")
+    assert updated.form["FriendlyName"] == "U." and "DateUpdated" in updated.form
+    # Adding a chat participant whose identity has no user yet creates it, and says so.
+    conversation = await new_conversation(api)
+    await ok(
+        await api.post(
+            f"/conversations/v1/Conversations/{conversation['sid']}/Participants",
+            data={"Identity": "newcomer"},
+            headers=ENABLED,
+        ),
+        201,
+    )
+    implicit = await receiver.wait_for("onUserAdded", count=2)
+    assert {r.form["Identity"] for r in implicit} == {"uma", "newcomer"}

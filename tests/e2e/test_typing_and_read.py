@@ -63,6 +63,16 @@ async def test_typing_is_live_only_and_read_receipts_are_in_the_log(parley, tena
         )
         assert receipt["data"]["last_read_message_index"] == 1
 
+        # A REST change to the conversation reaches its subscribers.
+        async with httpx.AsyncClient(
+            base_url=parley.base_url, auth=(tenant.account_sid, tenant.auth_token), timeout=30
+        ) as api:
+            await ok(
+                await api.post(f"/conversations/v1/Conversations/{conversation}", data={"FriendlyName": "Ria & Sam"})
+            )
+        renamed = await customer.wait_for(lambda f: f.get("event") == "conversation.updated")
+        assert renamed["data"]["friendly_name"] == "Ria & Sam" and renamed["seq"] > 0
+
         # Garbage gets an error frame, and someone else's conversation is refused.
         bad = await sam.send({"type": "read", "conversation_sid": conversation, "index": "last"})
         assert (await sam.wait_for(lambda f: f.get("id") == bad))["type"] == "error"
