@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 
 from api.access import conversation_access
 from api.auth import Principal
@@ -31,6 +32,8 @@ async def post_message(
     pre_events: PreEvents | None = None,
     service_sid: str | None = None,
     media_sids: Sequence[str] = (),
+    date_created: datetime | None = None,
+    date_updated: datetime | None = None,
 ) -> MessageRow:
     """Who writes as whom: token holders write as their own participant, admins as any author. An SDK user's
     message is first shown to the pre-event webhooks listening to onMessageAdd, which may reject or change it."""
@@ -77,6 +80,9 @@ async def post_message(
             participant_sid=participant.sid if participant else None,
             idempotency_key=idempotency_key,
             media_sids=media_sids,
+            # Only account credentials may date a message (an import of history); a token holder writes now.
+            date_created=date_created if principal.is_admin else None,
+            date_updated=date_updated if principal.is_admin else None,
             actor=actor,
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from domain.errors import InvalidParameter
@@ -18,6 +19,9 @@ class NewParticipant:
     projected_address: str | None = None
     attributes: str = "{}"
     role_sid: str | None = None
+    # An import of history may keep the original times.
+    date_created: datetime | None = None
+    date_updated: datetime | None = None
 
     def binding(self) -> dict[str, Any] | None:
         """Twilio's rules: identity or binding address, not both (50402); a binding needs its proxy."""

@@ -119,6 +119,8 @@ class CreateParticipant(FormModel):
     )
     attributes: ParticipantAttributes | None = Field(None, alias="Attributes", description="A JSON object, up to 4 KB.")
     role_sid: str | None = Field(None, alias="RoleSid")
+    date_created: datetime | None = Field(None, alias="DateCreated")
+    date_updated: datetime | None = Field(None, alias="DateUpdated")
 
     def new(self) -> NewParticipant:
         return NewParticipant(
@@ -128,6 +130,8 @@ class CreateParticipant(FormModel):
             projected_address=self.messaging_binding_projected_address,
             attributes=self.attributes or "{}",
             role_sid=self.role_sid,
+            date_created=self.date_created,
+            date_updated=self.date_updated,
         )
 
 
@@ -196,6 +200,8 @@ class CreateMessage(FormModel):
     author: ConversationsName | None = Field(
         None, alias="Author", description="Who wrote it (admins only; a token writes as its own identity)."
     )
+    date_created: datetime | None = Field(None, alias="DateCreated", description="Admins only: an import's time.")
+    date_updated: datetime | None = Field(None, alias="DateUpdated", description="Admins only.")
 
 
 class _AutoCreationFields(FormModel):

@@ -311,6 +311,8 @@ async def create_message(
         pre_events=request.app.state.pre_events,
         service_sid=scope.sid,
         media_sids=form.media_sid,
+        date_created=form.date_created,
+        date_updated=form.date_updated,
     )
     return MessagePublic.of(message, settings.base_url, scoped=scope.scoped)
 

@@ -440,6 +440,8 @@ async def join(
         attributes=participant.attributes,
         messaging_binding=binding,
         role_sid=participant.role_sid,
+        date_created=participant.date_created,
+        date_updated=participant.date_updated,
         actor=actor,
     )
 
@@ -453,6 +455,8 @@ async def add_participant(
     messaging_binding: dict[str, Any] | None = None,
     role_sid: str | None = None,
     if_absent: bool = False,
+    date_created: datetime | None = None,
+    date_updated: datetime | None = None,
     actor: Actor = SYSTEM,
 ) -> ParticipantRow:
     conversation = await uow.found(
@@ -494,8 +498,8 @@ async def add_participant(
         ParticipantRow,
         """
         INSERT INTO participants (sid, account_sid, conversation_sid, chat_service_sid, identity, attributes,
-                                  messaging_binding, role_sid)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING *
+                                  messaging_binding, role_sid, date_created, date_updated)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, COALESCE(%s, now()), COALESCE(%s, %s, now())) RETURNING *
         """,
         (
             new_sid(SidPrefix.PARTICIPANT),
@@ -506,6 +510,9 @@ async def add_participant(
             attributes,
             Jsonb(messaging_binding) if messaging_binding is not None else None,
             role_sid,
+            date_created,
+            date_updated,
+            date_created,
         ),
     )
     assert row is not None
@@ -676,6 +683,8 @@ async def create_message(
     participant_sid: str | None = None,
     idempotency_key: str | None = None,
     media_sids: Sequence[str] = (),
+    date_created: datetime | None = None,
+    date_updated: datetime | None = None,
     actor: Actor = SYSTEM,
 ) -> MessageRow:
     """Every entry point that adds a message to a conversation calls this (REST, WebSocket, provider webhooks)."""
@@ -728,8 +737,9 @@ async def create_message(
         MessageRow,
         """
         INSERT INTO messages (sid, account_sid, conversation_sid, chat_service_sid, index, author, body,
-                              attributes, participant_sid, idempotency_key, media)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING *
+                              attributes, participant_sid, idempotency_key, media, date_created, date_updated)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, COALESCE(%s, now()), COALESCE(%s, %s, now()))
+        RETURNING *
         """,
         (
             message_sid,
@@ -743,6 +753,9 @@ async def create_message(
             participant_sid,
             idempotency_key,
             Jsonb(media_items) if media_items is not None else None,
+            date_created,
+            date_updated,
+            date_created,
         ),
     )
     assert message is not None

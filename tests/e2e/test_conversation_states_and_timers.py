@@ -167,3 +167,20 @@ async def test_conversation_with_participants_is_all_or_nothing(api: httpx.Async
     assert too_many.status_code == 400
     names = {c["friendly_name"] for c in (await ok(await api.get(CONVERSATIONS)))["conversations"]}
     assert names == {"group"}
+
+
+async def test_an_import_keeps_its_original_times(api: httpx.AsyncClient):
+    created = await ok(await api.post(CONVERSATIONS, data={"DateCreated": "2024-05-01T10:00:00Z"}), 201)
+    path = f"{CONVERSATIONS}/{created['sid']}"
+    member = await ok(
+        await api.post(f"{path}/Participants", data={"Identity": "old", "DateCreated": "2024-05-01T10:01:00Z"}), 201
+    )
+    assert member["date_created"] == "2024-05-01T10:01:00Z" and member["date_updated"] == "2024-05-01T10:01:00Z"
+    message = await ok(
+        await api.post(
+            f"{path}/Messages",
+            data={"Body": "from the old system", "Author": "old", "DateCreated": "2024-05-01T10:02:00Z"},
+        ),
+        201,
+    )
+    assert message["date_created"] == "2024-05-01T10:02:00Z" and message["participant_sid"] == member["sid"]
