@@ -349,9 +349,7 @@ async def fetch_message(
     """One message."""
     async with db.read() as q:
         conversation, _ = await conversation_access(q, principal, sid, service_sid=scope.sid)
-        row = await queries.get_message(q, conversation_sid=conversation.sid, message_sid=message_sid)
-        if row is None:
-            raise NotFound.resource(f"/Conversations/{sid}/Messages/{message_sid}")
+        row = await queries.found_message(q, conversation_sid=conversation.sid, message_sid=message_sid)
         summary = (await receipts.delivery_summaries(q, [row.sid])).get(row.sid)
     return MessagePublic.of(row, settings.base_url, scoped=scope.scoped, delivery=summary)
 
@@ -370,9 +368,7 @@ async def list_receipts(
     page = paging(request.query_params, max_size=RECEIPTS_MAX_PAGE_SIZE)
     async with db.read() as q:
         conversation, _ = await conversation_access(q, principal, sid, service_sid=scope.sid)
-        message = await queries.get_message(q, conversation_sid=conversation.sid, message_sid=message_sid)
-        if message is None:
-            raise NotFound.resource(f"/Conversations/{sid}/Messages/{message_sid}")
+        message = await queries.found_message(q, conversation_sid=conversation.sid, message_sid=message_sid)
         result = await receipts.receipts(q, message_sid=message.sid, page=page.request)
     root = conversations_root(settings.base_url, scope.sid)
     return ReceiptList(
@@ -397,9 +393,7 @@ async def fetch_receipt(
 ) -> ReceiptPublic:
     async with db.read() as q:
         conversation, _ = await conversation_access(q, principal, sid, service_sid=scope.sid)
-        message = await queries.get_message(q, conversation_sid=conversation.sid, message_sid=message_sid)
-        if message is None:
-            raise NotFound.resource(f"/Conversations/{sid}/Messages/{message_sid}")
+        message = await queries.found_message(q, conversation_sid=conversation.sid, message_sid=message_sid)
         row = await receipts.get_receipt(q, message=message, sid=receipt_sid)
     return ReceiptPublic.of(row, settings.base_url, scoped=scope.scoped)
 
@@ -425,9 +419,7 @@ async def update_message(
     )
     async with db.unit() as uow:
         conversation, _ = await conversation_access(uow, principal, sid, write=True, service_sid=scope.sid)
-        message = await queries.get_message(uow, conversation_sid=conversation.sid, message_sid=message_sid)
-        if message is None:
-            raise NotFound.resource(f"/Conversations/{sid}/Messages/{message_sid}")
+        message = await queries.found_message(uow, conversation_sid=conversation.sid, message_sid=message_sid)
         row = await conversations.update_message(
             uow, conversation=conversation, message=message, changes=changes, actor=actor
         )
@@ -441,9 +433,7 @@ async def delete_message(
     """Delete a message; its index is not reused."""
     async with db.unit() as uow:
         conversation, _ = await conversation_access(uow, principal, sid, write=True, service_sid=scope.sid)
-        message = await queries.get_message(uow, conversation_sid=conversation.sid, message_sid=message_sid)
-        if message is None:
-            raise NotFound.resource(f"/Conversations/{sid}/Messages/{message_sid}")
+        message = await queries.found_message(uow, conversation_sid=conversation.sid, message_sid=message_sid)
         await conversations.delete_message(uow, conversation=conversation, message=message, actor=actor)
     return Response(status_code=204)
 

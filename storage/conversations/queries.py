@@ -57,9 +57,13 @@ async def messages(
     )
 
 
-async def get_message(uow: UnitOfWork, *, conversation_sid: str, message_sid: str) -> MessageRow | None:
-    return await uow.one(
-        MessageRow, "SELECT * FROM messages WHERE conversation_sid = %s AND sid = %s", (conversation_sid, message_sid)
+async def found_message(uow: UnitOfWork, *, conversation_sid: str, message_sid: str) -> MessageRow:
+    """A message of the conversation, or Twilio's 404."""
+    return await uow.found(
+        MessageRow,
+        "SELECT * FROM messages WHERE conversation_sid = %s AND sid = %s",
+        (conversation_sid, message_sid),
+        resource=f"/Conversations/{conversation_sid}/Messages/{message_sid}",
     )
 
 

@@ -34,8 +34,7 @@ async def test_receipts_move_forward_and_summarize_on_the_message(parley, db, te
             target="webhook", configuration_url=receiver.url(), configuration_filters=["onDeliveryUpdated"]
         )
         async with db.unit() as uow:
-            row = await queries.get_message(uow, conversation_sid=conversation.sid, message_sid=message.sid)
-            assert row is not None
+            row = await queries.found_message(uow, conversation_sid=conversation.sid, message_sid=message.sid)
             await receipts.record_receipt(
                 uow, message=row, participant_sid=ann.sid, status=DeliveryStatus.SENT, channel_message_sid="SM1"
             )
