@@ -214,6 +214,7 @@ async def _start_channel_task(dispatcher: OutboxDispatcher, command: StartChanne
             workspace_sid=command.workspace_sid,
             transfer_sid=command.transfer_sid,
             summary=command.summary,
+            released_task_sid=command.released_task_sid,
         ),
     )
 

@@ -74,6 +74,8 @@ class StartChannelTask(_Command):
     transfer_sid: str | None = None
     # In words, for the Temporal UI: "warm transfer from alice to bob".
     summary: str = ""
+    # A task whose agent let go of the customer when this one was created (a cold transfer's sender).
+    released_task_sid: str | None = None
 
 
 class RequeueChannel(_Command):

@@ -110,6 +110,10 @@ class TaskAdded(BaseModel):
     workspace_sid: str
     transfer_sid: str | None = None
     summary: str = ""
+    # The task whose agent let go of the customer when this one was created (a cold transfer's sender): the
+    # channel knows at once that it no longer holds the customer, without waiting for that task's progress
+    # signal (signals of two children may arrive in either order).
+    released_task_sid: str | None = None
 
 
 class Requeue(BaseModel):

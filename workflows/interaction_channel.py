@@ -102,6 +102,12 @@ class InteractionChannelWorkflow:
             transfer_sid=added.transfer_sid,
             summary=added.summary,
         )
+        released = added.released_task_sid
+        if released is not None:
+            if released == self.state.active_task_sid:
+                self.agent_progress = TaskStatus.WRAPPING
+            elif released in self.state.open_tasks:
+                self.state.open_tasks[released].status = TaskStatus.WRAPPING.value
         self.state.route_requested = False
         self._publish()
 

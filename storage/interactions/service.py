@@ -541,6 +541,7 @@ async def create_api_task(
     summary: str,
     from_task: TaskRow | None = None,
     transfer_sid: str | None = None,
+    released_task_sid: str | None = None,
 ) -> TaskRow:
     """A task the API puts on a channel (an interaction's first, an invite's, a transfer's): inserted here, its
     workflow started by the channel's workflow through the outbox, so the channel knows every task it carries.
@@ -575,6 +576,7 @@ async def create_api_task(
             workspace_sid=task.workspace_sid,
             transfer_sid=transfer_sid,
             summary=summary,
+            released_task_sid=released_task_sid,
         ),
         dedupe_key=f"{task.sid}:start",
     )

@@ -196,6 +196,8 @@ async def create_transfer(
         summary=summary,
         from_task=from_task,
         transfer_sid=transfer_sid,
+        # Cold: the sender lets go of the customer now (its task wraps up below), whatever the receiver does.
+        released_task_sid=from_task.sid if request.type is TransferType.COLD else None,
     )
     await _insert_invite(uow, channel, invite_sid, task)
     row = await uow.one(
