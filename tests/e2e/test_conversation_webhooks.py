@@ -369,3 +369,47 @@ async def test_user_events_reach_the_account_and_service_targets(api, receiver: 
     )
     implicit = await receiver.wait_for("onUserAdded", count=2)
     assert {r.form["Identity"] for r in implicit} == {"uma", "newcomer"}
+
+
+async def test_a_service_level_pre_event_rejects_an_sdk_message_in_that_service_only(
+    api, receiver: Receiver, tenant, parley
+):
+    """The service's own PreWebhookUrl runs besides the account's, for the conversations of that service."""
+    receiver.script = lambda request: Answer(451 if request.event == "onMessageAdd" else 200)
+    address = await ok(
+        await api.post(
+            "/conversations/v1/Configuration/Addresses",
+            data={"Type": "chat", "Address": "service-pre", "AutoCreation.Enabled": "true"},
+        ),
+        201,
+    )
+    chat = await start_webchat(parley.base_url, address["sid"], "Ivo")
+    service = (await ok(await api.get(f"/conversations/v1/Conversations/{chat['conversation_sid']}")))[
+        "chat_service_sid"
+    ]
+    other = await ok(await api.post("/conversations/v1/Services", data={"FriendlyName": "Elsewhere"}), 201)
+    # A pre-event URL on another service does not see this conversation's messages.
+    await ok(
+        await api.post(
+            f"/conversations/v1/Services/{other['sid']}/Configuration/Webhooks",
+            data={"PreWebhookUrl": receiver.url("/elsewhere"), "Filters": "onMessageAdd"},
+        )
+    )
+    path = f"/conversations/v1/Conversations/{chat['conversation_sid']}/Messages"
+    headers = {"Authorization": f"Bearer {chat['token']}"}
+    async with httpx.AsyncClient(base_url=parley.base_url, headers=headers, timeout=30) as customer:
+        await ok(await customer.post(path, data={"Body": "first"}), 201)
+        assert receiver.of("onMessageAdd") == []
+        await ok(
+            await api.post(
+                f"/conversations/v1/Services/{service}/Configuration/Webhooks",
+                data={"PreWebhookUrl": receiver.url("/service"), "Filters": "onMessageAdd"},
+            )
+        )
+        refused = await customer.post(path, data={"Body": "second"})
+        assert refused.status_code == 403
+    [pre] = receiver.of("onMessageAdd", path="/service")
+    assert pre.form["ChatServiceSid"] == service and pre.signed_by(tenant.auth_token)
+    assert receiver.of("onMessageAdd", path="/elsewhere") == []
+    listed = await ok(await api.get(path))
+    assert [m["body"] for m in listed["messages"]] == ["first"]
