@@ -11,9 +11,9 @@ from api.access import conversation_access
 from api.auth import Principal
 from api.prehooks import PreEvents
 from domain.errors import PermissionDenied
-from domain.permissions import Permission
+from domain.permissions import Permission, to_delete, to_edit
 from domain.webhooks import Actor, WebhookEvent
-from storage.conversations import roles
+from storage.conversations import queries, roles
 from storage.conversations import service as conversations
 from storage.conversations.tables import MessageRow, ParticipantRow
 from storage.db import Database
@@ -108,3 +108,61 @@ def _json_text(value: object) -> str | None:
     if value is None or isinstance(value, str):
         return value
     return json.dumps(value)
+
+
+async def edit_message(
+    db: Database,
+    principal: Principal,
+    conversation_sid: str,
+    message_sid: str,
+    *,
+    changes: conversations.MessageChanges,
+    actor: Actor,
+    service_sid: str | None = None,
+) -> MessageRow:
+    """Account credentials edit anything; a token holder edits as its participant's role allows (its own
+    message with `editOwnMessage`, another's with `editAnyMessage`, attributes likewise), never the author or
+    the dates."""
+    async with db.unit() as uow:
+        conversation, participant = await conversation_access(
+            uow, principal, conversation_sid, write=True, service_sid=service_sid
+        )
+        message = await queries.found_message(uow, conversation_sid=conversation.sid, message_sid=message_sid)
+        if not principal.is_admin:
+            if participant is None:
+                raise PermissionDenied("Only participants may edit messages of this conversation")
+            if changes.author is not None or changes.date_created is not None or changes.date_updated is not None:
+                raise PermissionDenied("Only account credentials may change a message's author or dates")
+            needed = to_edit(
+                own=message.participant_sid == participant.sid,
+                text=changes.body is not None,
+                attributes=changes.attributes is not None,
+            )
+            await roles.require(uow, role_sid=participant.role_sid, actions=needed)
+        return await conversations.update_message(
+            uow, conversation=conversation, message=message, changes=changes, actor=actor
+        )
+
+
+async def remove_message(
+    db: Database,
+    principal: Principal,
+    conversation_sid: str,
+    message_sid: str,
+    *,
+    actor: Actor,
+    service_sid: str | None = None,
+) -> None:
+    """Account credentials delete anything; a token holder as its role allows (`deleteOwnMessage` for its
+    own message, `deleteAnyMessage` for another's)."""
+    async with db.unit() as uow:
+        conversation, participant = await conversation_access(
+            uow, principal, conversation_sid, write=True, service_sid=service_sid
+        )
+        message = await queries.found_message(uow, conversation_sid=conversation.sid, message_sid=message_sid)
+        if not principal.is_admin:
+            if participant is None:
+                raise PermissionDenied("Only participants may delete messages of this conversation")
+            own = message.participant_sid == participant.sid
+            await roles.require(uow, role_sid=participant.role_sid, actions=[to_delete(own=own)])
+        await conversations.delete_message(uow, conversation=conversation, message=message, actor=actor)

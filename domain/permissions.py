@@ -229,3 +229,18 @@ class CredentialType(StrEnum):
     APN = "apn"
     GCM = "gcm"
     FCM = "fcm"
+
+
+def to_edit(*, own: bool, text: bool, attributes: bool) -> list[Permission]:
+    """What editing a message needs: its text (`edit…Message`) and/or its attributes (`edit…MessageAttributes`),
+    the `Own` permission for one's own message, the `Any` one for another's."""
+    needed = []
+    if text:
+        needed.append(P.EDIT_OWN_MESSAGE if own else P.EDIT_ANY_MESSAGE)
+    if attributes:
+        needed.append(P.EDIT_OWN_MESSAGE_ATTRIBUTES if own else P.EDIT_ANY_MESSAGE_ATTRIBUTES)
+    return needed
+
+
+def to_delete(*, own: bool) -> Permission:
+    return P.DELETE_OWN_MESSAGE if own else P.DELETE_ANY_MESSAGE

@@ -20,7 +20,7 @@ from api.forms.conversations import (
     UpdateScopedWebhook,
 )
 from api.forms.parse import form_of
-from api.messaging import post_message
+from api.messaging import edit_message, post_message, remove_message
 from api.paging import paging
 from api.schemas.conversations import (
     ConversationList,
@@ -402,39 +402,39 @@ async def fetch_receipt(
 async def update_message(
     sid: str,
     message_sid: str,
-    principal: AdminPrincipal,
+    principal: CurrentPrincipal,
     scope: ScopeDep,
     actor: ActorDep,
     db: DbDep,
     form: Annotated[UpdateMessage, Form()],
     settings: SettingsDep,
 ) -> MessagePublic:
-    """Edit a message's body, attributes, author or dates (not in a closed conversation: 50407)."""
-    changes = MessageChanges(
-        body=form.body,
-        attributes=form.attributes,
-        author=form.author,
-        date_created=form.date_created,
-        date_updated=form.date_updated,
+    """Edit a message's body, attributes, author or dates (not in a closed conversation: 50407). A token
+    holder edits as its role allows (50107), and not the author or dates."""
+    row = await edit_message(
+        db,
+        principal,
+        sid,
+        message_sid,
+        changes=MessageChanges(
+            body=form.body,
+            attributes=form.attributes,
+            author=form.author,
+            date_created=form.date_created,
+            date_updated=form.date_updated,
+        ),
+        actor=actor,
+        service_sid=scope.sid,
     )
-    async with db.unit() as uow:
-        conversation, _ = await conversation_access(uow, principal, sid, write=True, service_sid=scope.sid)
-        message = await queries.found_message(uow, conversation_sid=conversation.sid, message_sid=message_sid)
-        row = await conversations.update_message(
-            uow, conversation=conversation, message=message, changes=changes, actor=actor
-        )
     return MessagePublic.of(row, settings.base_url, scoped=scope.scoped)
 
 
 @router.delete("/Conversations/{sid}/Messages/{message_sid}", status_code=204)
 async def delete_message(
-    sid: str, message_sid: str, principal: AdminPrincipal, scope: ScopeDep, actor: ActorDep, db: DbDep
+    sid: str, message_sid: str, principal: CurrentPrincipal, scope: ScopeDep, actor: ActorDep, db: DbDep
 ) -> Response:
-    """Delete a message; its index is not reused."""
-    async with db.unit() as uow:
-        conversation, _ = await conversation_access(uow, principal, sid, write=True, service_sid=scope.sid)
-        message = await queries.found_message(uow, conversation_sid=conversation.sid, message_sid=message_sid)
-        await conversations.delete_message(uow, conversation=conversation, message=message, actor=actor)
+    """Delete a message; its index is not reused. A token holder deletes as its role allows (50107)."""
+    await remove_message(db, principal, sid, message_sid, actor=actor, service_sid=scope.sid)
     return Response(status_code=204)
 
 

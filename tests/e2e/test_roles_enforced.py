@@ -78,3 +78,41 @@ async def test_a_participants_role_decides_what_it_may_send(parley, tenant):
         "text is fine",
         "from the API",
     ]
+
+
+async def test_token_holders_edit_and_delete_as_their_role_allows(parley, tenant):
+    twilio = Client(tenant.account_sid, tenant.auth_token)
+    twilio.conversations.base_url = f"{parley.base_url}/conversations"
+    address = twilio.conversations.v1.address_configurations.create(
+        type="chat", address="edits-chat", auto_creation_enabled=True
+    )
+    chat = await start_webchat(parley.base_url, address.sid, "Ola")
+    conversation = twilio.conversations.v1.conversations(chat["conversation_sid"])
+    [customer] = conversation.participants.list()
+    agent_line = conversation.messages.create(body="How can I help?", author="ops")
+    path = f"/conversations/v1/Conversations/{chat['conversation_sid']}/Messages"
+    async with (
+        RealtimeClient(parley.base_url, chat["token"]) as socket,
+        httpx.AsyncClient(
+            base_url=parley.base_url, headers={"Authorization": f"Bearer {chat['token']}"}, timeout=30
+        ) as http,
+    ):
+        mine = await socket.send_message(chat["conversation_sid"], "my odrer is late")
+        # The default role lets the customer fix and delete its own message ...
+        fixed = await ok(await http.post(f"{path}/{mine['sid']}", data={"Body": "my order is late"}))
+        assert fixed["body"] == "my order is late"
+        # ... but not another's, nor the author or dates of its own.
+        other = await http.post(f"{path}/{agent_line.sid}", data={"Body": "rewritten"})
+        assert other.status_code == 403 and other.json()["code"] == 50107
+        author = await http.post(f"{path}/{mine['sid']}", data={"Author": "someone else"})
+        assert author.status_code == 403
+        assert (await http.delete(f"{path}/{agent_line.sid}")).status_code == 403
+        text_only = twilio.conversations.v1.roles.create(
+            friendly_name="no edits", type="conversation", permission=["sendMessage"]
+        )
+        conversation.participants(customer.sid).update(role_sid=text_only.sid)
+        denied = await http.delete(f"{path}/{mine['sid']}")
+        assert denied.status_code == 403 and "deleteOwnMessage" in denied.json()["message"]
+        conversation.participants(customer.sid).update(role_sid=customer.role_sid)
+        assert (await http.delete(f"{path}/{mine['sid']}")).status_code == 204
+    assert [m.body for m in conversation.messages.list()] == ["How can I help?"]
