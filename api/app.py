@@ -13,6 +13,7 @@ from temporalio.client import Client
 from api import docs, errors
 from api.auth import Authenticator
 from api.deps import scoped_service
+from api.hardening import InputHardening
 from api.prehooks import PreEvents
 from api.realtime import RealtimeHub
 from api.routes import (
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     )
     errors.install(app)
     docs.install(app)
+    app.add_middleware(InputHardening)
     for module in (
         health,
         tokens,

@@ -15,6 +15,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from api.access import conversation_access, worker_stream_access
 from api.auth import Authenticator, Principal, Role
+from api.hardening import nul_in
 from api.messaging import post_message
 from api.prehooks import PreEvents
 from api.realtime import RealtimeHub, Subscription
@@ -86,6 +87,11 @@ class _Session:
                         raise ValueError
                 except ValueError:
                     await self.send({"type": "error", "code": 20001, "message": "Frames must be JSON objects"})
+                    continue
+                if nul_in(request):
+                    await self.send(
+                        {"type": "error", "id": request.get("id"), "code": 20001, "message": "Frames cannot hold NUL"}
+                    )
                     continue
                 await self.handle(request)
         except WebSocketDisconnect:

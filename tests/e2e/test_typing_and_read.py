@@ -76,6 +76,10 @@ async def test_typing_is_live_only_and_read_receipts_are_in_the_log(parley, tena
         # Garbage gets an error frame, and someone else's conversation is refused.
         bad = await sam.send({"type": "read", "conversation_sid": conversation, "index": "last"})
         assert (await sam.wait_for(lambda f: f.get("id") == bad))["type"] == "error"
+        nul = await sam.send({"type": "send_message", "conversation_sid": conversation, "body": "a\u0000b"})
+        assert (await sam.wait_for(lambda f: f.get("id") == nul))["type"] == "error"
+        # The socket is still there.
+        assert (await sam.send_message(conversation, "still here"))["body"] == "still here"
 
     # A client that reconnects replays the read receipt but never a stale typing indicator.
     async with RealtimeClient(parley.base_url, chat["token"]) as again:
