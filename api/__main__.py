@@ -7,6 +7,7 @@ import uvicorn
 from api.app import create_app
 from core.logging import configure_logging
 from core.settings import get_settings
+from domain.limits import HTTP_KEEP_ALIVE
 
 
 def main() -> None:
@@ -19,6 +20,9 @@ def main() -> None:
         log_level="info",
         ws_ping_interval=20,
         ws_ping_timeout=20,
+        # Longer than clients keep an idle connection (httpx and twilio-python's requests: 5 s or less): with
+        # uvicorn's own 5 s, the server could close a connection just as a client reused it (a reset POST).
+        timeout_keep_alive=HTTP_KEEP_ALIVE,
     )
 
 

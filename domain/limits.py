@@ -111,6 +111,9 @@ ADDRESSES_MAX_PAGE_SIZE = 50
 RECEIPTS_MAX_PAGE_SIZE = 50
 TASKROUTER_MAX_PAGE_SIZE = 1000
 
+# --- HTTP ---------------------------------------------------------------------------------------------
+HTTP_KEEP_ALIVE = 75  # seconds an idle client connection stays open (more than clients' own 5 s)
+
 # --- Access tokens -----------------------------------------------------------------------------------
 DEFAULT_TOKEN_TTL = 3600
 MIN_TOKEN_TTL = 60
