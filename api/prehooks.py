@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -18,7 +17,7 @@ import httpx
 from core import webhooks as http
 from domain.errors import PermissionDenied
 from domain.limits import PRE_EVENT_CONFIG_TTL
-from domain.webhooks import Actor, WebhookEvent, WebhookMethod
+from domain.webhooks import Actor, WebhookEvent
 from storage.accounts import service as accounts
 from storage.conversations import webhooks
 from storage.db import Database
@@ -38,19 +37,11 @@ class PreEventRejected(PermissionDenied):
     code = 20403  # Twilio documents no code of its own for it: "Forbidden"
 
 
-@dataclass(frozen=True, slots=True)
-class _Target:
-    url: str
-    method: WebhookMethod
-    chat_service_sid: str | None
-    filters: frozenset[str]
-
-
 class PreEvents:
     def __init__(self, db: Database, client: httpx.AsyncClient | None = None) -> None:
         self.db = db
         self.client = client or http.new_client()
-        self._cache: dict[str, tuple[float, list[_Target]]] = {}
+        self._cache: dict[str, tuple[float, list[webhooks.PreEventTarget]]] = {}
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -94,21 +85,13 @@ class PreEvents:
             # No answer in time: Twilio proceeds unchanged.
         return changes
 
-    async def _targets(self, account_sid: str) -> list[_Target]:
+    async def _targets(self, account_sid: str) -> list[webhooks.PreEventTarget]:
         now = time.monotonic()
         cached = self._cache.get(account_sid)
         if cached is not None and cached[0] > now:
             return cached[1]
         async with self.db.read() as q:
-            rows = await q.fetchall(
-                "SELECT pre_webhook_url, method, chat_service_sid, filters FROM conversation_webhook_configurations "
-                "WHERE account_sid = %s AND pre_webhook_url IS NOT NULL",
-                (account_sid,),
-            )
-        targets = [
-            _Target(r["pre_webhook_url"], WebhookMethod(r["method"]), r["chat_service_sid"], frozenset(r["filters"]))
-            for r in sorted(rows, key=lambda r: r["chat_service_sid"] is not None)
-        ]
+            targets = await webhooks.pre_event_targets(q, account_sid=account_sid)
         self._cache[account_sid] = (now + PRE_EVENT_CONFIG_TTL, targets)
         return targets
 

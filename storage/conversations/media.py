@@ -8,6 +8,7 @@ from typing import Any
 
 from domain.errors import Conflict, InvalidParameter
 from domain.limits import MEDIA_PER_MESSAGE_LIMIT
+from storage.conversations import service as conversations
 from storage.conversations.tables import MediaRow
 from storage.db import UnitOfWork
 
@@ -85,9 +86,7 @@ async def readable_by(uow: UnitOfWork, *, media: MediaRow, identity: str | None,
         return True
     if media.conversation_sid is None:
         return False
-    row = await uow.fetchone(
-        "SELECT 1 FROM participants WHERE conversation_sid = %s AND (identity = %s OR "
-        "(%s::text IS NOT NULL AND attributes::jsonb->>'worker_sid' = %s)) LIMIT 1",
-        (media.conversation_sid, identity, worker_sid, worker_sid),
+    participant = await conversations.find_participant(
+        uow, conversation_sid=media.conversation_sid, identity=identity, worker_sid=worker_sid
     )
-    return row is not None
+    return participant is not None

@@ -468,14 +468,23 @@ def participant_params(row: ParticipantRow) -> list[Param]:
     )
 
 
-async def pre_event_targets(
-    uow: UnitOfWork, *, account_sid: str, chat_service_sid: str, event: WebhookEvent
-) -> list[tuple[str, WebhookMethod]]:
-    """The account's and the service's pre-event URLs listening to `event`, account first."""
+@dataclass(frozen=True, slots=True)
+class PreEventTarget:
+    url: str
+    method: WebhookMethod
+    chat_service_sid: str | None  # None: the account's own
+    filters: frozenset[str]
+
+
+async def pre_event_targets(uow: UnitOfWork, *, account_sid: str) -> list[PreEventTarget]:
+    """Every pre-event URL of the account and of its services (the account's first): api/prehooks.py keeps
+    them per process and picks the ones listening to an event."""
     rows = await uow.fetchall(
-        "SELECT pre_webhook_url AS url, method FROM conversation_webhook_configurations "
-        "WHERE account_sid = %s AND (chat_service_sid IS NULL OR chat_service_sid = %s) "
-        "AND pre_webhook_url IS NOT NULL AND filters ? %s ORDER BY chat_service_sid NULLS FIRST",
-        (account_sid, chat_service_sid, event.value),
+        "SELECT pre_webhook_url, method, chat_service_sid, filters FROM conversation_webhook_configurations "
+        "WHERE account_sid = %s AND pre_webhook_url IS NOT NULL ORDER BY chat_service_sid NULLS FIRST",
+        (account_sid,),
     )
-    return [(r["url"], WebhookMethod(r["method"])) for r in rows]
+    return [
+        PreEventTarget(r["pre_webhook_url"], WebhookMethod(r["method"]), r["chat_service_sid"], frozenset(r["filters"]))
+        for r in rows
+    ]
