@@ -5,12 +5,12 @@ SDK user's message. Each test has its own account, so its webhooks hear only its
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
+from temporalio.client import WorkflowFailureError
 
 from storage.accounts.service import Credentials, create_account
 from tests.support.contact_center import ok, start_webchat
@@ -89,7 +89,18 @@ async def test_rest_actions_fire_post_events_only_when_asked_and_signed_as_twili
     assert all(r.form.get("ConversationSid") != quiet["sid"] for r in receiver.requests)
 
 
-async def test_filters_are_honoured_and_an_empty_url_clears_the_target(api, receiver: Receiver):
+async def deliveries(db, conversation_sid: str) -> list[dict]:
+    """The webhook callbacks the conversation's actions recorded (in their own transactions)."""
+    async with db.read() as q:
+        rows = await q.fetchall(
+            "SELECT payload FROM outbox WHERE kind = 'deliver_webhook' "
+            "AND payload->'delivery'->>'conversation_sid' = %s ORDER BY id",
+            (conversation_sid,),
+        )
+    return [r["payload"]["delivery"] for r in rows]
+
+
+async def test_filters_are_honoured_and_an_empty_url_clears_the_target(api, receiver: Receiver, db):
     await configure(api, PostWebhookUrl=receiver.url(), Filters="onMessageAdded")
     conversation = await new_conversation(api, headers=ENABLED)
     await api.post(
@@ -105,8 +116,9 @@ async def test_filters_are_honoured_and_an_empty_url_clears_the_target(api, rece
     )
     fetched = await ok(await api.get("/conversations/v1/Configuration/Webhooks"))
     assert fetched["post_webhook_url"] is None
-    await asyncio.sleep(1.5)
-    assert [r.form["Body"] for r in receiver.of("onMessageAdded")] == ["one"]
+    # A callback is recorded with its action or never: "two" has none.
+    recorded = await deliveries(db, conversation["sid"])
+    assert [dict(d["params"])["Body"] for d in recorded] == ["one"]
 
 
 async def test_bad_configuration_is_a_clear_400_that_writes_nothing(api):
@@ -122,7 +134,7 @@ async def test_bad_configuration_is_a_clear_400_that_writes_nothing(api):
 
 
 async def test_a_failing_target_is_retried_with_the_same_body_and_token_and_delivered_once(
-    api, receiver: Receiver, tenant: Credentials, temporal
+    api, receiver: Receiver, tenant: Credentials, temporal, db
 ):
     answers = iter([Answer(503), Answer(429, headers={"Retry-After": "1"}), Answer(200)])
     receiver.script = lambda _: next(answers, Answer(200))
@@ -146,17 +158,22 @@ async def test_a_failing_target_is_retried_with_the_same_body_and_token_and_deli
     assert [s.attempt for s in started] == [3]  # retries are recorded on the one started event
     assert "HTTP 429" in started[0].last_failure.message
     await record_handle(handle, "WebhookDelivery", "retried-then-delivered")
-    # Delivered: nothing more arrives (the outbox row and the workflow id keep it from being sent again).
-    await asyncio.sleep(3)
+    # Delivered: one callback was recorded, its workflow is over; nothing can send it again.
+    assert [d["delivery_id"] for d in await deliveries(db, conversation["sid"])] == [token]
     assert len(receiver.of("onConversationAdded")) == 3
 
 
-async def test_a_target_that_refuses_for_good_is_not_retried(api, receiver: Receiver):
+async def test_a_target_that_refuses_for_good_is_not_retried(api, receiver: Receiver, temporal):
     receiver.script = lambda _: Answer(400)
     await configure(api, PostWebhookUrl=receiver.url(), Filters="onConversationAdded")
     await new_conversation(api, headers=ENABLED)
-    await receiver.wait_for("onConversationAdded")
-    await asyncio.sleep(3)
+    [refused] = await receiver.wait_for("onConversationAdded")
+    handle = temporal.get_workflow_handle(f"webhook-{refused.headers['i-twilio-idempotency-token']}")
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()  # failed for good, after its one attempt
+    history = await handle.fetch_history()
+    started = [e for e in history.events if e.HasField("activity_task_started_event_attributes")]
+    assert [e.activity_task_started_event_attributes.attempt for e in started] == [1]
     assert len(receiver.of("onConversationAdded")) == 1
 
 

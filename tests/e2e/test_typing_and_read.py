@@ -5,8 +5,6 @@ participant update in the log, so a reconnecting client gets it."""
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 import pytest
 from twilio.jwt.access_token import AccessToken
@@ -83,7 +81,6 @@ async def test_typing_is_live_only_and_read_receipts_are_in_the_log(parley, tena
 
     # A client that reconnects replays the read receipt but never a stale typing indicator.
     async with RealtimeClient(parley.base_url, chat["token"]) as again:
-        await again.subscribe(conversation)
-        await asyncio.sleep(0.5)
+        await again.subscribe(conversation)  # answered after the replay of everything before it
         replayed = [f.get("event") for f in again.frames if f.get("stream") == conversation]
         assert "participant.updated" in replayed and "typing" not in replayed
