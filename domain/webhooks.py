@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from pydantic import BaseModel, ConfigDict
 
 from domain.errors import InvalidParameter
+from domain.events import EventType as TaskRouterEventType
 from domain.limits import TRIGGER_LENGTH_LIMIT, TRIGGERS_LIMIT
 
 
@@ -234,10 +235,11 @@ class WebhookDelivery(BaseModel):
 
     delivery_id: str
     account_sid: str
-    event: WebhookEvent
+    # A Conversations post-event, or a TaskRouter event sent to a workspace's EventCallbackUrl.
+    event: WebhookEvent | TaskRouterEventType
     url: str
     method: WebhookMethod
     params: list[tuple[str, str]]
-    # Which target fired: "account", "service" or the conversation-scoped webhook's WH SID.
+    # Which target fired: "account", "service", the conversation-scoped webhook's WH SID, or "workspace".
     scope: str
     conversation_sid: str | None = None

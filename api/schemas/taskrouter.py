@@ -365,7 +365,9 @@ class EventPublic(Public):
     resource_type: str
     resource_url: str | None = None
     sid: str
-    source: str = "parley"
+    # Where the event originated: Twilio's spec shows "twilio"; a client that checks it sees the same.
+    source: str = "twilio"
+    # The IP of the request that caused the event: Parley does not record it.
     source_ip_address: str | None = None
     url: str
     workspace_sid: str
@@ -375,8 +377,37 @@ class EventPublic(Public):
         ws = ws_url(base, row.workspace_sid)
         date = row.event_date or datetime.now(UTC)
         return cls.from_row(
-            row, event_date=date, event_date_ms=int(date.timestamp() * 1000), url=f"{ws}/Events/{row.sid}"
+            row,
+            event_date=date,
+            event_date_ms=int(date.timestamp() * 1000),
+            url=f"{ws}/Events/{row.sid}",
+            resource_url=_resource_url(ws, row.resource_type, row.resource_sid, row.event_data),
+            actor_url=_resource_url(ws, row.actor_type, row.actor_sid, row.event_data),
         )
+
+
+# Where each resource type lives under its workspace (a reservation under its task).
+_RESOURCE_PATHS = {
+    "task": "Tasks",
+    "worker": "Workers",
+    "activity": "Activities",
+    "workflow": "Workflows",
+    "task_queue": "TaskQueues",
+    "task_channel": "TaskChannels",
+}
+
+
+def _resource_url(ws: str, kind: str, sid: str | None, data: dict[str, Any]) -> str | None:
+    """The absolute URL of an event's resource or actor; None where Parley serves none (an account)."""
+    if not sid:
+        return None
+    if kind == "workspace":
+        return ws
+    if kind == "reservation":
+        task_sid = data.get("task_sid")
+        return f"{ws}/Tasks/{task_sid}/Reservations/{sid}" if task_sid else None
+    path = _RESOURCE_PATHS.get(kind)
+    return f"{ws}/{path}/{sid}" if path else None
 
 
 class EventList(Public):

@@ -16,6 +16,7 @@ from __future__ import annotations
 from psycopg.types.json import Jsonb
 
 from domain.errors import Conflict, InvalidParameter, PermissionDenied
+from domain.events import EventType, ResourceType
 from domain.interactions import RoutingSpec, TransferRequest, TransferUpdate
 from domain.limits import (
     CHANNEL_CLOSED_REASON,
@@ -44,6 +45,7 @@ from storage.interactions.tables import (
     InteractionTransferRow,
 )
 from storage.taskrouter import routing as taskrouter
+from storage.taskrouter.events import record_event
 from storage.taskrouter.lifecycle import lock_workspace
 from storage.taskrouter.tables import ReservationRow, TaskRow
 
@@ -223,9 +225,53 @@ async def create_transfer(
         ),
     )
     assert row is not None
+    await _log_transfer(
+        uow,
+        row,
+        from_task.workspace_sid,
+        EventType.TASK_TRANSFER_INITIATED,
+        transfer_initiating_worker_sid=props.get("worker_sid"),
+        transfer_initiating_reservation_sid=props.get("reservation_sid"),
+    )
     if request.type is TransferType.COLD:
         await _sender_wraps_up(uow, from_task.sid, sender.sid)
     return row
+
+
+# The TaskRouter event of each way a transfer ends (task.transfer-*), recorded on the task it hands over.
+_TRANSFER_STATUS = {
+    EventType.TASK_TRANSFER_INITIATED: "INITIATED",
+    EventType.TASK_TRANSFER_COMPLETED: "COMPLETE",
+    EventType.TASK_TRANSFER_FAILED: "FAILED",
+    EventType.TASK_TRANSFER_CANCELED: "CANCELED",
+}
+
+
+async def _log_transfer(
+    uow: UnitOfWork, transfer: InteractionTransferRow, workspace_sid: str, event_type: EventType, **extra: str | None
+) -> None:
+    """Like Flex's TaskTransfer: the original task's fields, and the transfer's sid, mode, target and status."""
+    if transfer.from_task_sid is None:
+        return
+    await record_event(
+        uow,
+        workspace_sid=workspace_sid,
+        event_type=event_type,
+        resource_type=ResourceType.TASK,
+        resource_sid=transfer.from_task_sid,
+        description=f"Task {transfer.from_task_sid} {transfer.type.value} transfer to {transfer.to}: "
+        + _TRANSFER_STATUS[event_type].lower(),
+        task_sid=transfer.from_task_sid,
+        data={
+            "transfer_sid": transfer.sid,
+            "transfer_mode": transfer.type.value.upper(),
+            "transfer_type": "WORKER" if transfer.to.startswith(SidPrefix.WORKER) else "QUEUE",
+            "transfer_to": transfer.to,
+            "transfer_status": _TRANSFER_STATUS[event_type],
+            "transfer_task_sid": transfer.task_sid,
+            **extra,
+        },
+    )
 
 
 async def _require_reachable(uow: UnitOfWork, worker_sid: str) -> None:
@@ -295,6 +341,8 @@ async def on_task_accepted(uow: UnitOfWork, task: TaskRow) -> None:
         "WHERE task_sid = %s AND status = 'active' RETURNING *",
         (task.sid,),
     )
+    if transfer is not None:
+        await _log_transfer(uow, transfer, task.workspace_sid, EventType.TASK_TRANSFER_COMPLETED)
     if transfer is not None and transfer.type is TransferType.WARM:
         await _sender_wraps_up(uow, transfer.from_task_sid, transfer.from_participant_sid)
 
@@ -303,11 +351,21 @@ async def on_task_ended(uow: UnitOfWork, task: TaskRow, status: TaskStatus, reas
     """A transfer's task canceled (declined, timed out, taken back, the channel closed) fails the transfer."""
     if status is not TaskStatus.CANCELED:
         return
-    await uow.execute(
+    transfer = await uow.one(
+        InteractionTransferRow,
         "UPDATE interaction_transfers SET status = 'failed', reason = %s, date_updated = now() "
-        "WHERE task_sid = %s AND status = 'active'",
+        "WHERE task_sid = %s AND status = 'active' RETURNING *",
         (_failure(reason), task.sid),
     )
+    if transfer is not None:
+        taken_back = reason == TRANSFER_CANCELED_REASON
+        await _log_transfer(
+            uow,
+            transfer,
+            task.workspace_sid,
+            EventType.TASK_TRANSFER_CANCELED if taken_back else EventType.TASK_TRANSFER_FAILED,
+            transfer_failed_reason=None if taken_back else transfer.reason,
+        )
 
 
 def _failure(reason: str | None) -> str:

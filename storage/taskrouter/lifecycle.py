@@ -49,8 +49,9 @@ _RESERVATION_EVENT = {
 }
 
 
-async def announce_reservation(uow: UnitOfWork, row: ReservationRow) -> None:
-    """Tell the worker's desktop (its realtime stream) and the event log that a reservation changed status."""
+async def announce_reservation(uow: UnitOfWork, row: ReservationRow, *, task_status: TaskStatus | None = None) -> None:
+    """Tell the worker's desktop (its realtime stream) and the event log that a reservation changed status.
+    `task_status`: what the task is becoming in this transaction when that is written after this event."""
     status = row.reservation_status
     await uow.publish(
         account_sid=row.account_sid,
@@ -60,18 +61,26 @@ async def announce_reservation(uow: UnitOfWork, row: ReservationRow) -> None:
     )
     await record_event(
         uow,
-        account_sid=row.account_sid,
         workspace_sid=row.workspace_sid,
         event_type=_RESERVATION_EVENT[status],
         resource_type=ResourceType.RESERVATION,
         resource_sid=row.sid,
         description=f"Reservation {row.sid} {status.value}",
-        data={"task_sid": row.task_sid, "worker_sid": row.worker_sid, "reservation_sid": row.sid},
+        reservation_sid=row.sid,
+        data={"task_assignment_status": task_status.value} if task_status else None,
     )
 
 
-async def end_reservation(uow: UnitOfWork, reservation_sid: str, status: ReservationStatus) -> ReservationRow | None:
-    """pending → rejected | timeout | canceled | rescinded, freeing the reserved slot. None if not pending."""
+async def end_reservation(
+    uow: UnitOfWork,
+    reservation_sid: str,
+    status: ReservationStatus,
+    *,
+    task_status: TaskStatus | None = None,
+    announce: bool = True,
+) -> ReservationRow | None:
+    """pending → rejected | timeout | canceled | rescinded, freeing the reserved slot. None if not pending.
+    `announce=False`: the caller announces it once the task's own change is written (its event shows it)."""
     row = await uow.one(
         ReservationRow,
         "UPDATE reservations SET reservation_status = %s, version = version + 1, date_updated = now() "
@@ -84,7 +93,8 @@ async def end_reservation(uow: UnitOfWork, reservation_sid: str, status: Reserva
         "UPDATE worker_channels SET reserved_tasks = reserved_tasks - 1, date_updated = now() WHERE sid = %s",
         (row.worker_channel_sid,),
     )
-    await announce_reservation(uow, row)
+    if announce:
+        await announce_reservation(uow, row, task_status=task_status)
     return row
 
 
@@ -126,21 +136,28 @@ async def set_task_status(uow: UnitOfWork, task: TaskRow, status: TaskStatus, re
         await transfers.on_task_ended(uow, task, status, reason)
     event_type, kind = _TASK_EVENT[status]
     await signal_task(uow, row, kind, status=status.value)
+    data: dict[str, Any] = {"reason": reason}
+    if status is TaskStatus.CANCELED:
+        data["task_canceled_reason"] = reason
+    elif status is TaskStatus.COMPLETED:
+        data["task_completed_reason"] = reason
     await record_event(
         uow,
-        account_sid=task.account_sid,
         workspace_sid=task.workspace_sid,
         event_type=event_type,
         resource_type=ResourceType.TASK,
         resource_sid=task.sid,
         description=f"Task {task.sid} {status.value}",
-        data={"task_sid": task.sid, "task_assignment_status": status.value, "reason": reason},
+        task_sid=task.sid,
+        data=data,
     )
     return row
 
 
-async def cancel_pending_reservations(uow: UnitOfWork, task_sid: str, status: ReservationStatus) -> None:
+async def cancel_pending_reservations(
+    uow: UnitOfWork, task_sid: str, status: ReservationStatus, *, task_status: TaskStatus | None = None
+) -> None:
     for reservation in await uow.fetchall(
         "SELECT sid FROM reservations WHERE task_sid = %s AND reservation_status = 'pending'", (task_sid,)
     ):
-        await end_reservation(uow, reservation["sid"], status)
+        await end_reservation(uow, reservation["sid"], status, task_status=task_status)

@@ -320,11 +320,17 @@ EVENT_REFERENCES = (
 )
 
 
+# A reference to a queue also matches the queue a task moved to (task-queue.moved: task_queue_sid is the one
+# it left).
+_ALSO = {"task_queue_sid": "target_task_queue_sid"}
+
+
 @dataclass(frozen=True, slots=True)
 class EventFilters:
     event_type: str | None = None
     sid: str | None = None
-    # event_data key -> SID (task_sid, worker_sid, …): matches the resource or a reference in the data
+    # event_data key -> SID (task_sid, worker_sid, …): every event about the resource carries it in event_data
+    # (storage/taskrouter/events.py), so the key alone finds them (indexed for task_sid and worker_sid)
     references: tuple[tuple[str, str], ...] = ()
     task_channel: str | None = None
     start: datetime | None = None
@@ -340,7 +346,10 @@ async def events(
     for key, sid in filters.references:
         if not is_sid(sid) or key not in {k for _, _, k in EVENT_REFERENCES}:
             raise InvalidParameter(f"Unknown event reference {key}")
-        where.add(sid, f"(resource_sid = %s OR event_data->>'{key}' = %s)")
+        if key in _ALSO:
+            where.add(sid, f"(event_data->>'{key}' = %s OR event_data->>'{_ALSO[key]}' = %s)")
+        else:
+            where.add(sid, f"event_data->>'{key}' = %s")
     where.add(
         filters.task_channel,
         "(event_data->>'task_channel_sid' = %s OR event_data->>'task_channel_unique_name' = %s)",

@@ -146,6 +146,12 @@ async def requeued_task(admin: httpx.AsyncClient, chat: LiveChat, known: set[str
     return await eventually(probe, what="the channel routed again", timeout=30)
 
 
+async def transfer_events(admin: httpx.AsyncClient, chat: LiveChat) -> dict[str, dict[str, Any]]:
+    """The task.transfer-* events of the sender's task (TaskRouter's event log), by type."""
+    listed = await ok(await admin.get(chat.center.path("/Events"), params={"TaskSid": chat.task_sid}))
+    return {e["event_type"]: e["event_data"] for e in listed["events"] if e["event_type"].startswith("task.transfer")}
+
+
 async def participant_identities(admin: httpx.AsyncClient, conversation_sid: str) -> set[str]:
     listed = await ok(await admin.get(f"/conversations/v1/Conversations/{conversation_sid}/Participants"))
     return {p["identity"] for p in listed["participants"] if p["identity"]}
@@ -201,6 +207,17 @@ async def test_warm_transfer_hands_the_customer_over_only_when_the_receiver_acce
     await eventually(bob_holds, what="the channel's search attributes to follow the hand-over")
     assert done["reason"] is None
     assert (await task(admin, center, chat.task_sid))["assignment_status"] == "wrapping"
+    transfer_log = await transfer_events(admin, chat)
+    assert set(transfer_log) == {"task.transfer-initiated", "task.transfer-completed"}
+    initiated = transfer_log["task.transfer-initiated"]
+    assert (initiated["transfer_sid"], initiated["transfer_mode"], initiated["transfer_type"]) == (
+        sent["sid"],
+        "WARM",
+        "WORKER",
+    )
+    assert initiated["transfer_to"] == center.workers["bob"] and initiated["transfer_task_sid"] == sent["task_sid"]
+    assert initiated["transfer_initiating_worker_sid"] == center.workers["alice"]
+    assert transfer_log["task.transfer-completed"]["transfer_status"] == "COMPLETE"
     assert {"alice", "bob"} <= await participant_identities(admin, chat.conversation_sid)
     invites = await ok(await admin.get(f"{chat.channel_path}/Invites"))
     assert [i["sid"] for i in invites["invites"]] == [attributes["flexChannelInviteSid"]]
@@ -218,6 +235,9 @@ async def test_a_declined_warm_transfer_leaves_the_customer_with_the_sender(parl
     await answer(admin, center, offer, "rejected")
     failed = await transfer_status(admin, chat, sent["sid"], "failed")
     assert failed["reason"] == TRANSFER_DECLINED_REASON
+    transfer_log = await transfer_events(admin, chat)
+    assert set(transfer_log) == {"task.transfer-initiated", "task.transfer-failed"}
+    assert transfer_log["task.transfer-failed"]["transfer_failed_reason"] == TRANSFER_DECLINED_REASON
     assert (await task(admin, center, sent["task_sid"]))["assignment_status"] == "canceled"
     assert (await task(admin, center, chat.task_sid))["assignment_status"] == "assigned"
     # alice can transfer again, now that the first one is over.
@@ -285,6 +305,7 @@ async def test_the_sender_takes_back_a_waiting_warm_transfer(parley, admin):
     taken = await ok(await admin.post(f"{chat.channel_path}/Transfers/{sent['sid']}", json={"status": "failed"}))
     assert taken["status"] == "failed" and "taken back" in taken["reason"]
     assert (await task(admin, center, chat.task_sid))["assignment_status"] == "assigned"
+    assert set(await transfer_events(admin, chat)) == {"task.transfer-initiated", "task.transfer-canceled"}
     again = await admin.post(f"{chat.channel_path}/Transfers/{sent['sid']}", json={"status": "failed"})
     assert again.status_code == 400
 

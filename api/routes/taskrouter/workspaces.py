@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Request, Response
 
 from api.access import workspace_access, workspaces_visible
 from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, SettingsDep
+from api.forms.parse import form_of
 from api.forms.taskrouter import CreateWorkspace, UpdateWorkspace
 from api.paging import echo, paging
 from api.schemas.taskrouter import WorkspaceList, WorkspacePublic
@@ -72,10 +73,11 @@ async def update_workspace(
     workspace_sid: str,
     principal: AdminPrincipal,
     db: DbDep,
-    form: Annotated[UpdateWorkspace, Form()],
+    form: Annotated[UpdateWorkspace, Depends(form_of(UpdateWorkspace))],
     settings: SettingsDep,
 ) -> WorkspacePublic:
-    """Change a workspace; only the parameters given change."""
+    """Change a workspace; only the parameters given change (`EventCallbackUrl=` empty stops the callbacks,
+    `EventsFilter=` empty sends every event)."""
     async with db.unit() as uow:
         workspace = await workspace_access(uow, principal, workspace_sid)
         row = await taskrouter.update_workspace(
