@@ -12,8 +12,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from domain.errors import Conflict, RoutingConfigurationError
-from domain.events import EventType, ResourceType
-from domain.limits import AGENT_PRESENCE_GRACE, DEFAULT_RESERVATION_TIMEOUT
+from domain.limits import AGENT_PRESENCE_GRACE, DEFAULT_RESERVATION_TIMEOUT, WORKFLOW_TIMEOUT_REASON
 from domain.routing import WorkflowConfigurationError, parse_workflow_configuration, plan_routing
 from domain.routing.step import TaskStep
 from domain.sids import SidPrefix
@@ -22,7 +21,6 @@ from storage.attributes import attributes_of
 from storage.db import Database, UnitOfWork
 from storage.interactions import service as interactions
 from storage.taskrouter import presence, routing
-from storage.taskrouter.events import record_event
 from storage.taskrouter.tables import TaskRow, WorkflowRow
 from workflows.contracts import (
     ROUTING_CONFIGURATION_ERROR,
@@ -117,23 +115,20 @@ class RoutingActivities:
         if known is not None:
             steps.insert(0, known)
             plan.reason.insert(0, known.label)
+        async with self.db.unit() as uow:
+            await routing.record_routing_plan(
+                uow,
+                task=task,
+                workflow_name=workflow_row.friendly_name,
+                reasons=list(plan.reason),
+                has_targets=bool(steps),
+            )
         if not steps:
             return RoutingPlanResult(
                 steps=[],
                 ttl_deadline=ttl_deadline,
                 reasons=list(plan.reason),
                 cancel_reason="No filter matched and the workflow has no default_filter",
-            )
-        async with self.db.unit() as uow:
-            await record_event(
-                uow,
-                account_sid=task.account_sid,
-                workspace_sid=task.workspace_sid,
-                event_type=EventType.WORKFLOW_TARGET_MATCHED,
-                resource_type=ResourceType.TASK,
-                resource_sid=task.sid,
-                description="; ".join(plan.reason),
-                data={"task_sid": task.sid, "workflow_sid": workflow_row.sid, "reasons": list(plan.reason)},
             )
         return RoutingPlanResult(steps=steps, ttl_deadline=ttl_deadline, reasons=list(plan.reason))
 
@@ -149,6 +144,7 @@ class RoutingActivities:
         step = TaskStep(
             queue_sid=queue_sid,
             known_worker_sid=target if to_worker else None,
+            ignore_capacity=to_worker and task.ignore_capacity,
             filter_name="routing target",
             reservation_timeout=workflow_row.task_reservation_timeout if workflow_row else DEFAULT_RESERVATION_TIMEOUT,
         )
@@ -178,9 +174,12 @@ class RoutingActivities:
     async def cancel_task(self, request: CancelTask) -> None:
         try:
             async with self._unit() as uow:
-                await routing.update_task_status(
-                    uow, task_sid=request.task_sid, status=TaskStatus.CANCELED, reason=request.reason
-                )
+                if request.reason == WORKFLOW_TIMEOUT_REASON:
+                    await routing.cancel_on_workflow_timeout(uow, task_sid=request.task_sid)
+                else:
+                    await routing.update_task_status(
+                        uow, task_sid=request.task_sid, status=TaskStatus.CANCELED, reason=request.reason
+                    )
         except Conflict:
             activity.logger.info("task %s was no longer cancelable", request.task_sid)
 

@@ -29,6 +29,13 @@ FRIENDLY_NAME_LIMIT = 64  # TaskRouter friendly names
 CALLBACK_URL_LIMIT = 2048
 EVENTS_DEFAULT_MINUTES = 15
 EVENTS_MAX_MINUTES = 43_200
+# Cumulative statistics: the last 15 minutes unless asked otherwise, at most 30 days back (Twilio's figures).
+STATISTICS_DEFAULT_MINUTES = 15
+STATISTICS_MAX_MINUTES = 43_200
+# Queues per bulk real-time statistics request (`POST /TaskQueues/RealTimeStatistics`).
+BULK_QUEUE_STATISTICS_MAX = 50
+# Waiting tasks a matching pass reads at a time, best first, while some worker still has room.
+MATCHING_TASK_BATCH = 100
 # Candidates written into a reservation's routing decision record (the rest are only counted).
 MAX_CANDIDATES_RECORDED = 50
 

@@ -59,6 +59,9 @@ class TaskWorkflow:
         self.ended: set[str] = set()
         self.worker_sid: str | None = None
         self.changed = False
+        # The task's attributes or its workflow changed (ReEvaluateTasks): plan its routing again once no
+        # reservation of it is pending.
+        self.reevaluate = False
         self.reports: set[asyncio.Task[None]] = set()
 
     @workflow.signal
@@ -91,6 +94,8 @@ class TaskWorkflow:
         elif event.kind is RoutingEventKind.TASK_CANCELED:
             self.status = TaskStatus.CANCELED
             self.pending.clear()
+        elif event.kind is RoutingEventKind.RE_EVALUATE:
+            self.reevaluate = self.status.is_routable
         if self.status is not before:
             self._describe()
             if not self.status.is_final and workflow.patched(PATCH_STATUS_FOLLOWS):
@@ -114,13 +119,18 @@ class TaskWorkflow:
     @workflow.run
     async def run(self, input: TaskInput) -> str:
         self._publish()
-        plan: RoutingPlanResult = await run_step_for(
-            ActivityName.PLAN_TASK_ROUTING, TaskRef(task_sid=input.task_sid), RoutingPlanResult
-        )
-        if plan.cancel_reason is not None:
-            await self._cancel(plan.cancel_reason)
-        else:
-            await self._route(plan)
+        while True:
+            plan: RoutingPlanResult = await run_step_for(
+                ActivityName.PLAN_TASK_ROUTING, TaskRef(task_sid=input.task_sid), RoutingPlanResult
+            )
+            self.reevaluate = False
+            if plan.cancel_reason is not None:
+                await self._cancel(plan.cancel_reason)
+                break
+            if not await self._route(plan):
+                break
+            # Re-evaluation: the same task, planned again with its new attributes or workflow.
+            self.step_index = -1
         if input.wrapup_timeout is not None:
             await self._wrap_up_within(input.wrapup_timeout)
         await workflow.wait_condition(lambda: self.status.is_final)
@@ -132,10 +142,11 @@ class TaskWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status.value
 
-    async def _route(self, plan: RoutingPlanResult) -> None:
+    async def _route(self, plan: RoutingPlanResult) -> bool:
+        """Walk the plan's steps; True when the task is to be planned again (re-evaluation)."""
         for index, spec in enumerate(plan.steps):
             if not self.status.is_routable:
-                return
+                return False
             self.step_index = index
             self.step_label = f"routing step {index + 1}/{len(plan.steps)}: {spec.label}"
             self.queue_sid = spec.step.queue_sid
@@ -151,7 +162,9 @@ class TaskWorkflow:
                     await run_step(ActivityName.TIMEOUT_RESERVATION, ReservationRef(reservation_sid=reservation_sid))
                 if now >= plan.ttl_deadline:
                     await self._cancel(TASK_TTL_REASON)
-                    return
+                    return False
+                if self.reevaluate and not self.pending and self.status.is_routable:
+                    return True
                 step_over = spec.ends_at is not None and now >= spec.ends_at
                 if step_over and not self.pending:
                     break
@@ -169,6 +182,7 @@ class TaskWorkflow:
                     pass
         if self.status.is_routable:
             await self._cancel(WORKFLOW_TIMEOUT_REASON)
+        return False
 
     async def _wrap_up_within(self, seconds: int) -> None:
         """An agent in wrap-up for longer than the channel allows has its task completed for it."""

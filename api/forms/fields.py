@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, TypeVar
 
@@ -101,6 +102,26 @@ def sid_of(prefix: SidPrefix) -> Callable[[str], str]:
     return check
 
 
+def _past_date_time(value: Any) -> Any:
+    """An ISO 8601 date-time (UTC when it has no offset) that is not in the future (a VirtualStartTime)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"must be an ISO 8601 date-time, got '{value}'") from None
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if parsed > datetime.now(UTC):
+        raise ValueError(f"must not be in the future, got '{value}'")
+    return parsed
+
+
+def _routing_target(value: str) -> str:
+    if not (is_sid(value, SidPrefix.WORKER) or is_sid(value, SidPrefix.TASK_QUEUE)):
+        raise ValueError(f"must be a Worker (WK) or TaskQueue (WQ) SID, got '{value}'")
+    return value
+
+
 def one_of(enum: type[E]) -> Callable[[Any], Any]:
     """Twilio's enums match whatever the case (`fifo`, `Closed`)."""
 
@@ -125,6 +146,9 @@ JsonValue = Annotated[Any, BeforeValidator(_json_value)]
 ActivitySid = Annotated[str, AfterValidator(sid_of(SidPrefix.ACTIVITY))]
 WorkerSid = Annotated[str, AfterValidator(sid_of(SidPrefix.WORKER))]
 WorkflowSid = Annotated[str, AfterValidator(sid_of(SidPrefix.WORKFLOW))]
+TaskQueueSid = Annotated[str, AfterValidator(sid_of(SidPrefix.TASK_QUEUE))]
+RoutingTargetSid = Annotated[str, AfterValidator(_routing_target)]
+PastDateTime = Annotated[datetime, BeforeValidator(_past_date_time)]
 WorkspaceSid = Annotated[str, AfterValidator(sid_of(SidPrefix.WORKSPACE))]
 AddressSid = Annotated[str, AfterValidator(sid_of(SidPrefix.ADDRESS_CONFIGURATION))]
 

@@ -13,7 +13,10 @@ from api.forms.fields import (
     FormModel,
     FriendlyName,
     NonBlank,
+    PastDateTime,
+    RoutingTargetSid,
     TargetWorkers,
+    TaskQueueSid,
     TaskRouterAttributes,
     WorkflowSid,
     one_of,
@@ -69,10 +72,16 @@ class UpdateWorkspace(FormModel):
     timeout_activity_sid: ActivitySid | None = Field(
         None, alias="TimeoutActivitySid", description="The activity a worker is moved to when an offer times out."
     )
-    event_callback_url: CallbackUrl | None = Field(None, alias="EventCallbackUrl")
-    events_filter: str | None = Field(None, alias="EventsFilter")
+    event_callback_url: CallbackUrl | None = Field(
+        None, alias="EventCallbackUrl", description="The URL TaskRouter events are sent to; empty clears it."
+    )
+    events_filter: str | None = Field(
+        None, alias="EventsFilter", description="Comma-separated event types to send; empty sends every event."
+    )
     multi_task_enabled: Bool | None = Field(None, alias="MultiTaskEnabled")
     prioritize_queue_order: Order | None = Field(None, alias="PrioritizeQueueOrder")
+
+    clearable = ("event_callback_url", "events_filter")
 
 
 class CreateActivity(FormModel):
@@ -203,6 +212,28 @@ class CreateTask(FormModel):
     task_channel: str | None = Field(
         None, alias="TaskChannel", description="The task channel's SID or unique name (default `default`)."
     )
+    task_queue_sid: TaskQueueSid | None = Field(
+        None,
+        alias="TaskQueueSid",
+        description="The queue the task belongs to: with no `RoutingTarget`, it is routed straight to this queue "
+        "(no workflow needed); with a worker `RoutingTarget`, the queue it is counted in.",
+    )
+    routing_target: RoutingTargetSid | None = Field(
+        None,
+        alias="RoutingTarget",
+        description="A worker (WK) or queue (WQ) to route the task straight to, instead of the workflow's filters.",
+    )
+    ignore_capacity: Bool | None = Field(
+        None,
+        alias="IgnoreCapacity",
+        description="With a worker `RoutingTarget` (where it defaults to true): offer the task to that worker "
+        "whatever its activity, channel availability and capacity.",
+    )
+    virtual_start_time: PastDateTime | None = Field(
+        None,
+        alias="VirtualStartTime",
+        description="The time FIFO and LIFO queues order the task by (default: its creation; not in the future).",
+    )
 
 
 class UpdateTask(FormModel):
@@ -214,6 +245,14 @@ class UpdateTask(FormModel):
     )
     attributes: TaskRouterAttributes | None = Field(None, alias="Attributes")
     priority: Priority | None = Field(None, alias="Priority")
+    task_channel: str | None = Field(
+        None,
+        alias="TaskChannel",
+        description="The channel (SID or unique name) of the task being updated: a task on another channel is a 404.",
+    )
+    virtual_start_time: PastDateTime | None = Field(
+        None, alias="VirtualStartTime", description="The task's new virtual start time (not in the future)."
+    )
 
 
 class UpdateReservation(FormModel):

@@ -206,6 +206,11 @@ def _exclusion(task: TaskInStep, worker: WorkerState, *, multi_task: bool) -> tu
         return known
     if worker.sid in task.pending_workers:
         return Exclusion.HOLDS_RESERVATION, "already holds a pending reservation for this task"
+    if step.ignore_capacity and step.known_worker_sid is not None:
+        # IgnoreCapacity: the known worker gets it whatever its activity and load; it needs the channel only.
+        if task.task_channel_sid not in worker.channels:
+            return Exclusion.NO_WORKER_CHANNEL, "has no worker channel for the task's channel"
+        return None
     if not worker.activity_available:
         return Exclusion.ACTIVITY_UNAVAILABLE, f"activity '{worker.activity_name}' is unavailable"
     channel = worker.channels.get(task.task_channel_sid)
@@ -257,12 +262,18 @@ def _why(task: TaskInStep, worker: WorkerState, channel: ChannelLoad, rank: int,
     )
     if declined:
         why += "; it declined this task before, and no other worker can take it"
+    if task.step.ignore_capacity:
+        why += "; IgnoreCapacity: offered whatever its activity, channel availability and load"
     return why
 
 
-def choose(task: TaskInStep, members: Sequence[WorkerState], *, multi_task: bool) -> Choice:
+def choose(
+    task: TaskInStep, members: Sequence[WorkerState], *, multi_task: bool, members_total: int | None = None
+) -> Choice:
     """Which of the queue's members this task is offered to now, and the record of why.
-    Takes a slot on each chosen worker's channel, so later tasks in the same pass see it taken."""
+    Takes a slot on each chosen worker's channel, so later tasks in the same pass see it taken.
+    `members_total` counts the queue's members when only some were loaded (storage loads the workers that can
+    take work now); the others are unavailable or at capacity, and the record says how many."""
     step = task.step
     verdicts: list[CandidateVerdict] = []
     fresh: list[tuple[WorkerState, ChannelLoad]] = []
@@ -297,12 +308,8 @@ def choose(task: TaskInStep, members: Sequence[WorkerState], *, multi_task: bool
         ]
     ranked = _rank(task, pool)[: max(task.wanted, 0)]
     label = step.label
-    if ranked:
-        summary = f"{len(pool)} eligible of {len(members)} queue members in {label}"
-    elif not members:
-        summary = f"no worker matches the queue's target_workers in {label}"
-    else:
-        summary = f"no eligible worker among {len(members)} queue members in {label}"
+    total = max(members_total if members_total is not None else len(members), len(members))
+    summary = _summary(len(pool), total, label, offered=bool(ranked), unlisted=total - len(members))
     decision = RoutingDecision(
         step=StepSummary(
             queue_sid=step.queue_sid,
@@ -339,6 +346,47 @@ def choose(task: TaskInStep, members: Sequence[WorkerState], *, multi_task: bool
     return Choice(offers=offers, decision=decision)
 
 
+def _summary(eligible: int, total: int, label: str, *, offered: bool, unlisted: int = 0) -> str:
+    if offered:
+        summary = f"{eligible} eligible of {total} queue members in {label}"
+    elif total == 0:
+        summary = f"no worker matches the queue's target_workers in {label}"
+    else:
+        summary = f"no eligible worker among {total} queue members in {label}"
+    if unlisted:
+        summary += f" ({unlisted} unavailable or at capacity, not listed)"
+    return summary
+
+
+def complete_record(
+    decision: RoutingDecision, task: TaskInStep, others: Iterable[WorkerState], *, multi_task: bool
+) -> RoutingDecision:
+    """An offer's record with the queue members the pass did not load (those that could take no work) added,
+    each with why it was excluded, so the record answers "why not Bob?" for every member."""
+    extra = []
+    for worker in others:
+        excluded = _exclusion(task, worker, multi_task=multi_task)
+        extra.append(
+            CandidateVerdict(
+                worker_sid=worker.sid,
+                friendly_name=worker.friendly_name,
+                excluded_because=excluded[1] if excluded else "could take no work when the pass began",
+                exclusion=excluded[0] if excluded else None,
+            )
+        )
+    if not extra:
+        return decision
+    verdicts = sorted([*decision.candidates, *extra], key=lambda v: v.worker_sid)
+    total = decision.candidates_total + len(extra)
+    return decision.model_copy(
+        update={
+            "candidates": verdicts[:MAX_CANDIDATES_RECORDED],
+            "candidates_total": total,
+            "summary": _summary(decision.eligible, total, task.step.label, offered=decision.chosen is not None),
+        }
+    )
+
+
 # --- skip_if -----------------------------------------------------------------------------------------
 
 
@@ -365,15 +413,18 @@ def plan_matching(
     tasks: Iterable[TaskInStep],
     workers: Mapping[str, WorkerState],
     members: Mapping[str, Iterable[str]],
+    member_counts: Mapping[str, int] | None = None,
 ) -> MatchingPlan:
     """Offer every waiting task that can be offered now, best task first (invariant 3: no missed wake-up).
-    `members` maps a queue SID to its members' SIDs (the cached `target_workers` evaluation)."""
+    `members` maps a queue SID to its members' SIDs (the cached `target_workers` evaluation); `workers` may
+    hold only some of them (those that can take work), `member_counts` then says how many each queue has."""
     plan = MatchingPlan()
     for task in order_tasks(tasks, rules.prioritize_queue_order):
         if task.wanted <= 0:
             continue
         queue_members = [workers[sid] for sid in members.get(task.step.queue_sid, ()) if sid in workers]
-        choice = choose(task, queue_members, multi_task=rules.multi_task_enabled)
+        total = member_counts.get(task.step.queue_sid) if member_counts is not None else None
+        choice = choose(task, queue_members, multi_task=rules.multi_task_enabled, members_total=total)
         if not choice.offers:
             if choice.decision.summary != task.waiting_reason:
                 plan.waiting[task.sid] = choice.decision.summary

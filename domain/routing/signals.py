@@ -14,6 +14,8 @@ class RoutingEventKind(StrEnum):
     TASK_WRAPPING = "task_wrapping"
     TASK_COMPLETED = "task_completed"
     TASK_CANCELED = "task_canceled"
+    # The task's attributes or its workflow's configuration changed: route it again from its first step.
+    RE_EVALUATE = "re_evaluate"
 
 
 class RoutingEvent(BaseModel):

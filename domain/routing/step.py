@@ -26,6 +26,9 @@ class TaskStep(BaseModel):
     target_index: int = 0
     step_index: int = 0
     reservation_timeout: int = Field(default=DEFAULT_RESERVATION_TIMEOUT, ge=1, le=MAX_RESERVATION_TIMEOUT)
+    # A task routed straight to its known worker with `IgnoreCapacity`: offered whatever the worker's activity,
+    # channel availability and load (Twilio's documented exception to the capacity rule).
+    ignore_capacity: bool = False
 
     @model_validator(mode="before")
     @classmethod

@@ -9,19 +9,24 @@ assignment), and a change that frees capacity always runs matching before it com
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 from psycopg.types.json import Jsonb
 
 from domain.events import EventType, ResourceType
-from domain.limits import MAX_ASSIGNMENT_COUNT_REASON
+from domain.limits import MATCHING_TASK_BATCH, MAX_ASSIGNMENT_COUNT_REASON
 from domain.outbox import SignalTaskWorkflow
 from domain.realtime import StreamEvent
 from domain.routing.engine import (
     ChannelLoad,
+    MatchingPlan,
     Offer,
     QueueOrder,
     TaskInStep,
     WorkerState,
     WorkspaceRules,
+    complete_record,
     plan_matching,
 )
 from domain.routing.signals import RoutingEvent, RoutingEventKind
@@ -36,53 +41,207 @@ from storage.taskrouter.tables import ReservationRow, WorkspaceRow
 
 _ROUTABLE = [TaskStatus.PENDING.value, TaskStatus.RESERVED.value]
 
+_TASK_COLUMNS = """
+    SELECT t.sid, t.attributes, t.priority, t.task_channel_sid, t.routing_step, t.assignment_status,
+           t.assignment_count, t.waiting_reason, COALESCE(t.virtual_start_time, t.date_created) AS enqueued_at,
+           q.task_order, q.max_reserved_workers
+      FROM tasks t JOIN task_queues q ON q.sid = t.task_queue_sid
+"""
+# Still wanting a worker: pending, or reserved in a multi-reservation queue (it may want more offers).
+_WANTS_WORKERS = (
+    "t.assignment_status = ANY(%s) AND t.routing_step IS NOT NULL "
+    "AND (t.assignment_status = 'pending' OR q.max_reserved_workers > 1)"
+)
+# Each queue kind's order, as the engine sorts it (domain.routing.engine.order_tasks).
+_KIND_ORDER = {
+    QueueOrder.FIFO: "t.priority DESC, COALESCE(t.virtual_start_time, t.date_created), t.sid",
+    QueueOrder.LIFO: "COALESCE(t.virtual_start_time, t.date_created) DESC, t.sid DESC",
+}
+
 
 async def match(uow: UnitOfWork, workspace_sid: str) -> list[ReservationRow]:
-    """Offer every waiting task that can be offered now. Returns the reservations created."""
+    """Offer every waiting task that can be offered now. Returns the reservations created.
+
+    The work is proportional to what can change hands, not to the workspace: only the workers that can take
+    work now are loaded (an available activity and a free slot on an available channel, plus the workers that
+    IgnoreCapacity tasks name); tasks are read best first, in batches, from the queues those workers belong to
+    and on the channels where they have room, until the room is gone or the queues are; and tasks that just
+    entered a step (no waiting reason yet) are always planned, so each gets its reason. Every worker left out
+    would be excluded by the engine anyway, so the outcome is the full pass's (invariant 3)."""
     await lock_workspace(uow, workspace_sid)
     workspace = await uow.one(WorkspaceRow, "SELECT * FROM workspaces WHERE sid = %s", (workspace_sid,))
     if workspace is None:
         return []
-    tasks = await _load_tasks(uow, workspace_sid)
-    if not tasks:
-        return []
-    workers = await _load_workers(uow, workspace_sid)
-    members: dict[str, list[str]] = {}
-    for row in await uow.fetchall(
-        "SELECT queue_sid, worker_sid FROM queue_members WHERE workspace_sid = %s", (workspace_sid,)
-    ):
-        members.setdefault(row["queue_sid"], []).append(row["worker_sid"])
-    plan = plan_matching(
-        WorkspaceRules(
-            multi_task_enabled=workspace.multi_task_enabled,
-            prioritize_queue_order=workspace.prioritize_queue_order,
-        ),
-        tasks,
-        workers,
-        members,
+    rules = WorkspaceRules(
+        multi_task_enabled=workspace.multi_task_enabled,
+        prioritize_queue_order=workspace.prioritize_queue_order,
     )
+    workers = await _load_workers(uow, workspace_sid)
+    fresh = await _load_tasks(
+        uow,
+        f"t.workspace_sid = %s AND {_WANTS_WORKERS} AND (t.waiting_reason IS NULL OR t.ignore_capacity)",
+        (workspace_sid, _ROUTABLE),
+    )
+    if not workers and not fresh:
+        return []
+    members, counts = await _membership(uow, workers, fresh)
+    plan = MatchingPlan()
+    loaded: list[TaskInStep] = []
+    kinds = [QueueOrder.FIFO, QueueOrder.LIFO]
+    if rules.prioritize_queue_order is QueueOrder.LIFO:
+        kinds.reverse()
+    for kind in kinds:
+        batch = [t for t in fresh if t.task_order is kind]
+        while True:
+            room = _room(workers, rules)
+            if room:
+                more = await _load_tasks(
+                    uow,
+                    f"t.workspace_sid = %s AND {_WANTS_WORKERS} AND q.task_order = %s "
+                    "AND t.task_queue_sid = ANY(%s) AND t.task_channel_sid = ANY(%s) AND NOT (t.sid = ANY(%s))",
+                    (
+                        workspace_sid,
+                        _ROUTABLE,
+                        kind.value,
+                        sorted({q for w in room for q in members.get(w, ())}),
+                        sorted({c for w in room for c in room[w]}),
+                        [t.sid for t in (*loaded, *fresh)],
+                    ),
+                    order=_KIND_ORDER[kind],
+                    limit=MATCHING_TASK_BATCH,
+                )
+            else:
+                more = []
+            batch.extend(more)
+            if batch:
+                await _queue_counts(uow, counts, batch)
+                _merge(plan, plan_matching(rules, batch, workers, _by_queue(members, workers), counts))
+                loaded.extend(batch)
+            if len(more) < MATCHING_TASK_BATCH:
+                break
+            batch = []
     for task_sid, reason in plan.waiting.items():
         await uow.execute("UPDATE tasks SET waiting_reason = %s WHERE sid = %s", (reason, task_sid))
     for task_sid in plan.exhausted:
         task = await get_task(uow, task_sid)
         await set_task_status(uow, task, TaskStatus.CANCELED, MAX_ASSIGNMENT_COUNT_REASON)
-    by_sid = {task.sid: task for task in tasks}
+    by_sid = {task.sid: task for task in loaded}
+    offers = await _complete_records(uow, plan.offers, by_sid, workers, rules)
     created = []
-    for offer in plan.offers:
+    for offer in offers:
         created.append(await _reserve(uow, workspace, by_sid[offer.task_sid], workers[offer.worker_sid], offer))
     return created
 
 
-async def _load_tasks(uow: UnitOfWork, workspace_sid: str) -> list[TaskInStep]:
+async def _complete_records(
+    uow: UnitOfWork,
+    offers: list[Offer],
+    tasks: dict[str, TaskInStep],
+    workers: dict[str, WorkerState],
+    rules: WorkspaceRules,
+) -> list[Offer]:
+    """Each offer's decision record with every member of its queue: the ones the pass did not load are read
+    (once per queue) and added with why they were excluded."""
+    queues = sorted({tasks[o.task_sid].step.queue_sid for o in offers})
+    if not queues:
+        return offers
+    others: dict[str, list[WorkerState]] = {}
     rows = await uow.fetchall(
-        """
-        SELECT t.sid, t.attributes, t.priority, t.task_channel_sid, t.routing_step, t.assignment_status,
-               t.assignment_count, t.waiting_reason, COALESCE(t.virtual_start_time, t.date_created) AS enqueued_at,
-               q.task_order, q.max_reserved_workers
-          FROM tasks t JOIN task_queues q ON q.sid = t.task_queue_sid
-         WHERE t.workspace_sid = %s AND t.assignment_status = ANY(%s) AND t.routing_step IS NOT NULL
-        """,
-        (workspace_sid, _ROUTABLE),
+        "SELECT queue_sid, worker_sid FROM queue_members WHERE queue_sid = ANY(%s) AND NOT (worker_sid = ANY(%s))",
+        (queues, list(workers)),
+    )
+    unloaded = await _workers_where(uow, "w.sid = ANY(%(sids)s)", {"sids": sorted({r["worker_sid"] for r in rows})})
+    for row in rows:
+        if row["worker_sid"] in unloaded:
+            others.setdefault(row["queue_sid"], []).append(unloaded[row["worker_sid"]])
+    multi = rules.multi_task_enabled
+    return [
+        replace(
+            o,
+            decision=complete_record(
+                o.decision, tasks[o.task_sid], others.get(tasks[o.task_sid].step.queue_sid, []), multi_task=multi
+            ),
+        )
+        for o in offers
+    ]
+
+
+async def reference_plan(uow: UnitOfWork, workspace_sid: str) -> MatchingPlan:
+    """What one unpruned pass would offer: every waiting task against every worker and every membership of the
+    workspace, the shape matching had before it loaded only what can change hands. Tests use it as the oracle
+    of invariant 3 (after any storm, it must find nothing `match` left behind); nothing is written."""
+    workspace = await uow.one(WorkspaceRow, "SELECT * FROM workspaces WHERE sid = %s", (workspace_sid,))
+    assert workspace is not None
+    rules = WorkspaceRules(
+        multi_task_enabled=workspace.multi_task_enabled, prioritize_queue_order=workspace.prioritize_queue_order
+    )
+    tasks = await _load_tasks(uow, f"t.workspace_sid = %s AND {_WANTS_WORKERS}", (workspace_sid, _ROUTABLE))
+    workers = await _workers_where(uow, "w.workspace_sid = %(ws)s", {"ws": workspace_sid})
+    members: dict[str, list[str]] = {}
+    for row in await uow.fetchall(
+        "SELECT queue_sid, worker_sid FROM queue_members WHERE workspace_sid = %s", (workspace_sid,)
+    ):
+        members.setdefault(row["queue_sid"], []).append(row["worker_sid"])
+    return plan_matching(rules, tasks, workers, members)
+
+
+def _room(workers: dict[str, WorkerState], rules: WorkspaceRules) -> dict[str, set[str]]:
+    """The task channels on which each loaded worker could still take a task (after the offers planned)."""
+    room: dict[str, set[str]] = {}
+    for worker in workers.values():
+        if not worker.activity_available or (not rules.multi_task_enabled and worker.load > 0):
+            continue
+        free = {sid for sid, channel in worker.channels.items() if channel.available and not channel.is_full}
+        if free:
+            room[worker.sid] = free
+    return room
+
+
+def _merge(into: MatchingPlan, plan: MatchingPlan) -> None:
+    into.offers.extend(plan.offers)
+    into.waiting.update(plan.waiting)
+    into.exhausted.extend(plan.exhausted)
+
+
+def _by_queue(members: dict[str, set[str]], workers: dict[str, WorkerState]) -> dict[str, list[str]]:
+    queues: dict[str, list[str]] = {}
+    for worker_sid, queue_sids in members.items():
+        if worker_sid in workers:
+            for queue_sid in queue_sids:
+                queues.setdefault(queue_sid, []).append(worker_sid)
+    return queues
+
+
+async def _membership(
+    uow: UnitOfWork, workers: dict[str, WorkerState], tasks: list[TaskInStep]
+) -> tuple[dict[str, set[str]], dict[str, int]]:
+    """The queues each loaded worker belongs to, and (filled per batch) each planned queue's member count."""
+    members: dict[str, set[str]] = {}
+    for row in await uow.fetchall(
+        "SELECT queue_sid, worker_sid FROM queue_members WHERE worker_sid = ANY(%s)", (list(workers),)
+    ):
+        members.setdefault(row["worker_sid"], set()).add(row["queue_sid"])
+    counts: dict[str, int] = {}
+    await _queue_counts(uow, counts, tasks)
+    return members, counts
+
+
+async def _queue_counts(uow: UnitOfWork, counts: dict[str, int], tasks: list[TaskInStep]) -> None:
+    missing = sorted({t.step.queue_sid for t in tasks} - counts.keys())
+    if not missing:
+        return
+    counts.update({sid: 0 for sid in missing})
+    for row in await uow.fetchall(
+        "SELECT queue_sid, count(*) AS n FROM queue_members WHERE queue_sid = ANY(%s) GROUP BY 1", (missing,)
+    ):
+        counts[row["queue_sid"]] = int(row["n"])
+
+
+async def _load_tasks(
+    uow: UnitOfWork, where: str, args: tuple[Any, ...], *, order: str = "t.sid", limit: int | None = None
+) -> list[TaskInStep]:
+    rows = await uow.fetchall(
+        f"{_TASK_COLUMNS} WHERE {where} ORDER BY {order}" + (f" LIMIT {int(limit)}" if limit else ""), args
     )
     if not rows:
         return []
@@ -120,8 +279,30 @@ async def _load_tasks(uow: UnitOfWork, workspace_sid: str) -> list[TaskInStep]:
 
 
 async def _load_workers(uow: UnitOfWork, workspace_sid: str) -> dict[str, WorkerState]:
+    """The workers that can take work now (available activity, a free slot on an available channel), with all
+    their channels, and the workers waiting IgnoreCapacity tasks name, whatever their state."""
+    return await _workers_where(
+        uow,
+        """w.sid IN (
+            SELECT wc.worker_sid
+              FROM worker_channels wc
+              JOIN workers cw ON cw.sid = wc.worker_sid
+              JOIN activities ca ON ca.sid = cw.activity_sid
+             WHERE wc.workspace_sid = %(ws)s AND ca.available AND wc.available
+               AND wc.assigned_tasks + wc.reserved_tasks < wc.configured_capacity
+            UNION
+            SELECT t.routing_step->>'known_worker_sid'
+              FROM tasks t
+             WHERE t.workspace_sid = %(ws)s AND t.ignore_capacity AND t.assignment_status = ANY(%(routable)s)
+               AND t.routing_step->>'known_worker_sid' IS NOT NULL
+        ) AND w.workspace_sid = %(ws)s""",
+        {"ws": workspace_sid, "routable": _ROUTABLE},
+    )
+
+
+async def _workers_where(uow: UnitOfWork, where: str, args: dict[str, Any]) -> dict[str, WorkerState]:
     rows = await uow.fetchall(
-        """
+        f"""
         SELECT w.sid, w.friendly_name, w.attributes, w.activity_sid, w.date_status_changed,
                a.friendly_name AS activity_name, a.available AS activity_available,
                wc.sid AS wc_sid, wc.task_channel_sid, wc.configured_capacity, wc.assigned_tasks,
@@ -129,9 +310,9 @@ async def _load_workers(uow: UnitOfWork, workspace_sid: str) -> dict[str, Worker
           FROM workers w
           JOIN activities a ON a.sid = w.activity_sid
           LEFT JOIN worker_channels wc ON wc.worker_sid = w.sid
-         WHERE w.workspace_sid = %s
+         WHERE {where}
         """,
-        (workspace_sid,),
+        args,
     )
     workers: dict[str, WorkerState] = {}
     for row in rows:
@@ -228,18 +409,12 @@ async def _reserve(
     )
     await record_event(
         uow,
-        account_sid=workspace.account_sid,
         workspace_sid=workspace.sid,
         event_type=EventType.RESERVATION_CREATED,
         resource_type=ResourceType.RESERVATION,
         resource_sid=reservation_sid,
         description=f"Reservation {reservation_sid} created for worker {worker.friendly_name}",
-        data={
-            "task_sid": task.sid,
-            "worker_sid": worker.sid,
-            "reservation_sid": reservation_sid,
-            "task_queue_sid": task_row["task_queue_sid"],
-            "decision": offer.decision.chosen.model_dump(mode="json") if offer.decision.chosen else None,
-        },
+        reservation_sid=reservation_sid,
+        data={"decision": offer.decision.chosen.model_dump(mode="json") if offer.decision.chosen else None},
     )
     return row

@@ -4,6 +4,7 @@ shows (each with the SELECT that produces it), and the inputs of the use cases."
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel
@@ -144,6 +145,12 @@ class NewTask(BaseModel):
     timeout: int
     workflow_sid: str | None = None
     task_channel: str = "default"
+    task_queue_sid: str | None = None
+    # A worker (WK) or queue (WQ) to route to directly, bypassing the workflow's filters.
+    routing_target: str | None = None
+    # None: Twilio's default, true for a worker routing target.
+    ignore_capacity: bool | None = None
+    virtual_start_time: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,3 +159,5 @@ class TaskChanges:
     reason: str | None = None
     attributes: str | None = None
     priority: int | None = None
+    task_channel: str | None = None
+    virtual_start_time: datetime | None = None

@@ -5,19 +5,21 @@ none writes routing SQL of its own."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from psycopg.types.json import Jsonb
 
-from domain.errors import Conflict, InvalidParameter
+from domain.errors import Conflict, InvalidParameter, NotFound
 from domain.events import ActorType, EventType, ResourceType
-from domain.limits import DEFAULT_TASK_TTL
-from domain.outbox import StartTaskWorkflow
+from domain.limits import DEFAULT_TASK_TTL, WORKFLOW_TIMEOUT_REASON
+from domain.outbox import SignalTaskWorkflow, StartTaskWorkflow
 from domain.realtime import StreamEvent
 from domain.routing.engine import WorkerState, should_skip
-from domain.routing.signals import RoutingEventKind
+from domain.routing.signals import RoutingEvent, RoutingEventKind
 from domain.routing.step import TaskStep
-from domain.sids import SidPrefix, new_sid
+from domain.sids import SidPrefix, is_sid, new_sid
 from domain.states import (
     RESERVATION_STATUSES_SET_BY_API,
     RESERVATION_TRANSITIONS,
@@ -30,7 +32,7 @@ from domain.states import (
 from storage.db import UnitOfWork
 from storage.interactions import service as interactions
 from storage.interactions import transfers
-from storage.taskrouter.events import record_event
+from storage.taskrouter.events import PreviousActivity, record_event
 from storage.taskrouter.lifecycle import (
     announce_reservation,
     cancel_pending_reservations,
@@ -48,14 +50,39 @@ from storage.taskrouter.tables import ActivityRow, ReservationRow, TaskRow, Work
 
 
 async def create_task(uow: UnitOfWork, *, account_sid: str, workspace_sid: str, new: NewTask) -> TaskRow:
-    """A task created through the REST API; its Task workflow is started after commit (outbox)."""
+    """A task created through the REST API; its Task workflow is started after commit (outbox). It is routed by
+    its workflow's filters, or straight to `RoutingTarget` (a worker, in one of its queues, or a queue), or with
+    only a `TaskQueueSid` and no workflow, straight to that queue."""
+    routing_target, queue_sid = new.routing_target, new.task_queue_sid
+    if queue_sid is not None:
+        await _require(uow, "task_queues", workspace_sid, queue_sid, "TaskQueueSid")
+    to_worker = routing_target is not None and is_sid(routing_target, SidPrefix.WORKER)
+    if routing_target is not None:
+        table = "workers" if to_worker else "task_queues"
+        await _require(uow, table, workspace_sid, routing_target, "RoutingTarget")
+    if to_worker and queue_sid is None:
+        # The reservation is made in a queue the worker belongs to (the statistics count it there).
+        member = await uow.fetchone(
+            "SELECT m.queue_sid FROM queue_members m JOIN task_queues q ON q.sid = m.queue_sid "
+            "WHERE m.worker_sid = %s ORDER BY q.date_created, q.sid LIMIT 1",
+            (routing_target,),
+        )
+        if member is None:
+            raise InvalidParameter(
+                f"RoutingTarget {routing_target} belongs to no TaskQueue: give TaskQueueSid, a queue it is in"
+            )
+        queue_sid = member["queue_sid"]
+    if new.ignore_capacity and not to_worker:
+        raise InvalidParameter("IgnoreCapacity applies only to a task whose RoutingTarget is a Worker (WK…)")
+    if routing_target is None and queue_sid is not None and new.workflow_sid is None:
+        routing_target = queue_sid
     workflows = await uow.fetchall(
         "SELECT sid FROM workflows WHERE workspace_sid = %s AND (%s::text IS NULL OR sid = %s) LIMIT 2",
         (workspace_sid, new.workflow_sid, new.workflow_sid),
     )
     if new.workflow_sid is not None and not workflows:
         raise InvalidParameter(f"WorkflowSid {new.workflow_sid} is not a workflow of this workspace")
-    if new.workflow_sid is None and len(workflows) != 1:
+    if routing_target is None and new.workflow_sid is None and len(workflows) != 1:
         raise InvalidParameter("WorkflowSid is required when the workspace has no single workflow")
     channel = await uow.fetchone(
         "SELECT sid FROM task_channels WHERE workspace_sid = %s AND (sid = %s OR unique_name = %s)",
@@ -68,11 +95,15 @@ async def create_task(uow: UnitOfWork, *, account_sid: str, workspace_sid: str, 
         sid=new_sid(SidPrefix.TASK),
         account_sid=account_sid,
         workspace_sid=workspace_sid,
-        workflow_sid=workflows[0]["sid"],
+        workflow_sid=workflows[0]["sid"] if workflows and (new.workflow_sid or routing_target is None) else None,
         task_channel_sid=channel["sid"],
         attributes=new.attributes,
         priority=new.priority,
         ttl=new.timeout,
+        routing_target=routing_target,
+        task_queue_sid=queue_sid if to_worker else None,
+        ignore_capacity=(new.ignore_capacity is not False) if to_worker else False,
+        virtual_start_time=new.virtual_start_time,
         actor=(ActorType.ACCOUNT, account_sid),
     )
     await uow.outbox(
@@ -80,6 +111,13 @@ async def create_task(uow: UnitOfWork, *, account_sid: str, workspace_sid: str, 
         dedupe_key=f"{task.sid}:start",
     )
     return task
+
+
+async def _require(uow: UnitOfWork, table: str, workspace_sid: str, sid: str, param: str) -> None:
+    """A SID the request names must be a resource of this workspace (400 naming the parameter otherwise)."""
+    found = await uow.fetchone(f"SELECT 1 FROM {table} WHERE sid = %s AND workspace_sid = %s", (sid, workspace_sid))
+    if found is None:
+        raise InvalidParameter(f"{param} {sid} is not in this workspace")
 
 
 async def insert_task(
@@ -96,6 +134,8 @@ async def insert_task(
     interaction_channel_sid: str | None = None,
     routing_target: str | None = None,
     task_queue_sid: str | None = None,
+    ignore_capacity: bool = False,
+    virtual_start_time: datetime | None = None,
     actor: tuple[ActorType, str] | None = None,
 ) -> TaskRow:
     """Insert a pending task (idempotent on its SID, which a workflow may have minted) and log task.created."""
@@ -104,8 +144,8 @@ async def insert_task(
         """
         INSERT INTO tasks (sid, account_sid, workspace_sid, workflow_sid, task_channel_sid, attributes,
                            assignment_status, priority, timeout, virtual_start_time, interaction_channel_sid,
-                           routing_target, task_queue_sid)
-        VALUES (%s, %s, %s, %s, %s, %s, 'pending', %s, %s, now(), %s, %s, %s)
+                           routing_target, task_queue_sid, ignore_capacity)
+        VALUES (%s, %s, %s, %s, %s, %s, 'pending', %s, %s, COALESCE(%s, now()), %s, %s, %s, %s)
         ON CONFLICT (sid) DO NOTHING RETURNING *
         """,
         (
@@ -117,26 +157,25 @@ async def insert_task(
             attributes,
             priority,
             ttl,
+            virtual_start_time,
             interaction_channel_sid,
             routing_target,
             task_queue_sid,
+            ignore_capacity,
         ),
     )
     if row is None:
         return await get_task(uow, sid)
-    data = {"task_sid": sid}
-    if interaction_channel_sid:
-        data["interaction_channel_sid"] = interaction_channel_sid
     actor_type, actor_sid = actor or (ActorType.WORKSPACE, None)
     await record_event(
         uow,
-        account_sid=account_sid,
         workspace_sid=workspace_sid,
         event_type=EventType.TASK_CREATED,
         resource_type=ResourceType.TASK,
         resource_sid=sid,
         description=f"Task {sid} created",
-        data=data,
+        task_sid=sid,
+        data={"interaction_channel_sid": interaction_channel_sid} if interaction_channel_sid else None,
         actor_type=actor_type,
         actor_sid=actor_sid,
     )
@@ -151,33 +190,35 @@ class StepEntered:
 
 
 async def enter_step(uow: UnitOfWork, *, task_sid: str, step: TaskStep) -> StepEntered:
-    """Put a pending task in a routing step (queue + target options) and try to offer it at once."""
+    """Put a pending task in a routing step (queue + target options) and try to offer it at once.
+
+    The Task workflow moves a task to its next step when the step's target timed out, was skipped or the task is
+    re-evaluated, so entering a step after another one records `task-queue.timeout` for the queue it waited in
+    (unless that step is marked as left early, see `ENDED_EARLY`), `task-queue.moved` when the queue changes,
+    and `task-queue.entered` for a queue it was not in."""
     task = await get_task(uow, task_sid)
     await lock_workspace(uow, task.workspace_sid)
     task = await get_task(uow, task_sid)
     if not task.assignment_status.is_routable:
         return StepEntered(task=task, skipped=False)
-    await uow.execute(
+    previous, left_queue = task.routing_step, task.task_queue_sid
+    old = await uow.fetchone(
         """
-        UPDATE tasks SET routing_step = %s, task_queue_sid = %s, waiting_reason = NULL,
-               priority = COALESCE(%s, priority),
-               task_queue_entered_date = CASE WHEN task_queue_sid IS DISTINCT FROM %s THEN now()
-                                              ELSE task_queue_entered_date END,
-               version = version + 1, date_updated = now()
-         WHERE sid = %s
+        UPDATE tasks t SET routing_step = %s, task_queue_sid = %s, waiting_reason = NULL,
+               priority = COALESCE(%s, t.priority),
+               task_queue_entered_date = CASE WHEN t.task_queue_sid IS DISTINCT FROM %s
+                                                   OR t.task_queue_entered_date IS NULL THEN now()
+                                              ELSE t.task_queue_entered_date END,
+               version = t.version + 1, date_updated = now()
+          FROM (SELECT sid, COALESCE(routing_step ? 'ended', false) AS ended FROM tasks WHERE sid = %s) o
+         WHERE t.sid = o.sid
+        RETURNING o.ended
         """,
         (Jsonb(step.model_dump(mode="json")), step.queue_sid, step.priority, step.queue_sid, task_sid),
     )
-    await record_event(
-        uow,
-        account_sid=task.account_sid,
-        workspace_sid=task.workspace_sid,
-        event_type=EventType.TASK_QUEUE_ENTERED,
-        resource_type=ResourceType.TASK,
-        resource_sid=task_sid,
-        description=f"Task {task_sid} entered queue {step.queue_sid}",
-        data={"task_sid": task_sid, "task_queue_sid": step.queue_sid, "step": step.model_dump(mode="json")},
-    )
+    # An activity retried after its commit enters the same step again: nothing moved.
+    if previous != step:
+        await _log_queue_change(uow, task, step, previous, left_queue, timed_out=not (old and old["ended"]))
     await match(uow, task.workspace_sid)
     task = await get_task(uow, task_sid)
     skipped = False
@@ -185,10 +226,65 @@ async def enter_step(uow: UnitOfWork, *, task_sid: str, step: TaskStep) -> StepE
         skipped = should_skip(step, await _queue_members(uow, step.queue_sid))
         if skipped:
             await uow.execute(
-                "UPDATE tasks SET waiting_reason = %s WHERE sid = %s",
-                (f"skipped {step.label}: skip_if '{step.skip_if}' held", task_sid),
+                f"UPDATE tasks SET waiting_reason = %s, {ENDED_EARLY} WHERE sid = %s",
+                (f"skipped {step.label}: skip_if '{step.skip_if}' held", "skipped", task_sid),
+            )
+            await record_event(
+                uow,
+                workspace_sid=task.workspace_sid,
+                event_type=EventType.WORKFLOW_SKIPPED,
+                resource_type=ResourceType.TASK,
+                resource_sid=task_sid,
+                description=f"Task {task_sid} skipped {step.label}: skip_if '{step.skip_if}' held",
+                task_sid=task_sid,
+                data={"skip_if": step.skip_if, "step": step.model_dump(mode="json")},
             )
     return StepEntered(task=task, skipped=skipped)
+
+
+# Marks the step a task waits in as left before its target timed out (skipped, or the task re-evaluated), so
+# the next step's entry records no `task-queue.timeout` for it. TaskStep ignores the extra key.
+ENDED_EARLY = "routing_step = routing_step || jsonb_build_object('ended', %s::text)"
+
+
+async def _log_queue_change(
+    uow: UnitOfWork, task: TaskRow, step: TaskStep, previous: TaskStep | None, left: str | None, *, timed_out: bool
+) -> None:
+    ws, sid = task.workspace_sid, task.sid
+    if previous is not None and left is not None and timed_out:
+        await record_event(
+            uow,
+            workspace_sid=ws,
+            event_type=EventType.TASK_QUEUE_TIMEOUT,
+            resource_type=ResourceType.TASK,
+            resource_sid=sid,
+            description=f"Task {sid} timed out of queue {left} ({previous.label})",
+            task_sid=sid,
+            queue_sid=left,
+        )
+    if left is not None and previous is not None and left != step.queue_sid:
+        await record_event(
+            uow,
+            workspace_sid=ws,
+            event_type=EventType.TASK_QUEUE_MOVED,
+            resource_type=ResourceType.TASK,
+            resource_sid=sid,
+            description=f"Task {sid} moved from queue {left} to queue {step.queue_sid}",
+            task_sid=sid,
+            queue_sid=left,
+            data={"target_task_queue_sid": step.queue_sid},
+        )
+    if previous is None or left != step.queue_sid:
+        await record_event(
+            uow,
+            workspace_sid=ws,
+            event_type=EventType.TASK_QUEUE_ENTERED,
+            resource_type=ResourceType.TASK,
+            resource_sid=sid,
+            description=f"Task {sid} entered queue {step.queue_sid}",
+            task_sid=sid,
+            data={"step": step.model_dump(mode="json")},
+        )
 
 
 async def _queue_members(uow: UnitOfWork, queue_sid: str) -> list[WorkerState]:
@@ -224,17 +320,17 @@ async def update_task_status(
     if status not in TASK_STATUSES_SET_BY_API:
         raise InvalidParameter(f"AssignmentStatus '{status}' cannot be set through the API")
     check_transition(TASK_TRANSITIONS, current, status, what=f"Task {task_sid}")
+    # The accepted reservation follows the task; its event is recorded once the task's status is written.
+    moved: ReservationRow | None = None
     if status is TaskStatus.CANCELED:
-        await cancel_pending_reservations(uow, task_sid, ReservationStatus.CANCELED)
+        await cancel_pending_reservations(uow, task_sid, ReservationStatus.CANCELED, task_status=status)
     elif status is TaskStatus.WRAPPING:
-        wrapping = await uow.one(
+        moved = await uow.one(
             ReservationRow,
             "UPDATE reservations SET reservation_status = 'wrapping', version = version + 1, date_updated = now() "
             "WHERE task_sid = %s AND reservation_status = 'accepted' RETURNING *",
             (task_sid,),
         )
-        if wrapping is not None:
-            await announce_reservation(uow, wrapping)
     elif status is TaskStatus.COMPLETED:
         accepted = await uow.one(
             ReservationRow,
@@ -247,12 +343,85 @@ async def update_task_status(
                 "UPDATE worker_channels SET assigned_tasks = assigned_tasks - 1, date_updated = now() WHERE sid = %s",
                 (accepted.worker_channel_sid,),
             )
-            await announce_reservation(uow, accepted)
             await interactions.agent_leaves(uow, task=task, reservation=accepted)
+        moved = accepted
     row = await set_task_status(uow, task, status, reason)
+    if moved is not None:
+        await announce_reservation(uow, moved)
     if status.is_final:
         await match(uow, task.workspace_sid)
     return row
+
+
+async def record_routing_plan(
+    uow: UnitOfWork, *, task: TaskRow, workflow_name: str, reasons: list[str], has_targets: bool
+) -> None:
+    """The Task workflow planned the task's routing through its workflow: `workflow.entered` the first time,
+    `workflow.target-matched` when the plan has targets. A plan made again (the task re-evaluated) finds the task
+    in a step already: that step is marked as left early, so the new plan's first step records no timeout."""
+    replanned = await uow.fetchone(
+        f"UPDATE tasks SET {ENDED_EARLY} WHERE sid = %s AND routing_step IS NOT NULL RETURNING sid",
+        ("re-evaluated", task.sid),
+    )
+    if replanned is None:
+        await record_event(
+            uow,
+            workspace_sid=task.workspace_sid,
+            event_type=EventType.WORKFLOW_ENTERED,
+            resource_type=ResourceType.TASK,
+            resource_sid=task.sid,
+            description=f"Task {task.sid} entered workflow {workflow_name}",
+            task_sid=task.sid,
+        )
+    if has_targets:
+        await record_event(
+            uow,
+            workspace_sid=task.workspace_sid,
+            event_type=EventType.WORKFLOW_TARGET_MATCHED,
+            resource_type=ResourceType.TASK,
+            resource_sid=task.sid,
+            description="; ".join(reasons),
+            task_sid=task.sid,
+            data={"reasons": reasons},
+        )
+
+
+async def cancel_on_workflow_timeout(uow: UnitOfWork, *, task_sid: str) -> TaskRow:
+    """The task ran out of its workflow's targets (the Task workflow's last step ended unanswered): record
+    `task-queue.timeout` for the queue it last waited in (unless that step was skipped) and `workflow.timeout`,
+    then cancel it with Twilio's reason (`task.canceled`)."""
+    task = await get_task(uow, task_sid)
+    await lock_workspace(uow, task.workspace_sid)
+    task = await get_task(uow, task_sid)
+    if task.assignment_status.is_routable:
+        mark = await uow.fetchone(
+            "SELECT COALESCE(routing_step ? 'ended', false) AS ended FROM tasks WHERE sid = %s", (task_sid,)
+        )
+        if task.routing_step is not None and task.task_queue_sid and not (mark and mark["ended"]):
+            await record_event(
+                uow,
+                workspace_sid=task.workspace_sid,
+                event_type=EventType.TASK_QUEUE_TIMEOUT,
+                resource_type=ResourceType.TASK,
+                resource_sid=task_sid,
+                description=f"Task {task_sid} timed out of queue {task.task_queue_sid} ({task.routing_step.label})",
+                task_sid=task_sid,
+            )
+        await record_event(
+            uow,
+            workspace_sid=task.workspace_sid,
+            event_type=EventType.WORKFLOW_TIMEOUT,
+            resource_type=ResourceType.TASK,
+            resource_sid=task_sid,
+            description=f"Task {task_sid} timed out of workflow {task.workflow_sid}: no target left",
+            task_sid=task_sid,
+            data={
+                "task_assignment_status": TaskStatus.CANCELED.value,
+                "task_canceled_reason": WORKFLOW_TIMEOUT_REASON,
+                "reason": WORKFLOW_TIMEOUT_REASON,
+            },
+        )
+    return await update_task_status(uow, task_sid=task_sid, status=TaskStatus.CANCELED, reason=WORKFLOW_TIMEOUT_REASON)
 
 
 async def update_task(
@@ -264,16 +433,68 @@ async def update_task(
     task = await get_task(uow, task_sid)
     if expected_version is not None and task.version != expected_version:
         raise Conflict("If-Match does not match the task's current ETag", status=412)
-    if changes.attributes is not None or changes.priority is not None:
+    if changes.task_channel is not None:
+        channel = await uow.fetchone(
+            "SELECT sid FROM task_channels WHERE workspace_sid = %s AND (sid = %s OR unique_name = %s)",
+            (task.workspace_sid, changes.task_channel, changes.task_channel),
+        )
+        if channel is None or channel["sid"] != task.task_channel_sid:
+            raise NotFound.resource(
+                f"/Workspaces/{task.workspace_sid}/Tasks/{task_sid} on TaskChannel {changes.task_channel}"
+            )
+    if changes.attributes is not None or changes.priority is not None or changes.virtual_start_time is not None:
         await uow.execute(
             "UPDATE tasks SET attributes = COALESCE(%s, attributes), priority = COALESCE(%s, priority), "
+            "virtual_start_time = COALESCE(%s, virtual_start_time), "
             "version = version + 1, date_updated = now() WHERE sid = %s",
-            (changes.attributes, changes.priority, task_sid),
+            (changes.attributes, changes.priority, changes.virtual_start_time, task_sid),
+        )
+        await record_event(
+            uow,
+            workspace_sid=task.workspace_sid,
+            event_type=EventType.TASK_UPDATED,
+            resource_type=ResourceType.TASK,
+            resource_sid=task_sid,
+            description=f"Task {task_sid} updated",
+            task_sid=task_sid,
+            actor_type=ActorType.ACCOUNT,
+            actor_sid=task.account_sid,
         )
         await match(uow, task.workspace_sid)
+        if changes.attributes is not None and changes.attributes != task.attributes:
+            # New attributes may match another filter: the task's workflow routes it again (Twilio re-evaluates
+            # a task whose attributes change), once no offer of it is pending.
+            await reevaluate_tasks(uow, account_sid=task.account_sid, task_sids=[task_sid])
     if changes.assignment_status is not None:
         await update_task_status(uow, task_sid=task_sid, status=changes.assignment_status, reason=changes.reason)
     return await get_task(uow, task_sid)
+
+
+async def reevaluate_tasks(uow: UnitOfWork, *, account_sid: str, task_sids: list[str]) -> int:
+    """Ask the workflows of these tasks, those still waiting for a worker, to plan their routing again.
+    Returns how many were asked."""
+    rows = await uow.fetchall(
+        "SELECT sid FROM tasks WHERE sid = ANY(%s) AND assignment_status IN ('pending', 'reserved')", (task_sids,)
+    )
+    for row in rows:
+        await uow.outbox(
+            SignalTaskWorkflow(
+                account_sid=account_sid,
+                task_sid=row["sid"],
+                event=RoutingEvent(kind=RoutingEventKind.RE_EVALUATE),
+            ),
+            dedupe_key=f"{row['sid']}:re_evaluate:{uuid.uuid4().hex}",
+        )
+    return len(rows)
+
+
+async def reevaluate_workflow_tasks(uow: UnitOfWork, *, account_sid: str, workflow_sid: str) -> int:
+    """`ReEvaluateTasks=true` on a workflow update: every task of it still waiting is routed again."""
+    rows = await uow.fetchall(
+        "SELECT sid FROM tasks WHERE workflow_sid = %s AND assignment_status IN ('pending', 'reserved')",
+        (workflow_sid,),
+    )
+    return await reevaluate_tasks(uow, account_sid=account_sid, task_sids=[row["sid"] for row in rows])
 
 
 async def delete_task(uow: UnitOfWork, *, task_sid: str, account_sid: str) -> None:
@@ -283,21 +504,21 @@ async def delete_task(uow: UnitOfWork, *, task_sid: str, account_sid: str) -> No
         await update_task_status(uow, task_sid=task_sid, status=TaskStatus.CANCELED, reason="Task deleted")
     elif task.assignment_status.is_live:
         await update_task_status(uow, task_sid=task_sid, status=TaskStatus.COMPLETED, reason="Task deleted")
-    await uow.execute("UPDATE interaction_channels SET active_task_sid = NULL WHERE active_task_sid = %s", (task_sid,))
-    await uow.execute("DELETE FROM reservations WHERE task_sid = %s", (task_sid,))
-    await uow.execute("DELETE FROM tasks WHERE sid = %s", (task_sid,))
+    # Recorded while the task is still there to describe (the event outlives it).
     await record_event(
         uow,
-        account_sid=account_sid,
         workspace_sid=task.workspace_sid,
         event_type=EventType.TASK_DELETED,
         resource_type=ResourceType.TASK,
         resource_sid=task_sid,
         description=f"Task {task_sid} deleted",
-        data={"task_sid": task_sid},
+        task_sid=task_sid,
         actor_type=ActorType.ACCOUNT,
         actor_sid=account_sid,
     )
+    await uow.execute("UPDATE interaction_channels SET active_task_sid = NULL WHERE active_task_sid = %s", (task_sid,))
+    await uow.execute("DELETE FROM reservations WHERE task_sid = %s", (task_sid,))
+    await uow.execute("DELETE FROM tasks WHERE sid = %s", (task_sid,))
 
 
 # --- reservations ------------------------------------------------------------------------------------
@@ -330,9 +551,10 @@ async def update_reservation(
     if status is ReservationStatus.ACCEPTED:
         return await _accept(uow, reservation)
     if status in (ReservationStatus.REJECTED, ReservationStatus.TIMEOUT):
-        ended = await end_reservation(uow, reservation_sid, status)
+        ended = await end_reservation(uow, reservation_sid, status, announce=False)
         assert ended is not None
         await _after_reservation_lost(uow, reservation, status)
+        await announce_reservation(uow, ended)
         if status is ReservationStatus.REJECTED:
             await transfers.on_reservation_declined(uow, reservation)
         if status is ReservationStatus.TIMEOUT and worker_activity_sid is None:
@@ -397,7 +619,7 @@ async def _accept(uow: UnitOfWork, reservation: ReservationRow) -> ReservationRo
         "SELECT sid FROM reservations WHERE task_sid = %s AND reservation_status = 'pending' AND sid <> %s",
         (task.sid, row.sid),
     ):
-        await end_reservation(uow, other["sid"], ReservationStatus.RESCINDED)
+        await end_reservation(uow, other["sid"], ReservationStatus.RESCINDED, task_status=TaskStatus.ASSIGNED)
     task = (
         await uow.one(
             TaskRow,
@@ -457,18 +679,13 @@ async def set_worker_activity(
     )
     await record_event(
         uow,
-        account_sid=worker.account_sid,
         workspace_sid=worker.workspace_sid,
         event_type=EventType.WORKER_ACTIVITY_UPDATE,
         resource_type=ResourceType.WORKER,
         resource_sid=worker.sid,
         description=f"Worker {worker.friendly_name} updated to {activity.friendly_name} Activity",
-        data={
-            "worker_sid": worker.sid,
-            "worker_activity_sid": activity_sid,
-            "worker_activity_name": activity.friendly_name,
-            "worker_previous_activity_sid": worker.activity_sid,
-        },
+        worker_sid=worker.sid,
+        previous_activity=PreviousActivity(worker.activity_sid, worker.date_status_changed),
     )
     if not activity.available and reject_pending:
         for reservation in await uow.fetchall(

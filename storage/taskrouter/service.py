@@ -12,7 +12,7 @@ from typing import Any
 from psycopg.errors import UniqueViolation
 
 from domain.errors import Conflict, InvalidParameter
-from domain.events import EventType, ResourceType
+from domain.events import EventType, ResourceType, check_events_filter
 from domain.limits import DEFAULT_MAX_RESERVED_WORKERS, DEFAULT_RESERVATION_TIMEOUT
 from domain.routing import WorkflowConfiguration
 from domain.routing.engine import QueueOrder
@@ -38,7 +38,7 @@ from storage.taskrouter.models import (
     WorkspaceChanges,
     WorkspaceView,
 )
-from storage.taskrouter.routing import set_worker_activity, update_worker_channel
+from storage.taskrouter.routing import reevaluate_workflow_tasks, set_worker_activity, update_worker_channel
 from storage.taskrouter.tables import ActivityRow, TaskChannelRow, WorkerRow, WorkflowRow, WorkspaceRow
 
 # Twilio's defaults for a new workspace: Offline is the default and the timeout activity.
@@ -89,17 +89,23 @@ async def _log(
     resource_type: ResourceType,
     resource_sid: str,
     description: str,
+    *,
+    worker_sid: str | None = None,
+    worker_channel_sid: str | None = None,
     **data: Any,
 ) -> None:
+    """A configuration event: the resource's own fields in `data` (activity, queue, workflow, task channel), or
+    the worker (channel) the event builder reads; the workspace's fields are always added."""
     await record_event(
         uow,
-        account_sid=workspace.account_sid,
         workspace_sid=workspace.sid,
         event_type=event_type,
         resource_type=resource_type,
         resource_sid=resource_sid,
         description=description,
-        data={**data, "workspace_sid": workspace.sid, "workspace_name": workspace.friendly_name},
+        worker_sid=worker_sid,
+        worker_channel_sid=worker_channel_sid,
+        data=data,
     )
 
 
@@ -126,6 +132,13 @@ async def get_workspace(uow: UnitOfWork, *, account_sid: str, workspace_sid: str
 
 async def create_workspace(uow: UnitOfWork, *, account_sid: str, new: NewWorkspace) -> WorkspaceView:
     sid = new_sid(SidPrefix.WORKSPACE)
+    # An empty EventCallbackUrl or EventsFilter is none (every event goes to the URL when there is no filter).
+    new = new.model_copy(
+        update={
+            "event_callback_url": new.event_callback_url or None,
+            "events_filter": check_events_filter(new.events_filter) or None,
+        }
+    )
     await uow.execute(
         "INSERT INTO workspaces (sid, account_sid, friendly_name, event_callback_url, events_filter, "
         "multi_task_enabled, prioritize_queue_order) VALUES (%s, %s, %s, %s, %s, %s, %s)",
@@ -170,7 +183,11 @@ async def create_workspace(uow: UnitOfWork, *, account_sid: str, new: NewWorkspa
         "UPDATE workspaces SET default_activity_sid = %s, timeout_activity_sid = %s WHERE sid = %s",
         (activity_sids[OFFLINE_ACTIVITY], activity_sids[OFFLINE_ACTIVITY], sid),
     )
-    return await get_workspace(uow, account_sid=account_sid, workspace_sid=sid)
+    row = await get_workspace(uow, account_sid=account_sid, workspace_sid=sid)
+    await _log(
+        uow, row, EventType.WORKSPACE_CREATED, ResourceType.WORKSPACE, sid, f"Workspace {row.friendly_name} created"
+    )
+    return row
 
 
 async def update_workspace(uow: UnitOfWork, *, workspace: WorkspaceRow, changes: WorkspaceChanges) -> WorkspaceView:
@@ -180,13 +197,15 @@ async def update_workspace(uow: UnitOfWork, *, workspace: WorkspaceRow, changes:
     ):
         if value is not None:
             await require_activity(uow, workspace.sid, value, param)
+    events_filter = check_events_filter(changes.events_filter)
+    # Given and empty, EventCallbackUrl / EventsFilter clear (NULLIF); not given, they stay.
     await uow.execute(
         """
         UPDATE workspaces SET friendly_name = COALESCE(%s, friendly_name),
                default_activity_sid = COALESCE(%s, default_activity_sid),
                timeout_activity_sid = COALESCE(%s, timeout_activity_sid),
-               event_callback_url = COALESCE(%s, event_callback_url),
-               events_filter = COALESCE(%s, events_filter),
+               event_callback_url = COALESCE(NULLIF(%s, ''), CASE WHEN %s::text IS NULL THEN event_callback_url END),
+               events_filter = COALESCE(NULLIF(%s, ''), CASE WHEN %s::text IS NULL THEN events_filter END),
                multi_task_enabled = COALESCE(%s, multi_task_enabled),
                prioritize_queue_order = COALESCE(%s, prioritize_queue_order),
                date_updated = now()
@@ -197,7 +216,9 @@ async def update_workspace(uow: UnitOfWork, *, workspace: WorkspaceRow, changes:
             changes.default_activity_sid,
             changes.timeout_activity_sid,
             changes.event_callback_url,
-            changes.events_filter,
+            changes.event_callback_url,
+            events_filter,
+            events_filter,
             changes.multi_task_enabled,
             changes.prioritize_queue_order.value if changes.prioritize_queue_order else None,
             workspace.sid,
@@ -205,11 +226,30 @@ async def update_workspace(uow: UnitOfWork, *, workspace: WorkspaceRow, changes:
     )
     if changes.multi_task_enabled is not None or changes.prioritize_queue_order is not None:
         await match(uow, workspace.sid)
-    return await get_workspace(uow, account_sid=workspace.account_sid, workspace_sid=workspace.sid)
+    row = await get_workspace(uow, account_sid=workspace.account_sid, workspace_sid=workspace.sid)
+    if changes.model_dump(exclude_none=True):
+        await _log(
+            uow,
+            row,
+            EventType.WORKSPACE_UPDATED,
+            ResourceType.WORKSPACE,
+            row.sid,
+            f"Workspace {row.friendly_name} updated",
+        )
+    return row
 
 
 async def delete_workspace(uow: UnitOfWork, *, workspace: WorkspaceRow) -> None:
     ws = workspace.sid
+    # The event log goes with the workspace, but the callback recorded here still reaches its URL.
+    await _log(
+        uow,
+        workspace,
+        EventType.WORKSPACE_DELETED,
+        ResourceType.WORKSPACE,
+        ws,
+        f"Workspace {workspace.friendly_name} deleted",
+    )
     # Children first; interaction channels keep their history but lose the task link.
     await uow.execute(
         "UPDATE interaction_channels SET active_task_sid = NULL WHERE active_task_sid IN "
@@ -625,7 +665,10 @@ async def update_workflow(
     sid: str,
     fields: WorkflowFields,
     config: WorkflowConfiguration | None,
+    re_evaluate: bool = False,
 ) -> WorkflowRow:
+    """Change a workflow. Tasks already routing keep the plan they entered with, unless `re_evaluate`
+    (Twilio's `ReEvaluateTasks`): then every task of it still waiting is routed again through the new one."""
     row = await get_workflow(uow, workspace_sid=workspace.sid, sid=sid)
     await _check_workflow_queues(uow, workspace.sid, config)
     if fields.friendly_name is not None:
@@ -637,6 +680,8 @@ async def update_workflow(
         for column, value in fields.model_dump().items()
         if value is not None or (column.endswith("_callback_url") and column in fields.model_fields_set)
     }
+    if re_evaluate:
+        await reevaluate_workflow_tasks(uow, account_sid=workspace.account_sid, workflow_sid=sid)
     if not changes:
         return row
     row = WorkflowRow.model_validate(await _update(uow, "workflows", sid, changes))
@@ -686,16 +731,6 @@ async def get_worker(uow: UnitOfWork, *, workspace_sid: str, sid: str) -> Worker
     )
 
 
-def _worker_data(row: WorkerRow) -> dict[str, Any]:
-    return {
-        "worker_sid": row.sid,
-        "worker_name": row.friendly_name,
-        "worker_attributes": row.attributes,
-        "worker_activity_sid": row.activity_sid,
-        "worker_version": row.version,
-    }
-
-
 def _check_version(worker: WorkerRow, expected: int | None) -> None:
     if expected is not None and worker.version != expected:
         raise Conflict(f"If-Match does not match the worker's current ETag ({worker.version})", status=412)
@@ -726,8 +761,7 @@ async def create_worker(
         ResourceType.WORKER,
         sid,
         f"Worker {friendly_name} created",
-        **_worker_data(row),
-        worker_activity_name=row.activity_name,
+        worker_sid=sid,
     )
     if activity.available:
         await match(uow, workspace.sid)
@@ -769,7 +803,7 @@ async def update_worker(
                 ResourceType.WORKER,
                 sid,
                 f"Worker {worker.friendly_name} attributes updated",
-                **_worker_data(worker),
+                worker_sid=sid,
             )
         # Queue membership and known-worker steps may now match waiting tasks.
         await match(uow, workspace.sid)
@@ -795,6 +829,16 @@ async def delete_worker(
         raise Conflict(
             f"Worker {sid} cannot be deleted while it has {live} pending, accepted or wrapping reservation(s)"
         )
+    # Recorded while the worker is still there to describe (the event outlives it).
+    await _log(
+        uow,
+        workspace,
+        EventType.WORKER_DELETED,
+        ResourceType.WORKER,
+        sid,
+        f"Worker {worker.friendly_name} deleted",
+        worker_sid=sid,
+    )
     # Finished reservations reference the worker and its channels; like Twilio, they go with it.
     for table, column in (
         ("reservations", "worker_sid"),
@@ -803,15 +847,6 @@ async def delete_worker(
         ("workers", "sid"),
     ):
         await uow.execute(f"DELETE FROM {table} WHERE {column} = %s", (sid,))
-    await _log(
-        uow,
-        workspace,
-        EventType.WORKER_DELETED,
-        ResourceType.WORKER,
-        sid,
-        f"Worker {worker.friendly_name} deleted",
-        **_worker_data(worker),
-    )
 
 
 # --- worker channels ---------------------------------------------------------------------------------
@@ -842,12 +877,6 @@ async def configure_worker_channel(
     if capacity is None and available is None:
         return channel
     await update_worker_channel(uow, channel=channel, capacity=capacity, available=available)
-    data = {
-        "worker_sid": channel.worker_sid,
-        "worker_channel_sid": channel.sid,
-        "task_channel_sid": channel.task_channel_sid,
-        "task_channel_unique_name": channel.task_channel_unique_name,
-    }
     name = channel.task_channel_unique_name
     if capacity is not None and capacity != channel.configured_capacity:
         await _log(
@@ -857,9 +886,8 @@ async def configure_worker_channel(
             ResourceType.WORKER,
             channel.worker_sid,
             f"Worker channel {name} capacity set to {capacity}",
-            **data,
+            worker_channel_sid=channel.sid,
             worker_channel_previous_capacity=channel.configured_capacity,
-            worker_channel_available_capacity=capacity,
         )
     if available is not None and available != channel.available:
         await _log(
@@ -869,7 +897,7 @@ async def configure_worker_channel(
             ResourceType.WORKER,
             channel.worker_sid,
             f"Worker channel {name} available set to {available}",
-            **data,
-            worker_channel_available=available,
+            worker_channel_sid=channel.sid,
+            worker_channel_previous_capacity=channel.configured_capacity,
         )
     return await get_worker_channel(uow, workspace_sid=workspace.sid, worker_sid=worker_sid, key=channel.sid)

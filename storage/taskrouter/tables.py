@@ -189,6 +189,8 @@ class TaskRow(SQLModel):
     interaction_channel_sid: str | None = Field(default=None, index=True, max_length=34)
     # Routed straight to one worker (WK…) or queue (WQ…) instead of through the workflow's filters (invites).
     routing_target: str | None = Field(default=None, max_length=34)
+    # IgnoreCapacity: offered to the routing-target worker whatever its activity and load.
+    ignore_capacity: bool = default(False)
     version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     date_created: datetime | None = created_at()
     date_updated: datetime | None = updated_at()
@@ -196,7 +198,10 @@ class TaskRow(SQLModel):
 
 class Task(TaskRow, table=True):
     __tablename__ = "tasks"
-    __table_args__ = (Index("ix_tasks_routable", "workspace_sid", "assignment_status"),)
+    __table_args__ = (
+        Index("ix_tasks_routable", "workspace_sid", "assignment_status"),
+        Index("ix_tasks_queue_status", "task_queue_sid", "assignment_status"),
+    )
 
 
 class ReservationRow(SQLModel):
@@ -253,7 +258,12 @@ class TaskRouterEventRow(SQLModel):
 
 class TaskRouterEvent(TaskRouterEventRow, table=True):
     __tablename__ = "taskrouter_events"
-    __table_args__ = (Index("ix_taskrouter_events_workspace_date", "workspace_sid", "event_date"),)
+    __table_args__ = (
+        Index("ix_taskrouter_events_workspace_date", "workspace_sid", "event_date"),
+        # The Events list's TaskSid / WorkerSid filters (migration 0011).
+        Index("ix_taskrouter_events_task_sid", "workspace_sid", text("(event_data->>'task_sid')"), "event_date"),
+        Index("ix_taskrouter_events_worker_sid", "workspace_sid", text("(event_data->>'worker_sid')"), "event_date"),
+    )
 
 
 class AgentPresence(SQLModel, table=True):

@@ -49,6 +49,10 @@ async def create_task(
         timeout=form.timeout or DEFAULT_TASK_TTL,
         workflow_sid=form.workflow_sid,
         task_channel=form.task_channel or "default",
+        task_queue_sid=form.task_queue_sid,
+        routing_target=form.routing_target,
+        ignore_capacity=form.ignore_capacity,
+        virtual_start_time=form.virtual_start_time,
     )
     async with db.unit() as uow:
         await workspace_access(uow, principal, workspace_sid)
@@ -121,7 +125,8 @@ async def update_task(
     expected: IfMatchDep,
     settings: SettingsDep,
 ) -> TaskPublic:
-    """Cancel (while pending or reserved), wrap up or complete a task, or change its attributes or priority.
+    """Cancel (while pending or reserved), wrap up or complete a task, or change its attributes, priority or
+    virtual start time (`TaskChannel`, if given, must be the task's channel).
     An agent may only wrap up or complete its own task, or set the attributes of one it holds (a wrap-up
     disposition). Honours `If-Match`."""
     changes = TaskChanges(
@@ -129,12 +134,16 @@ async def update_task(
         reason=form.reason,
         attributes=form.attributes,
         priority=form.priority,
+        task_channel=form.task_channel,
+        virtual_start_time=form.virtual_start_time,
     )
     async with db.unit() as uow:
         await workspace_access(uow, principal, workspace_sid)
         await task_access(uow, principal, workspace_sid, task_sid)
         if not principal.is_admin and (
-            changes.priority is not None or changes.assignment_status is TaskStatus.CANCELED
+            changes.priority is not None
+            or changes.virtual_start_time is not None
+            or changes.assignment_status is TaskStatus.CANCELED
         ):
             raise PermissionDenied("An agent may only wrap up or complete its own task, or set its attributes")
         if (

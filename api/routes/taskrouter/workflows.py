@@ -36,7 +36,6 @@ def _fields(form: WorkflowBody) -> tuple[WorkflowFields, WorkflowConfiguration |
             config = parse_workflow_configuration(form.configuration)
         except WorkflowConfigurationError as exc:
             raise InvalidParameter(f"Parameter 'Configuration' is invalid: {exc}") from None
-    # ReEvaluateTasks is validated; tasks keep the configuration they entered with for now.
     return WorkflowFields.model_validate(values), config
 
 
@@ -102,11 +101,19 @@ async def update_workflow(
     form: Annotated[WorkflowForm, Depends(form_of(WorkflowForm))],
     settings: SettingsDep,
 ) -> WorkflowPublic:
-    """Change a workflow; tasks already routing keep the configuration they entered with."""
+    """Change a workflow; tasks already routing keep the configuration they entered with unless
+    `ReEvaluateTasks=true`, which routes every waiting task of it again through the new configuration."""
     fields, config = _fields(form)
     async with taskrouter.unique(db, "Workflow") as uow:
         workspace = await workspace_access(uow, principal, workspace_sid)
-        row = await taskrouter.update_workflow(uow, workspace=workspace, sid=sid, fields=fields, config=config)
+        row = await taskrouter.update_workflow(
+            uow,
+            workspace=workspace,
+            sid=sid,
+            fields=fields,
+            config=config,
+            re_evaluate=bool(form.re_evaluate_tasks),
+        )
     return WorkflowPublic.of(row, settings.base_url)
 
 

@@ -19,6 +19,7 @@ from domain.routing.engine import (
     WorkerState,
     WorkspaceRules,
     choose,
+    complete_record,
     order_tasks,
     plan_matching,
     resolve_known_worker,
@@ -217,6 +218,50 @@ def test_known_worker_sid_may_be_a_literal_sid() -> None:
     assert offered(task(known_worker_sid=alice.sid), [alice, bob]) == [alice.sid]
 
 
+@pytest.mark.parametrize(
+    "busy",
+    [
+        {"available": False},
+        {"channel_available": False},
+        {"assigned": 1},
+        {"reserved": 1},
+    ],
+    ids=["offline", "channel-unavailable", "full-assigned", "full-reserved"],
+)
+def test_ignore_capacity_offers_the_known_worker_whatever_its_state(busy: dict[str, Any]) -> None:
+    alice = worker(1, **busy)
+    t = task(known_worker_sid=alice.sid, ignore_capacity=True)
+    assert offered(t, [alice]) == [alice.sid]
+    assert offered(task(known_worker_sid=alice.sid), [alice]) == []
+    # Single-tasking does not hold it back either.
+    assert offered(t, [worker(1, assigned=1, capacity=3)], multi_task=False) == [alice.sid]
+    choice = choose(t, copy.deepcopy([alice]), multi_task=True)
+    assert choice.offers[0].decision.chosen is not None
+    assert "IgnoreCapacity" in choice.offers[0].decision.chosen.why
+
+
+def test_ignore_capacity_still_needs_the_known_worker_and_its_channel() -> None:
+    alice, bob = worker(1, available=False), worker(2, available=False)
+    t = task(known_worker_sid=alice.sid, ignore_capacity=True)
+    assert offered(t, [alice, bob]) == [alice.sid]
+    assert verdicts(t, [alice, bob])[bob.sid] is Exclusion.NOT_THE_KNOWN_WORKER
+    no_channel = worker(1, channel=None)
+    assert verdicts(t, [no_channel])[no_channel.sid] is Exclusion.NO_WORKER_CHANNEL
+    # Without a known worker, IgnoreCapacity changes nothing.
+    assert offered(task(ignore_capacity=True), [alice]) == []
+    # A pending reservation of the worker for this task still counts: never two for one task.
+    held = task(known_worker_sid=alice.sid, ignore_capacity=True, pending=frozenset({alice.sid}), max_reserved=2)
+    assert offered(held, [alice]) == []
+    assert verdicts(held, [alice])[alice.sid] is Exclusion.HOLDS_RESERVATION
+
+
+def test_an_ignore_capacity_offer_takes_a_slot_beyond_the_capacity() -> None:
+    alice = worker(1, assigned=1)
+    t = task(known_worker_sid=alice.sid, ignore_capacity=True)
+    assert len(choose(t, [alice], multi_task=True).offers) == 1
+    assert alice.channels[CHAT].reserved == 1 and alice.channels[CHAT].busy == 2
+
+
 def test_known_worker_friendly_name_matches_whatever_its_case() -> None:
     alice, bob = worker(1, name="Alice"), worker(2, name="bob")
     t = task(attributes={"agent": "ALICE"}, known_worker_friendly_name="task.agent")
@@ -407,6 +452,63 @@ def test_the_summary_says_why_nobody_was_offered() -> None:
     assert nobody.summary == f"no worker matches the queue's target_workers in queue {QUEUE} (filter 'Chat', target 0)"
     none_eligible = choose(task(filter_index=1), [worker(1, available=False)], multi_task=True).decision
     assert none_eligible.summary == f"no eligible worker among 1 queue members in queue {QUEUE} (filter 1, target 0)"
+
+
+def test_the_summary_counts_members_that_were_not_loaded() -> None:
+    label = f"queue {QUEUE} (default_filter, target 0)"
+    alice = worker(1)
+    offered_one = choose(task(), [alice], multi_task=True, members_total=5).decision
+    assert offered_one.summary == f"1 eligible of 5 queue members in {label} (4 unavailable or at capacity, not listed)"
+    nobody_free = choose(task(), [], multi_task=True, members_total=3).decision
+    assert nobody_free.summary == (
+        f"no eligible worker among 3 queue members in {label} (3 unavailable or at capacity, not listed)"
+    )
+    # A total below what was loaded is not believed; zero members is "no worker matches".
+    assert choose(task(), [worker(1)], multi_task=True, members_total=0).decision.summary == (
+        f"1 eligible of 1 queue members in {label}"
+    )
+    assert choose(task(), [], multi_task=True, members_total=0).decision.summary == (
+        f"no worker matches the queue's target_workers in {label}"
+    )
+
+
+def test_an_offers_record_lists_the_members_the_pass_did_not_load() -> None:
+    alice, bob, cy = worker(1), worker(2, available=False), worker(3, assigned=1)
+    t = task()
+    [offer] = choose(t, [alice], multi_task=True, members_total=3).offers
+    assert "not listed" in offer.decision.summary
+    record = complete_record(offer.decision, t, [cy, bob], multi_task=True)
+    assert [v.worker_sid for v in record.candidates] == [alice.sid, bob.sid, cy.sid]
+    by_sid = {v.worker_sid: v for v in record.candidates}
+    assert by_sid[bob.sid].exclusion is Exclusion.ACTIVITY_UNAVAILABLE
+    assert by_sid[cy.sid].exclusion is Exclusion.AT_CAPACITY
+    assert by_sid[alice.sid].exclusion is None
+    assert record.candidates_total == 3 and record.eligible == 1
+    assert record.summary == f"1 eligible of 3 queue members in queue {QUEUE} (default_filter, target 0)"
+    assert record.chosen == offer.decision.chosen
+    assert complete_record(offer.decision, t, [], multi_task=True) is offer.decision
+    # Someone unexpectedly free is recorded as such, not as eligible.
+    odd = complete_record(offer.decision, t, [worker(4)], multi_task=True)
+    assert {v.worker_sid: v.excluded_because for v in odd.candidates}[sid("WK", 4)] == (
+        "could take no work when the pass began"
+    )
+
+
+def test_a_complete_record_keeps_at_most_max_candidates() -> None:
+    t = task()
+    [offer] = choose(t, [worker(1)], multi_task=True).offers
+    others = [worker(n, available=False) for n in range(2, MAX_CANDIDATES_RECORDED + 10)]
+    record = complete_record(offer.decision, t, others, multi_task=True)
+    assert len(record.candidates) == MAX_CANDIDATES_RECORDED
+    assert record.candidates_total == 1 + len(others)
+
+
+def test_a_pass_takes_member_counts_per_queue() -> None:
+    alice = worker(1, available=False)
+    t = task()
+    plan = plan_matching(WorkspaceRules(), [t], {alice.sid: alice}, {QUEUE: [alice.sid]}, {QUEUE: 4})
+    assert plan.waiting[t.sid].endswith("(3 unavailable or at capacity, not listed)")
+    assert "among 4 queue members" in plan.waiting[t.sid]
 
 
 def test_the_step_label_names_the_default_filter() -> None:
