@@ -32,6 +32,7 @@ from api.routes.taskrouter import (
     activities,
     events,
     reservations,
+    statistics,
     task_channels,
     task_queues,
     tasks,
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         events,
         tasks,
         reservations,
+        statistics,
     ):
         app.include_router(module.router)
     # Conversations' service-scoped resources, for the default service and for any of the account's.

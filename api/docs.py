@@ -113,6 +113,12 @@ OPENAPI_TAGS: list[dict[str, Any]] = [
         "Not readable with an agent token.",
     },
     {
+        "name": "TaskRouter: Statistics",
+        "description": "Real-time figures (live tasks, workers by activity, longest wait) and cumulative ones "
+        "(counted from the event log over `Minutes` or `StartDate`..`EndDate`) for the workspace, queues, "
+        "workflows and workers. Admins and supervisors; an agent reads only its own worker's.",
+    },
+    {
         "name": "TaskRouter: Tasks",
         "description": "Units of work: create, read, update (cancel, wrap up, complete, attributes, priority) "
         "and delete. Pending tasks carry `routing_status`, why they are still waiting.",
