@@ -1,5 +1,6 @@
 // Parley agent desktop: availability, incoming reservations, accepted chats, transfers, wrap-up with a
-// disposition, complete, and (for supervisors) a read-only monitor of the workspace's live tasks.
+// disposition, complete, and (for supervisors) a read-only monitor of the workspace's live tasks, with the
+// queues' figures, the agents' activity and load, and why each task went where it went.
 // Protocol: docs/realtime.md.
 import { ActivityControl } from "./activity.js";
 import { Api, ApiError, decodeToken, forgetToken, parseJson, storeToken, takeToken } from "./api.js";
@@ -10,6 +11,8 @@ import { showBanner, showConnection, showToast } from "./notices.js";
 import { forgetReadIndex, readIndex, storeReadIndex } from "./reads.js";
 import { incomingCard, initial, taskItem, updateCountdown } from "./sidebar.js";
 import { SupervisorView, channelLabel, statusLabel } from "./supervisor.js";
+import { QueuesPanel } from "./queues.js";
+import { AgentsPanel } from "./agents.js";
 import { Transcript } from "./transcript.js";
 import { TypingPeople, TypingSender } from "/shared/typing.js";
 import {
@@ -28,7 +31,7 @@ const ui = Object.fromEntries([
   "conversation-status", "wrap-up", "complete", "transcript-slot", "reply", "reply-label", "reply-text",
   "reply-send", "readonly-note", "monitor-join", "product-name", "workspace", "transfer-open", "transfer-received",
   "transfer-status", "transfer-status-text", "transfer-take-back", "transfer-dialog", "wrapup", "dispositions",
-  "wrapup-error", "typing", "reply-file", "reply-attachment", "reply-file-error",
+  "wrapup-error", "typing", "reply-file", "reply-attachment", "reply-file-error", "overview",
 ].map((id) => [id.replace(/-(\w)/g, (_, c) => c.toUpperCase()), $(id)]));
 
 let me = null; // { identity, workspaceSid, workerSid, role, token }
@@ -853,10 +856,14 @@ function start(token) {
   if (me.role === "supervisor") {
     ui.productName.textContent = "Supervisor desktop";
     ui.monitorSection.hidden = false;
+    ui.overview.hidden = false;
+    ui.layout.classList.add("layout--supervisor");
+    const agents = new AgentsPanel({ api, root: ui.overview });
     supervisor = new SupervisorView({
       api, list: ui.monitor, empty: ui.monitorEmpty, count: ui.monitorCount, updated: ui.monitorUpdated,
       onOpen: openMonitored, onError: toast, onRefresh: refreshMonitored,
       isSelected: (sid) => Boolean(selected && selected.sid === sid),
+      panels: [new QueuesPanel({ api, root: ui.overview }), agents], agents,
     });
     supervisor.start();
   }

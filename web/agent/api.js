@@ -155,6 +155,30 @@ export class Api {
     return this.request("GET", `/Tasks?${q}`).then((b) => b.tasks || []);
   }
 
+  /** A task's reservations in `status` (pending, accepted, wrapping…), each with its `routing_decision`. */
+  taskReservations(taskSid, status) {
+    const q = new URLSearchParams({ PageSize: "50" });
+    if (status) q.set("ReservationStatus", status);
+    return this.request("GET", `/Tasks/${taskSid}/Reservations?${q}`).then((b) => b.reservations || []);
+  }
+
+  /** A worker's capacity, load and availability per task channel. */
+  workerChannels(workerSid) {
+    return this.request("GET", `/Workers/${workerSid}/Channels?PageSize=50`).then((b) => b.channels || []);
+  }
+
+  // --- TaskRouter statistics (admins and supervisors) ---
+
+  /** The workspace now: tasks by status, the longest waiting task, workers by activity. */
+  workspaceStatistics() {
+    return this.request("GET", "/RealTimeStatistics");
+  }
+
+  /** Each queue's real-time figures and its cumulative ones over the last 15 minutes (the default window). */
+  taskQueuesStatistics() {
+    return this.request("GET", "/TaskQueues/Statistics?PageSize=200").then((b) => b.task_queues_statistics || []);
+  }
+
   /** A conversation's participants, each with its read horizon (`last_read_message_index`). */
   conversationParticipants(conversationSid) {
     return this.send("GET", `/conversations/v1/Conversations/${conversationSid}/Participants?PageSize=100`)
