@@ -15,8 +15,9 @@ from pathlib import Path
 
 import httpx
 
-from bench import conversations, floor, report, scenarios
-from bench.harness import start_services
+from bench import conversations, floor, report, scenarios, taskrouter
+from bench.cpu import CpuMeter
+from bench.harness import Services, start_services
 from bench.stats import Figure
 
 
@@ -27,6 +28,10 @@ class Options:
     customers: int
     signals: int  # signals at concurrency 50 for the Temporal floor; a fifth of it alone and signal-with-start
     routing_alone: int  # customers routed one at a time before the burst
+    tr_workers: int  # TaskRouter scale: agents on sockets
+    tr_tasks: int  # TaskRouter scale: tasks in the burst and in the stream
+    tr_rate: float  # TaskRouter scale: tasks per second in the stream
+    only: str | None  # run just this part ("chat" or "taskrouter") after the floors
     write: bool
 
 
@@ -35,6 +40,10 @@ def parse(argv: list[str]) -> Options:
     parser.add_argument("--messages", type=int, help="chat messages sent in total (default 5000; quick 100)")
     parser.add_argument("--conversations", type=int, help="concurrent conversations (default 50; quick 10)")
     parser.add_argument("--customers", type=int, help="customers routed at once (default 40; quick 10)")
+    parser.add_argument("--tr-workers", type=int, help="TaskRouter agents on sockets (default 200; quick 10)")
+    parser.add_argument("--tr-tasks", type=int, help="TaskRouter tasks per burst and stream (default 2000; quick 40)")
+    parser.add_argument("--tr-rate", type=float, help="TaskRouter stream: tasks per second (default 20; quick 10)")
+    parser.add_argument("--only", choices=["chat", "taskrouter"], help="after the floors, run only this part")
     parser.add_argument("--quick", action="store_true", help="a small run for a smoke check; prints only")
     parser.add_argument(
         "--write",
@@ -50,6 +59,10 @@ def parse(argv: list[str]) -> Options:
         customers=args.customers or (10 if quick else 40),
         signals=100 if quick else 2000,
         routing_alone=2 if quick else 10,
+        tr_workers=args.tr_workers or (10 if quick else 200),
+        tr_tasks=args.tr_tasks or (40 if quick else 2000),
+        tr_rate=args.tr_rate or (10.0 if quick else 20.0),
+        only=args.only,
         write=args.write if args.write is not None else not quick,
     )
     if min(options.messages, options.conversations, options.customers) < 1:
@@ -86,29 +99,43 @@ async def run(options: Options) -> tuple[list[Figure], dict[str, str]]:
             )
             auth = (services.credentials.account_sid, services.credentials.auth_token)
             async with httpx.AsyncClient(base_url=services.base_url, auth=auth, timeout=60) as admin:
-                log(f"chat: {options.conversations} conversations, {options.messages} messages")
-                figures += await scenarios.chat(
-                    services, admin, meter, conversations=options.conversations, messages=options.messages
-                )
-                log(f"conversations: REST create, fan-out to {conversations.FANOUT_SIZES} sockets, webhook lag")
-                figures.append(
-                    await conversations.rest_messages(
+                if options.only != "taskrouter":
+                    figures += await _chat_and_conversations(services, admin, meter, options)
+                if options.only != "chat":
+                    log(
+                        f"taskrouter: {options.tr_tasks} tasks onto {options.tr_workers} agents, as a burst and "
+                        f"at {options.tr_rate:g}/s"
+                    )
+                    figures += await taskrouter.taskrouter(
                         services,
                         admin,
                         meter,
-                        conversations=options.conversations,
-                        messages=options.messages // 2,
+                        workers=options.tr_workers,
+                        tasks=options.tr_tasks,
+                        rate=options.tr_rate,
                     )
-                )
-                figures += await conversations.fanout(services, admin, meter, messages=options.messages // 20)
-                figures.append(
-                    await conversations.webhook_lag(services, admin, meter, messages=max(options.messages // 20, 50))
-                )
-                log(f"routing: {options.routing_alone} customers one by one, then {options.customers} at once")
-                figures += await scenarios.routing(
-                    services, admin, meter, customers=options.customers, alone=options.routing_alone
-                )
     return figures, info
+
+
+async def _chat_and_conversations(
+    services: Services, admin: httpx.AsyncClient, meter: CpuMeter, options: Options
+) -> list[Figure]:
+    figures: list[Figure] = []
+    log(f"chat: {options.conversations} conversations, {options.messages} messages")
+    figures += await scenarios.chat(
+        services, admin, meter, conversations=options.conversations, messages=options.messages
+    )
+    log(f"conversations: REST create, fan-out to {conversations.FANOUT_SIZES} sockets, webhook lag")
+    figures.append(
+        await conversations.rest_messages(
+            services, admin, meter, conversations=options.conversations, messages=options.messages // 2
+        )
+    )
+    figures += await conversations.fanout(services, admin, meter, messages=options.messages // 20)
+    figures.append(await conversations.webhook_lag(services, admin, meter, messages=max(options.messages // 20, 50)))
+    log(f"routing: {options.routing_alone} customers one by one, then {options.customers} at once")
+    figures += await scenarios.routing(services, admin, meter, customers=options.customers, alone=options.routing_alone)
+    return figures
 
 
 def main(argv: list[str]) -> None:

@@ -155,13 +155,16 @@ class Arrivals:
 
 
 def frame_key(frame: dict[str, Any]) -> str | None:
-    """`msg:<body>` for a message.added event, `res:<conversation sid>` for a reservation.created event."""
+    """`msg:<body>` for a message.added event, `res:<conversation sid>` for a reservation.created event (or
+    `task:<key>` for a task the TaskRouter benchmark created with that `benchTask` attribute)."""
     if frame.get("type") != "event":
         return None
     if frame["event"] == "message.added":
         return f"msg:{frame['data'].get('body')}"
     if frame["event"] == "reservation.created":
         attributes = json.loads(frame["data"].get("task_attributes") or "{}")
+        if "benchTask" in attributes:
+            return f"task:{attributes['benchTask']}"
         return f"res:{attributes.get('conversationSid')}"
     return None
 

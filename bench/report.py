@@ -42,7 +42,13 @@ def _ms(value: float) -> str:
     return f"{value:.1f}" if value < 100 else f"{value:.0f}"
 
 
-SHORT = {"pg": "PG tx", "signal1": "signal alone", "signal": "signal x50", "sws": "signal-with-start x50"}
+SHORT = {
+    "pg": "PG tx",
+    "signal1": "signal alone",
+    "signal": "signal x50",
+    "sws": "signal-with-start x50",
+    "routefloor": "workflow + local activity + child x50",
+}
 CPU_ORDER = ("api", "worker", "temporal", "postgres", "client", "machine")
 
 
@@ -92,9 +98,46 @@ def cpu_ms_per_op(figure: Figure, process: str) -> float:
     return 1000 * figure.cpu.get(process, math.nan) / figure.throughput
 
 
+TASKROUTER_READING = """
+TaskRouter at scale: {burst_tasks} tasks created through REST at once reach their agents' sockets in
+{burst_p50} ms p50 ({burst_p99} ms p99), {burst_rate:.1f} tasks routed/s; as a steady stream of
+{stream_rate_in:g}/s they take {stream_p50} ms p50 ({stream_p99} ms p99), {stream_rate:.1f}/s. A bare Temporal
+workflow of the same shape (one local activity, one child started) runs at {floor_rate:.0f}/s ({floor_p50} ms
+p50) at 50 concurrent: the burst routes at {share:.0f}% of that floor.
+"""
+
+
+def taskrouter_reading(f: dict[str, Figure]) -> str:
+    burst, stream, floor = f["trburst"], f["trstream"], f["routefloor"]
+    rate = stream.concurrency.split(" at ", 1)[1].split("/s", 1)[0] if " at " in stream.concurrency else "?"
+    text = TASKROUTER_READING.format(
+        burst_tasks=burst.expected,
+        burst_p50=_ms(burst.p50),
+        burst_p99=_ms(burst.p99),
+        burst_rate=burst.throughput,
+        stream_rate_in=float(rate) if rate != "?" else math.nan,
+        stream_p50=_ms(stream.p50),
+        stream_p99=_ms(stream.p99),
+        stream_rate=stream.throughput,
+        floor_rate=floor.throughput,
+        floor_p50=_ms(floor.p50),
+        share=100 * burst.throughput / floor.throughput,
+    )
+    return " ".join(text.split())
+
+
 def reading(figures: list[Figure]) -> str:
-    """What the figures mean against ARCHITECTURE §3, with this run's numbers."""
+    """What the figures mean against ARCHITECTURE §3, with this run's numbers (the parts this run measured)."""
     f = {figure.key: figure for figure in figures}
+    parts = []
+    if {"message", "routing"} <= f.keys():
+        parts.append(_chat_reading(f))
+    if {"trburst", "trstream", "routefloor"} <= f.keys():
+        parts.append(taskrouter_reading(f))
+    return "\n\n".join(parts)
+
+
+def _chat_reading(f: dict[str, Figure]) -> str:
     pg, message, routing = f["pg"], f["message"], f["routing"]
     api_ms = cpu_ms_per_op(message, "api")
     text = READING.format(
