@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
@@ -21,7 +21,11 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from core import webhooks
+from domain.assignment import parse_answer
+from domain.limits import ASSIGNMENT_CALLBACK_TIMEOUT
 from domain.outbox import (
+    CallAssignmentCallback,
     CloseInteractionChannel,
     DeliverWebhook,
     InteractionChannelRef,
@@ -35,9 +39,11 @@ from domain.outbox import (
     parse_command,
 )
 from domain.states import TaskStatus
+from domain.webhooks import WebhookMethod
 from storage.db import Database
 from storage.outbox import service as outbox
 from storage.outbox.tables import OutboxRow
+from storage.taskrouter import assignment
 from workflows import search_attributes as sa
 from workflows.contracts import (
     TASK_QUEUE,
@@ -77,11 +83,17 @@ class OutboxDispatcher:
         self.db = db
         self.client = client
         self.task_queue = task_queue
-        self._background: set[asyncio.Task[tuple[int, int]]] = set()
+        self._background: set[asyncio.Task[Any]] = set()
 
     async def after_commit(self, ids: list[int]) -> None:
         """Dispatch in the background: the request that committed should not wait on Temporal."""
         task = asyncio.create_task(self.dispatch(ids))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Side work a handler starts and does not wait for (drain() does)."""
+        task: asyncio.Task[Any] = asyncio.create_task(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
@@ -247,6 +259,32 @@ async def _deliver_webhook(dispatcher: OutboxDispatcher, command: DeliverWebhook
         )
     except WorkflowAlreadyStartedError:
         pass
+
+
+@handles(CallAssignmentCallback)
+async def _call_assignment_callback(dispatcher: OutboxDispatcher, command: CallAssignmentCallback) -> None:
+    """Made in the background, so the rows behind it are not held up by a slow URL. At most once: a crash
+    before the call leaves the reservation pending for the agent, as a failed callback does (Twilio)."""
+    dispatcher.spawn(_assignment_callback(dispatcher.db, command.reservation_sid))
+
+
+async def _assignment_callback(db: Database, reservation_sid: str) -> None:
+    async with db.read() as q:
+        call = await assignment.assignment_call(q, reservation_sid=reservation_sid)
+    if call is None:
+        return
+    async with webhooks.new_client(ASSIGNMENT_CALLBACK_TIMEOUT) as http:
+        for url in call.urls:
+            answer = await webhooks.call(http, url, WebhookMethod.POST, list(call.params), auth_token=call.auth_token)
+            if answer.outcome is webhooks.Outcome.DELIVERED and answer.status_code < 300:
+                decided = parse_answer(answer.body)
+                if decided.refused:
+                    log.warning("assignment callback for %s: %s", reservation_sid, decided.refused)
+                async with db.unit() as uow:
+                    await assignment.carry_out(uow, reservation_sid=reservation_sid, answer=decided)
+                return
+            log.info("assignment callback %s for %s failed: %s", url, reservation_sid, answer.error)
+    log.warning("assignment callbacks for %s all failed: the reservation stays pending", reservation_sid)
 
 
 @handles(ScheduleConversationTimers)

@@ -21,6 +21,8 @@ DEFAULT_MAX_RESERVED_WORKERS = 1
 DEFAULT_WORKER_CHANNEL_CAPACITY = 1
 # How many times a task may move from pending to reserved before TaskRouter gives up and cancels it.
 MAX_ASSIGNMENT_COUNT = 1000
+# Seconds TaskRouter waits for an assignment callback URL to answer before it tries the fallback URL.
+ASSIGNMENT_CALLBACK_TIMEOUT = 5.0
 # Twilio cancels such a task with this reason (reference/twilio-api.md §4.6).
 MAX_ASSIGNMENT_COUNT_REASON = "Task TTL Exceeded or Max assignment count exceeded"
 TASK_TTL_REASON = "Task TTL Exceeded"

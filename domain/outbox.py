@@ -101,6 +101,14 @@ class ScheduleConversationTimers(_Command):
     conversation_sid: str
 
 
+class CallAssignmentCallback(_Command):
+    """A reservation was made in a workflow with an AssignmentCallbackUrl: POST it (then the fallback URL) and
+    carry out the instruction the answer gives (reservation.accept / reject)."""
+
+    type: Literal["call_assignment_callback"] = "call_assignment_callback"
+    reservation_sid: str
+
+
 OutboxCommand = Annotated[
     StartTaskWorkflow
     | SignalTaskWorkflow
@@ -109,7 +117,8 @@ OutboxCommand = Annotated[
     | StartChannelTask
     | RequeueChannel
     | DeliverWebhook
-    | ScheduleConversationTimers,
+    | ScheduleConversationTimers
+    | CallAssignmentCallback,
     Field(discriminator="type"),
 ]
 OUTBOX_COMMAND: TypeAdapter[OutboxCommand] = TypeAdapter(OutboxCommand)

@@ -16,7 +16,7 @@ from psycopg.types.json import Jsonb
 
 from domain.events import EventType, ResourceType
 from domain.limits import MATCHING_TASK_BATCH, MAX_ASSIGNMENT_COUNT_REASON
-from domain.outbox import SignalTaskWorkflow
+from domain.outbox import CallAssignmentCallback, SignalTaskWorkflow
 from domain.realtime import StreamEvent
 from domain.routing.engine import (
     ChannelLoad,
@@ -372,7 +372,9 @@ async def _reserve(
         "UPDATE tasks SET assignment_status = 'reserved', waiting_reason = NULL, version = version + 1, "
         "assignment_count = assignment_count + CASE WHEN assignment_status = 'pending' THEN 1 ELSE 0 END, "
         "date_updated = now() WHERE sid = %s "
-        "RETURNING attributes, task_channel_sid, task_queue_sid, interaction_channel_sid",
+        "RETURNING attributes, task_channel_sid, task_queue_sid, interaction_channel_sid, "
+        "(SELECT wf.assignment_callback_url IS NOT NULL OR wf.fallback_assignment_callback_url IS NOT NULL "
+        "FROM workflows wf WHERE wf.sid = tasks.workflow_sid) AS has_callback",
         (task.sid,),
     )
     assert task_row is not None
@@ -407,6 +409,11 @@ async def _reserve(
         ),
         dedupe_key=f"{reservation_sid}:created",
     )
+    if task_row["has_callback"]:
+        await uow.outbox(
+            CallAssignmentCallback(account_sid=workspace.account_sid, reservation_sid=reservation_sid),
+            dedupe_key=f"{reservation_sid}:assignment-callback",
+        )
     await record_event(
         uow,
         workspace_sid=workspace.sid,
