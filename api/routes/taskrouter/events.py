@@ -3,47 +3,20 @@ and time window (the last 15 minutes unless asked otherwise). Not readable with 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from fastapi import APIRouter, Request
 
 from api.access import workspace_access
 from api.auth import Principal, Role
 from api.deps import CurrentPrincipal, DbDep, QueryDep, SettingsDep
 from api.paging import echo, paging
-from api.params import WORKSPACE_PATH
+from api.params import WORKSPACE_PATH, time_window
 from api.schemas.taskrouter import EventList, EventPublic, ws_url
-from api.wire import Params
-from domain.errors import InvalidParameter, PermissionDenied
+from domain.errors import PermissionDenied
 from domain.limits import EVENTS_DEFAULT_MINUTES, EVENTS_MAX_MINUTES
 from domain.sids import SidPrefix
 from storage.taskrouter import queries
 
 router = APIRouter(prefix=f"{WORKSPACE_PATH}/Events", tags=["TaskRouter: Events"])
-
-
-def _date(params: Params, name: str) -> datetime | None:
-    value = params.str(name)
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise InvalidParameter(f"Parameter '{name}' must be an ISO 8601 date-time, got '{value}'") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _window(query: Params) -> tuple[datetime | None, datetime | None]:
-    start, end = _date(query, "StartDate"), _date(query, "EndDate")
-    minutes = query.int("Minutes", minimum=1, maximum=EVENTS_MAX_MINUTES)
-    if minutes is None and start is None and end is None:
-        minutes = EVENTS_DEFAULT_MINUTES
-    if minutes is not None:
-        since = datetime.now(UTC) - timedelta(minutes=minutes)
-        start = max(start, since) if start else since
-    if start and end and start > end:
-        raise InvalidParameter("Parameter 'StartDate' must not be after 'EndDate'")
-    return start, end
 
 
 def _deny_agents(principal: Principal) -> None:
@@ -62,7 +35,7 @@ async def list_events(
     references = tuple(
         (key, sid) for param, prefix, key in queries.EVENT_REFERENCES if (sid := query.sid(param, prefix)) is not None
     )
-    start, end = _window(query)
+    start, end = time_window(query, default_minutes=EVENTS_DEFAULT_MINUTES, max_minutes=EVENTS_MAX_MINUTES)
     filters = queries.EventFilters(
         event_type=query.str("EventType"),
         sid=query.sid("Sid", SidPrefix.EVENT),
