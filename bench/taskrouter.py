@@ -26,7 +26,10 @@ from tests.support.contact_center import ok
 
 FLOOR_TASK_QUEUE = "parley-bench-routing-floor"
 SENDERS = 50  # concurrent REST clients in the burst
+# Seconds to wait for the last offer: at least 5 minutes, and half a second per task (a 2,000-task burst routes
+# at the Temporal floor, 5-10/s on a 2-core machine).
 ROUTE_TIMEOUT = 300.0
+SECONDS_PER_TASK = 0.5
 
 
 async def floor_of_routing(client: Client, meter: CpuMeter, *, ops: int, concurrency: int = SENDERS) -> Figure:
@@ -137,7 +140,7 @@ async def stream(admin: httpx.AsyncClient, floor: Floor, tasks: int, rate: float
 
 
 async def _wait(offers: list[asyncio.Future[Arrival]]) -> list[Arrival | None]:
-    await asyncio.wait(offers, timeout=ROUTE_TIMEOUT)
+    await asyncio.wait(offers, timeout=max(ROUTE_TIMEOUT, SECONDS_PER_TASK * len(offers)))
     return [f.result() if f.done() else None for f in offers]
 
 
