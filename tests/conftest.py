@@ -14,6 +14,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from twilio.jwt.access_token import AccessToken
 from twilio.jwt.access_token.grants import ChatGrant, TaskRouterGrant
+from twilio.rest import Client as TwilioClient
 
 from core.temporal import DATA_CONVERTER
 from storage.bootstrap import Credentials, create_account
@@ -154,3 +155,14 @@ def agent_token(account: Credentials) -> Callable[..., str]:
         return str(token.to_jwt())
 
     return make
+
+
+@pytest.fixture
+def twilio(parley: Parley, account: Credentials) -> TwilioClient:
+    """The official `twilio` helper library, unchanged but for its base URLs pointed at this Parley
+    (shared/reference/twilio-python-client.md §6.2)."""
+    client = TwilioClient(account.account_sid, account.auth_token)
+    client.taskrouter.base_url = f"{parley.base_url}/taskrouter"
+    client.conversations.base_url = f"{parley.base_url}/conversations"
+    client.flex_api.base_url = f"{parley.base_url}/flex-api"
+    return client

@@ -14,13 +14,6 @@ from twilio.rest import Client
 from tests.support.waiting import eventually
 
 
-@pytest.fixture
-def twilio(parley, account) -> Client:
-    client = Client(account.account_sid, account.auth_token)
-    client.taskrouter.base_url = f"{parley.base_url}/taskrouter"
-    return client
-
-
 def _team(twilio: Client, names: list[str], max_reserved: int) -> tuple[Any, str, dict[str, str]]:
     workspace = twilio.taskrouter.v1.workspaces.create(friendly_name=f"Multi {max_reserved}")
     ws = twilio.taskrouter.v1.workspaces(workspace.sid)

@@ -7,18 +7,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
 from twilio.rest import Client
 
 from tests.support.histories import record_runs
 from tests.support.waiting import eventually
-
-
-@pytest.fixture
-def twilio(parley, account) -> Client:
-    client = Client(account.account_sid, account.auth_token)
-    client.taskrouter.base_url = f"{parley.base_url}/taskrouter"
-    return client
 
 
 class Languages:

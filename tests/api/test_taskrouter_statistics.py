@@ -18,13 +18,6 @@ from tests.support.waiting import eventually
 WORKSPACES = "/taskrouter/v1/Workspaces"
 
 
-@pytest.fixture
-def twilio(parley, account) -> Client:
-    client = Client(account.account_sid, account.auth_token)
-    client.taskrouter.base_url = f"{parley.base_url}/taskrouter"
-    return client
-
-
 @dataclass
 class Story:
     ws: Any

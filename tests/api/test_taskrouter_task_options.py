@@ -16,13 +16,6 @@ from twilio.rest import Client
 from tests.support.waiting import eventually
 
 
-@pytest.fixture
-def twilio(parley, account) -> Client:
-    client = Client(account.account_sid, account.auth_token)
-    client.taskrouter.base_url = f"{parley.base_url}/taskrouter"
-    return client
-
-
 class Team:
     def __init__(self, twilio: Client) -> None:
         workspace = twilio.taskrouter.v1.workspaces.create(friendly_name="Options")

@@ -17,13 +17,6 @@ from tests.support.webhooks import Answer, Received, Receiver, webhook_receiver
 
 
 @pytest.fixture
-def twilio(parley, account) -> Client:
-    client = Client(account.account_sid, account.auth_token)
-    client.taskrouter.base_url = f"{parley.base_url}/taskrouter"
-    return client
-
-
-@pytest.fixture
 def receiver() -> Iterator[Receiver]:
     with webhook_receiver() as r:
         yield r
