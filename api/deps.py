@@ -11,7 +11,8 @@ from fastapi.requests import HTTPConnection
 from fastapi.security import APIKeyHeader, HTTPBasic, HTTPBearer
 from temporalio.client import Client
 
-from api.auth import Authenticator, Principal
+from api.auth import Authenticator, Principal, basic_credentials
+from api.throttle import AbuseGuard, client_ip
 from api.wire import Params
 from core.settings import Settings
 from domain.errors import AuthenticationFailed, Conflict, InvalidParameter, PermissionDenied
@@ -78,13 +79,34 @@ async def authenticate(
     twilio_token: Annotated[str | None, Security(twilio_token_scheme)],
 ) -> Principal:
     authenticator: Authenticator = request.app.state.authenticator
-    if basic is not None:
-        return await authenticator.basic(basic)
-    if bearer is not None:
-        return await authenticator.token(bearer)
-    if twilio_token:
-        return await authenticator.token(twilio_token.strip())
-    raise AuthenticationFailed("Authentication required: HTTP Basic credentials or an access token")
+    guard: AbuseGuard = request.app.state.abuse
+    ip, username = client_ip(request), _basic_username(basic)
+    guard.before_authentication(ip=ip, username=username)
+    try:
+        if basic is not None:
+            principal = await authenticator.basic(basic)
+        elif bearer is not None:
+            principal = await authenticator.token(bearer)
+        elif twilio_token:
+            principal = await authenticator.token(twilio_token.strip())
+        else:
+            raise AuthenticationFailed("Authentication required: HTTP Basic credentials or an access token")
+    except AuthenticationFailed:
+        guard.authentication_failed(ip=ip, username=username)
+        raise
+    guard.spend(principal)
+    # For the audit trail (api/audit.py), which records what admins and supervisors change.
+    request.state.principal = principal
+    return principal
+
+
+def _basic_username(header: str | None) -> str | None:
+    if header is None:
+        return None
+    try:
+        return basic_credentials(header)[0]
+    except AuthenticationFailed:
+        return None
 
 
 async def require_admin(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:

@@ -78,6 +78,12 @@ async def start_services(workdir: Path) -> AsyncIterator[Services]:
             "TEMPORAL_NAMESPACE": "default",
             "PARLEY_PORT": str(port),
             "PARLEY_TASK_QUEUE": TASK_QUEUE,
+            # Every simulated customer starts its chat from 127.0.0.1: the per-IP web-chat limit (meant for the
+            # public internet) and the per-credential limit would throttle the load being measured.
+            "PARLEY_WEBCHAT_STARTS_PER_MINUTE": "1000000",
+            "PARLEY_WEBCHAT_START_BURST": "1000000",
+            "PARLEY_CREDENTIAL_REQUESTS_PER_SECOND": "1000000",
+            "PARLEY_CREDENTIAL_REQUEST_BURST": "1000000",
         }
         worker, api = (
             Process("bench-worker", "workers", process_env),

@@ -38,6 +38,7 @@ class SidPrefix(StrEnum):
     RESERVATION = "WR"
     TASK_CHANNEL = "TC"
     EVENT = "EV"
+    AUDIT_EVENT = "AE"  # Parley: the audit log
 
 
 _SID_RE = re.compile(r"^[A-Z]{2}[0-9a-f]{32}$")

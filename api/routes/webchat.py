@@ -8,12 +8,13 @@ import json
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Form, Request
 from pydantic import BaseModel
 
 from api.auth import issue_access_token
 from api.deps import DbDep
 from api.forms.conversations import CreateWebChat
+from api.throttle import AbuseGuard, client_ip
 from domain.errors import InvalidParameter, NotFound
 from domain.limits import WEBCHAT_TOKEN_TTL
 from storage.accounts import service as accounts
@@ -30,9 +31,12 @@ class WebChat(BaseModel):
 
 
 @router.post("/WebChats", status_code=201, response_model=WebChat)
-async def create_webchat(db: DbDep, form: Annotated[CreateWebChat, Form()]) -> WebChat:
+async def create_webchat(request: Request, db: DbDep, form: Annotated[CreateWebChat, Form()]) -> WebChat:
     """Start a web chat (public, no credentials): a new conversation from an enabled `chat` address, an
-    anonymous customer in it, and an access token scoped to that conversation."""
+    anonymous customer in it, and an access token scoped to that conversation. Limited per client IP and
+    address (429 with Retry-After beyond it)."""
+    guard: AbuseGuard = request.app.state.abuse
+    guard.webchat_start(ip=client_ip(request), address_sid=form.address_sid)
     customer_name = form.customer_friendly_name or "Customer"
     pre_engagement = form.pre_engagement_data
     if pre_engagement is not None and not isinstance(pre_engagement, dict):
