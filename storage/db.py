@@ -23,6 +23,7 @@ from domain.errors import NotFound
 from domain.outbox import OutboxCommand
 from domain.realtime import StreamEvent
 from domain.sids import SidPrefix
+from storage import crypto
 
 NOTIFY_CHANNEL = "parley_events"
 # A stream's sequence counter lives on its row: conversations for CH… streams, workers for WK… streams.
@@ -73,7 +74,7 @@ class UnitOfWork:
         row = await self.fetchone(
             "INSERT INTO outbox (account_sid, kind, dedupe_key, payload) VALUES (%s, %s, %s, %s) "
             "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
-            (command.account_sid, command.type, dedupe_key, Jsonb(command.model_dump(mode="json"))),
+            (command.account_sid, command.type, dedupe_key, Jsonb(await crypto.sealed_document(self, command))),
         )
         if row is not None:
             self.outbox_ids.append(row["id"])
@@ -92,7 +93,7 @@ class UnitOfWork:
         seq = int(row["last_event_seq"])
         await self.execute(
             "INSERT INTO realtime_events (account_sid, stream, seq, type, data) VALUES (%s, %s, %s, %s, %s)",
-            (account_sid, stream, seq, type.value, Jsonb(data)),
+            (account_sid, stream, seq, type.value, Jsonb(await crypto.sealed_values(self, account_sid, data))),
         )
         await self.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, json.dumps({"stream": stream, "seq": seq})))
         return seq
@@ -101,6 +102,7 @@ class UnitOfWork:
 class Database:
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 16) -> None:
         self.url = url
+        crypto.use_database(url)
         self.pool: AsyncConnectionPool[AsyncConnection[DictRow]] = AsyncConnectionPool(
             url,
             min_size=min_size,

@@ -1,6 +1,7 @@
 """Every table, registered on SQLModel.metadata by importing this module (Alembic's target)."""
 
-from storage.accounts.tables import Account, ApiKey
+from storage.accounts.tables import Account, ApiKey, DataKeyRecord
+from storage.audit.tables import AuditEvent
 from storage.conversations.identity_tables import Credential, Role, User, UserConversationSetting
 from storage.conversations.tables import (
     AddressConfiguration,
@@ -36,11 +37,13 @@ __all__ = [
     "Activity",
     "AddressConfiguration",
     "ApiKey",
+    "AuditEvent",
     "Binding",
     "Conversation",
     "ConversationService",
     "ConversationWebhook",
     "Credential",
+    "DataKeyRecord",
     "Interaction",
     "InteractionChannel",
     "InteractionParticipant",

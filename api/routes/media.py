@@ -19,9 +19,11 @@ from domain.errors import NotFound, PermissionDenied
 from domain.limits import MEDIA_CONTENT_TYPES, MEDIA_MAX_BYTES
 from domain.media import check_kind, check_size, content_type_of
 from domain.sids import SidPrefix, new_sid
+from storage import crypto
 from storage.conversations import media
 from storage.conversations import service as conversations
 from storage.conversations.tables import MediaRow
+from storage.interactions import service as interactions
 
 router = APIRouter(prefix="/mcs/v1/Services/{ChatServiceSid}/Media", tags=["Media"])
 ServiceSid = Annotated[str, Path(alias="ChatServiceSid", description="The Conversation Service (`IS…`).")]
@@ -83,9 +85,11 @@ async def upload_media(
     store: MediaStore = request.app.state.media
     async with db.read() as q:
         await conversations.get_service(q, account_sid=principal.account_sid, sid=service_sid)
+        key = await crypto.sealer(q, principal.account_sid)
     sid = new_sid(SidPrefix.MEDIA)
-    # The bytes first, then the record: a record never names a file that is not there.
-    await store.put(sid, bytes(data))
+    # The bytes first, then the record: a record never names a file that is not there. Files are sealed
+    # under the account's data key like every other customer asset (storage/crypto.py).
+    await store.put(sid, key.seal_bytes(bytes(data)))
     try:
         async with db.unit() as uow:
             row = await media.create_media(
@@ -107,8 +111,19 @@ async def upload_media(
 async def _readable(db: DbDep, principal: CurrentPrincipal, service_sid: str, sid: str) -> MediaRow:
     async with db.read() as q:
         row = await media.get_media(q, account_sid=principal.account_sid, chat_service_sid=service_sid, sid=sid)
-        if principal.is_admin or principal.role is Role.SUPERVISOR:
+        if principal.is_admin:
             return row
+        if principal.role is Role.SUPERVISOR:
+            # A supervisor reads the media of conversations routed in its own workspace.
+            if (
+                principal.workspace_sid
+                and row.conversation_sid
+                and await interactions.conversation_routed_in(
+                    q, conversation_sid=row.conversation_sid, workspace_sid=principal.workspace_sid
+                )
+            ):
+                return row
+            raise PermissionDenied("The media's conversation was not routed in the supervisor's workspace")
         if not await media.readable_by(q, media=row, identity=principal.identity, worker_sid=principal.worker_sid):
             raise PermissionDenied("The token's identity may not read this media")
     return row
@@ -126,9 +141,10 @@ async def download_media(
     service_sid: ServiceSid, sid: str, request: Request, principal: CurrentPrincipal, db: DbDep
 ) -> Response:
     row = await _readable(db, principal, service_sid, sid)
-    data = await request.app.state.media.get(row.sid)
-    if data is None:
+    sealed = await request.app.state.media.get(row.sid)
+    if sealed is None:
         raise NotFound.resource(f"/Services/{service_sid}/Media/{sid}/Content")
+    data = crypto.data_keys().open_bytes(sealed)
     headers = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
     if row.filename:
         headers["Content-Disposition"] = _disposition(row.filename)

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 
 from domain.errors import NotFound
 from domain.sids import SidPrefix, is_sid, new_sid
+from storage import crypto
 from storage.accounts.tables import ApiKeyRow
 from storage.conversations import roles
 from storage.db import UnitOfWork
@@ -32,13 +33,15 @@ async def create_account(uow: UnitOfWork, *, friendly_name: str = "Parley") -> C
         api_key_secret=secrets.token_urlsafe(24),
     )
     service_sid = new_sid(SidPrefix.CONVERSATION_SERVICE)
+    # Credentials are needed in clear (to sign webhooks and verify tokens), so they are sealed, not hashed.
+    key = await crypto.sealer(uow, credentials.account_sid)
     await uow.execute(
         "INSERT INTO accounts (sid, friendly_name, auth_token) VALUES (%s, %s, %s)",
-        (credentials.account_sid, friendly_name, credentials.auth_token),
+        (credentials.account_sid, friendly_name, key.seal(credentials.auth_token)),
     )
     await uow.execute(
         "INSERT INTO api_keys (sid, account_sid, friendly_name, secret) VALUES (%s, %s, 'bootstrap', %s)",
-        (credentials.api_key_sid, credentials.account_sid, credentials.api_key_secret),
+        (credentials.api_key_sid, credentials.account_sid, key.seal(credentials.api_key_secret)),
     )
     await uow.execute(
         "INSERT INTO conversation_services (sid, account_sid, friendly_name) VALUES (%s, %s, 'Default')",
@@ -68,7 +71,7 @@ async def secret_for(uow: UnitOfWork, sid: str) -> Secret | None:
         row = await uow.fetchone("SELECT account_sid, secret FROM api_keys WHERE sid = %s", (sid,))
     else:
         row = None
-    return Secret(account_sid=row["account_sid"], secret=row["secret"]) if row else None
+    return Secret(account_sid=row["account_sid"], secret=crypto.opened(row["secret"])) if row else None
 
 
 async def signing_key(uow: UnitOfWork, account_sid: str) -> ApiKeyRow:
@@ -86,4 +89,4 @@ async def auth_token(uow: UnitOfWork, account_sid: str) -> str:
     row = await uow.fetchone("SELECT auth_token FROM accounts WHERE sid = %s", (account_sid,))
     if row is None:
         raise NotFound.resource(f"/Accounts/{account_sid}")
-    return str(row["auth_token"])
+    return str(crypto.opened(row["auth_token"]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import field_validator
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -16,6 +17,7 @@ from domain.permissions import (
     NotificationLevel,
     RoleType,
 )
+from storage import crypto
 from storage.columns import (
     account_fk,
     created_at,
@@ -43,6 +45,8 @@ class UserRow(SQLModel):
     role_sid: str | None = Field(default=None, max_length=34)
     date_created: datetime | None = created_at()
     date_updated: datetime | None = updated_at()
+
+    _open = field_validator("attributes", mode="before")(crypto.opened)  # sealed (storage/crypto.py)
 
 
 class User(UserRow, table=True):
@@ -98,6 +102,9 @@ class CredentialRow(SQLModel):
     secret: str | None = None
     date_created: datetime | None = created_at()
     date_updated: datetime | None = updated_at()
+
+    # The certificate, private key and secrets are sealed (storage/crypto.py).
+    _open = field_validator("certificate", "private_key", "api_key", "secret", mode="before")(crypto.opened)
 
 
 class Credential(CredentialRow, table=True):

@@ -33,7 +33,9 @@ from domain.sids import SidPrefix, new_sid
 from domain.states import CONVERSATION_TRANSITIONS, ConversationState, StateChangeReason
 from domain.timers import check_timer, closed_timer, inactive_timer
 from domain.webhooks import SYSTEM, Actor, ScopedWebhookTarget, WebhookEvent, webhook_date
+from storage import crypto
 from storage.accounts.tables import AccountRow
+from storage.attributes import attributes_of
 from storage.conversations import media, roles, users, webhooks
 from storage.conversations.tables import (
     AddressConfigurationRow,
@@ -139,9 +141,9 @@ async def create_conversation(
             "account": account_sid,
             "service": chat_service_sid,
             "messaging": messaging_service_sid,
-            "friendly": friendly_name,
+            "friendly": await crypto.seal(uow, account_sid, friendly_name),
             "unique": unique_name,
-            "attributes": attributes,
+            "attributes": await crypto.seal(uow, account_sid, attributes),
             "state": effective.value,
             "address": address_sid,
             "inactive": inactive,
@@ -229,8 +231,8 @@ async def update_conversation(
          WHERE sid = %(sid)s RETURNING *
         """,
         {
-            "friendly": changes.friendly_name,
-            "attributes": changes.attributes,
+            "friendly": await crypto.seal(uow, conversation.account_sid, changes.friendly_name),
+            "attributes": await crypto.seal(uow, conversation.account_sid, changes.attributes),
             "state": state.value,
             "unique": changes.unique_name,
             "messaging": changes.messaging_service_sid,
@@ -403,12 +405,19 @@ async def find_participant(
     uow: UnitOfWork, *, conversation_sid: str, identity: str | None, worker_sid: str | None = None
 ) -> ParticipantRow | None:
     """The caller's own participant: by its token identity, or (an agent) by the worker SID it joined with."""
-    return await uow.one(
-        ParticipantRow,
-        "SELECT * FROM participants WHERE conversation_sid = %s AND (identity = %s OR "
-        "(%s::text IS NOT NULL AND attributes::jsonb->>'worker_sid' = %s)) LIMIT 1",
-        (conversation_sid, identity, worker_sid, worker_sid),
-    )
+    if identity is not None:
+        found = await uow.one(
+            ParticipantRow,
+            "SELECT * FROM participants WHERE conversation_sid = %s AND identity = %s",
+            (conversation_sid, identity),
+        )
+        if found is not None or worker_sid is None:
+            return found
+    if worker_sid is None:
+        return None
+    # Attributes are sealed: an agent's participant is recognised by the worker SID in them, here.
+    rows = await uow.all(ParticipantRow, "SELECT * FROM participants WHERE conversation_sid = %s", (conversation_sid,))
+    return next((p for p in rows if attributes_of(p.attributes).get("worker_sid") == worker_sid), None)
 
 
 async def join(
@@ -421,11 +430,16 @@ async def join(
         raise Conflict("The conversation is closed; it is read-only", code=50407)
     binding = participant.binding()
     if participant.address is not None:
+        # Addresses are sealed; they are found through their blind indexes (storage/crypto.py).
         clash = await uow.fetchone(
             "SELECT p.conversation_sid FROM participants p JOIN conversations c ON c.sid = p.conversation_sid "
-            "WHERE p.account_sid = %s AND p.messaging_binding->>'address' = %s "
-            "AND p.messaging_binding->>'proxy_address' = %s AND c.state <> 'closed' LIMIT 1",
-            (conversation.account_sid, participant.address, participant.proxy_address),
+            "WHERE p.account_sid = %s AND p.binding_address_hash = %s "
+            "AND p.binding_proxy_hash IS NOT DISTINCT FROM %s AND c.state <> 'closed' LIMIT 1",
+            (
+                conversation.account_sid,
+                await crypto.blind_index(uow, conversation.account_sid, participant.address),
+                await crypto.blind_index(uow, conversation.account_sid, participant.proxy_address),
+            ),
         )
         if clash is not None:
             raise Conflict(
@@ -443,6 +457,20 @@ async def join(
         date_created=participant.date_created,
         date_updated=participant.date_updated,
         actor=actor,
+    )
+
+
+async def sealed_binding(
+    uow: UnitOfWork, account_sid: str, binding: dict[str, Any] | None
+) -> tuple[str | None, str | None, str | None]:
+    """A messaging binding as stored: the sealed document, then the blind indexes of its address and proxy
+    address (what inbound messages and the one-open-conversation rule look it up by)."""
+    if not binding:
+        return None, None, None
+    return (
+        await crypto.seal_json(uow, account_sid, binding),
+        await crypto.blind_index(uow, account_sid, binding.get("address")),
+        await crypto.blind_index(uow, account_sid, binding.get("proxy_address")),
     )
 
 
@@ -498,8 +526,9 @@ async def add_participant(
         ParticipantRow,
         """
         INSERT INTO participants (sid, account_sid, conversation_sid, chat_service_sid, identity, attributes,
-                                  messaging_binding, role_sid, date_created, date_updated)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, COALESCE(%s, now()), COALESCE(%s, %s, now())) RETURNING *
+                                  messaging_binding, binding_address_hash, binding_proxy_hash, role_sid,
+                                  date_created, date_updated)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, COALESCE(%s, now()), COALESCE(%s, %s, now())) RETURNING *
         """,
         (
             new_sid(SidPrefix.PARTICIPANT),
@@ -507,8 +536,8 @@ async def add_participant(
             conversation_sid,
             conversation.chat_service_sid,
             identity,
-            attributes,
-            Jsonb(messaging_binding) if messaging_binding is not None else None,
+            await crypto.seal(uow, conversation.account_sid, attributes),
+            *await sealed_binding(uow, conversation.account_sid, messaging_binding),
             role_sid,
             date_created,
             date_updated,
@@ -617,16 +646,23 @@ async def update_participant(
         UPDATE participants
            SET attributes = COALESCE(%(attributes)s, attributes), role_sid = COALESCE(%(role)s, role_sid),
                identity = COALESCE(%(identity)s, identity), messaging_binding = %(binding)s,
+               binding_address_hash = %(address_hash)s, binding_proxy_hash = %(proxy_hash)s,
                last_read_message_index = COALESCE(%(read_index)s, last_read_message_index),
                last_read_timestamp = COALESCE(%(read_at)s, %(read_at_default)s, last_read_timestamp),
                date_created = COALESCE(%(created)s, date_created), date_updated = COALESCE(%(updated)s, now())
          WHERE sid = %(sid)s RETURNING *
         """,
         {
-            "attributes": changes.attributes,
+            "attributes": await crypto.seal(uow, participant.account_sid, changes.attributes),
             "role": changes.role_sid,
             "identity": changes.identity,
-            "binding": Jsonb(binding) if binding else None,
+            **dict(
+                zip(
+                    ("binding", "address_hash", "proxy_hash"),
+                    await sealed_binding(uow, participant.account_sid, binding or None),
+                    strict=True,
+                )
+            ),
             "read_index": changes.last_read_message_index,
             "read_at": changes.last_read_timestamp,
             # A new read horizon without a timestamp is read now.
@@ -733,6 +769,7 @@ async def create_message(
         if media_sids
         else None
     )
+    key = await crypto.sealer(uow, conversation.account_sid)
     message = await uow.one(
         MessageRow,
         """
@@ -748,8 +785,8 @@ async def create_message(
             conversation.chat_service_sid,
             conversation.last_message_index,
             author,
-            body,
-            attributes,
+            key.seal(body) if body is not None else None,
+            key.seal(attributes),
             participant_sid,
             idempotency_key,
             Jsonb(media_items) if media_items is not None else None,
@@ -814,8 +851,8 @@ async def update_message(
         "author = COALESCE(%s, author), date_created = COALESCE(%s, date_created), "
         "date_updated = COALESCE(%s, now()) WHERE sid = %s RETURNING *",
         (
-            changes.body,
-            changes.attributes,
+            await crypto.seal(uow, message.account_sid, changes.body),
+            await crypto.seal(uow, message.account_sid, changes.attributes),
             changes.author,
             changes.date_created,
             changes.date_updated,

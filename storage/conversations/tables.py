@@ -6,11 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, Integer, UniqueConstraint, text
+from pydantic import field_validator
+from sqlalchemy import Column, Index, Integer, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from domain.states import ConversationState, DeliveryStatus
 from domain.webhooks import ScopedWebhookTarget, WebhookMethod, WebhookTarget
+from storage import crypto
 from storage.columns import account_fk, created_at, default, enum_column, jsonb, sid_pk, tstz, updated_at
 
 
@@ -56,6 +58,9 @@ class ConversationRow(SQLModel):
     date_created: datetime | None = created_at()
     date_updated: datetime | None = updated_at()
 
+    # A web chat's conversation is named after its customer: sealed, like the attributes.
+    _open = field_validator("friendly_name", "attributes", mode="before")(crypto.opened)
+
 
 class Conversation(ConversationRow, table=True):
     __tablename__ = "conversations"
@@ -69,12 +74,18 @@ class ParticipantRow(SQLModel):
     chat_service_sid: str = Field(max_length=34)
     identity: str | None = Field(default=None, max_length=256)
     attributes: str = default("{}")
-    messaging_binding: dict[str, Any] | None = jsonb(nullable=True)
+    # Sealed JSON (storage/crypto.py); found by the blind indexes of its address and proxy address.
+    messaging_binding: dict[str, Any] | None = Field(default=None, sa_type=Text, nullable=True)
+    binding_address_hash: str | None = Field(default=None, max_length=64)
+    binding_proxy_hash: str | None = Field(default=None, max_length=64)
     role_sid: str | None = Field(default=None, max_length=34)
     last_read_message_index: int | None = None
     last_read_timestamp: datetime | None = tstz()
     date_created: datetime | None = created_at()
     date_updated: datetime | None = updated_at()
+
+    _open = field_validator("attributes", mode="before")(crypto.opened)
+    _open_binding = field_validator("messaging_binding", mode="before")(crypto.opened_json)
 
 
 class Participant(ParticipantRow, table=True):
@@ -97,13 +108,15 @@ class MessageRow(SQLModel):
     chat_service_sid: str = Field(max_length=34)
     index: int
     author: str = Field(max_length=256)
-    body: str | None = None
+    body: str | None = None  # sealed, like attributes (storage/crypto.py); the row model opens both
     attributes: str = default("{}")
     participant_sid: str | None = Field(default=None, max_length=34)
     media: list[dict[str, Any]] | None = jsonb(nullable=True)
     idempotency_key: str | None = Field(default=None, max_length=128)
     date_created: datetime | None = created_at()
     date_updated: datetime | None = updated_at()
+
+    _open = field_validator("body", "attributes", mode="before")(crypto.opened)
 
 
 class Message(MessageRow, table=True):

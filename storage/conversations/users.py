@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
 from domain.errors import Conflict, InvalidParameter, NotFound
 from domain.permissions import CredentialType, NotificationLevel, RoleType
@@ -23,6 +23,7 @@ from domain.realtime import StreamEvent
 from domain.sids import SidPrefix, new_sid
 from domain.states import ConversationState
 from domain.webhooks import SYSTEM, Actor, WebhookEvent, webhook_date
+from storage import crypto
 from storage.conversations import roles, webhooks
 from storage.conversations import service as conversations
 from storage.conversations.identity_tables import CredentialRow, UserRow
@@ -66,7 +67,7 @@ async def create_user(
             "service": chat_service_sid,
             "identity": identity,
             "friendly": friendly_name,
-            "attributes": attributes,
+            "attributes": await crypto.seal(uow, account_sid, attributes),
             "role": role_sid,
         },
     )
@@ -176,7 +177,12 @@ async def update_user(uow: UnitOfWork, *, user: UserRow, changes: UserChanges, a
         "UPDATE conversation_users SET friendly_name = COALESCE(%s, friendly_name), "
         "attributes = COALESCE(%s, attributes), role_sid = COALESCE(%s, role_sid), date_updated = now() "
         "WHERE sid = %s RETURNING *",
-        (changes.friendly_name, changes.attributes, changes.role_sid, user.sid),
+        (
+            changes.friendly_name,
+            await crypto.seal(uow, user.account_sid, changes.attributes),
+            changes.role_sid,
+            user.sid,
+        ),
     )
     if row is None:
         raise NotFound.resource(f"/Users/{user.sid}")
@@ -214,6 +220,8 @@ class UserConversationView(BaseModel):
     # Messages after the read horizon; None while the participant has never set one (as Twilio's SDKs report).
     unread_messages_count: int | None
     notification_level: NotificationLevel
+
+    _open = field_validator("friendly_name", "attributes", mode="before")(crypto.opened)
 
 
 # The user's participants, by identity, in the conversations of its own service.
@@ -332,6 +340,14 @@ async def leave_conversation(uow: UnitOfWork, *, user: UserRow, conversation_sid
 # --- the conversations an identity or an address is in ------------------------------------------------------
 
 
+async def _address_index(uow: UnitOfWork, chat_service_sid: str, address: str | None) -> str | None:
+    """The blind index an address is stored under in the service's account (addresses are sealed)."""
+    if address is None:
+        return None
+    service = await uow.fetchone("SELECT account_sid FROM conversation_services WHERE sid = %s", (chat_service_sid,))
+    return await crypto.blind_index(uow, service["account_sid"], address) if service else None
+
+
 class ParticipantConversationView(BaseModel):
     account_sid: str
     chat_service_sid: str
@@ -348,6 +364,9 @@ class ParticipantConversationView(BaseModel):
     conversation_state: ConversationState
     timers_date_inactive: datetime | None
     timers_date_closed: datetime | None
+
+    _open = field_validator("conversation_friendly_name", "conversation_attributes", mode="before")(crypto.opened)
+    _open_binding = field_validator("participant_messaging_binding", mode="before")(crypto.opened_json)
 
 
 async def participant_conversations(
@@ -376,10 +395,10 @@ async def participant_conversations(
           JOIN conversations c ON c.sid = p.conversation_sid
           LEFT JOIN conversation_users u ON u.chat_service_sid = c.chat_service_sid AND u.identity = p.identity
          WHERE c.chat_service_sid = %s
-           AND (p.identity = %s OR p.messaging_binding->>'address' = %s)
+           AND (p.identity = %s OR (p.account_sid = c.account_sid AND p.binding_address_hash = %s))
          ORDER BY c.date_created, c.sid, p.sid
         """,
-        (chat_service_sid, identity, address),
+        (chat_service_sid, identity, await _address_index(uow, chat_service_sid, address)),
         page,
     )
 
@@ -399,6 +418,14 @@ class CredentialFields:
     secret: str | None = None
 
 
+async def _sealed_secrets(uow: UnitOfWork, account_sid: str, fields: CredentialFields) -> list[str | None]:
+    """certificate, private_key, api_key, secret as stored: sealed (None stays None)."""
+    return [
+        await crypto.seal(uow, account_sid, value)
+        for value in (fields.certificate, fields.private_key, fields.api_key, fields.secret)
+    ]
+
+
 async def create_credential(
     uow: UnitOfWork, *, account_sid: str, type: CredentialType, fields: CredentialFields
 ) -> CredentialRow:
@@ -412,10 +439,7 @@ async def create_credential(
             type.value,
             fields.friendly_name,
             bool(fields.sandbox),
-            fields.certificate,
-            fields.private_key,
-            fields.api_key,
-            fields.secret,
+            *await _sealed_secrets(uow, account_sid, fields),
         ),
     )
     assert row is not None
@@ -454,10 +478,7 @@ async def update_credential(
             type.value if type is not None else None,
             fields.friendly_name,
             fields.sandbox,
-            fields.certificate,
-            fields.private_key,
-            fields.api_key,
-            fields.secret,
+            *await _sealed_secrets(uow, credential.account_sid, fields),
             credential.sid,
         ),
     )

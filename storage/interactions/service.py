@@ -39,6 +39,7 @@ from domain.states import (
     TaskStatus,
     check_transition,
 )
+from storage import crypto
 from storage.attributes import attributes_of
 from storage.conversations import service as conversations
 from storage.conversations.tables import ConversationRow, MessageRow
@@ -90,6 +91,16 @@ async def get_participant(uow: UnitOfWork, *, channel: InteractionChannelRow, si
         (sid, channel.sid),
         resource=f"/Participants/{sid}",
     )
+
+
+async def conversation_routed_in(uow: UnitOfWork, *, conversation_sid: str, workspace_sid: str) -> bool:
+    """Whether a task of the conversation's interaction channels was ever routed in the workspace."""
+    row = await uow.fetchone(
+        "SELECT 1 FROM interaction_channels c JOIN tasks t ON t.interaction_channel_sid = c.sid "
+        "WHERE c.conversation_sid = %s AND t.workspace_sid = %s LIMIT 1",
+        (conversation_sid, workspace_sid),
+    )
+    return row is not None
 
 
 async def can_read_interaction(
@@ -183,10 +194,17 @@ async def create_interaction(
             ),
             if_absent=True,
         )
-    customer = await uow.fetchone(
-        "SELECT sid FROM participants WHERE conversation_sid = %s "
-        "AND COALESCE(attributes::jsonb->>'role', '') <> 'agent' ORDER BY date_created LIMIT 1",
-        (conversation.sid,),
+    # Attributes are sealed, so the customer (the first participant that is not an agent) is picked here.
+    customer = next(
+        (
+            row
+            for row in await uow.fetchall(
+                "SELECT sid, attributes FROM participants WHERE conversation_sid = %s ORDER BY date_created",
+                (conversation.sid,),
+            )
+            if attributes_of(row["attributes"]).get("role") != "agent"
+        ),
+        None,
     )
     if customer is None and channel.initiated_by is InitiatedBy.CUSTOMER:
         raise InvalidParameter(f"Conversation {conversation.sid} has no customer participant to route for")
@@ -216,7 +234,7 @@ async def create_interaction(
     row = await uow.one(
         InteractionRow,
         "UPDATE interactions SET routing = %s WHERE sid = %s RETURNING *",
-        (Jsonb(await routing_of(uow, task)), opened.interaction_sid),
+        (Jsonb(await crypto.seal_document(uow, account_sid, await routing_of(uow, task))), opened.interaction_sid),
     )
     assert row is not None
     return row
@@ -324,7 +342,14 @@ async def open_channel(
     await uow.execute(
         "INSERT INTO interactions (sid, account_sid, channel, routing, interaction_context_sid, webhook_ttid) "
         "VALUES (%s, %s, %s, %s, %s, %s)",
-        (interaction_sid, account_sid, Jsonb(described), Jsonb(routing), interaction_context_sid, webhook_ttid),
+        (
+            interaction_sid,
+            account_sid,
+            Jsonb(described),
+            Jsonb(await crypto.seal_document(uow, account_sid, routing)),
+            interaction_context_sid,
+            webhook_ttid,
+        ),
     )
     channel = await uow.one(
         InteractionChannelRow,
@@ -338,7 +363,7 @@ async def open_channel(
             interaction_sid,
             channel_type,
             conversation_sid,
-            Jsonb(routing.get("properties", routing)),
+            Jsonb(await crypto.seal_document(uow, account_sid, routing.get("properties", routing))),
         ),
     )
     assert channel is not None
@@ -354,6 +379,7 @@ async def open_channel(
                 "conversation_sid": conversation_sid,
                 "participant_sid": customer_participant_sid,
                 "identity": (participant or {}).get("identity"),
+                # Still sealed: the row model opens it (storage/interactions/tables.py).
                 "messaging_binding": (participant or {}).get("messaging_binding"),
             },
         )
@@ -728,7 +754,7 @@ async def flex_task_attributes(
     started_by = initiated_by or InitiatedBy((interaction or {}).get("channel", {}).get("initiated_by") or "customer")
     direction = "outbound" if started_by is InitiatedBy.AGENT else "inbound"
     customer_attributes = attributes_of((customer or {}).get("attributes"))
-    binding = (customer or {}).get("messaging_binding") or {}
+    binding = crypto.opened_json((customer or {}).get("messaging_binding")) or {}
     address = (customer or {}).get("identity") or binding.get("address")
     customer_name = customer_attributes.get("friendly_name") or address or "Customer"
     attributes: dict[str, Any] = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import field_validator
 from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
@@ -15,6 +16,7 @@ from domain.states import (
     TransferStatus,
     TransferType,
 )
+from storage import crypto
 from storage.columns import (
     account_fk,
     created_at,
@@ -31,11 +33,13 @@ class InteractionRow(SQLModel):
     sid: str = sid_pk()
     account_sid: str = account_fk()
     channel: dict[str, Any] = jsonb()
-    routing: dict[str, Any] = jsonb()
+    routing: dict[str, Any] = jsonb()  # sealed: it carries the task's attributes (storage/crypto.py)
     interaction_context_sid: str | None = Field(default=None, max_length=34)
     webhook_ttid: str | None = Field(default=None, max_length=128)
     date_created: datetime | None = created_at()
     date_updated: datetime | None = updated_at()
+
+    _open = field_validator("routing", mode="before")(crypto.opened_document)
 
 
 class Interaction(InteractionRow, table=True):
@@ -56,6 +60,8 @@ class InteractionChannelRow(SQLModel):
     error_code: int | None = None
     error_message: str | None = None
     date_created: datetime | None = created_at()
+
+    _open = field_validator("routing", mode="before")(crypto.opened_document)
     date_updated: datetime | None = updated_at()
 
 
@@ -84,6 +90,14 @@ class InteractionParticipantRow(SQLModel):
     date_created: datetime | None = created_at()
     date_updated: datetime | None = updated_at()
 
+    @field_validator("media_properties", mode="before")
+    @classmethod
+    def _open_binding(cls, value: Any) -> Any:
+        """A customer's messaging binding is copied here sealed, as the participant keeps it."""
+        if isinstance(value, dict) and isinstance(value.get("messaging_binding"), str):
+            return {**value, "messaging_binding": crypto.opened_json(value["messaging_binding"])}
+        return value
+
 
 class InteractionParticipant(InteractionParticipantRow, table=True):
     __tablename__ = "interaction_participants"
@@ -101,6 +115,8 @@ class InteractionInviteRow(SQLModel):
     task_sid: str | None = Field(default=None, max_length=34)
     date_created: datetime | None = created_at()
     date_updated: datetime | None = updated_at()
+
+    _open = field_validator("routing", mode="before")(crypto.opened_document)
 
 
 class InteractionInvite(InteractionInviteRow, table=True):

@@ -36,6 +36,7 @@ from domain.states import (
     TransferStatus,
     TransferType,
 )
+from storage import crypto
 from storage.attributes import attributes_of
 from storage.db import UnitOfWork
 from storage.interactions import service as interactions
@@ -99,7 +100,7 @@ async def _insert_invite(
             channel.account_sid,
             channel.interaction_sid,
             channel.sid,
-            Jsonb(await interactions.routing_of(uow, task)),
+            Jsonb(await crypto.seal_document(uow, channel.account_sid, await interactions.routing_of(uow, task))),
             task.sid,
         ),
     )

@@ -6,16 +6,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import field_validator
 from sqlalchemy import BigInteger, Column, DateTime, Index, func, text
 from sqlmodel import Field, SQLModel
 
+from storage import crypto
 from storage.columns import created_at, default, jsonb, tstz
 
 
 class OutboxRow(SQLModel):
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
     account_sid: str = Field(max_length=34)
-    # The command's type (domain.outbox); the payload is the command as JSON.
+    # The command's type (domain.outbox); the payload is the command as JSON, sealed (storage/crypto.py).
     kind: str = Field(max_length=32)
     dedupe_key: str = Field(max_length=128, unique=True)
     payload: dict[str, Any] = jsonb()
@@ -29,6 +31,8 @@ class OutboxRow(SQLModel):
     dispatched_at: datetime | None = tstz()
     # Set when the row gave up (attempts exhausted or a payload that can never be dispatched).
     dead_at: datetime | None = tstz()
+
+    _open = field_validator("payload", mode="before")(crypto.opened_document)
 
 
 class OutboxEntry(OutboxRow, table=True):

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import field_validator
 from sqlalchemy import BigInteger, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from storage import crypto
 from storage.columns import created_at, jsonb
 
 
@@ -22,6 +24,8 @@ class RealtimeEventRow(SQLModel):
     type: str = Field(max_length=64)
     data: dict[str, Any] = jsonb()
     created_at: datetime | None = created_at()
+
+    _open = field_validator("data", mode="before")(crypto.opened_values)
 
 
 class RealtimeEvent(RealtimeEventRow, table=True):

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from domain.assignment import CallbackAnswer, Instruction
 from domain.errors import Conflict
 from domain.states import ReservationStatus
+from storage import crypto
 from storage.accounts.service import auth_token
 from storage.db import UnitOfWork
 from storage.taskrouter.routing import update_reservation
@@ -54,7 +55,7 @@ async def assignment_call(uow: UnitOfWork, *, reservation_sid: str) -> Assignmen
         ("WorkerSid", row["worker_sid"]),
         ("WorkerAttributes", row["worker_attributes"]),
         ("TaskSid", row["task_sid"]),
-        ("TaskAttributes", row["task_attributes"]),
+        ("TaskAttributes", crypto.opened(row["task_attributes"])),
         ("TaskAge", str(row["task_age"])),
         ("TaskPriority", str(row["priority"])),
         ("ReservationSid", row["sid"]),

@@ -21,6 +21,7 @@ from domain.events import ActorType, EventType, ResourceType, callback_params, w
 from domain.outbox import DeliverWebhook
 from domain.sids import SidPrefix, new_sid
 from domain.webhooks import WebhookDelivery, WebhookMethod
+from storage import crypto
 from storage.db import UnitOfWork
 
 # The scope of a workspace's event callback in WebhookDelivery (Conversations' are account/service/WH…).
@@ -188,7 +189,7 @@ async def _callback(
             resource_type=resource_type.value,
             resource_sid=resource_sid,
             date=row["event_date"],
-            data=row["data"],
+            data=crypto.opened_values(row["data"]),
         ),
         scope=CALLBACK_SCOPE,
     )

@@ -33,6 +33,7 @@ from domain.routing.signals import RoutingEvent, RoutingEventKind
 from domain.routing.step import TaskStep
 from domain.sids import SidPrefix, new_sid
 from domain.states import ReservationStatus, TaskStatus
+from storage import crypto
 from storage.attributes import attributes_of
 from storage.db import UnitOfWork
 from storage.taskrouter.events import record_event
@@ -388,7 +389,7 @@ async def _reserve(
             "workspace_sid": workspace.sid,
             "worker_sid": worker.sid,
             "timeout": offer.reservation_timeout,
-            "task_attributes": task_row["attributes"],
+            "task_attributes": crypto.opened(task_row["attributes"]),
             "task_channel_sid": task_row["task_channel_sid"],
             "task_queue_sid": task_row["task_queue_sid"],
             "interaction_channel_sid": task_row["interaction_channel_sid"],

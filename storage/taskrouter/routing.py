@@ -29,6 +29,7 @@ from domain.states import (
     TaskStatus,
     check_transition,
 )
+from storage import crypto
 from storage.db import UnitOfWork
 from storage.interactions import service as interactions
 from storage.interactions import transfers
@@ -154,7 +155,7 @@ async def insert_task(
             workspace_sid,
             workflow_sid,
             task_channel_sid,
-            attributes,
+            await crypto.seal(uow, account_sid, attributes),
             priority,
             ttl,
             virtual_start_time,
@@ -447,7 +448,12 @@ async def update_task(
             "UPDATE tasks SET attributes = COALESCE(%s, attributes), priority = COALESCE(%s, priority), "
             "virtual_start_time = COALESCE(%s, virtual_start_time), "
             "version = version + 1, date_updated = now() WHERE sid = %s",
-            (changes.attributes, changes.priority, changes.virtual_start_time, task_sid),
+            (
+                await crypto.seal(uow, task.account_sid, changes.attributes),
+                changes.priority,
+                changes.virtual_start_time,
+                task_sid,
+            ),
         )
         await record_event(
             uow,

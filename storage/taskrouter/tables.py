@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import field_validator
 from sqlalchemy import CheckConstraint, Column, Index, Integer, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
@@ -21,6 +22,7 @@ from domain.limits import (
 from domain.routing.engine import QueueOrder
 from domain.routing.step import TaskStep
 from domain.states import ReservationStatus, TaskStatus
+from storage import crypto
 from storage.columns import account_fk, created_at, default, enum_column, jsonb, sid_pk, tstz, updated_at
 
 
@@ -195,6 +197,9 @@ class TaskRow(SQLModel):
     date_created: datetime | None = created_at()
     date_updated: datetime | None = updated_at()
 
+    # A task's attributes carry the customer's details: sealed at rest (storage/crypto.py).
+    _open = field_validator("attributes", mode="before")(crypto.opened)
+
 
 class Task(TaskRow, table=True):
     __tablename__ = "tasks"
@@ -254,6 +259,8 @@ class TaskRouterEventRow(SQLModel):
     description: str = default("")
     event_data: dict[str, Any] = jsonb()
     event_date: datetime | None = created_at()
+
+    _open = field_validator("event_data", mode="before")(crypto.opened_values)
 
 
 class TaskRouterEvent(TaskRouterEventRow, table=True):

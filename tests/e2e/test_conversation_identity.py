@@ -15,6 +15,7 @@ from twilio.rest import Client
 
 from domain import permissions
 from storage.accounts.service import Credentials, create_account
+from storage.conversations.identity_tables import CredentialRow
 from tests.support.contact_center import ok
 
 DEFAULT_ROLE_NAMES = {"service admin", "service user", "channel admin", "channel user"}
@@ -318,12 +319,18 @@ async def test_credentials_keep_their_secrets(twilio: Client, api: httpx.AsyncCl
             assert secret not in body
         assert "private_key" not in body and "certificate" not in body
     async with db.read() as q:
-        stored = await q.fetchall(
-            "SELECT sid, certificate, private_key, secret FROM conversation_credentials WHERE account_sid = %s "
-            "ORDER BY date_created",
+        raw = await q.fetchall(
+            "SELECT certificate, private_key, secret FROM conversation_credentials WHERE account_sid = %s",
             (tenant.account_sid,),
         )
-    assert [(r["certificate"], r["private_key"], r["secret"]) for r in stored] == [
+        stored = await q.all(
+            CredentialRow,
+            "SELECT * FROM conversation_credentials WHERE account_sid = %s ORDER BY date_created",
+            (tenant.account_sid,),
+        )
+    # Sealed at rest (storage/crypto.py); the row model opens them.
+    assert not any(secret in str(r) for r in raw for secret in ("BEGIN", "fcm-server-key-1234"))
+    assert [(r.certificate, r.private_key, r.secret) for r in stored] == [
         (certificate, private_key, None),
         (None, None, "fcm-server-key-1234"),
     ]

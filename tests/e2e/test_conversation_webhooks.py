@@ -13,6 +13,7 @@ import pytest
 from temporalio.client import WorkflowFailureError
 
 from storage.accounts.service import Credentials, create_account
+from tests.support import outbox
 from tests.support.contact_center import ok, start_webchat
 from tests.support.histories import record_handle
 from tests.support.webhooks import Answer, Receiver, webhook_receiver
@@ -92,12 +93,7 @@ async def test_rest_actions_fire_post_events_only_when_asked_and_signed_as_twili
 async def deliveries(db, conversation_sid: str) -> list[dict]:
     """The webhook callbacks the conversation's actions recorded (in their own transactions)."""
     async with db.read() as q:
-        rows = await q.fetchall(
-            "SELECT payload FROM outbox WHERE kind = 'deliver_webhook' "
-            "AND payload->'delivery'->>'conversation_sid' = %s ORDER BY id",
-            (conversation_sid,),
-        )
-    return [r["payload"]["delivery"] for r in rows]
+        return await outbox.deliveries(q, conversation_sid=conversation_sid)
 
 
 async def test_filters_are_honoured_and_an_empty_url_clears_the_target(api, receiver: Receiver, db):

@@ -17,6 +17,7 @@ from temporalio.service import RPCError
 
 from storage.accounts.service import Credentials, create_account
 from storage.db import Database
+from tests.support import outbox
 from tests.support.contact_center import ok
 from tests.support.histories import record_handle
 from tests.support.waiting import eventually
@@ -56,12 +57,7 @@ def receiver() -> Iterator[Receiver]:
 async def callbacks(db: Database, url: str) -> list[dict[str, Any]]:
     """The event callbacks recorded for `url` (each in its event's transaction), oldest first."""
     async with db.read() as q:
-        rows = await q.fetchall(
-            "SELECT payload FROM outbox WHERE kind = 'deliver_webhook' "
-            "AND payload->'delivery'->>'scope' = 'workspace' AND payload->'delivery'->>'url' = %s ORDER BY id",
-            (url,),
-        )
-    return [r["payload"]["delivery"] for r in rows]
+        return await outbox.deliveries(q, scope="workspace", url=url)
 
 
 async def delivered(temporal: Client, delivery_id: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from storage.taskrouter import routing
 from storage.taskrouter import service as taskrouter
 from storage.taskrouter.models import NewWorkspace, TaskQueueFields
 from storage.taskrouter.tables import TaskRow
+from tests.support import outbox
 
 
 async def _one_agent_and_a_task(db: Database, account_sid: str) -> tuple[str, str, str]:
@@ -83,7 +84,7 @@ async def test_a_task_declined_max_assignment_count_times_is_canceled(db, accoun
     async with db.unit() as uow:
         reservation_sid = await _pending_reservation(db, task_sid)
         await routing.update_reservation(uow, reservation_sid=reservation_sid, status=ReservationStatus.REJECTED)
-        signals = await uow.fetchall("SELECT payload FROM outbox WHERE id = ANY(%s)", (uow.outbox_ids,))
+        signals = await outbox.payloads(uow, uow.outbox_ids)
     task = await _task(db, task_sid)
     assert task.assignment_status is TaskStatus.CANCELED
     assert task.reason == MAX_ASSIGNMENT_COUNT_REASON
@@ -95,7 +96,7 @@ async def test_a_task_declined_max_assignment_count_times_is_canceled(db, accoun
             "SELECT sum(reserved_tasks) AS reserved FROM worker_channels WHERE worker_sid = %s", (worker_sid,)
         )
     assert live["n"] == 0 and slots["reserved"] == 0
-    commands = [parse_command(row["payload"]) for row in signals]
+    commands = [parse_command(payload) for payload in signals]
     assert any(
         isinstance(c, SignalTaskWorkflow) and c.event.kind is RoutingEventKind.TASK_CANCELED for c in commands
     ), commands
