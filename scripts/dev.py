@@ -1,6 +1,7 @@
 """`make dev`: start the whole system on embedded defaults and print where to click.
 
-Temporal dev server (SQLite under .data/, Web UI on :8233, Parley's search attributes registered),
+Temporal dev server (SQLite under .data/, Web UI on :8233 decoding payloads through the api's codec endpoint,
+Parley's search attributes registered),
 PostgreSQL (embedded under .data/ unless DATABASE_URL is set), migrations, a first-run bootstrap (account,
 API key, demo workspace), then the api and the worker. Ctrl-C stops everything; data stays in .data/."""
 
@@ -40,7 +41,7 @@ def port_open(host: str, port: int) -> bool:
         return s.connect_ex((host, port)) == 0
 
 
-def start_temporal(grpc_port: int, ui_port: int) -> subprocess.Popen[bytes]:
+def start_temporal(grpc_port: int, ui_port: int, api_port: int) -> subprocess.Popen[bytes]:
     binary = shutil.which("temporal", path=str(Path(sys.executable).parent)) or shutil.which("temporal")
     if binary is None:
         sys.exit("temporal CLI not found: run `make install`")
@@ -58,6 +59,9 @@ def start_temporal(grpc_port: int, ui_port: int) -> subprocess.Popen[bytes]:
         str(grpc_port),
         "--ui-port",
         str(ui_port),
+        # Workflow payloads are sealed (core/codec.py); the UI asks the api to open them (api/routes/codec.py).
+        "--ui-codec-endpoint",
+        f"http://127.0.0.1:{api_port}/codec",
         "--namespace",
         "default",
         "--log-level",
@@ -164,7 +168,7 @@ def main() -> None:
     grpc_port = int(os.environ.get("TEMPORAL_PORT", "7233"))
     ui_port = int(os.environ.get("TEMPORAL_UI_PORT", "8233"))
     children: list[subprocess.Popen[bytes]] = []
-    temporal = start_temporal(grpc_port, ui_port)
+    temporal = start_temporal(grpc_port, ui_port, api_port)
     children.append(temporal)
     log(f"Temporal dev server on 127.0.0.1:{grpc_port} (data in .data/temporal.db)")
     database_url, pg = start_postgres()
@@ -172,12 +176,16 @@ def main() -> None:
     from storage.migrate import upgrade
 
     upgrade(database_url)
+    # Rows written before encryption at rest (an older .data/) are sealed now; nothing to do on a fresh one.
+    subprocess.run([sys.executable, "-m", "storage.reencrypt", "--database-url", database_url], cwd=ROOT, check=True)
     credentials, demo = asyncio.run(bootstrap(database_url))
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
         "TEMPORAL_ADDRESS": f"127.0.0.1:{grpc_port}",
         "PARLEY_PORT": str(api_port),
+        # The origin the codec endpoint lets call it (CORS), and trusts without credentials on loopback.
+        "PARLEY_TEMPORAL_UI_ORIGIN": os.environ.get("PARLEY_TEMPORAL_UI_ORIGIN", f"http://127.0.0.1:{ui_port}"),
     }
     for module in ("workers", "api"):
         children.append(subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env=env))
@@ -200,6 +208,7 @@ def main() -> None:
 
   API docs (OpenAPI)   {base}/docs
   Temporal UI          http://127.0.0.1:{ui_port}/namespaces/default/workflows
+                       (payloads are sealed; the UI opens them through {base}/codec)
   Customer web chat    {base}/chat/?address={demo["address_sid"]}
   Agent desktop alice  {agent_url(base, credentials, demo, "alice")}
   Agent desktop bob    {agent_url(base, credentials, demo, "bob")}

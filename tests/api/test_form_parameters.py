@@ -117,11 +117,15 @@ async def test_every_form_parameter_is_in_the_openapi_document(admin: httpx.Asyn
             if method == "post" and path not in ("/parley/v1/Outbox/DeadLetters/{row_id}",):
                 assert "requestBody" in operation, (method, path)
                 content = operation["requestBody"]["content"]
-                # Twilio's spec gives Interactions transfers and the bulk queue statistics a JSON body, a media
-                # upload is the file itself; every other body is a form.
+                # Twilio's spec gives Interactions transfers and the bulk queue statistics a JSON body, as
+                # Temporal's codec protocol does; a media upload is the file itself; every other body is a form.
                 if path.startswith("/mcs/"):
                     assert "image/png" in content and "application/x-www-form-urlencoded" not in content, path
                     continue
-                json_bodied = "/Transfers" in path or path.endswith("/TaskQueues/RealTimeStatistics")
+                json_bodied = (
+                    "/Transfers" in path
+                    or path.endswith("/TaskQueues/RealTimeStatistics")
+                    or path.startswith("/codec/")
+                )
                 wanted = "application/json" if json_bodied else "application/x-www-form-urlencoded"
                 assert wanted in content, (method, path)
