@@ -24,7 +24,7 @@ const $ = (id) => document.getElementById(id);
 const ui = Object.fromEntries([
   "topbar-right", "connection", "activity-control", "activity-dot", "activity", "me-avatar", "me-name", "role-badge",
   "sign-out", "banner", "missed", "missed-text", "missed-available", "missed-dismiss", "toast", "signin",
-  "signin-form", "signin-notice", "signin-token", "signin-error", "layout",
+  "signin-form", "signin-notice", "signin-token", "signin-error", "signin-sso", "signin-sso-button", "layout",
   "incoming-section", "incoming", "incoming-count", "incoming-empty", "tasks-section", "tasks", "tasks-count",
   "tasks-empty", "monitor-section", "monitor", "monitor-count", "monitor-updated", "monitor-empty", "placeholder",
   "placeholder-text", "conversation", "conversation-avatar", "conversation-title", "conversation-meta",
@@ -757,12 +757,41 @@ function showSignin(message = "", notice = null) {
   ui.topbarRight.hidden = true;
   ui.signinError.textContent = message;
   ui.signinToken.focus();
+  offerSso();
   if (notice) {
     ui.signinNotice.dataset.kind = notice.ok ? "ok" : "warning";
     ui.signinNotice.setAttribute("role", notice.ok ? "status" : "alert");
     // Filled after the page settles, so the (polite) live region announces it.
     setTimeout(() => (ui.signinNotice.textContent = notice.text), 100);
   }
+}
+
+let ssoOffered = false;
+
+/** "Sign in with SSO" when the server has single sign-on (docs/security/sso.md); the token form stays. */
+async function offerSso() {
+  if (ssoOffered) return;
+  ssoOffered = true;
+  let config = {};
+  try {
+    const res = await fetch("/parley/v1/Sso/Config", { headers: { Accept: "application/json" } });
+    if (res.ok) config = await res.json();
+  } catch {
+    return; // no answer: the token form is the way in
+  }
+  if (!config.enabled || !config.login_url) return;
+  ui.signinSso.hidden = false;
+  ui.signinSsoButton.addEventListener("click", () => location.assign(config.login_url));
+  // The first way in comes first, unless the agent has already started on the token.
+  if (document.activeElement === ui.signinToken && !ui.signinToken.value) ui.signinSsoButton.focus();
+}
+
+/** Single sign-on hands the token over in the fragment (browsers never send it to a server): keep it, clear the bar. */
+function takeSsoToken() {
+  const token = new URLSearchParams(location.hash.slice(1)).get("token");
+  if (!token) return;
+  storeToken(token);
+  history.replaceState(null, "", location.pathname + location.search);
 }
 
 function takeSignedOutNotice() {
@@ -909,6 +938,7 @@ document.addEventListener("visibilitychange", () => {
   }
 });
 
+takeSsoToken();
 const token = takeToken();
 if (token) start(token);
 else showSignin("", takeSignedOutNotice());
