@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -15,6 +14,7 @@ from api.forms.fields import (
     CallbackUrl,
     ConversationAttributes,
     ConversationsName,
+    DateTime,
     FormModel,
     JsonValue,
     MessageAttributes,
@@ -86,8 +86,8 @@ class CreateConversation(FormModel):
     timers_closed: TimerText | None = Field(
         None, alias="Timers.Closed", description="ISO 8601 duration of inactivity before `closed` (≥ PT10M)."
     )
-    date_created: datetime | None = Field(None, alias="DateCreated")
-    date_updated: datetime | None = Field(None, alias="DateUpdated")
+    date_created: DateTime | None = Field(None, alias="DateCreated")
+    date_updated: DateTime | None = Field(None, alias="DateUpdated")
 
 
 class UpdateConversation(FormModel):
@@ -100,8 +100,8 @@ class UpdateConversation(FormModel):
     messaging_service_sid: str | None = Field(None, alias="MessagingServiceSid")
     timers_inactive: TimerText | None = Field(None, alias="Timers.Inactive")
     timers_closed: TimerText | None = Field(None, alias="Timers.Closed")
-    date_created: datetime | None = Field(None, alias="DateCreated")
-    date_updated: datetime | None = Field(None, alias="DateUpdated")
+    date_created: DateTime | None = Field(None, alias="DateCreated")
+    date_updated: DateTime | None = Field(None, alias="DateUpdated")
 
 
 class CreateParticipant(FormModel):
@@ -119,8 +119,8 @@ class CreateParticipant(FormModel):
     )
     attributes: ParticipantAttributes | None = Field(None, alias="Attributes", description="A JSON object, up to 4 KB.")
     role_sid: str | None = Field(None, alias="RoleSid")
-    date_created: datetime | None = Field(None, alias="DateCreated")
-    date_updated: datetime | None = Field(None, alias="DateUpdated")
+    date_created: DateTime | None = Field(None, alias="DateCreated")
+    date_updated: DateTime | None = Field(None, alias="DateUpdated")
 
     def new(self) -> NewParticipant:
         return NewParticipant(
@@ -200,8 +200,8 @@ class CreateMessage(FormModel):
     author: ConversationsName | None = Field(
         None, alias="Author", description="Who wrote it (admins only; a token writes as its own identity)."
     )
-    date_created: datetime | None = Field(None, alias="DateCreated", description="Admins only: an import's time.")
-    date_updated: datetime | None = Field(None, alias="DateUpdated", description="Admins only.")
+    date_created: DateTime | None = Field(None, alias="DateCreated", description="Admins only: an import's time.")
+    date_updated: DateTime | None = Field(None, alias="DateUpdated", description="Admins only.")
 
 
 class _AutoCreationFields(FormModel):
@@ -332,17 +332,17 @@ class UpdateParticipant(FormModel):
     last_read_message_index: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = Field(
         None, alias="LastReadMessageIndex"
     )
-    last_read_timestamp: datetime | None = Field(None, alias="LastReadTimestamp")
-    date_created: datetime | None = Field(None, alias="DateCreated")
-    date_updated: datetime | None = Field(None, alias="DateUpdated")
+    last_read_timestamp: DateTime | None = Field(None, alias="LastReadTimestamp")
+    date_created: DateTime | None = Field(None, alias="DateCreated")
+    date_updated: DateTime | None = Field(None, alias="DateUpdated")
 
 
 class UpdateMessage(FormModel):
     body: str | None = Field(None, alias="Body")
     attributes: MessageAttributes | None = Field(None, alias="Attributes")
     author: ConversationsName | None = Field(None, alias="Author")
-    date_created: datetime | None = Field(None, alias="DateCreated")
-    date_updated: datetime | None = Field(None, alias="DateUpdated")
+    date_created: DateTime | None = Field(None, alias="DateCreated")
+    date_updated: DateTime | None = Field(None, alias="DateUpdated")
 
 
 class UpdateConfiguration(FormModel):

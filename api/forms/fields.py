@@ -102,15 +102,26 @@ def sid_of(prefix: SidPrefix) -> Callable[[str], str]:
     return check
 
 
+def _in_utc(value: datetime) -> datetime:
+    """A date-time as stored: in UTC (UTC when it has no offset), within years 1-9999 once there. PostgreSQL
+    stores one past either end (9999-12-31T23:59:59-14:00 is year 10000 in UTC) but Python cannot read it back."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"must fall within years 1-9999 in UTC, got '{value.isoformat()}'") from None
+
+
 def _past_date_time(value: Any) -> Any:
     """An ISO 8601 date-time (UTC when it has no offset) that is not in the future (a VirtualStartTime)."""
     if not isinstance(value, str):
         return value
     try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        given = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(f"must be an ISO 8601 date-time, got '{value}'") from None
-    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    parsed = _in_utc(given)
     if parsed > datetime.now(UTC):
         raise ValueError(f"must not be in the future, got '{value}'")
     return parsed
@@ -148,6 +159,7 @@ WorkerSid = Annotated[str, AfterValidator(sid_of(SidPrefix.WORKER))]
 WorkflowSid = Annotated[str, AfterValidator(sid_of(SidPrefix.WORKFLOW))]
 TaskQueueSid = Annotated[str, AfterValidator(sid_of(SidPrefix.TASK_QUEUE))]
 RoutingTargetSid = Annotated[str, AfterValidator(_routing_target)]
+DateTime = Annotated[datetime, AfterValidator(_in_utc)]
 PastDateTime = Annotated[datetime, BeforeValidator(_past_date_time)]
 WorkspaceSid = Annotated[str, AfterValidator(sid_of(SidPrefix.WORKSPACE))]
 AddressSid = Annotated[str, AfterValidator(sid_of(SidPrefix.ADDRESS_CONFIGURATION))]

@@ -3,12 +3,11 @@ push Credentials."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from pydantic import BeforeValidator, Field
 
-from api.forms.fields import Bool, ConversationAttributes, ConversationsName, FormModel, NonBlank, one_of
+from api.forms.fields import Bool, ConversationAttributes, ConversationsName, DateTime, FormModel, NonBlank, one_of
 from domain.limits import CONVERSATIONS_NAME_LIMIT
 from domain.permissions import (
     CREDENTIAL_FRIENDLY_NAME_LIMIT,
@@ -50,7 +49,7 @@ class UpdateUser(FormModel):
 
 class UpdateUserConversation(FormModel):
     notification_level: Level | None = Field(None, alias="NotificationLevel", description="`default` or `muted`.")
-    last_read_timestamp: datetime | None = Field(None, alias="LastReadTimestamp")
+    last_read_timestamp: DateTime | None = Field(None, alias="LastReadTimestamp")
     last_read_message_index: ReadIndex | None = Field(
         None, alias="LastReadMessageIndex", description="The participant's read horizon (a message index)."
     )
