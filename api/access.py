@@ -43,7 +43,12 @@ async def conversation_access(
     if participant is not None:
         return conversation, participant
     if principal.role is Role.SUPERVISOR and not write:
-        return conversation, None
+        # A supervisor reads the conversations routed in its own workspace, not every one of the account.
+        if principal.workspace_sid and await interactions.conversation_routed_in(
+            q, conversation_sid=conversation.sid, workspace_sid=principal.workspace_sid
+        ):
+            return conversation, None
+        raise PermissionDenied("The conversation was not routed in the supervisor's workspace")
     raise PermissionDenied("The token's identity is not a participant of this conversation")
 
 

@@ -7,7 +7,7 @@ import base64
 import binascii
 import hmac
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -35,6 +35,20 @@ class Principal:
     worker_sid: str | None = None
     workspace_sid: str | None = None
     chat_service_sid: str | None = None
+    # The credential used: the Account or API key SID of Basic auth, the signing key SID of an access token.
+    credential_sid: str | None = None
+    # An access token's `exp` (epoch seconds): a socket opened with it is closed then (api/routes/realtime.py).
+    expires_at: float | None = field(default=None, compare=False)
+
+    def same_holder(self, other: Principal) -> bool:
+        """Whether `other` (a renewed token) is for the same account, role, identity and scope."""
+        return (self.account_sid, self.role, self.identity, self.worker_sid, self.workspace_sid) == (
+            other.account_sid,
+            other.role,
+            other.identity,
+            other.worker_sid,
+            other.workspace_sid,
+        ) and self.chat_service_sid == other.chat_service_sid
 
     @property
     def is_admin(self) -> bool:
@@ -92,15 +106,11 @@ class Authenticator:
         return value
 
     async def basic(self, header: str) -> Principal:
-        try:
-            decoded = base64.b64decode(header.split(" ", 1)[1], validate=True).decode()
-            username, password = decoded.split(":", 1)
-        except (IndexError, ValueError, binascii.Error, UnicodeDecodeError):
-            raise AuthenticationFailed("Malformed Basic authorization header") from None
+        username, password = basic_credentials(header)
         found = await self._secret_for(username)
         if found is None or not hmac.compare_digest(found[1].encode(), password.encode()):
             raise AuthenticationFailed("Authentication Error - invalid username or password")
-        return Principal(account_sid=found[0], role=Role.ADMIN)
+        return Principal(account_sid=found[0], role=Role.ADMIN, credential_sid=username)
 
     async def token(self, token: str) -> Principal:
         try:
@@ -125,7 +135,21 @@ class Authenticator:
             raise AuthenticationFailed(f"Invalid access token: {exc}") from None
         if claims.get("sub") != account_sid:
             raise AuthenticationFailed("Access token subject does not own the signing key")
-        return principal_from_grants(account_sid, claims.get("grants") or {})
+        return replace(
+            principal_from_grants(account_sid, claims.get("grants") or {}),
+            credential_sid=key_sid,
+            expires_at=float(claims["exp"]),
+        )
+
+
+def basic_credentials(header: str) -> tuple[str, str]:
+    """(username, password) of an `Authorization: Basic …` header."""
+    try:
+        decoded = base64.b64decode(header.split(" ", 1)[1], validate=True).decode()
+        username, password = decoded.split(":", 1)
+    except (IndexError, ValueError, binascii.Error, UnicodeDecodeError):
+        raise AuthenticationFailed("Malformed Basic authorization header") from None
+    return username, password
 
 
 def principal_from_grants(account_sid: str, grants: dict[str, Any]) -> Principal:

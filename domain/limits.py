@@ -59,6 +59,11 @@ PARKED_CHANNEL_CLOSE_AFTER = 7 * 86_400
 # api process refreshes its agents' presence a few times per grace period.
 AGENT_PRESENCE_GRACE = 60.0
 PRESENCE_HEARTBEATS_PER_GRACE = 4
+# The largest per-stream sequence number and message index a real-time frame may name (an integer column).
+MAX_STREAM_SEQ = 2**31 - 1
+# Close code and error of a socket whose access token expired (docs/realtime.md); Twilio's 20104.
+TOKEN_EXPIRED_CLOSE_CODE = 4001
+TOKEN_EXPIRED_ERROR = 20104
 TRANSFER_DECLINED_REASON = "Declined by the receiving agent"
 TRANSFER_CANCELED_REASON = "Transfer taken back by the sender"
 TRANSFER_TIMEOUT_REASON = "Transfer timed out: nobody accepted"
@@ -134,3 +139,39 @@ OUTBOX_MAX_ATTEMPTS = 12  # then the row is dead-lettered (with backoff that is 
 OUTBOX_BACKOFF_INITIAL = 1.0  # seconds before the first retry; doubles per attempt
 OUTBOX_BACKOFF_MAX = 600.0
 OUTBOX_REDRIVE_BATCH = 500
+
+# --- Abuse limits ------------------------------------------------------------------------------------
+# Enforced in each api process separately (in memory): with N processes a client may get up to N times these.
+# The rate limits and the auth back-off can be tuned per deployment (core/settings.py, "# Abuse limits":
+# PARLEY_CREDENTIAL_REQUESTS_PER_SECOND and so on; docs/security/abuse-limits.md).
+# Per credential (the Basic username, or an access token's identity): far above what a contact center's own
+# servers, desktops and supervisors send, so only a runaway script or a stolen key ever meets it.
+CREDENTIAL_REQUESTS_PER_SECOND = 300.0
+CREDENTIAL_REQUEST_BURST = 600
+# The public web chat start (POST /flex-api/v2/WebChats), per client IP and address configuration: one
+# visitor's browser starts a chat now and then; a script creating conversations (and tasks for agents) is
+# cut off after the burst.
+WEBCHAT_STARTS_PER_MINUTE = 10.0
+WEBCHAT_START_BURST = 10
+# Failed authentication: this many failures within the window for one Basic username (an Account or API key
+# SID), or from one client IP (any scheme), and every attempt for it is a 429 until the oldest failure ages
+# out; the password is not even checked meanwhile.
+AUTH_FAILURES_PER_USERNAME = 10
+AUTH_FAILURES_PER_IP = 50
+AUTH_FAILURE_WINDOW = 300.0  # seconds
+# Frames one WebSocket may send per second (sustained, and in a burst: a desktop re-subscribing to all its
+# conversations at once); frames over it are answered with an error and not acted on.
+WEBSOCKET_FRAMES_PER_SECOND = 50.0
+WEBSOCKET_FRAME_BURST = 200
+# Request bodies (form or JSON) are refused with a 413 above this, before the route runs ...
+REQUEST_BODY_LIMIT = 1024 * 1024
+# ... but for a workflow's, whose Configuration may be MAX_WORKFLOW_CONFIGURATION_BYTES of JSON, which form
+# encoding can triple. Media uploads have MEDIA_MAX_BYTES.
+WORKFLOW_BODY_LIMIT = 4 * 1024 * 1024
+# Keys (credentials, IPs, usernames) one process tracks per limit before it forgets idle ones.
+ABUSE_TRACKED_KEYS = 100_000
+
+# --- Audit log ---------------------------------------------------------------------------------------
+# GET /parley/v1/AuditEvents reads the last 30 days unless StartDate/EndDate/Minutes say otherwise.
+AUDIT_DEFAULT_MINUTES = 30 * 24 * 60
+AUDIT_MAX_MINUTES = 366 * 24 * 60

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
+import time
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -19,13 +21,25 @@ from api.hardening import nul_in
 from api.messaging import post_message
 from api.prehooks import PreEvents
 from api.realtime import RealtimeHub, Subscription
+from api.realtime_frames import (
+    ReadFrame,
+    SendMessageFrame,
+    SubscribeFrame,
+    TypingFrame,
+    UnsubscribeFrame,
+    UpdateTokenFrame,
+    parse_frame,
+)
 from api.schemas.conversations import MessagePublic
-from domain.errors import InvalidParameter, ParleyError, PermissionDenied
+from api.throttle import AbuseGuard, RateLimited, client_ip, websocket_frames
+from domain.errors import AuthenticationFailed, ParleyError, PermissionDenied
+from domain.limits import TOKEN_EXPIRED_CLOSE_CODE, TOKEN_EXPIRED_ERROR
 from domain.sids import SidPrefix, is_sid
 from domain.webhooks import Actor
 from storage.conversations import service as conversations
 from storage.db import Database
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["Realtime"])
 
 
@@ -33,18 +47,31 @@ router = APIRouter(tags=["Realtime"])
 async def realtime(websocket: WebSocket) -> None:
     app = websocket.app
     authenticator: Authenticator = app.state.authenticator
+    guard: AbuseGuard = app.state.abuse
     token = websocket.query_params.get("token") or websocket.headers.get("x-twilio-token")
+    ip = client_ip(websocket)
     await websocket.accept()
     try:
-        if not token:
-            raise ParleyError("An access token is required (?token=)", code=20003, status=401)
-        principal = await authenticator.token(token)
+        # The same back-off and per-credential limit as REST (api/throttle.py).
+        guard.before_authentication(ip=ip, username=None)
+        try:
+            if not token:
+                raise AuthenticationFailed("An access token is required (?token=)")
+            principal = await authenticator.token(token)
+        except AuthenticationFailed:
+            guard.authentication_failed(ip=ip, username=None)
+            raise
+        guard.spend(principal)
     except ParleyError as exc:
-        await websocket.send_json({"type": "error", "code": exc.code, "message": exc.message})
-        await websocket.close(code=4401)
+        frame: dict[str, Any] = {"type": "error", "code": exc.code, "message": exc.message}
+        if isinstance(exc, RateLimited):
+            frame["retry_after"] = exc.retry_after
+        await websocket.send_json(frame)
+        await websocket.close(code=4429 if isinstance(exc, RateLimited) else 4401)
         return
     session = _Session(websocket, principal, app.state.hub, app.state.db, app.state.settings.base_url)
     session.pre_events = app.state.pre_events
+    session.authenticator = authenticator
     await session.run()
 
 
@@ -60,6 +87,9 @@ class _Session:
         self.subscriptions: dict[str, tuple[Subscription, asyncio.Task[None]]] = {}
         self.send_lock = asyncio.Lock()
         self.pre_events: PreEvents | None = None
+        self.authenticator: Authenticator | None = None
+        self.frames = websocket_frames()
+        self.expiry: asyncio.Task[None] | None = None
 
     async def send(self, payload: dict[str, Any]) -> None:
         async with self.send_lock:
@@ -78,9 +108,11 @@ class _Session:
         agent = self.principal.worker_sid if self.principal.role is Role.AGENT else None
         if agent is not None:
             await self.hub.agent_connected(agent)
+        self._arm_expiry()
         try:
             while True:
                 raw = await self.websocket.receive_text()
+                wait = self.frames.take("socket")  # every frame counts, even one that is not JSON
                 try:
                     request = json.loads(raw)
                     if not isinstance(request, dict):
@@ -88,66 +120,101 @@ class _Session:
                 except ValueError:
                     await self.send({"type": "error", "code": 20001, "message": "Frames must be JSON objects"})
                     continue
+                if wait > 0:
+                    limited = RateLimited("Too many frames on this socket; this one was not acted on", retry_after=wait)
+                    await self.send(
+                        {
+                            "type": "error",
+                            "id": request.get("id"),
+                            "code": limited.code,
+                            "message": limited.message,
+                            "retry_after": limited.retry_after,
+                        }
+                    )
+                    continue
                 if nul_in(request):
                     await self.send(
                         {"type": "error", "id": request.get("id"), "code": 20001, "message": "Frames cannot hold NUL"}
                     )
                     continue
                 await self.handle(request)
-        except WebSocketDisconnect:
-            pass
+        except (WebSocketDisconnect, RuntimeError):
+            pass  # the client left, or the server closed the socket (an expired token)
         finally:
+            if self.expiry is not None:
+                self.expiry.cancel()
             if agent is not None:
                 self.hub.agent_disconnected(agent)
             for subscription, pump in self.subscriptions.values():
                 pump.cancel()
                 self.hub.unsubscribe(subscription)
 
+    def _arm_expiry(self) -> None:
+        """Close the socket when its access token expires (a renewed token re-arms it)."""
+        if self.expiry is not None:
+            self.expiry.cancel()
+        expires_at = self.principal.expires_at
+        self.expiry = asyncio.create_task(self._expire(expires_at)) if expires_at is not None else None
+
+    async def _expire(self, expires_at: float) -> None:
+        await asyncio.sleep(max(0.0, expires_at - time.time()))
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+            await self.send(
+                {
+                    "type": "error",
+                    "code": TOKEN_EXPIRED_ERROR,
+                    "message": "Access token expired: reconnect (or send update_token before it expires)",
+                }
+            )
+            await self.websocket.close(code=TOKEN_EXPIRED_CLOSE_CODE, reason="Access token expired")
+
+    async def update_token(self, frame: UpdateTokenFrame) -> None:
+        assert self.authenticator is not None
+        renewed = await self.authenticator.token(frame.token)
+        if not self.principal.same_holder(renewed):
+            raise PermissionDenied("The new token is for another identity or scope; the socket keeps the old one")
+        self.principal = renewed
+        self._arm_expiry()
+        await self.send({"type": "ack", "id": frame.id, "expires_at": renewed.expires_at})
+
     async def handle(self, request: dict[str, Any]) -> None:
-        kind = request.get("type")
         request_id = request.get("id")
         try:
-            if kind == "subscribe":
-                await self.subscribe(str(request.get("stream", "")), int(request.get("after") or 0), request_id)
-            elif kind == "unsubscribe":
-                entry = self.subscriptions.pop(str(request.get("stream", "")), None)
+            frame = parse_frame(request)
+            if isinstance(frame, SubscribeFrame):
+                await self.subscribe(frame.stream, frame.after, frame.id)
+            elif isinstance(frame, UnsubscribeFrame):
+                entry = self.subscriptions.pop(frame.stream, None)
                 if entry:
                     entry[1].cancel()
                     self.hub.unsubscribe(entry[0])
-            elif kind == "send_message":
+            elif isinstance(frame, SendMessageFrame):
                 message = await post_message(
                     self.db,
                     self.principal,
-                    str(request.get("conversation_sid", "")),
-                    body=request.get("body"),
-                    attributes=request.get("attributes"),
-                    idempotency_key=str(request["client_message_id"]) if request.get("client_message_id") else None,
+                    frame.conversation_sid,
+                    body=frame.body,
+                    attributes=frame.attributes,
+                    idempotency_key=frame.client_message_id or None,
                     # The socket is the SDK's channel (Twilio's twilsock): its actions fire pre- and post-events.
                     actor=Actor.sdk(self.principal.identity),
                     pre_events=self.pre_events,
-                    media_sids=_media_sids(request.get("media_sids")),
+                    media_sids=frame.media_sids,
                 )
                 await self.send(
                     {
                         "type": "ack",
-                        "id": request_id,
-                        "client_message_id": request.get("client_message_id"),
+                        "id": frame.id,
+                        "client_message_id": frame.client_message_id,
                         "message": MessagePublic.of(message, self.base_url).model_dump(),
                     }
                 )
-            elif kind in ("typing", "read"):
-                await self.conversation_signal(kind, request, request_id)
-            elif kind == "ping":
-                await self.send({"type": "pong", "id": request_id})
+            elif isinstance(frame, TypingFrame | ReadFrame):
+                await self.conversation_signal(frame)
+            elif isinstance(frame, UpdateTokenFrame):
+                await self.update_token(frame)
             else:
-                await self.send(
-                    {
-                        "type": "error",
-                        "id": request_id,
-                        "code": 20001,
-                        "message": f"Unknown frame type '{kind}'",
-                    }
-                )
+                await self.send({"type": "pong", "id": frame.id})
         except ParleyError as exc:
             await self.send(
                 {
@@ -158,31 +225,31 @@ class _Session:
                     "client_message_id": request.get("client_message_id"),
                 }
             )
+        except Exception:
+            # A bug, not bad input: logged, answered, and the socket (and its subscriptions) stays up.
+            log.exception("realtime frame %r failed", request.get("type"))
+            await self.send({"type": "error", "id": request_id, "code": 20500, "message": "Internal error"})
 
-    async def conversation_signal(self, kind: str, request: dict[str, Any], request_id: Any) -> None:
+    async def conversation_signal(self, frame: TypingFrame | ReadFrame) -> None:
         """`typing` (ephemeral) and `read` (`index`: the participant's new read horizon) for the caller's own
         participant in a conversation."""
-        index = request.get("index")
-        if kind == "read" and (not isinstance(index, int) or isinstance(index, bool)):
-            raise InvalidParameter("A read frame needs an integer 'index'")
         async with self.db.unit() as uow:
             conversation, participant = await conversation_access(
-                uow, self.principal, str(request.get("conversation_sid", "")), write=True
+                uow, self.principal, frame.conversation_sid, write=True
             )
             if participant is None:
                 raise PermissionDenied("Only participants may do this in the conversation")
-            if kind == "typing":
+            if isinstance(frame, TypingFrame):
                 await conversations.typing(uow, conversation=conversation, participant=participant)
                 return
-            assert isinstance(index, int)
             row = await conversations.mark_read(
                 uow,
                 conversation=conversation,
                 participant=participant,
-                index=index,
+                index=frame.index,
                 actor=Actor.sdk(self.principal.identity),
             )
-        await self.send({"type": "ack", "id": request_id, "last_read_message_index": row.last_read_message_index})
+        await self.send({"type": "ack", "id": frame.id, "last_read_message_index": row.last_read_message_index})
 
     async def subscribe(self, stream: str, after: int, request_id: Any = None) -> None:
         if stream in self.subscriptions:
@@ -205,11 +272,3 @@ class _Session:
         with contextlib.suppress(WebSocketDisconnect, RuntimeError):
             while True:
                 await self.send(await subscription.queue.get())
-
-
-def _media_sids(value: object) -> list[str]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InvalidParameter("media_sids must be a list of Media SIDs")
-    return value
