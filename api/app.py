@@ -10,13 +10,17 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from temporalio.client import Client
 
-from api import docs, errors
+from api import docs, errors, throttle
+from api.audit import AuditTrail
 from api.auth import Authenticator
+from api.body_limit import BodySizeLimit
 from api.deps import scoped_service
 from api.hardening import InputHardening
 from api.prehooks import PreEvents
 from api.realtime import RealtimeHub
 from api.routes import (
+    audit,
+    codec,
     conversation_identity,
     conversations,
     conversations_account,
@@ -25,6 +29,7 @@ from api.routes import (
     media,
     outbox,
     realtime,
+    sso,
     tokens,
     webchat,
 )
@@ -68,6 +73,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         app.state.dispatcher = dispatcher
         app.state.hub = hub
         app.state.authenticator = Authenticator(db)
+        app.state.abuse = throttle.AbuseGuard.of(settings)
         app.state.pre_events = PreEvents(db)
         app.state.media = LocalMediaStore(settings.media_dir)
         try:
@@ -91,12 +97,18 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         lifespan=lifespan,
     )
     errors.install(app)
+    throttle.install(app)
     docs.install(app)
     app.add_middleware(InputHardening)
+    app.add_middleware(AuditTrail)
+    app.add_middleware(BodySizeLimit)  # outermost: an oversized body is refused before anything reads it
     for module in (
         health,
         tokens,
+        sso,
         outbox,
+        audit,
+        codec,
         webchat,
         conversations_account,
         media,

@@ -44,7 +44,9 @@ libraries work unchanged once their `base_url` points here. Parley's own extensi
   `POST /parley/v1/Tokens`.
 
 Use **Authorize** to try the operations here. Failed authentication answers `401` with Twilio error `20003`;
-a token that does not grant access to a resource answers `403`, also `20003`.
+a token that does not grant access to a resource answers `403`, also `20003`. Too many requests (per
+credential, per web chat visitor, or after repeated failed authentication) answer `429` (`20429`) with a
+`Retry-After` in seconds, and a body over its size limit `413` (`20413`): see `docs/security/abuse-limits.md`.
 
 Real-time events (messages, reservations) reach agents and customers over the WebSocket `/v1/Realtime`,
 which OpenAPI cannot describe: its protocol is in the repository's `docs/realtime.md`.
@@ -135,9 +137,28 @@ OPENAPI_TAGS: list[dict[str, Any]] = [
         "deployment's SSO backend does.",
     },
     {
+        "name": "Parley: single sign-on",
+        "description": "Parley extension, public browser pages (not listed here): `/parley/v1/Sso/Login` and "
+        "`/parley/v1/Sso/Callback` sign an agent or supervisor in to the desktop through OpenID Connect "
+        "(authorization code + PKCE) and hand it an access token; `/parley/v1/Sso/Config` says whether single "
+        "sign-on is on (docs/security/sso.md).",
+    },
+    {
         "name": "Parley: outbox",
         "description": "Parley extension: side effects waiting to be handed to Temporal, and the dead letters "
         "that gave up after their retries, with the error that stopped them; a dead letter can be re-queued.",
+    },
+    {
+        "name": "Parley: Temporal codec",
+        "description": "Parley extension: Temporal's remote codec protocol (JSON payloads, base64). Workflow "
+        "payloads and memos are sealed with AES-GCM; the Temporal UI and CLI call these to show them "
+        "(docs/security/temporal-codec.md). Account credentials required, except from the local UI of `make dev`.",
+    },
+    {
+        "name": "Parley: audit log",
+        "description": "Parley extension, account credentials only: what the account's admins and supervisors "
+        "changed (every POST, PUT and DELETE they made, refused ones too), by whom, on which resource, when and "
+        "from where; filtered by time, actor and resource (docs/security/audit-log.md).",
     },
     {
         "name": "Realtime",

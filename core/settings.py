@@ -9,7 +9,16 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from domain.limits import AGENT_PRESENCE_GRACE
+from domain.limits import (
+    AGENT_PRESENCE_GRACE,
+    AUTH_FAILURE_WINDOW,
+    AUTH_FAILURES_PER_IP,
+    AUTH_FAILURES_PER_USERNAME,
+    CREDENTIAL_REQUEST_BURST,
+    CREDENTIAL_REQUESTS_PER_SECOND,
+    WEBCHAT_START_BURST,
+    WEBCHAT_STARTS_PER_MINUTE,
+)
 
 DEVELOPMENT_SECRET = "parley-development-secret-change-me"
 
@@ -31,8 +40,15 @@ class Settings(BaseSettings):
     database_url: str = Field(default="postgresql://postgres@127.0.0.1:5432/parley", validation_alias="DATABASE_URL")
     temporal_address: str = Field(default="127.0.0.1:7233", validation_alias="TEMPORAL_ADDRESS")
     temporal_namespace: str = Field(default="default", validation_alias="TEMPORAL_NAMESPACE")
+    # The Temporal UI's origin (scheme://host:port): the one origin CORS lets call the codec endpoint, the one
+    # trusted without credentials on a loopback, non-production api (api/routes/codec.py).
+    temporal_ui_origin: str = "http://127.0.0.1:8233"
     task_queue: str = "parley"
     secret_key: str = DEVELOPMENT_SECRET
+    # Key-encryption keys (core/keys.py): "id:base64-of-32-bytes" pairs, comma-separated; the first is the
+    # active one, the others still decrypt what they sealed (rotation). Unset in development and tests: one
+    # key derived from `secret_key` (refused in production).
+    encryption_keys: str | None = None
     db_pool_size: int = 16
     # Seconds a pending outbox row may wait before the sweeper re-drives it.
     outbox_redrive_after: float = 10.0
@@ -50,11 +66,62 @@ class Settings(BaseSettings):
     def _refuse_default_secret_in_production(self) -> Settings:
         if self.env is Environment.PRODUCTION and self.secret_key == DEVELOPMENT_SECRET:
             raise ValueError("PARLEY_SECRET_KEY must be set to a real secret when PARLEY_ENV=production")
+        if self.env is Environment.PRODUCTION and not self.encryption_keys:
+            raise ValueError("PARLEY_ENCRYPTION_KEYS must be set when PARLEY_ENV=production (docs/security.md)")
         return self
 
     @property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    # Abuse limits (docs/security/abuse-limits.md): enforced per api process; defaults in domain/limits.py.
+    credential_requests_per_second: float = Field(default=CREDENTIAL_REQUESTS_PER_SECOND, gt=0)
+    credential_request_burst: int = Field(default=CREDENTIAL_REQUEST_BURST, ge=1)
+    webchat_starts_per_minute: float = Field(default=WEBCHAT_STARTS_PER_MINUTE, gt=0)
+    webchat_start_burst: int = Field(default=WEBCHAT_START_BURST, ge=1)
+    auth_failures_per_username: int = Field(default=AUTH_FAILURES_PER_USERNAME, ge=1)
+    auth_failures_per_ip: int = Field(default=AUTH_FAILURES_PER_IP, ge=1)
+    auth_failure_window: float = Field(default=AUTH_FAILURE_WINDOW, gt=0)
+
+    # Single sign-on (OpenID Connect)
+    # Agents and supervisors sign in to the desktop at an identity provider (authorization code + PKCE), see
+    # docs/security/sso.md. Off while no issuer is set.
+    sso_issuer: str | None = None
+    sso_client_id: str | None = None
+    # Unset: a public client, PKCE alone; set: Parley authenticates at the token endpoint with it.
+    sso_client_secret: str | None = None
+    # Where the provider sends the browser back (register it there); default {base_url}/parley/v1/Sso/Callback.
+    sso_redirect_url: str | None = None
+    sso_scopes: str = "openid email profile"
+    # The workspace the desktop signs into; its account's API key signs the access tokens.
+    sso_workspace_sid: str | None = None
+    # The ID token claim with the user's roles (a string or a list, as Flex's `roles`), and the values, comma-
+    # separated, that make a supervisor or an agent. Empty agent roles: anyone who maps to a worker is an agent.
+    sso_role_claim: str = "roles"
+    sso_supervisor_roles: str = "supervisor"
+    sso_agent_roles: str = "agent"
+    # The worker a user is: the one whose attribute `sso_worker_attribute` equals, ignoring case, the ID token's
+    # `sso_email_claim` (as Flex keys its SSO workers by `email`).
+    sso_email_claim: str = "email"
+    sso_worker_attribute: str = "email"
+    # A user with a role and no worker gets one (Flex does so); off, such an agent is refused with a clear page.
+    sso_create_workers: bool = False
+    # Seconds the access token a sign-in mints is valid.
+    sso_token_ttl: int = Field(default=3600, ge=60, le=86_400)
+
+    @model_validator(mode="after")
+    def _sso_complete(self) -> Settings:
+        if not self.sso_issuer:
+            return self
+        if not self.sso_client_id or not self.sso_workspace_sid:
+            raise ValueError("PARLEY_SSO_ISSUER needs PARLEY_SSO_CLIENT_ID and PARLEY_SSO_WORKSPACE_SID")
+        if self.env is Environment.PRODUCTION and not self.sso_issuer.startswith("https://"):
+            raise ValueError("PARLEY_SSO_ISSUER must be an https:// URL when PARLEY_ENV=production")
+        return self
+
+    @property
+    def sso_enabled(self) -> bool:
+        return bool(self.sso_issuer)
 
 
 @lru_cache
