@@ -34,6 +34,9 @@ async def conversation_access(
         sid_or_unique_name=sid_or_unique_name,
         chat_service_sid=service_sid,
     )
+    if principal.chat_service_sid and principal.chat_service_sid != conversation.chat_service_sid:
+        # Reached through the account-level path, the conversation's service must still be the grant's.
+        raise PermissionDenied("The token's chat grant is for another Conversation Service")
     if principal.is_admin:
         return conversation, None
     # An agent is recognised by its token identity or by its worker SID recorded when it joined.

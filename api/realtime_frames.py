@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
+from api.hardening import nul_in
 from api.wire import ensure_json_object
 from domain.errors import InvalidParameter
 from domain.limits import MAX_STREAM_SEQ
@@ -85,8 +86,13 @@ _BY_TYPE: dict[str, type[_Frame]] = {
 
 
 def parse_frame(request: dict[str, Any]) -> ClientFrame:
-    """The frame as its model; InvalidParameter (20001) naming the field and the problem otherwise (attributes
-    that are no JSON object get REST's own message)."""
+    """The frame as its model; InvalidParameter (20001) naming the field and the problem otherwise (a NUL
+    anywhere, as REST refuses it; attributes that are no JSON object get REST's own message)."""
+    try:
+        if nul_in(request):
+            raise InvalidParameter("Frames cannot hold NUL")  # PostgreSQL text cannot, as REST refuses it
+    except RecursionError:
+        raise InvalidParameter("Frames must be JSON objects nested at most a few hundred levels deep") from None
     kind = request.get("type")
     model = _BY_TYPE.get(kind) if isinstance(kind, str) else None
     if model is None:

@@ -11,13 +11,14 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from api.access import conversation_access, worker_stream_access
 from api.auth import Authenticator, Principal, Role
-from api.hardening import nul_in
+from api.errors import error_body
 from api.messaging import post_message
 from api.prehooks import PreEvents
 from api.realtime import RealtimeHub, Subscription
@@ -32,8 +33,8 @@ from api.realtime_frames import (
 )
 from api.schemas.conversations import MessagePublic
 from api.throttle import AbuseGuard, RateLimited, client_ip, websocket_frames
-from domain.errors import AuthenticationFailed, ParleyError, PermissionDenied
-from domain.limits import TOKEN_EXPIRED_CLOSE_CODE, TOKEN_EXPIRED_ERROR
+from domain.errors import AuthenticationFailed, InvalidParameter, ParleyError, PermissionDenied
+from domain.limits import REQUEST_BODY_LIMIT, TOKEN_EXPIRED_CLOSE_CODE, TOKEN_EXPIRED_ERROR
 from domain.sids import SidPrefix, is_sid
 from domain.webhooks import Actor
 from storage.conversations import service as conversations
@@ -41,6 +42,38 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["Realtime"])
+
+# A frame may be as large as a REST request body; uvicorn's own transport limit (16 MiB) closes with 1009.
+FRAME_LIMIT = REQUEST_BODY_LIMIT
+
+
+def error_frame(exc: ParleyError, request_id: Any = None, **extra: Any) -> dict[str, Any]:
+    """An `error` frame: Twilio's error body (`code`, `message`, `more_info`, `status`) and the frame's `id`."""
+    return {"type": "error", "id": request_id, **error_body(exc.code, exc.message, exc.status), **extra}
+
+
+def frame_id(request: dict[str, Any]) -> str | int | None:
+    """The client's `id`, echoed in the answer (only a string or an integer, as the frame models allow)."""
+    value = request.get("id")
+    return value if isinstance(value, str | int) and not isinstance(value, bool) else None
+
+
+def decode_frame(message: Mapping[str, Any]) -> dict[str, Any]:
+    """A received WebSocket message as a JSON object, or InvalidParameter saying why it is not one."""
+    raw = message.get("text")
+    if not isinstance(raw, str):
+        raise InvalidParameter("Frames must be text: a JSON object")
+    if len(raw) > FRAME_LIMIT or len(raw.encode()) > FRAME_LIMIT:
+        raise InvalidParameter(f"A frame may be at most {FRAME_LIMIT} bytes")
+    try:
+        request = json.loads(raw)
+    except ValueError:
+        raise InvalidParameter("Frames must be JSON objects") from None
+    except RecursionError:
+        raise InvalidParameter("Frames must be JSON objects nested at most a few hundred levels deep") from None
+    if not isinstance(request, dict):
+        raise InvalidParameter("Frames must be JSON objects")
+    return request
 
 
 @router.websocket("/v1/Realtime")
@@ -63,10 +96,8 @@ async def realtime(websocket: WebSocket) -> None:
             raise
         guard.spend(principal)
     except ParleyError as exc:
-        frame: dict[str, Any] = {"type": "error", "code": exc.code, "message": exc.message}
-        if isinstance(exc, RateLimited):
-            frame["retry_after"] = exc.retry_after
-        await websocket.send_json(frame)
+        extra = {"retry_after": exc.retry_after} if isinstance(exc, RateLimited) else {}
+        await websocket.send_json(error_frame(exc, **extra))
         await websocket.close(code=4429 if isinstance(exc, RateLimited) else 4401)
         return
     session = _Session(websocket, principal, app.state.hub, app.state.db, app.state.settings.base_url)
@@ -111,31 +142,18 @@ class _Session:
         self._arm_expiry()
         try:
             while True:
-                raw = await self.websocket.receive_text()
+                message = await self.websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
                 wait = self.frames.take("socket")  # every frame counts, even one that is not JSON
                 try:
-                    request = json.loads(raw)
-                    if not isinstance(request, dict):
-                        raise ValueError
-                except ValueError:
-                    await self.send({"type": "error", "code": 20001, "message": "Frames must be JSON objects"})
+                    request = decode_frame(message)
+                except InvalidParameter as exc:
+                    await self.send(error_frame(exc))
                     continue
                 if wait > 0:
                     limited = RateLimited("Too many frames on this socket; this one was not acted on", retry_after=wait)
-                    await self.send(
-                        {
-                            "type": "error",
-                            "id": request.get("id"),
-                            "code": limited.code,
-                            "message": limited.message,
-                            "retry_after": limited.retry_after,
-                        }
-                    )
-                    continue
-                if nul_in(request):
-                    await self.send(
-                        {"type": "error", "id": request.get("id"), "code": 20001, "message": "Frames cannot hold NUL"}
-                    )
+                    await self.send(error_frame(limited, frame_id(request), retry_after=limited.retry_after))
                     continue
                 await self.handle(request)
         except (WebSocketDisconnect, RuntimeError):
@@ -159,13 +177,10 @@ class _Session:
     async def _expire(self, expires_at: float) -> None:
         await asyncio.sleep(max(0.0, expires_at - time.time()))
         with contextlib.suppress(WebSocketDisconnect, RuntimeError):
-            await self.send(
-                {
-                    "type": "error",
-                    "code": TOKEN_EXPIRED_ERROR,
-                    "message": "Access token expired: reconnect (or send update_token before it expires)",
-                }
+            expired = AuthenticationFailed(
+                "Access token expired: reconnect (or send update_token before it expires)", code=TOKEN_EXPIRED_ERROR
             )
+            await self.send(error_frame(expired))
             await self.websocket.close(code=TOKEN_EXPIRED_CLOSE_CODE, reason="Access token expired")
 
     async def update_token(self, frame: UpdateTokenFrame) -> None:
@@ -178,7 +193,7 @@ class _Session:
         await self.send({"type": "ack", "id": frame.id, "expires_at": renewed.expires_at})
 
     async def handle(self, request: dict[str, Any]) -> None:
-        request_id = request.get("id")
+        request_id = frame_id(request)
         try:
             frame = parse_frame(request)
             if isinstance(frame, SubscribeFrame):
@@ -216,19 +231,16 @@ class _Session:
             else:
                 await self.send({"type": "pong", "id": frame.id})
         except ParleyError as exc:
+            client_message_id = request.get("client_message_id")
             await self.send(
-                {
-                    "type": "error",
-                    "id": request_id,
-                    "code": exc.code,
-                    "message": exc.message,
-                    "client_message_id": request.get("client_message_id"),
-                }
+                error_frame(
+                    exc, request_id, client_message_id=client_message_id if isinstance(client_message_id, str) else None
+                )
             )
         except Exception:
             # A bug, not bad input: logged, answered, and the socket (and its subscriptions) stays up.
             log.exception("realtime frame %r failed", request.get("type"))
-            await self.send({"type": "error", "id": request_id, "code": 20500, "message": "Internal error"})
+            await self.send(error_frame(ParleyError("Internal error", code=20500, status=500), request_id))
 
     async def conversation_signal(self, frame: TypingFrame | ReadFrame) -> None:
         """`typing` (ephemeral) and `read` (`index`: the participant's new read horizon) for the caller's own

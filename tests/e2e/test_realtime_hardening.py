@@ -113,3 +113,35 @@ async def test_a_renewed_token_keeps_the_socket_open_and_another_identitys_is_re
         pinged = await client.send({"type": "ping"})
         assert (await client.wait_for(lambda f: f.get("id") == pinged))["type"] == "pong"
         assert not any(f.get("code") == 20104 for f in client.frames)
+
+
+async def test_error_frames_are_twilio_errors_with_the_frames_id(parley, chat):
+    _, started = chat
+    async with RealtimeClient(parley.base_url, started["token"]) as customer:
+        frame_id = await customer.send({"type": "subscribe", "stream": started["conversation_sid"], "after": "abc"})
+        answer = await customer.wait_for(lambda f: f.get("id") == frame_id)
+    assert answer["type"] == "error" and answer["id"] == frame_id
+    assert answer["code"] == 20001 and answer["status"] == 400
+    assert answer["more_info"] == "https://www.twilio.com/docs/errors/20001"
+
+
+@pytest.mark.parametrize(
+    "raw, problem",
+    [
+        (b"\x00\x01binary", "text"),
+        ("[" * 100_000 + "]" * 100_000, "JSON"),
+        ('{"type": "ping", "pad": "' + "x" * (1024 * 1024) + '"}', "at most"),
+    ],
+    ids=["a binary frame", "JSON nested too deep", "a frame over the REST body limit"],
+)
+async def test_frames_the_parser_cannot_take_are_answered_and_the_socket_goes_on(parley, chat, raw, problem):
+    _, started = chat
+    url = parley.base_url.replace("http://", "ws://") + f"/v1/Realtime?token={started['token']}"
+    async with websockets.connect(url, max_size=2**22) as ws:
+        assert json.loads(await ws.recv())["type"] == "ready"
+        await ws.send(raw)
+        answer = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        assert answer["type"] == "error" and answer["code"] == 20001 and answer["status"] == 400, answer
+        assert problem in answer["message"], answer
+        await ws.send(json.dumps({"type": "ping", "id": "p"}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 10)) == {"type": "pong", "id": "p"}
