@@ -309,19 +309,14 @@ async def blind_index(uow: Any, account_sid: str, value: str | None) -> str | No
 SEALED_DOCUMENT_KEY = "sealed"
 
 
-async def sealed_document(uow: Any, command: Any) -> dict[str, str]:
-    """An outbox command as stored: its JSON sealed under its account's key, in a one-key JSON object (webhook
-    payloads carry message bodies and addresses)."""
-    return {SEALED_DOCUMENT_KEY: (await sealer(uow, command.account_sid)).seal(command.model_dump_json())}
-
-
 async def seal_document(uow: Any, account_sid: str, document: Any) -> dict[str, str]:
-    """A JSON document (an interaction's routing, with the task's attributes) as a sealed one-key object."""
+    """A JSON document as a sealed one-key object: an outbox command (webhook payloads carry message bodies and
+    addresses), an interaction's routing (it carries the task's attributes)."""
     return {SEALED_DOCUMENT_KEY: (await sealer(uow, account_sid)).seal(json.dumps(document, separators=(",", ":")))}
 
 
 def opened_document(value: Any) -> Any:
-    """The row model's side of `sealed_document`; a document stored in clear (before encryption) is unchanged."""
+    """The row model's side of `seal_document`; a document stored in clear (before encryption) is unchanged."""
     if isinstance(value, dict) and set(value) == {SEALED_DOCUMENT_KEY} and isinstance(value[SEALED_DOCUMENT_KEY], str):
         return opened_json(value[SEALED_DOCUMENT_KEY])
     return value

@@ -74,7 +74,12 @@ class UnitOfWork:
         row = await self.fetchone(
             "INSERT INTO outbox (account_sid, kind, dedupe_key, payload) VALUES (%s, %s, %s, %s) "
             "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
-            (command.account_sid, command.type, dedupe_key, Jsonb(await crypto.sealed_document(self, command))),
+            (
+                command.account_sid,
+                command.type,
+                dedupe_key,
+                Jsonb(await crypto.seal_document(self, command.account_sid, command.model_dump(mode="json"))),
+            ),
         )
         if row is not None:
             self.outbox_ids.append(row["id"])

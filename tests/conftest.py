@@ -29,6 +29,7 @@ from tests.support.services import (
     temporal_binary,
     wait_healthy,
 )
+from tests.support.webhooks import Receiver, webhook_receiver
 from workflows import search_attributes
 
 # Low enough that a channel serving a few tasks is told to continue as new, so every end-to-end run
@@ -155,6 +156,13 @@ def agent_token(account: Credentials) -> Callable[..., str]:
         return str(token.to_jwt())
 
     return make
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver on loopback, speaking HTTP as Twilio's callbacks' targets do."""
+    with webhook_receiver() as r:
+        yield r
 
 
 @pytest.fixture

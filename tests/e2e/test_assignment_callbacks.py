@@ -6,20 +6,13 @@ a voice instruction or two failed URLs leave the reservation pending for the age
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from twilio.rest import Client
 
 from tests.support.waiting import eventually
-from tests.support.webhooks import Answer, Received, Receiver, webhook_receiver
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with webhook_receiver() as r:
-        yield r
+from tests.support.webhooks import Answer, Received, Receiver
 
 
 class Desk:

@@ -6,7 +6,7 @@ SDK user's message. Each test has its own account, so its webhooks hear only its
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -16,7 +16,7 @@ from storage.accounts.service import Credentials, create_account
 from tests.support import outbox
 from tests.support.contact_center import ok, start_webchat
 from tests.support.histories import record_handle
-from tests.support.webhooks import Answer, Receiver, webhook_receiver
+from tests.support.webhooks import Answer, Receiver
 
 ENABLED = {"X-Twilio-Webhook-Enabled": "true"}
 
@@ -33,12 +33,6 @@ async def api(parley, tenant: Credentials) -> AsyncIterator[httpx.AsyncClient]:
         base_url=parley.base_url, auth=(tenant.account_sid, tenant.auth_token), timeout=30
     ) as client:
         yield client
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with webhook_receiver() as r:
-        yield r
 
 
 async def configure(api: httpx.AsyncClient, **fields: str | list[str]) -> dict:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -21,7 +21,7 @@ from tests.support import outbox
 from tests.support.contact_center import ok
 from tests.support.histories import record_handle
 from tests.support.waiting import eventually
-from tests.support.webhooks import Answer, Receiver, webhook_receiver
+from tests.support.webhooks import Answer, Receiver
 
 WORKSPACES = "/taskrouter/v1/Workspaces"
 LIFECYCLE = [
@@ -46,12 +46,6 @@ async def api(parley: Any, tenant: Credentials) -> AsyncIterator[httpx.AsyncClie
         base_url=parley.base_url, auth=(tenant.account_sid, tenant.auth_token), timeout=30
     ) as client:
         yield client
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with webhook_receiver() as r:
-        yield r
 
 
 async def callbacks(db: Database, url: str) -> list[dict[str, Any]]:

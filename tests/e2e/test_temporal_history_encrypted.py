@@ -20,7 +20,7 @@ from core.codec import ENCODING
 from storage.accounts.service import create_account
 from tests.support.contact_center import agent_attributes, build_contact_center, ok, start_webchat
 from tests.support.realtime import RealtimeClient
-from tests.support.webhooks import Receiver, webhook_receiver
+from tests.support.webhooks import Receiver
 
 UI_ORIGIN = "http://127.0.0.1:8233"
 
@@ -54,12 +54,6 @@ async def tenant(parley, db) -> AsyncIterator[httpx.AsyncClient]:
         base_url=parley.base_url, auth=(credentials.account_sid, credentials.auth_token), timeout=30
     ) as client:
         yield client
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with webhook_receiver() as r:
-        yield r
 
 
 async def _routed_chat(parley, tenant, agent_token, receiver: Receiver, secret: str, customer_name: str):
