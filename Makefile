@@ -36,7 +36,7 @@ lint: install
 	$(VENV)/bin/lint-imports
 
 typecheck: install
-	$(VENV)/bin/mypy core domain storage workflows activities api workers
+	$(VENV)/bin/mypy core domain storage workflows activities api workers channels
 
 # Mutation testing of the routing core (domain/routing): prints the score; see [tool.mutmut] in pyproject.toml.
 mutation: install
