@@ -20,6 +20,8 @@ from api.prehooks import PreEvents
 from api.realtime import RealtimeHub
 from api.routes import (
     audit,
+    channel_connections,
+    channels,
     codec,
     conversation_identity,
     conversations,
@@ -27,6 +29,7 @@ from api.routes import (
     flex,
     health,
     media,
+    messaging_services,
     outbox,
     realtime,
     sso,
@@ -110,6 +113,9 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         audit,
         codec,
         webchat,
+        channels,
+        channel_connections,
+        messaging_services,
         conversations_account,
         media,
         flex,

@@ -33,7 +33,9 @@ libraries work unchanged once their `base_url` points here. Parley's own extensi
 `POST /flex-api/v2/WebChats`, `POST /parley/v1/Tokens`, `AutoCreation.Routing` on address configurations,
 `routing_decision` on reservations and `routing_status` on pending tasks.
 
-**Authentication.** Every endpoint except `GET /healthz` and `POST /flex-api/v2/WebChats` needs one of:
+**Authentication.** Every endpoint except `GET /healthz`, `POST /flex-api/v2/WebChats`, the provider webhooks
+(`/parley/v1/ChannelProviders/{Sid}/Webhook`, authenticated by the provider's signature) and temporary media
+links (signed) needs one of:
 
 - *HTTP Basic* with an Account SID (`AC…`) and its auth token, or an API key SID (`SK…`) and its secret:
   full access to the account, as servers and admins use it.
@@ -53,6 +55,21 @@ which OpenAPI cannot describe: its protocol is in the repository's `docs/realtim
 """
 
 OPENAPI_TAGS: list[dict[str, Any]] = [
+    {
+        "name": "Channel webhooks",
+        "description": "Where SMS/MMS, WhatsApp and Messenger providers post inbound messages, delivery statuses "
+        "and read events, signed with the connection's secret (docs/channels.md, docs/channel-protocols.md).",
+    },
+    {
+        "name": "Parley: channel providers",
+        "description": "Parley extension: connections to messaging providers (Twilio Programmable Messaging, "
+        "WhatsApp Cloud API, Messenger) with their credentials, and the business addresses each carries.",
+    },
+    {
+        "name": "Messaging: services",
+        "description": "Messaging v1 Services: sender pools with a sticky sender per customer, their PhoneNumbers "
+        "and ChannelSenders (docs/messaging-services.md).",
+    },
     {
         "name": "Media",
         "description": "The Media Content Service: upload a file for a message (`MediaSid`) and download it "

@@ -31,6 +31,7 @@ class KeyPurpose(StrEnum):
     TEMPORAL_PAYLOADS = "parley/temporal-payloads/v1"
     BLIND_INDEX = "parley/blind-index/v1"
     SSO_STATE = "parley/sso-state/v1"  # seals the OpenID Connect sign-in cookie (api/routes/sso.py)
+    MEDIA_LINKS = "parley/media-links/v1"  # signs the temporary media URLs a channel provider fetches
 
 
 class KeyConfigError(ValueError):

@@ -5,10 +5,15 @@ crash never leaves half a file under a SID."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Protocol
+
+from core.keys import KeyPurpose, KeyRing
 
 
 class MediaStore(Protocol):
@@ -54,3 +59,30 @@ class LocalMediaStore:
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
+
+
+# --- temporary links: what a channel provider fetches an outbound attachment from ---------------------------
+
+
+def temporary_path(service_sid: str, media_sid: str) -> str:
+    return f"/mcs/v1/Services/{service_sid}/Media/{media_sid}/Content/Temporary"
+
+
+def _link_signature(ring: KeyRing, media_sid: str, expires: int) -> str:
+    key = ring.derived(KeyPurpose.MEDIA_LINKS)
+    return hmac.new(key, f"{media_sid}:{expires}".encode(), hashlib.sha256).hexdigest()
+
+
+def temporary_link(ring: KeyRing, *, base_url: str, service_sid: str, media_sid: str, ttl: int) -> str:
+    """A URL that serves one media file without credentials until it expires (Twilio's
+    `content_direct_temporary`): a provider fetching an MMS or WhatsApp image has no Parley credentials."""
+    expires = int(time.time()) + ttl
+    signature = _link_signature(ring, media_sid, expires)
+    return f"{base_url}{temporary_path(service_sid, media_sid)}?Expires={expires}&Signature={signature}"
+
+
+def link_valid(ring: KeyRing, *, media_sid: str, expires: int, signature: str) -> bool:
+    if expires < time.time():
+        return False
+    # Bytes, not str: compare_digest refuses a str with non-ASCII characters (a forged query can hold any).
+    return hmac.compare_digest(_link_signature(ring, media_sid, expires).encode(), signature.encode("utf-8", "replace"))

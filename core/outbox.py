@@ -27,6 +27,7 @@ from domain.limits import ASSIGNMENT_CALLBACK_TIMEOUT
 from domain.outbox import (
     CallAssignmentCallback,
     CloseInteractionChannel,
+    DeliverChannelMessage,
     DeliverWebhook,
     InteractionChannelRef,
     OutboxCommand,
@@ -45,8 +46,11 @@ from storage.outbox import service as outbox
 from storage.outbox.tables import OutboxRow
 from storage.taskrouter import assignment
 from workflows import search_attributes as sa
+from workflows.channel_delivery import ChannelDeliveryWorkflow
+from workflows.channel_delivery import workflow_id as delivery_workflow_id
 from workflows.contracts import (
     TASK_QUEUE,
+    ChannelDelivery,
     ChannelInput,
     CloseChannel,
     CustomerMessage,
@@ -256,6 +260,33 @@ async def _deliver_webhook(dispatcher: OutboxDispatcher, command: DeliverWebhook
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             search_attributes=TypedSearchAttributes(attributes),
             static_summary=f"{delivery.event.value} → {delivery.url}",
+        )
+    except WorkflowAlreadyStartedError:
+        pass
+
+
+@handles(DeliverChannelMessage)
+async def _deliver_channel_message(dispatcher: OutboxDispatcher, command: DeliverChannelMessage) -> None:
+    try:
+        await dispatcher.client.start_workflow(
+            ChannelDeliveryWorkflow.run,
+            ChannelDelivery(
+                account_sid=command.account_sid,
+                conversation_sid=command.conversation_sid,
+                message_sid=command.message_sid,
+                participant_sid=command.participant_sid,
+            ),
+            id=delivery_workflow_id(command.message_sid, command.participant_sid),
+            task_queue=dispatcher.task_queue,
+            # Sent once: a re-driven row finds the run (running or finished) and starts nothing.
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(sa.ACCOUNT_SID, command.account_sid),
+                    SearchAttributePair(sa.CONVERSATION_SID, command.conversation_sid),
+                ]
+            ),
+            static_summary=f"Deliver {command.message_sid} to {command.participant_sid}",
         )
     except WorkflowAlreadyStartedError:
         pass

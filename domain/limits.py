@@ -175,3 +175,11 @@ ABUSE_TRACKED_KEYS = 100_000
 # GET /parley/v1/AuditEvents reads the last 30 days unless StartDate/EndDate/Minutes say otherwise.
 AUDIT_DEFAULT_MINUTES = 30 * 24 * 60
 AUDIT_MAX_MINUTES = 366 * 24 * 60
+
+# Channels (SMS, WhatsApp, Messenger through a provider; channels/, activities/channels.py).
+CHANNEL_SEND_TIMEOUT = 15.0  # seconds one send request to a provider may take
+CHANNEL_RETRY_INITIAL = 1.0  # first retry of a send the provider could not take (5xx, unreachable)
+CHANNEL_RETRY_MAX_INTERVAL = 120.0
+CHANNEL_RETRY_WINDOW = 24 * 3600  # a message still not taken after this is failed (receipt `failed`, 30008)
+CHANNEL_MEDIA_LINK_TTL = 3600  # seconds a provider may fetch an outbound attachment's temporary URL
+CHANNEL_INBOUND_MEDIA_TIMEOUT = 10.0  # seconds to fetch one inbound attachment from the provider

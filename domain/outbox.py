@@ -109,6 +109,16 @@ class CallAssignmentCallback(_Command):
     reservation_sid: str
 
 
+class DeliverChannelMessage(_Command):
+    """A message for a participant on an external channel (SMS, WhatsApp, Messenger): send it through the
+    provider (its own workflow retries with backoff until the provider takes it, honouring throttling)."""
+
+    type: Literal["deliver_channel_message"] = "deliver_channel_message"
+    conversation_sid: str
+    message_sid: str
+    participant_sid: str
+
+
 OutboxCommand = Annotated[
     StartTaskWorkflow
     | SignalTaskWorkflow
@@ -118,7 +128,8 @@ OutboxCommand = Annotated[
     | RequeueChannel
     | DeliverWebhook
     | ScheduleConversationTimers
-    | CallAssignmentCallback,
+    | CallAssignmentCallback
+    | DeliverChannelMessage,
     Field(discriminator="type"),
 ]
 OUTBOX_COMMAND: TypeAdapter[OutboxCommand] = TypeAdapter(OutboxCommand)

@@ -34,7 +34,7 @@ class NewParticipant:
         if self.address is not None and self.projected_address is not None:
             raise InvalidParameter("MessagingBinding.ProjectedAddress is for chat participants", code=50402)
         if self.address is not None:
-            kind = "whatsapp" if self.address.startswith("whatsapp:") else "sms"
+            kind = next((k for k in ("whatsapp", "messenger") if self.address.startswith(f"{k}:")), "sms")
             return {"type": kind, "address": self.address, "proxy_address": self.proxy_address}
         if self.projected_address is not None:
             return {"projected_address": self.projected_address}

@@ -39,6 +39,11 @@ class SidPrefix(StrEnum):
     TASK_CHANNEL = "TC"
     EVENT = "EV"
     AUDIT_EVENT = "AE"  # Parley: the audit log
+    CHANNEL_PROVIDER = "XP"  # Parley: a connection to a messaging provider
+    PHONE_NUMBER = "PN"  # a provider's phone number (SMS, MMS, WhatsApp): a Messaging Service's PhoneNumbers
+    CHANNEL_SENDER = "XE"  # a Messenger page: a Messaging Service's ChannelSenders
+    MESSAGING_SERVICE = "MG"
+    PROVIDER_MESSAGE = "SM"  # a message as the stand-in carrier names it
 
 
 _SID_RE = re.compile(r"^[A-Z]{2}[0-9a-f]{32}$")

@@ -31,6 +31,14 @@ LEFT_OUT: dict[str, list[str]] = {
         "Pre-event webhooks fire for what a token holder can do in Parley: `onMessageAdd`; REST actions never "
         "call pre-events (Twilio's rule). See docs/webhooks.md.",
     ],
+    "Messaging v1 (Services)": [
+        "AlphaSenders, ShortCodes, DestinationAlphaSenders, US A2P 10DLC compliance and the pre-registered "
+        "A2P import are carrier registrations Parley has no use for (senders come from provider connections, "
+        "`/parley/v1/ChannelProviders`); those paths answer 404.",
+        "A Messaging Service's settings are stored and served; Parley's own delivery uses its pool and "
+        "`StickySender` (docs/messaging-services.md). `InboundRequestUrl`, `FallbackUrl`, `StatusCallback`, "
+        "`ValidityPeriod` and the content settings are not acted on: inbound messages go to Conversations.",
+    ],
     "Flex Interactions v1": [
         "`Channel.type` `voice` and `gbm`: Parley carries messaging only (web chat, sms, whatsapp, messenger, "
         "email); a voice or Google Business Messages channel is a 400.",
@@ -124,6 +132,21 @@ def render() -> str:
         for (method, path), op in ours.items()
         if (method, path) not in known and op["path"] not in NON_REST
     )
+    lines += [
+        "",
+        "## Channel protocols",
+        "",
+        "Providers Parley carries messages through, in their own wire protocols (docs/channel-protocols.md):",
+        "",
+        "| adapter (`Kind`) | channels | inbound | outbound | statuses |",
+        "|---|---|---|---|---|",
+        "| `twilio` | SMS, MMS, WhatsApp | webhook form, `X-Twilio-Signature`, media URLs | "
+        "`POST /2010-04-01/Accounts/{AC}/Messages.json` with `StatusCallback` | status callbacks |",
+        "| `whatsapp_cloud` | WhatsApp | `hub.challenge` handshake, JSON webhook, `X-Hub-Signature-256`, "
+        "media ids | `POST /{phone_number_id}/messages` (text, image, template) | `statuses` webhooks |",
+        "| `messenger` | Messenger | `hub.challenge` handshake, JSON webhook, `X-Hub-Signature-256` | "
+        "`POST /me/messages` (Send API) | `delivery` and `read` events |",
+    ]
     lines += [
         "",
         "## Parley extensions",

@@ -18,6 +18,7 @@ APIS = {
     "Conversations v1": ("twilio_conversations_v1.json", "/conversations", "/v1/"),
     "Flex Interactions v1": ("twilio_flex_v1.json", "/flex-api", "/v1/Interactions"),
     "TaskRouter v1": ("twilio_taskrouter_v1.json", "/taskrouter", "/v1/"),
+    "Messaging v1 (Services)": ("twilio_messaging_v1.json", "/messaging", "/v1/Services"),
 }
 METHODS = ("get", "post", "delete")
 
@@ -30,7 +31,8 @@ def _resolve(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
 
 
 def _response(spec: dict[str, Any], operation: dict[str, Any]) -> tuple[int, list[str], str | None]:
-    for code, response in sorted(operation.get("responses", {}).items()):
+    # In the order the spec lists them: its first success status is the one Twilio answers.
+    for code, response in operation.get("responses", {}).items():
         if not code.startswith("2"):
             continue
         content = response.get("content", {}).get("application/json")

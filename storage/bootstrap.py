@@ -5,17 +5,27 @@ same use cases the REST API calls."""
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass
 
 from domain.addresses import AutoCreation
 from domain.routing import parse_workflow_configuration
 from storage.accounts.service import Credentials, create_account
+from storage.channels import connections
+from storage.channels.connections import ProviderFields
 from storage.conversations import service as conversations
 from storage.db import UnitOfWork
 from storage.taskrouter import service as taskrouter
 from storage.taskrouter.models import NewWorkspace, TaskQueueFields, WorkflowFields
 
-__all__ = ["Credentials", "DemoWorkspace", "create_account", "create_demo_workspace", "create_webchat_address"]
+__all__ = [
+    "Credentials",
+    "DemoWorkspace",
+    "create_account",
+    "create_demo_channels",
+    "create_demo_workspace",
+    "create_webchat_address",
+]
 
 DEMO_AGENTS = ("alice", "bob")
 DEMO_CHAT_CAPACITY = 3  # agents take up to three chats at once
@@ -126,3 +136,65 @@ async def create_webchat_address(
         address_country=None,
     )
     return row.sid
+
+
+# The demo's business addresses, carried by the stand-in providers (channels/standin) that `make dev` starts.
+DEMO_SMS_NUMBER = "+15550100001"
+DEMO_WHATSAPP_NUMBER = "whatsapp:+15550100002"
+DEMO_MESSENGER_PAGE = "100200300400"
+
+
+async def create_demo_channels(
+    uow: UnitOfWork, *, account_sid: str, workspace_sid: str, workflow_sid: str, standin_url: str, base_url: str
+) -> list[dict[str, str]]:
+    """An SMS number and a WhatsApp number through a Twilio connection and a Messenger page through a Meta one,
+    all pointing at the stand-ins and routed to the demo workflow. Returns what the stand-ins must be told
+    about each number (where Parley's webhook is, and the secrets they sign with)."""
+    twilio = {"account_sid": "AC" + secrets.token_hex(16), "auth_token": secrets.token_hex(16)}
+    messenger = {
+        "page_id": DEMO_MESSENGER_PAGE,
+        "page_access_token": secrets.token_hex(20),
+        "app_secret": secrets.token_hex(16),
+        "verify_token": secrets.token_hex(8),
+    }
+    numbers: list[dict[str, str]] = []
+    for kind, credentials, api, addresses in (
+        ("twilio", twilio, standin_url, [DEMO_SMS_NUMBER, DEMO_WHATSAPP_NUMBER]),
+        ("messenger", messenger, f"{standin_url}/v21.0", [f"messenger:{DEMO_MESSENGER_PAGE}"]),
+    ):
+        provider = await connections.create_provider(
+            uow,
+            account_sid=account_sid,
+            fields=ProviderFields(
+                kind=kind,
+                friendly_name=f"Demo {kind} (stand-in)",
+                api_base_url=api,
+                credentials=json.dumps(credentials),
+            ),
+        )
+        webhook_url = f"{base_url}/parley/v1/ChannelProviders/{provider.sid}/Webhook"
+        for address in addresses:
+            sender = await connections.create_sender(uow, provider=provider, address=address)
+            await conversations.create_address(
+                uow,
+                account_sid=account_sid,
+                type=sender.channel,
+                address=address,
+                friendly_name=f"Demo {sender.channel}",
+                auto_creation=AutoCreation(
+                    enabled=True,
+                    routing={
+                        "properties": {
+                            "workspace_sid": workspace_sid,
+                            "workflow_sid": workflow_sid,
+                            "task_channel_unique_name": "chat",
+                        }
+                    },
+                ),
+                address_country=None,
+            )
+            number = {"provider": kind, "address": address, "webhook_url": webhook_url, **credentials}
+            if kind == "twilio":
+                number["channel"] = sender.channel
+            numbers.append(number)
+    return numbers

@@ -70,6 +70,7 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     SealedColumn("conversations", "friendly_name", SealedKind.TEXT),
     SealedColumn("realtime_events", "data", SealedKind.VALUES, key="id", values=crypto.SEALED_EVENT_FIELDS),
     SealedColumn("taskrouter_events", "event_data", SealedKind.VALUES, values=("task_attributes",)),
+    SealedColumn("channel_providers", "credentials", SealedKind.TEXT),
 )
 
 

@@ -2,6 +2,7 @@
 
 from storage.accounts.tables import Account, ApiKey, DataKeyRecord
 from storage.audit.tables import AuditEvent
+from storage.channels.tables import ChannelProvider, ChannelSender, InboundReceipt
 from storage.conversations.identity_tables import Credential, Role, User, UserConversationSetting
 from storage.conversations.tables import (
     AddressConfiguration,
@@ -16,6 +17,7 @@ from storage.conversations.tables import (
     WebhookConfiguration,
 )
 from storage.interactions.tables import Interaction, InteractionChannel, InteractionParticipant
+from storage.messaging.tables import MessagingService, ServiceSender, StickySender
 from storage.outbox.tables import OutboxEntry
 from storage.realtime.tables import RealtimeEvent
 from storage.taskrouter.tables import (
@@ -39,16 +41,20 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "Binding",
+    "ChannelProvider",
+    "ChannelSender",
     "Conversation",
     "ConversationService",
     "ConversationWebhook",
     "Credential",
     "DataKeyRecord",
+    "InboundReceipt",
     "Interaction",
     "InteractionChannel",
     "InteractionParticipant",
     "Media",
     "Message",
+    "MessagingService",
     "OutboxEntry",
     "Participant",
     "QueueMember",
@@ -56,6 +62,8 @@ __all__ = [
     "Receipt",
     "Reservation",
     "Role",
+    "ServiceSender",
+    "StickySender",
     "Task",
     "TaskChannel",
     "TaskQueue",

@@ -173,4 +173,5 @@ def twilio(parley: Parley, account: Credentials) -> TwilioClient:
     client.taskrouter.base_url = f"{parley.base_url}/taskrouter"
     client.conversations.base_url = f"{parley.base_url}/conversations"
     client.flex_api.base_url = f"{parley.base_url}/flex-api"
+    client.messaging.base_url = f"{parley.base_url}/messaging"
     return client

@@ -11,6 +11,7 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.channels import ChannelActivities
 from activities.conversations import ConversationActivities
 from activities.outbox import OutboxActivities
 from activities.routing import RoutingActivities
@@ -18,6 +19,7 @@ from activities.webhooks import WebhookActivities
 from core.outbox import OutboxDispatcher
 from core.settings import Settings
 from storage.db import Database
+from workflows.channel_delivery import ChannelDeliveryWorkflow
 from workflows.conversation_timers import ConversationTimersWorkflow
 from workflows.interaction_channel import InteractionChannelWorkflow
 from workflows.outbox_sweeper import SWEEPER_ID, OutboxSweeperWorkflow, SweeperInput
@@ -30,6 +32,7 @@ WORKFLOWS = [
     OutboxSweeperWorkflow,
     WebhookDeliveryWorkflow,
     ConversationTimersWorkflow,
+    ChannelDeliveryWorkflow,
 ]
 # Pure modules (no I/O, no global state) need not be re-imported into every workflow's sandbox.
 PASSTHROUGH = ("domain", "workflows.contracts", "workflows.search_attributes")
@@ -44,6 +47,7 @@ def build_worker(client: Client, db: Database, settings: Settings, *, task_queue
     outbox = OutboxActivities(dispatcher, older_than_seconds=settings.outbox_redrive_after)
     webhooks = WebhookActivities(db)
     conversations = ConversationActivities(db)
+    channels = ChannelActivities(db, settings)
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
@@ -64,6 +68,8 @@ def build_worker(client: Client, db: Database, settings: Settings, *, task_queue
             outbox.redrive_outbox,
             webhooks.deliver_webhook,
             conversations.apply_conversation_timers,
+            channels.deliver_channel_message,
+            channels.fail_channel_delivery,
         ],
     )
 

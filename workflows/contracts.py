@@ -20,6 +20,8 @@ TASK_QUEUE = "parley"
 ROUTING_CONFIGURATION_ERROR = "RoutingConfigurationError"
 # The error type of a webhook the target refused for good (a 4xx other than 408/429): not retried.
 WEBHOOK_REJECTED = "WebhookRejected"
+# A channel provider could not take a message now (unreachable, 5xx, throttled): retried with backoff.
+CHANNEL_UNAVAILABLE = "ChannelUnavailable"
 
 
 class ActivityName(StrEnum):
@@ -35,6 +37,8 @@ class ActivityName(StrEnum):
     RELEASE_ABSENT_AGENTS = "release_absent_agents"
     DELIVER_WEBHOOK = "deliver_webhook"
     APPLY_CONVERSATION_TIMERS = "apply_conversation_timers"
+    DELIVER_CHANNEL_MESSAGE = "deliver_channel_message"
+    FAIL_CHANNEL_DELIVERY = "fail_channel_delivery"
 
 
 # --- InteractionChannel ------------------------------------------------------------------------------
@@ -274,3 +278,30 @@ class TimersDue(BaseModel):
     """When the conversation's next timer runs out (epoch seconds), or None: nothing left to watch."""
 
     next_at: float | None = None
+
+
+# --- ChannelDelivery ---------------------------------------------------------------------------------
+
+
+class ChannelDelivery(BaseModel):
+    """One message to one participant on an external channel (workflow id `deliver-<IM…>-<MB…>`)."""
+
+    account_sid: str
+    conversation_sid: str
+    message_sid: str
+    participant_sid: str
+
+
+class ChannelDeliveryFailure(BaseModel):
+    delivery: ChannelDelivery
+    error_code: int
+    reason: str
+
+
+class ChannelDeliveryResult(BaseModel):
+    """`sent` with the provider's message id, `failed` with Twilio's error code, or `skipped` (already sent, or
+    the message or participant is gone)."""
+
+    outcome: str
+    provider_message_id: str | None = None
+    error_code: int | None = None

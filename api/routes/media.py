@@ -9,12 +9,13 @@ import re
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from api.auth import Role
 from api.deps import CurrentPrincipal, DbDep, SettingsDep
 from api.schemas.common import iso
-from core.media import MediaStore
+from core.keys import keyring
+from core.media import MediaStore, link_valid
 from domain.errors import NotFound, PermissionDenied
 from domain.limits import MEDIA_CONTENT_TYPES, MEDIA_MAX_BYTES
 from domain.media import check_kind, check_size, content_type_of
@@ -140,10 +141,31 @@ async def fetch_media(
 async def download_media(
     service_sid: ServiceSid, sid: str, request: Request, principal: CurrentPrincipal, db: DbDep
 ) -> Response:
-    row = await _readable(db, principal, service_sid, sid)
+    return await _content(request, await _readable(db, principal, service_sid, sid))
+
+
+@router.get("/{sid}/Content/Temporary")
+async def download_linked_media(
+    service_sid: ServiceSid,
+    sid: str,
+    request: Request,
+    db: DbDep,
+    expires: Annotated[int, Query(alias="Expires", ge=0, le=2**53)],
+    signature: Annotated[str, Query(alias="Signature", max_length=128)],
+) -> Response:
+    """A file through a temporary link, without credentials (what a channel provider fetches an MMS or WhatsApp
+    image from); 403 once the link has expired or for a signature that is not Parley's."""
+    if not link_valid(keyring(), media_sid=sid, expires=expires, signature=signature):
+        raise PermissionDenied("The link has expired or its signature is not valid")
+    async with db.read() as q:
+        row = await media.linked_media(q, chat_service_sid=service_sid, sid=sid)
+    return await _content(request, row)
+
+
+async def _content(request: Request, row: MediaRow) -> Response:
     sealed = await request.app.state.media.get(row.sid)
     if sealed is None:
-        raise NotFound.resource(f"/Services/{service_sid}/Media/{sid}/Content")
+        raise NotFound.resource(f"/Services/{row.chat_service_sid}/Media/{row.sid}/Content")
     data = crypto.data_keys().open_bytes(sealed)
     headers = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
     if row.filename:

@@ -43,6 +43,16 @@ async def get_media(uow: UnitOfWork, *, account_sid: str, chat_service_sid: str,
     )
 
 
+async def linked_media(uow: UnitOfWork, *, chat_service_sid: str, sid: str) -> MediaRow:
+    """A file a temporary link names (the link's signature, checked by the caller, is the authority)."""
+    return await uow.found(
+        MediaRow,
+        "SELECT * FROM media WHERE chat_service_sid = %s AND sid = %s",
+        (chat_service_sid, sid),
+        resource=f"/Services/{chat_service_sid}/Media/{sid}",
+    )
+
+
 async def attach(
     uow: UnitOfWork,
     *,

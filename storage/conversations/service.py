@@ -36,7 +36,7 @@ from domain.webhooks import SYSTEM, Actor, ScopedWebhookTarget, WebhookEvent, we
 from storage import crypto
 from storage.accounts.tables import AccountRow
 from storage.attributes import attributes_of
-from storage.conversations import media, roles, users, webhooks
+from storage.conversations import deliveries, media, roles, users, webhooks
 from storage.conversations.tables import (
     AddressConfigurationRow,
     ConversationRow,
@@ -545,6 +545,10 @@ async def add_participant(
         ),
     )
     assert row is not None
+    if row.binding_address_hash is not None:
+        await uow.execute(
+            "UPDATE conversations SET bound_participants = bound_participants + 1 WHERE sid = %s", (conversation_sid,)
+        )
     await uow.publish(
         account_sid=row.account_sid,
         stream=conversation_sid,
@@ -571,6 +575,10 @@ async def remove_participant(
     )
     if row is None:
         return False
+    if row.binding_address_hash is not None:
+        await uow.execute(
+            "UPDATE conversations SET bound_participants = bound_participants - 1 WHERE sid = %s", (conversation_sid,)
+        )
     await uow.publish(
         account_sid=row.account_sid,
         stream=conversation_sid,
@@ -823,6 +831,8 @@ async def create_message(
         actor=actor,
         body=message.body,
     )
+    if conversation.bound_participants:
+        await deliveries.fan_out(uow, conversation=conversation, message=message)
     await interactions.route_customer_message(uow, conversation, message)
     return message
 
@@ -987,6 +997,7 @@ async def auto_create_conversation(
     address: AddressConfigurationRow,
     friendly_name: str | None,
     attributes: str,
+    messaging_service_sid: str | None = None,
 ) -> ConversationRow:
     """A new contact wrote to an address with AutoCreation enabled: its conversation, in the address's service
     (or the default one), with the address's conversation-scoped webhook when its type is `webhook`."""
@@ -998,6 +1009,7 @@ async def auto_create_conversation(
         friendly_name=friendly_name,
         attributes=attributes,
         address_sid=address.sid,
+        messaging_service_sid=messaging_service_sid,
     )
     if settings.type is AutoCreationType.WEBHOOK and settings.webhook_url:
         await webhooks.create_scoped_webhook(

@@ -52,6 +52,9 @@ class ConversationRow(SQLModel):
     # Counters allocated under the row lock taken by every message insert (ARCHITECTURE §3).
     last_message_index: int = Field(default=-1, sa_column=Column(Integer, nullable=False, server_default=text("-1")))
     last_event_seq: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    # Participants with a messaging binding (SMS, WhatsApp, Messenger): a message is delivered to them by the
+    # channel's provider. Kept as a count so a chat-only conversation's messages cost no lookup for it.
+    bound_participants: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     last_message_at: datetime | None = tstz()
     # The address configuration that auto-created this conversation; its routing applies to customer messages.
     address_sid: str | None = Field(default=None, max_length=34)

@@ -16,7 +16,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from domain.errors import Conflict, InvalidParameter, PermissionDenied, RoutingConfigurationError
-from domain.interactions import ChannelSpec, InitiatedBy, RoutingProperties, RoutingSpec
+from domain.interactions import ChannelSpec, InitiatedBy, InteractionChannelType, RoutingProperties, RoutingSpec
 from domain.limits import AGENT_GONE_REASON, CHANNEL_CLOSED_REASON, DEFAULT_KNOWN_AGENT_WINDOW, DEFAULT_TASK_TTL
 from domain.outbox import (
     CloseInteractionChannel,
@@ -42,7 +42,7 @@ from domain.states import (
 from storage import crypto
 from storage.attributes import attributes_of
 from storage.conversations import service as conversations
-from storage.conversations.tables import ConversationRow, MessageRow
+from storage.conversations.tables import ConversationRow, MessageRow, ParticipantRow
 from storage.db import UnitOfWork
 from storage.interactions.tables import InteractionChannelRow, InteractionParticipantRow, InteractionRow
 from storage.taskrouter import routing as taskrouter
@@ -438,18 +438,22 @@ async def route_customer_message(uow: UnitOfWork, conversation: ConversationRow,
             "SELECT auto_creation FROM address_configurations WHERE sid = %s", (conversation.address_sid,)
         )
         routing = ((address or {}).get("auto_creation") or {}).get("routing")
-        if not routing or await _is_agent(uow, message.participant_sid):
+        if not routing:
+            return
+        author = await _author(uow, message.participant_sid)
+        if author.is_agent:
             return
         channel = await open_channel(
             uow,
             account_sid=conversation.account_sid,
             conversation_sid=conversation.sid,
-            channel_type="web",
+            # A web chat customer is on `web`; one with a messaging binding on its channel (sms, whatsapp, …).
+            channel_type=author.channel_type,
             initiated_by="customer",
             routing=routing,
             customer_participant_sid=message.participant_sid,
         )
-    elif await _is_agent(uow, message.participant_sid):
+    elif (await _author(uow, message.participant_sid)).is_agent:
         return
     await uow.outbox(
         RouteCustomerMessage(
@@ -462,9 +466,22 @@ async def route_customer_message(uow: UnitOfWork, conversation: ConversationRow,
     )
 
 
-async def _is_agent(uow: UnitOfWork, participant_sid: str) -> bool:
-    row = await uow.fetchone("SELECT attributes FROM participants WHERE sid = %s", (participant_sid,))
-    return attributes_of((row or {}).get("attributes")).get("role") == "agent"
+@dataclass(frozen=True, slots=True)
+class _Author:
+    is_agent: bool
+    channel_type: str
+
+
+async def _author(uow: UnitOfWork, participant_sid: str) -> _Author:
+    row = await uow.one(ParticipantRow, "SELECT * FROM participants WHERE sid = %s", (participant_sid,))
+    if row is None:
+        return _Author(is_agent=False, channel_type=InteractionChannelType.WEB.value)
+    binding_type = (row.messaging_binding or {}).get("type")
+    known = {t.value for t in InteractionChannelType}
+    return _Author(
+        is_agent=attributes_of(row.attributes).get("role") == "agent",
+        channel_type=binding_type if binding_type in known else InteractionChannelType.WEB.value,
+    )
 
 
 # --- the channel's task ------------------------------------------------------------------------------

@@ -20,7 +20,15 @@ from fastapi import APIRouter
 import api.routes
 from storage.bootstrap import Credentials
 
-PUBLIC_OPERATIONS = {("get", "/healthz"), ("post", "/flex-api/v2/WebChats")}
+PUBLIC_OPERATIONS = {
+    ("get", "/healthz"),
+    ("post", "/flex-api/v2/WebChats"),
+    # Providers call these with no Parley credentials: the request's signature is what authenticates it.
+    ("get", "/parley/v1/ChannelProviders/{Sid}/Webhook"),
+    ("post", "/parley/v1/ChannelProviders/{Sid}/Webhook"),
+    # A temporary link's own signature authorizes it (what a provider fetches an attachment from).
+    ("get", "/mcs/v1/Services/{ChatServiceSid}/Media/{sid}/Content/Temporary"),
+}
 SCHEMES = {"AccountCredentials", "AccessToken", "TwilioTokenHeader"}
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 CONTENT_TYPES = {

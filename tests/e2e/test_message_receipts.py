@@ -1,14 +1,21 @@
-"""Delivery receipts and the message `delivery` summary. The channel adapters that report statuses come with
-the Channels issue; here a status callback's effect is produced through the one use case every adapter calls
-(`receipts.record_receipt`), and everything the API and the webhooks show of it is read over the wire."""
+"""Delivery receipts and the message `delivery` summary. Here a status callback's effect is produced through the
+one use case every adapter calls (`receipts.record_receipt`), and everything the API and the webhooks show of
+it is read over the wire (tests/e2e/test_channels.py has real providers' callbacks). The participants' proxy
+number is carried by a provider that cannot be reached, so the message's own delivery keeps retrying and
+writes no receipt of its own while the test writes them."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from temporalio.client import WorkflowExecutionStatus
 from twilio.rest import Client
 
 from domain.states import DeliveryStatus
 from storage.accounts.service import create_account
+from storage.channels import connections
+from storage.channels.connections import ProviderFields
 from storage.conversations import queries, receipts
 from tests.support.webhooks import webhook_receiver
 
@@ -19,7 +26,22 @@ async def tenant(db):
         return await create_account(uow, friendly_name="Receipts")
 
 
-async def test_receipts_move_forward_and_summarize_on_the_message(parley, db, tenant):
+UNREACHABLE = "http://127.0.0.1:9"  # the discard port: nothing listens
+
+
+async def test_receipts_move_forward_and_summarize_on_the_message(parley, db, tenant, temporal):
+    async with db.unit() as uow:
+        provider = await connections.create_provider(
+            uow,
+            account_sid=tenant.account_sid,
+            fields=ProviderFields(
+                kind="twilio",
+                friendly_name="down",
+                api_base_url=UNREACHABLE,
+                credentials=json.dumps({"account_sid": "AC" + "0" * 32, "auth_token": "t"}),
+            ),
+        )
+        await connections.create_sender(uow, provider=provider, address="+15550000001")
     twilio = Client(tenant.account_sid, tenant.auth_token)
     twilio.conversations.base_url = f"{parley.base_url}/conversations"
     conversation = twilio.conversations.v1.conversations.create(friendly_name="sms group")
@@ -72,3 +94,9 @@ async def test_receipts_move_forward_and_summarize_on_the_message(parley, db, te
     }
     [listed_message] = twilio.conversations.v1.conversations(conversation.sid).messages.list()
     assert listed_message.delivery == summary
+    # The deliveries still retrying against the unreachable provider (each stops at its next attempt, now that
+    # a receipt exists; no need to wait for the backoff).
+    for participant in (ann, bob):
+        handle = temporal.get_workflow_handle(f"deliver-{message.sid}-{participant.sid}")
+        if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+            await handle.terminate("test over")

@@ -223,7 +223,8 @@ function taskFromReservation(reservationSid, taskSid) {
   const attrs = r ? r.attrs : {};
   const task = {
     taskSid, reservationSid, attrs, conversationSid: attrs.conversationSid || null,
-    customerName: attrs.customerName || "Customer", channelType: attrs.channelType, status: "assigned",
+    customerName: attrs.customerName || "Customer", channelType: attrs.channelType,
+    customerAddress: attrs.customerAddress || null, status: "assigned",
     unread: 0, preview: "", transcript: null, checked: false,
     // Unread = others' messages since this agent joined the conversation for this task (`joinedAs` is its
     // participant), above the highest index it has already seen (`readIndex`): the higher of its participant's
@@ -267,7 +268,8 @@ function syncTasks() {
         const attrs = parseJson(t.attributes);
         Object.assign(task, { attrs, queueName: t.task_queue_friendly_name,
           conversationSid: task.conversationSid || attrs.conversationSid || null,
-          customerName: attrs.customerName || task.customerName, channelType: attrs.channelType || task.channelType });
+          customerName: attrs.customerName || task.customerName, channelType: attrs.channelType || task.channelType,
+          customerAddress: attrs.customerAddress || task.customerAddress || null });
         if (t.assignment_status === "completed" || t.assignment_status === "canceled") removeTask(task.taskSid);
         else if ((STATUS_RANK[t.assignment_status] ?? 0) > (STATUS_RANK[task.status] ?? 0)) task.status = t.assignment_status;
         scheduleRender();
@@ -683,8 +685,11 @@ function renderConversation() {
   attachments.show(readOnly ? null : task.conversationSid);
   ui.conversationAvatar.textContent = initial(task.customerName);
   ui.conversationTitle.textContent = task.customerName;
-  ui.conversationMeta.textContent = [channelLabel(task.channelType), task.queueName && `${task.queueName} queue`]
-    .filter(Boolean).join(" · ");
+  // The customer's address on a phone channel (SMS, WhatsApp, Messenger), so the agent knows who is texting.
+  const address = task.channelType && task.channelType !== "web" && task.customerAddress !== task.customerName
+    ? task.customerAddress.replace(/^(whatsapp|messenger):/, "") : null;
+  ui.conversationMeta.textContent = [channelLabel(task.channelType), address,
+    task.queueName && `${task.queueName} queue`].filter(Boolean).join(" · ");
   ui.conversationStatus.textContent = statusLabel(task.status);
   ui.conversationStatus.className = `chip chip--${task.status}`;
   ui.wrapUp.hidden = readOnly || task.status !== "assigned";

@@ -8,6 +8,17 @@ import { ReadHorizons, placeSeen, seenMarker } from "/shared/receipts.js";
 
 const displayName = (s) => (s ? s.charAt(0).toUpperCase() + s.slice(1) : s);
 
+// A message's `delivery` summary (receipts from an SMS, WhatsApp or Messenger provider) in words: the furthest
+// state every recipient reached, or the failure. Chat-only messages have no summary and show nothing.
+export function deliveryLabel(delivery) {
+  if (!delivery || !delivery.total) return "";
+  if (delivery.failed !== "none" || delivery.undelivered !== "none") return "Not delivered";
+  if (delivery.read === "all") return "Read";
+  if (delivery.delivered === "all") return "Delivered";
+  if (delivery.sent === "all" || delivery.sent === "some") return "Sent";
+  return "";
+}
+
 function timeLabel(iso) {
   return (iso ? new Date(iso) : new Date()).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
@@ -112,6 +123,7 @@ export class Transcript {
     const text = li.querySelector(".msg__body");
     text.textContent = message.body || "";
     text.hidden = !message.body;
+    this.showDelivery(li, message.delivery);
     return true;
   }
 
@@ -158,6 +170,7 @@ export class Transcript {
     const li = this.bubble({ own, author, body: message.body, date: message.date_created, role: p && p.role,
       media: message.media, serviceSid: message.chat_service_sid });
     li.dataset.sid = message.sid;
+    this.showDelivery(li, message.delivery);
     this.rendered.set(message.sid, li);
     this.messages.set(message.sid, { index: message.index, body: message.body, media: message.media, own });
     this.el.insertBefore(li, this.el.querySelector(".msg--pending, .msg--failed"));
@@ -205,6 +218,16 @@ export class Transcript {
     status.className = "msg__status";
     li.append(meta, ...(files ? [files] : []), text, status);
     return li;
+  }
+
+  /** How far a message reached the customer's phone (SMS, WhatsApp, Messenger receipts). */
+  showDelivery(li, delivery) {
+    const label = deliveryLabel(delivery);
+    if (!label) return;
+    const status = li.querySelector(".msg__status");
+    status.textContent = label;
+    status.dataset.delivery = label.toLowerCase().replace(" ", "-");
+    li.classList.toggle("msg--undelivered", label === "Not delivered");
   }
 
   setState(li, state) {
