@@ -3,7 +3,9 @@
 Temporal dev server (SQLite under .data/, Web UI on :8233 decoding payloads through the api's codec endpoint,
 Parley's search attributes registered),
 PostgreSQL (embedded under .data/ unless DATABASE_URL is set), migrations, a first-run bootstrap (account,
-API key, demo workspace), then the api and the worker. Ctrl-C stops everything; data stays in .data/."""
+API key, demo workspace, demo SMS / WhatsApp / Messenger channels), then the api, the worker and the stand-in
+messaging providers (channels/standin) with their customer phone page. Ctrl-C stops everything; data stays in
+.data/."""
 
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / ".data"
 CREDENTIALS = DATA / "credentials.json"
 DEMO = DATA / "demo.json"
+STANDIN_NUMBERS = DATA / "standin.json"  # the demo numbers the stand-in providers carry, with their secrets
 SEARCH_ATTRIBUTES = [key.name for key in search_attributes.ALL]
 
 
@@ -126,6 +129,42 @@ async def bootstrap(database_url: str) -> tuple[dict[str, str], dict[str, object
         await db.close()
 
 
+async def ensure_channels(
+    database_url: str, account_sid: str, demo: dict[str, object], base: str, standin: str
+) -> None:
+    """The demo's SMS, WhatsApp and Messenger addresses on the stand-in providers, once: the provider connections
+    and address configurations in Parley, and what the stand-ins need to know in .data/standin.json."""
+    from storage.bootstrap import DEMO_SMS_NUMBER, create_demo_channels
+    from storage.db import Database
+
+    if STANDIN_NUMBERS.exists():
+        return
+    db = Database(database_url, max_size=2)
+    await db.open()
+    try:
+        async with db.read() as q:
+            taken = await q.fetchone(
+                "SELECT 1 FROM channel_senders WHERE account_sid = %s AND address = %s", (account_sid, DEMO_SMS_NUMBER)
+            )
+        if taken:
+            log(f"{STANDIN_NUMBERS} is missing but the demo channels exist: the stand-ins will carry no numbers")
+            return
+        async with db.unit() as uow:
+            numbers = await create_demo_channels(
+                uow,
+                account_sid=account_sid,
+                workspace_sid=str(demo["workspace_sid"]),
+                workflow_sid=str(demo["workflow_sid"]),
+                standin_url=standin,
+                base_url=base,
+            )
+        STANDIN_NUMBERS.write_text(json.dumps({"numbers": numbers}, indent=2) + "\n")
+        STANDIN_NUMBERS.chmod(0o600)
+        log(f"demo channels created: SMS {DEMO_SMS_NUMBER}, WhatsApp and Messenger (stand-in providers)")
+    finally:
+        await db.close()
+
+
 def agent_url(base: str, credentials: dict[str, str], demo: dict[str, object], name: str) -> str:
     from api.auth import issue_access_token
 
@@ -167,6 +206,7 @@ def main() -> None:
     api_port = int(os.environ.get("PARLEY_PORT", "8000"))
     grpc_port = int(os.environ.get("TEMPORAL_PORT", "7233"))
     ui_port = int(os.environ.get("TEMPORAL_UI_PORT", "8233"))
+    standin_port = int(os.environ.get("PARLEY_STANDIN_PORT", "8095"))
     children: list[subprocess.Popen[bytes]] = []
     temporal = start_temporal(grpc_port, ui_port, api_port)
     children.append(temporal)
@@ -179,6 +219,9 @@ def main() -> None:
     # Rows written before encryption at rest (an older .data/) are sealed now; nothing to do on a fresh one.
     subprocess.run([sys.executable, "-m", "storage.reencrypt", "--database-url", database_url], cwd=ROOT, check=True)
     credentials, demo = asyncio.run(bootstrap(database_url))
+    base = f"http://127.0.0.1:{api_port}"
+    standin = f"http://127.0.0.1:{standin_port}"
+    asyncio.run(ensure_channels(database_url, credentials["account_sid"], demo, base, standin))
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -189,7 +232,10 @@ def main() -> None:
     }
     for module in ("workers", "api"):
         children.append(subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env=env))
-    base = f"http://127.0.0.1:{api_port}"
+    if port_open("127.0.0.1", standin_port):
+        sys.exit(f"port {standin_port} is taken: set PARLEY_STANDIN_PORT")
+    standin_args = ["--port", str(standin_port), "--config", str(STANDIN_NUMBERS)]
+    children.append(subprocess.Popen([sys.executable, "-m", "channels.standin", *standin_args], cwd=ROOT, env=env))
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -213,6 +259,9 @@ def main() -> None:
   Agent desktop alice  {agent_url(base, credentials, demo, "alice")}
   Agent desktop bob    {agent_url(base, credentials, demo, "bob")}
   Supervisor           {supervisor_url(base, credentials, demo)}
+  Customer phone       {standin}/phone/?to=%2B15550100001
+                       (SMS +15550100001, WhatsApp whatsapp:+15550100002 and a Messenger page, carried by
+                       stand-in providers that speak Twilio's and Meta's wire protocols; docs/channels.md)
 
   REST credentials     {CREDENTIALS}  (Basic auth: account_sid / auth_token)
   Try: curl -u $(jq -r '.account_sid + ":" + .auth_token' {CREDENTIALS.relative_to(ROOT)}) \\

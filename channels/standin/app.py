@@ -213,7 +213,7 @@ def _control(app: FastAPI, standin: Standin) -> None:
         phone = store.phone(customer)
         if send.profile_name:
             phone.profile_name = send.profile_name
-        webhook, message_id, media_urls = _inbound_webhook(store, number, phone, send, uploads, _base(request), sign)
+        webhook, message_id, media_ids = _inbound_webhook(store, number, phone, send, uploads, _base(request), sign)
         if sign == "yes":
             store.last_wrote[(customer, number.address)] = now()
             phone.messages.append(
@@ -222,7 +222,8 @@ def _control(app: FastAPI, standin: Standin) -> None:
                     direction="out",
                     business=number.address,
                     body=send.body,
-                    media_urls=media_urls,
+                    # The customer's own copy: the provider's URLs need the business's credentials.
+                    media_urls=[f"/_standin/media/{m}" for m in media_ids],
                     status="sent",
                 )
             )
@@ -231,6 +232,14 @@ def _control(app: FastAPI, standin: Standin) -> None:
         for _ in range(attempts):
             status = await webhooks.post(standin.client, webhook)
         return {"provider_message_id": message_id, "status_code": status, "attempts": attempts}
+
+    @app.get("/_standin/media/{media_id}")
+    async def customer_media(media_id: str) -> Response:
+        """A file a customer sent, as the customer's phone shows it."""
+        media = store.media.get(media_id)
+        if media is None:
+            raise HTTPException(404, "no such media")
+        return Response(media.data, media_type=media.content_type)
 
     @app.get("/_standin/phones/{customer}/inbox")
     async def inbox(customer: str) -> list[dict[str, Any]]:
@@ -274,7 +283,7 @@ def _control(app: FastAPI, standin: Standin) -> None:
 def _inbound_webhook(
     store: Store, number: Number, phone: Phone, send: CustomerSend, uploads: list[Media], base: str, sign: str
 ) -> tuple[webhooks.Webhook, str, list[str]]:
-    """The provider's inbound-message webhook for a customer's message, its message id and the media's URLs."""
+    """The provider's inbound-message webhook for a customer's message, its message id and the media's ids."""
     at = now()
     media_ids = [new_id("ME") for _ in uploads]
     if sign == "yes":  # a forgery does not put files on the provider
@@ -291,7 +300,7 @@ def _inbound_webhook(
             media=[(url, u.content_type) for url, u in zip(urls, uploads, strict=True)],
             profile_name=phone.profile_name,
         )
-        return webhooks.signed(number, number.webhook_url, form=form, sign=sign), sid, urls
+        return webhooks.signed(number, number.webhook_url, form=form, sign=sign), sid, media_ids
     if number.provider is Provider.WHATSAPP_CLOUD:
         wamid = "wamid." + base64.urlsafe_b64encode(secrets.token_bytes(24)).decode().rstrip("=")
         value = webhooks.whatsapp_inbound(
@@ -303,8 +312,7 @@ def _inbound_webhook(
             profile_name=phone.profile_name,
         )
         payload = webhooks.whatsapp_envelope(number, value)
-        urls = [f"{base}/_media/{m}" for m in media_ids]
-        return webhooks.signed(number, number.webhook_url, payload=payload, sign=sign), wamid, urls
+        return webhooks.signed(number, number.webhook_url, payload=payload, sign=sign), wamid, media_ids
     mid = "m_" + secrets.token_urlsafe(24)
     for upload in uploads:
         upload.token = secrets.token_hex(8)
@@ -313,7 +321,7 @@ def _inbound_webhook(
         number, psid=phone.address.removeprefix("messenger:"), mid=mid, at=at, body=send.body, media_urls=urls
     )
     payload = webhooks.messenger_envelope(number, [event], at)
-    return webhooks.signed(number, number.webhook_url, payload=payload, sign=sign), mid, urls
+    return webhooks.signed(number, number.webhook_url, payload=payload, sign=sign), mid, media_ids
 
 
 async def _read(standin: Standin, phone: Phone) -> int:

@@ -36,7 +36,8 @@ function problem(text) {
   $("problem").hidden = !text;
 }
 
-const STATUS_LABELS = { sent: "Sent", delivered: "Delivered", read: "Read", failed: "Not delivered" };
+const CHANNEL_NAMES = { sms: "SMS", whatsapp: "WhatsApp", messenger: "Messenger" };
+const PROVIDER_NAMES = { twilio: "Twilio", whatsapp_cloud: "WhatsApp Cloud API", messenger: "Messenger Platform" };
 
 function bubble(message) {
   const item = document.createElement("li");
@@ -95,7 +96,12 @@ async function send(event) {
   try {
     const answer = await call(`/_standin/phones/${encodeURIComponent(customer)}/send`, {
       method: "POST",
-      body: JSON.stringify({ to: $("business").value, body: body || null, media: pending ? [pending] : [] }),
+      body: JSON.stringify({
+        to: $("business").value,
+        body: body || null,
+        media: pending ? [pending] : [],
+        profile_name: $("name").value.trim() || null,
+      }),
     });
     if (answer.status_code >= 400 || answer.status_code === 0) {
       problem(`The contact center did not take the message (HTTP ${answer.status_code || "no answer"}).`);
@@ -138,9 +144,10 @@ async function start() {
   }
   if (!numbers.length) problem("No business numbers are registered with the stand-in yet.");
   $("business").replaceChildren(
-    ...numbers.map((n) => new Option(`${n.address} (${n.channel}, ${n.provider})`, n.address)),
+    ...numbers.map((n) => new Option(`${CHANNEL_NAMES[n.channel]} ${n.address.replace(/^(whatsapp|messenger):/, "")} via ${PROVIDER_NAMES[n.provider]}`, n.address)),
   );
   if (params.get("to")) $("business").value = params.get("to");
+  if (params.get("name")) $("name").value = params.get("name");
   $("me").addEventListener("change", () => { localStorage.setItem("standin-phone", $("me").value); shown = ""; refresh(); });
   $("business").addEventListener("change", () => { shown = ""; refresh(); });
   $("compose").addEventListener("submit", send);
