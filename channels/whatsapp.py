@@ -29,6 +29,7 @@ from channels.base import (
     InboundMessage,
     InboundRequest,
     OutboundMessage,
+    OutsideWindow,
     ProviderConfig,
     ProviderLimits,
     ProviderRejected,
@@ -261,7 +262,7 @@ class WhatsAppCloud(ChannelAdapter):
                 StatusUpdate(
                     provider_message_id=item.id,
                     status=status,
-                    error_code=error.code if error else None,
+                    error_code=_twilio_code(error.code) if error else None,
                     error_message=(error.message or error.title) if error else None,
                     recipient=address(item.recipient_id) if item.recipient_id else None,
                     callback_data=item.biz_opaque_callback_data,
@@ -317,6 +318,12 @@ class WhatsAppCloud(ChannelAdapter):
         if url is None:
             raise ChannelError("this attachment has neither a media id nor a URL")
         return await download(http, url, content_type=content_type, headers=auth)
+
+
+def _twilio_code(meta_code: int) -> int:
+    """The error code a receipt records: Twilio's where Twilio Conversations names the same failure (a WhatsApp
+    message outside the customer-service window is 63016 however it was carried), else Meta's own."""
+    return OutsideWindow.code if meta_code == meta.OUTSIDE_WINDOW_CODE else meta_code
 
 
 def _content(message: _Message) -> tuple[str | None, list[InboundMedia]]:

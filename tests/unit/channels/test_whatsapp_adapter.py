@@ -229,7 +229,7 @@ def test_a_failed_status_outside_the_window_is_a_failure_with_its_error() -> Non
     assert isinstance(update, StatusUpdate)
     assert (update.status, update.error_code, update.error_message) == (
         DeliveryStatus.FAILED,
-        131047,
+        63016,  # Twilio's code for the same failure, as a Conversations receipt records it
         "More than 24 hours have passed",
     )
     status["errors"] = [{"code": 131026, "title": "Message undeliverable"}]
