@@ -259,7 +259,7 @@ async def _customer_participant(admin: httpx.AsyncClient, conversation_sid: str)
 
 
 async def test_whatsapp_free_form_outside_the_window_fails_with_63016_and_a_template_goes_out(
-    admin: httpx.AsyncClient, standin: Standin, center: ContactCenter, db: Any
+    admin: httpx.AsyncClient, standin: Standin, center: ContactCenter, db: Any, temporal: Any
 ) -> None:
     channel = await add_channel(admin, standin, center, kind="whatsapp_cloud", channel="whatsapp", routed=False)
     customer = "whatsapp:+15557770006"
@@ -273,6 +273,9 @@ async def test_whatsapp_free_form_outside_the_window_fails_with_63016_and_a_temp
     late = await _reply(admin, conversation_sid, "Sorry, we were closed")
     failed = await _receipt_reaches(admin, conversation_sid, late["sid"], "failed")
     assert failed["error_code"] == 63016
+    delivery = f"deliver-{late['sid']}-{await _customer_participant(admin, conversation_sid)}"
+    await temporal.get_workflow_handle(delivery).result()
+    await record_runs(temporal, delivery, "outside-the-window")
     template = await _reply(
         admin,
         conversation_sid,
