@@ -392,12 +392,14 @@ async def _sender_for(
             return sender
     if conversation.messaging_service_sid:
         address = str(binding.get("address") or "")
-        return await messaging.pick_sender(
+        pooled = await messaging.pick_sender(
             uow,
             service_sid=conversation.messaging_service_sid,
             customer_address=address,
             channel=channel_of(address),
         )
+        # Never another account's number, whatever a conversation row says.
+        return pooled if pooled is not None and pooled.account_sid == conversation.account_sid else None
     return None
 
 

@@ -46,6 +46,7 @@ from storage.conversations.tables import (
 )
 from storage.db import NOTIFY_CHANNEL, UnitOfWork
 from storage.interactions import service as interactions
+from storage.messaging import pools
 from storage.realtime import service as realtime
 
 
@@ -112,6 +113,8 @@ async def create_conversation(
     if (timers_inactive or timers_closed) and state is None:
         raise InvalidParameter("Timers.Inactive and Timers.Closed need the State parameter", code=50382)
     inactive, closed = inactive_timer(timers_inactive), closed_timer(timers_closed)
+    if messaging_service_sid is not None:
+        await pools.ensure_service(uow, account_sid=account_sid, sid=messaging_service_sid)
     defaults = await uow.fetchone(
         "SELECT default_messaging_service_sid, default_inactive_timer, default_closed_timer FROM accounts "
         "WHERE sid = %s",
@@ -214,6 +217,8 @@ async def update_conversation(
             raise InvalidParameter(f"A conversation cannot go from {conversation.state} to {changes.state}")
     if changes.unique_name is not None:
         await _ensure_unique_name(uow, conversation.chat_service_sid, changes.unique_name, exclude=conversation.sid)
+    if changes.messaging_service_sid is not None:
+        await pools.ensure_service(uow, account_sid=conversation.account_sid, sid=changes.messaging_service_sid)
     state = changes.state or conversation.state
     inactive = inactive_timer(changes.timers_inactive) or conversation.timers_inactive
     closed = closed_timer(changes.timers_closed) or conversation.timers_closed
@@ -1154,6 +1159,8 @@ async def update_configuration(uow: UnitOfWork, *, account_sid: str, changes: Co
     """The account's default service (one of its own), messaging service and timers for new conversations."""
     if changes.default_chat_service_sid is not None:
         await get_service(uow, account_sid=account_sid, sid=changes.default_chat_service_sid)
+    if changes.default_messaging_service_sid is not None:
+        await pools.ensure_service(uow, account_sid=account_sid, sid=changes.default_messaging_service_sid)
     row = await uow.one(
         AccountRow,
         "UPDATE accounts SET default_chat_service_sid = COALESCE(%s, default_chat_service_sid), "

@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from channels.base import ChannelKind
-from domain.errors import Conflict, NotFound
+from domain.errors import Conflict, InvalidParameter, NotFound
 from domain.sids import SidPrefix, new_sid
 from storage import crypto
 from storage.channels.tables import ChannelSenderRow
@@ -164,6 +164,15 @@ async def remember_sender(uow: UnitOfWork, *, service_sid: str, customer_address
         "ON CONFLICT (service_sid, customer_hash) DO UPDATE SET sender_sid = EXCLUDED.sender_sid, date_updated = now()",
         (service_sid, await crypto.blind_index(uow, service["account_sid"], customer_address), sender_sid),
     )
+
+
+async def ensure_service(uow: UnitOfWork, *, account_sid: str, sid: str) -> None:
+    """A Messaging Service a request names (a conversation's, the account default) is one of the caller's."""
+    found = await uow.fetchone(
+        "SELECT 1 FROM messaging_services WHERE sid = %s AND account_sid = %s", (sid, account_sid)
+    )
+    if found is None:
+        raise InvalidParameter(f"MessagingServiceSid {sid} is not a Messaging Service of this account")
 
 
 async def pick_sender(

@@ -512,3 +512,41 @@ async def test_what_parley_does_not_serve_answers_404(admin: httpx.AsyncClient, 
     answer = await admin.request(method, path.format(sid=service["sid"]), data={"FriendlyName": "x"})
     assert answer.status_code == 404, answer.text
     assert answer.json()["code"] == 20404
+
+
+async def test_a_conversation_names_only_a_messaging_service_of_its_own_account(
+    parley, admin: httpx.AsyncClient, db: Database
+) -> None:
+    mine = await _service(admin, FriendlyName="Mine")
+    async with db.unit() as uow:
+        stranger = await create_account(uow, friendly_name="Pool owner")
+    async with httpx.AsyncClient(base_url=parley.base_url, auth=(stranger.account_sid, stranger.auth_token)) as other:
+        theirs = await _service(other, FriendlyName="Theirs")
+    conversations = "/conversations/v1/Conversations"
+
+    async def count() -> int:
+        async with db.read() as q:
+            row = await q.fetchone(
+                "SELECT count(*) AS n FROM conversations WHERE account_sid = %s", (mine["account_sid"],)
+            )
+        return int(row["n"]) if row else 0
+
+    before = await count()
+
+    refused = await admin.post(conversations, data={"FriendlyName": "x", "MessagingServiceSid": theirs["sid"]})
+    assert refused.status_code == 400 and theirs["sid"] in refused.json()["message"]
+    unknown = await admin.post(conversations, data={"MessagingServiceSid": "MG" + "0" * 32})
+    assert unknown.status_code == 400
+    assert await count() == before
+
+    created = await ok(await admin.post(conversations, data={"MessagingServiceSid": mine["sid"]}), 201)
+    assert created["messaging_service_sid"] == mine["sid"]
+    moved = await admin.post(f"{conversations}/{created['sid']}", data={"MessagingServiceSid": theirs["sid"]})
+    assert moved.status_code == 400
+    fetched = await ok(await admin.get(f"{conversations}/{created['sid']}"))
+    assert fetched["messaging_service_sid"] == mine["sid"]
+
+    default = await admin.post("/conversations/v1/Configuration", data={"DefaultMessagingServiceSid": theirs["sid"]})
+    assert default.status_code == 400
+    configuration = await ok(await admin.get("/conversations/v1/Configuration"))
+    assert configuration["default_messaging_service_sid"] != theirs["sid"]
