@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import conversations, floor, report, scenarios, taskrouter
+from bench import channels, conversations, floor, report, scenarios, taskrouter
 from bench.cpu import CpuMeter
 from bench.harness import Services, start_services
 from bench.stats import Figure
@@ -31,7 +31,9 @@ class Options:
     tr_workers: int  # TaskRouter scale: agents on sockets
     tr_tasks: int  # TaskRouter scale: tasks in the burst and in the stream
     tr_rate: float  # TaskRouter scale: tasks per second in the stream
-    only: str | None  # run just this part ("chat" or "taskrouter") after the floors
+    sms_customers: int  # channels: customers texting at once
+    sms_messages: int  # channels: messages in, then as many replies out
+    only: str | None  # run just this part ("chat", "taskrouter" or "channels") after the floors
     write: bool
 
 
@@ -43,7 +45,11 @@ def parse(argv: list[str]) -> Options:
     parser.add_argument("--tr-workers", type=int, help="TaskRouter agents on sockets (default 200; quick 10)")
     parser.add_argument("--tr-tasks", type=int, help="TaskRouter tasks per burst and stream (default 2000; quick 40)")
     parser.add_argument("--tr-rate", type=float, help="TaskRouter stream: tasks per second (default 20; quick 10)")
-    parser.add_argument("--only", choices=["chat", "taskrouter"], help="after the floors, run only this part")
+    parser.add_argument("--sms-customers", type=int, help="channels: customers texting at once (default 20; quick 5)")
+    parser.add_argument("--sms-messages", type=int, help="channels: SMS in, and replies out (default 1000; quick 50)")
+    parser.add_argument(
+        "--only", choices=["chat", "taskrouter", "channels"], help="after the floors, run only this part"
+    )
     parser.add_argument("--quick", action="store_true", help="a small run for a smoke check; prints only")
     parser.add_argument(
         "--write",
@@ -62,11 +68,15 @@ def parse(argv: list[str]) -> Options:
         tr_workers=args.tr_workers or (10 if quick else 200),
         tr_tasks=args.tr_tasks or (40 if quick else 2000),
         tr_rate=args.tr_rate or (10.0 if quick else 20.0),
+        sms_customers=args.sms_customers or (5 if quick else 20),
+        sms_messages=args.sms_messages or (50 if quick else 1000),
         only=args.only,
         write=args.write if args.write is not None else not quick,
     )
     if min(options.messages, options.conversations, options.customers) < 1:
         parser.error("--messages, --conversations and --customers must be positive")
+    if options.sms_messages < options.sms_customers:
+        parser.error("--sms-messages must be at least --sms-customers")
     if options.messages < options.conversations:
         parser.error("--messages must be at least --conversations (every conversation sends one or more)")
     return options
@@ -99,9 +109,14 @@ async def run(options: Options) -> tuple[list[Figure], dict[str, str]]:
             )
             auth = (services.credentials.account_sid, services.credentials.auth_token)
             async with httpx.AsyncClient(base_url=services.base_url, auth=auth, timeout=60) as admin:
-                if options.only != "taskrouter":
+                if options.only in (None, "chat"):
                     figures += await _chat_and_conversations(services, admin, meter, options)
-                if options.only != "chat":
+                if options.only in (None, "channels"):
+                    log(f"channels: {options.sms_messages} SMS in from {options.sms_customers} customers, as many out")
+                    figures += await channels.sms(
+                        services, admin, meter, customers=options.sms_customers, messages=options.sms_messages
+                    )
+                if options.only in (None, "taskrouter"):
                     log(
                         f"taskrouter: {options.tr_tasks} tasks onto {options.tr_workers} agents, as a burst and "
                         f"at {options.tr_rate:g}/s"
