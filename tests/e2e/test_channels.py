@@ -13,6 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
+from channels.base import ChannelKind
+from storage.messaging import pools
 from tests.support.channels import Channel, Standin, add_channel, running_standin
 from tests.support.contact_center import ContactCenter, agent_attributes, build_contact_center, ok
 from tests.support.histories import record_runs
@@ -328,3 +330,36 @@ async def test_a_message_after_close_opens_a_new_conversation(
     assert second != first
     assert [m["body"] for m in await _messages(admin, second)] == ["Back again"]
     assert [m["body"] for m in await _messages(admin, first)] == ["First visit"]
+
+
+async def test_a_number_in_a_messaging_service_puts_its_conversations_in_the_service(
+    admin: httpx.AsyncClient, standin: Standin, center: ContactCenter, db: Any
+) -> None:
+    first = await add_channel(admin, standin, center, kind="twilio", channel="sms", routed=False)
+    second = await add_channel(admin, standin, center, kind="twilio", channel="sms", routed=False)
+    service = await ok(await admin.post("/messaging/v1/Services", data={"FriendlyName": "Support pool"}), 201)
+    for line in (first, second):
+        await ok(
+            await admin.post(
+                f"/messaging/v1/Services/{service['sid']}/PhoneNumbers", data={"PhoneNumberSid": line.sender_sid}
+            ),
+            201,
+        )
+    customer = "+15557770009"
+    await standin.send(customer, second.address, "Texting your second number")
+    conversation = await ok(
+        await admin.get(
+            f"/conversations/v1/Conversations/{(await _inbound_conversation(admin, customer))['conversation_sid']}"
+        )
+    )
+    assert conversation["messaging_service_sid"] == service["sid"]
+    reply = await _reply(admin, conversation["sid"], "Answered from the number you texted")
+    received = await standin.wait_inbox(customer, lambda m: m["body"] == "Answered from the number you texted")
+    assert received["from"] == second.address
+    await _receipt_reaches(admin, conversation["sid"], reply["sid"], "delivered")
+    # The service remembers the customer's number (StickySender, on by default).
+    async with db.unit() as uow:
+        sticky = await pools.pick_sender(
+            uow, service_sid=service["sid"], customer_address=customer, channel=ChannelKind.SMS
+        )
+    assert sticky is not None and sticky.address == second.address
