@@ -129,6 +129,8 @@ async def test_messenger_customer_sees_the_reply_and_the_agent_sees_it_read(
         await _text(phone, "Hello page")
         customer = "messenger:4455667788"
         log = await accept_offer(agent, customer)
+        await expect(log.get_by_text("Hello page")).to_be_visible()
+        await expect(agent.get_by_text("Alice joined")).to_be_visible()
         await agent_says(agent, customer, "Hello from the page")
         thread = phone.get_by_role("list", name="Messages")
         await expect(thread.locator(".bubble--in").filter(has_text="Hello from the page")).to_be_visible()
