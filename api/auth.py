@@ -112,7 +112,9 @@ class Authenticator:
             raise AuthenticationFailed("Authentication Error - invalid username or password")
         return Principal(account_sid=found[0], role=Role.ADMIN, credential_sid=username)
 
-    async def token(self, token: str) -> Principal:
+    async def token(self, token: str, *, leeway: float = 0) -> Principal:
+        """The principal of a valid access token; `leeway`: seconds past its expiry still accepted (only the
+        web chat's token refresh uses one)."""
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
@@ -128,7 +130,7 @@ class Authenticator:
             raise AuthenticationFailed("Access token issuer is not a known API key")
         account_sid, secret = found
         try:
-            claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp", "sub"]})
+            claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp", "sub"]}, leeway=leeway)
         except jwt.ExpiredSignatureError:
             raise AuthenticationFailed("Access token expired") from None
         except jwt.PyJWTError as exc:

@@ -275,6 +275,15 @@ class CreateWebChat(FormModel):
     )
 
 
+class RefreshWebChatToken(FormModel):
+    token: str = Field(
+        alias="Token",
+        min_length=1,
+        max_length=8192,
+        description="The web chat's current access token (or one expired less than 24 hours ago).",
+    )
+
+
 class CreateToken(FormModel):
     workspace_sid: WorkspaceSid = Field(alias="WorkspaceSid")
     worker_sid: WorkerSid | None = Field(None, alias="WorkerSid", description="Required for a worker token.")

@@ -1,6 +1,10 @@
 """POST /flex-api/v2/WebChats: how the embeddable web chat starts. Public (like Flex's): it creates a new
 conversation from a `chat` address configuration, adds an anonymous customer participant, and returns an
-access token whose identity exists only in that conversation — so the token is scoped to it."""
+access token whose identity exists only in that conversation — so the token is scoped to it.
+
+POST /flex-api/v2/WebChats/Tokens/Refresh (like Flex Webchat's token refresh): the widget exchanges its token
+for a new one before it expires, so a chat lasts as long as its conversation; a token expired less than
+WEBCHAT_REFRESH_GRACE ago still works (the customer who comes back the next morning), a closed chat's never."""
 
 from __future__ import annotations
 
@@ -11,14 +15,17 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from pydantic import BaseModel
 
-from api.auth import issue_access_token
+from api.auth import Authenticator, Role, issue_access_token
 from api.deps import DbDep
-from api.forms.conversations import CreateWebChat
+from api.forms.conversations import CreateWebChat, RefreshWebChatToken
 from api.throttle import AbuseGuard, client_ip
-from domain.errors import InvalidParameter, NotFound
-from domain.limits import WEBCHAT_TOKEN_TTL
+from domain.errors import InvalidParameter, NotFound, PermissionDenied
+from domain.limits import WEBCHAT_REFRESH_GRACE, WEBCHAT_TOKEN_TTL
 from storage.accounts import service as accounts
 from storage.conversations import service as conversations
+from storage.db import UnitOfWork
+
+WEBCHAT_IDENTITY_PREFIX = "webchat-"
 
 router = APIRouter(prefix="/flex-api/v2", tags=["Web chat"])
 
@@ -41,12 +48,11 @@ async def create_webchat(request: Request, db: DbDep, form: Annotated[CreateWebC
     pre_engagement = form.pre_engagement_data
     if pre_engagement is not None and not isinstance(pre_engagement, dict):
         raise InvalidParameter("PreEngagementData must be a JSON object")
-    identity = f"webchat-{secrets.token_hex(12)}"
+    identity = f"{WEBCHAT_IDENTITY_PREFIX}{secrets.token_hex(12)}"
     async with db.unit() as uow:
         address = await conversations.webchat_address(uow, form.address_sid)
         if address is None:
             raise NotFound(f"Web chat address {form.address_sid} does not exist or is not enabled")
-        key = await accounts.signing_key(uow, address.account_sid)
         conversation = await conversations.auto_create_conversation(
             uow,
             address=address,
@@ -60,12 +66,37 @@ async def create_webchat(request: Request, db: DbDep, form: Annotated[CreateWebC
             identity=identity,
             attributes=json.dumps({"role": "customer", "friendly_name": customer_name}),
         )
-    token = issue_access_token(
-        account_sid=address.account_sid,
+        token = await _webchat_token(uow, account_sid=address.account_sid, identity=identity, service_sid=service_sid)
+    return WebChat(conversation_sid=conversation.sid, identity=identity, token=token, expires_in=WEBCHAT_TOKEN_TTL)
+
+
+@router.post("/WebChats/Tokens/Refresh", response_model=WebChat)
+async def refresh_webchat_token(request: Request, db: DbDep, form: Annotated[RefreshWebChatToken, Form()]) -> WebChat:
+    """A new token for a web chat that goes on (public: the current token is the credential). 401 for a token
+    that is not valid or expired more than a day ago, 403 for one that is not a web chat's or whose chat has
+    closed."""
+    authenticator: Authenticator = request.app.state.authenticator
+    principal = await authenticator.token(form.token, leeway=WEBCHAT_REFRESH_GRACE)
+    identity = principal.identity or ""
+    if principal.role is not Role.CUSTOMER or not identity.startswith(WEBCHAT_IDENTITY_PREFIX):
+        raise PermissionDenied("Only a web chat's own token can be refreshed here")
+    async with db.unit() as uow:
+        conversation = await conversations.open_webchat(uow, account_sid=principal.account_sid, identity=identity)
+        if conversation is None:
+            raise PermissionDenied("This chat has ended: start a new one")
+        token = await _webchat_token(
+            uow, account_sid=principal.account_sid, identity=identity, service_sid=conversation.chat_service_sid
+        )
+    return WebChat(conversation_sid=conversation.sid, identity=identity, token=token, expires_in=WEBCHAT_TOKEN_TTL)
+
+
+async def _webchat_token(uow: UnitOfWork, *, account_sid: str, identity: str, service_sid: str) -> str:
+    key = await accounts.signing_key(uow, account_sid)
+    return issue_access_token(
+        account_sid=account_sid,
         api_key_sid=key.sid,
         api_key_secret=key.secret,
         identity=identity,
         grants={"chat": {"service_sid": service_sid}},
         ttl=WEBCHAT_TOKEN_TTL,
     )
-    return WebChat(conversation_sid=conversation.sid, identity=identity, token=token, expires_in=WEBCHAT_TOKEN_TTL)

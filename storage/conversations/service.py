@@ -1042,6 +1042,17 @@ async def webchat_address(uow: UnitOfWork, address_sid: str) -> AddressConfigura
     return row
 
 
+async def open_webchat(uow: UnitOfWork, *, account_sid: str, identity: str) -> ConversationRow | None:
+    """The conversation a web-chat customer identity is in, while it is not closed (a token is renewed only
+    for a chat that goes on)."""
+    return await uow.one(
+        ConversationRow,
+        "SELECT c.* FROM participants p JOIN conversations c ON c.sid = p.conversation_sid "
+        "WHERE p.account_sid = %s AND p.identity = %s AND c.state <> 'closed'",
+        (account_sid, identity),
+    )
+
+
 # --- typing and read horizons (the SDK's live signals) ------------------------------------------------
 
 

@@ -23,6 +23,7 @@ from storage.bootstrap import Credentials
 PUBLIC_OPERATIONS = {
     ("get", "/healthz"),
     ("post", "/flex-api/v2/WebChats"),
+    ("post", "/flex-api/v2/WebChats/Tokens/Refresh"),
     # Providers call these with no Parley credentials: the request's signature is what authenticates it.
     ("get", "/parley/v1/ChannelProviders/{Sid}/Webhook"),
     ("post", "/parley/v1/ChannelProviders/{Sid}/Webhook"),

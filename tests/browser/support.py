@@ -4,7 +4,11 @@ collection, screenshots, and the few steps (a customer writing, an agent taking 
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -149,7 +153,37 @@ async def set_hidden(page: Page, hidden: bool) -> None:
 
 async def customer_conversation_sid(customer: Page, address_sid: str) -> str:
     """The conversation of the web chat open in `customer` (from its session)."""
-    session = await customer.evaluate("key => JSON.parse(sessionStorage.getItem(key))", f"parley.webchat.{address_sid}")
+    session = await customer.evaluate("key => JSON.parse(localStorage.getItem(key))", f"parley.webchat.{address_sid}")
     sid = session["conversation_sid"]
     assert sid.startswith("CH"), sid
     return str(sid)
+
+
+@contextmanager
+def serve_page(html: str) -> Iterator[str]:
+    """Serves `html` at / (and an empty favicon) from a real loopback server on a port of its own, so the page
+    has another origin than the api yet lives in the same (loopback) address space."""
+    body = html.encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            page = self.path == "/"
+            self.send_response(200 if page else 204)
+            if page:
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if page:
+                self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()

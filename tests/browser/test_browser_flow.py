@@ -5,45 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from playwright.async_api import expect
 
-from tests.browser.support import Demo, screenshot, watch_errors
+from tests.browser.support import Demo, screenshot, serve_page, watch_errors
 from tests.support.services import wait_healthy
-
-
-@contextmanager
-def serve_page(html: str) -> Iterator[str]:
-    """Serves `html` at / (and an empty favicon) from a real loopback server on a port of its own, so the page
-    has another origin than the api yet lives in the same (loopback) address space."""
-    body = html.encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            page = self.path == "/"
-            self.send_response(200 if page else 204)
-            if page:
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if page:
-                self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 async def test_customer_and_agent_chat_through_the_browser_apps(browser, parley, demo: Demo):
@@ -219,7 +185,7 @@ async def test_web_chat_resends_after_the_connection_drops(browser, parley, demo
         await expect(page.get_by_role("status")).to_be_hidden()
         await expect(log.get_by_text("Sent while offline")).to_have_count(1)
         session = await page.evaluate(
-            "key => JSON.parse(sessionStorage.getItem(key))", f"parley.webchat.{ws.address_sid}"
+            "key => JSON.parse(localStorage.getItem(key))", f"parley.webchat.{ws.address_sid}"
         )
         conversation_sid = session["conversation_sid"]
         async with demo.admin(parley.base_url) as admin:

@@ -1,6 +1,9 @@
 // Parley web chat: pre-chat form → POST /flex-api/v2/WebChats → realtime conversation (docs/realtime.md).
-// The session (conversation, token, last seq, transcript and unacknowledged sends) lives in sessionStorage,
-// so a reload resumes the same conversation from where it left off. Typing indicators go both ways; read
+// The chat itself (conversation, identity, token, name) lives in localStorage, so every tab of the site and a
+// reload or a tab opened the next day resume the same conversation until it closes; the token is renewed
+// before it expires (POST /flex-api/v2/WebChats/Tokens/Refresh) and the renewed one reaches the other tabs
+// through the storage event. What one tab has seen (last seq, the transcript's events, unacknowledged sends)
+// lives in that tab's sessionStorage; a new tab replays the conversation from its start. Typing indicators go both ways; read
 // receipts too: this page moves the customer's read horizon while the chat is on screen, and shows "Seen"
 // under the customer's last message an agent has read (horizons from the Participants list on load, then
 // from participant.updated events). Attachments: the customer picks a file (uploaded at once to the Media
@@ -13,7 +16,10 @@ import { TypingPeople, TypingSender } from "/shared/typing.js";
 const MAX_STORED_EVENTS = 400;
 const params = new URLSearchParams(location.search);
 const address = (params.get("address") || "").trim();
-const STORAGE_KEY = `parley.webchat.${address}`;
+const STORAGE_KEY = `parley.webchat.${address}`; // localStorage: the chat, shared by the site's tabs
+const TAB_KEY = `parley.webchat.${address}.tab`; // sessionStorage: what this tab has seen
+const RENEW_AT = 0.75; // renew the token when this share of its lifetime has passed
+const RENEW_RETRY_MS = 30000; // after a failed renewal (offline), try again this much later
 const embedded = window.parent !== window;
 
 const $ = (id) => document.getElementById(id);
@@ -46,29 +52,143 @@ const attachments = new AttachmentPicker({
 
 // --- storage -----------------------------------------------------------------------------------------
 
-function loadSession() {
+const SHARED_FIELDS = ["address", "conversation_sid", "identity", "token", "name"];
+let sharedWritten = null; // the JSON last written to localStorage (writes only on change: each fires events)
+
+function parseStored(text) {
   try {
-    const s = JSON.parse(sessionStorage.getItem(STORAGE_KEY) || "null");
-    return s && s.conversation_sid && s.token ? s : null;
+    const value = JSON.parse(text || "null");
+    return value && value.conversation_sid && value.token ? value : null;
   } catch {
     return null;
   }
+}
+
+function loadSession() {
+  const shared = parseStored(localStorage.getItem(STORAGE_KEY)) || parseStored(sessionStorage.getItem(STORAGE_KEY));
+  if (!shared) return null;
+  sessionStorage.removeItem(STORAGE_KEY); // an older version kept the whole session there
+  let tab = null;
+  try {
+    tab = JSON.parse(sessionStorage.getItem(TAB_KEY) || "null");
+  } catch {
+    tab = null;
+  }
+  const own = tab && tab.conversation_sid === shared.conversation_sid ? tab : {};
+  return { ...shared, lastSeq: own.lastSeq || 0, events: own.events || shared.events || [],
+    outbox: own.outbox || shared.outbox || [] };
 }
 
 function saveSession() {
   if (!session) return;
   if (session.events.length > MAX_STORED_EVENTS) session.events = session.events.slice(-MAX_STORED_EVENTS);
   try {
-    sessionStorage.setItem(STORAGE_KEY, JSON.stringify(session));
+    const shared = JSON.stringify(Object.fromEntries(SHARED_FIELDS.map((k) => [k, session[k]])));
+    if (shared !== sharedWritten) {
+      localStorage.setItem(STORAGE_KEY, shared);
+      sharedWritten = shared;
+    }
+    sessionStorage.setItem(TAB_KEY, JSON.stringify({ conversation_sid: session.conversation_sid,
+      lastSeq: session.lastSeq, events: session.events, outbox: session.outbox }));
   } catch {
     /* storage full or disabled: the chat still works, it just won't survive a reload */
   }
 }
 
 function clearSession() {
+  localStorage.removeItem(STORAGE_KEY);
   sessionStorage.removeItem(STORAGE_KEY);
+  sessionStorage.removeItem(TAB_KEY);
+  sharedWritten = null;
+  clearTimeout(renewTimer);
   session = null;
 }
+
+// --- the token: renewed before it expires, shared with the other tabs ------------------------------------
+
+let renewTimer = null;
+
+function claims(token) {
+  try {
+    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    return JSON.parse(atob(part + "=".repeat((4 - (part.length % 4)) % 4)));
+  } catch {
+    return {};
+  }
+}
+
+function expiresAt(token) {
+  const { exp } = claims(token);
+  return exp ? exp * 1000 : 0;
+}
+
+function scheduleRenewal() {
+  clearTimeout(renewTimer);
+  if (!session) return;
+  const { nbf, exp } = claims(session.token);
+  if (!exp) return;
+  const start = (nbf || exp - 3600) * 1000;
+  const at = start + RENEW_AT * (exp * 1000 - start);
+  renewTimer = setTimeout(renewToken, Math.max(0, at - Date.now()));
+}
+
+/** Exchanges the token for a new one. Resolves true when the chat goes on, false when it has ended. */
+async function renewToken() {
+  if (!session) return false;
+  const newer = parseStored(localStorage.getItem(STORAGE_KEY));
+  if (newer && newer.conversation_sid === session.conversation_sid && expiresAt(newer.token) > expiresAt(session.token)) {
+    adoptToken(newer.token); // another tab renewed it already
+    return true;
+  }
+  let res;
+  try {
+    res = await fetch("/flex-api/v2/WebChats/Tokens/Refresh", {
+      method: "POST",
+      body: new URLSearchParams({ Token: session.token }),
+    });
+  } catch {
+    renewTimer = setTimeout(renewToken, RENEW_RETRY_MS);
+    return expiresAt(session.token) > Date.now();
+  }
+  if (res.ok) {
+    const body = await res.json();
+    adoptToken(body.token);
+    return true;
+  }
+  if (res.status === 401 || res.status === 403) {
+    chatEnded();
+    return false;
+  }
+  renewTimer = setTimeout(renewToken, RENEW_RETRY_MS);
+  return expiresAt(session.token) > Date.now();
+}
+
+function adoptToken(token) {
+  if (!session || token === session.token) return;
+  session.token = token;
+  saveSession();
+  if (client) client.updateToken(token).catch(() => {});
+  scheduleRenewal();
+}
+
+/** The chat is over for good (closed, or its token can no longer be renewed): offer a new one. */
+function chatEnded() {
+  clearSession();
+  fatal("Your chat has ended", "This conversation is over. You can start a new one.", { restart: true });
+}
+
+// Another tab renewed the token, started a new chat or ended this one.
+window.addEventListener("storage", (ev) => {
+  if (ev.key !== STORAGE_KEY && ev.key !== null) return;
+  const next = parseStored(localStorage.getItem(STORAGE_KEY));
+  if (session && next && next.conversation_sid === session.conversation_sid) {
+    if (expiresAt(next.token) > expiresAt(session.token)) adoptToken(next.token);
+    return;
+  }
+  if ((session && !next) || (next && (!session || next.conversation_sid !== session.conversation_sid))) {
+    location.reload(); // follow the other tab: its new chat, or the prechat form
+  }
+});
 
 // --- views -------------------------------------------------------------------------------------------
 
@@ -92,11 +212,17 @@ function setConnection(status) {
   ui.composer.classList.toggle("is-offline", Boolean(text));
 }
 
+// Where the chat stands, from its events (replayed after a reload too): the order of the customer's last
+// message and of the last agent leaving tells "waiting for an agent" from "the agent has finished".
+const progress = { order: 0, lastOwnMessage: 0, lastAgentLeft: 0, closed: false };
+
 function updateSubtitle() {
   const names = [...agentsPresent].map((sid) => participants.get(sid)?.name).filter(Boolean);
-  ui.subtitle.textContent = names.length ? `You're chatting with ${names.join(", ")}`
-    : session && session.events.some((e) => e.event === "message.added")
-      ? "An agent will be with you shortly" : "We usually reply in a few minutes";
+  ui.subtitle.textContent = progress.closed ? "This chat has ended"
+    : names.length ? `You're chatting with ${names.join(", ")}`
+    : progress.lastAgentLeft > progress.lastOwnMessage ? "The agent has left the chat. Write again if you need anything"
+    : progress.lastOwnMessage ? "An agent will be with you shortly"
+    : "We usually reply in a few minutes";
 }
 
 // --- rendering ---------------------------------------------------------------------------------------
@@ -231,14 +357,36 @@ function showSeen() {
 
 /** While the chat is on screen, everything shown is read: the customer's horizon moves up to it. */
 function markRead() {
-  if (!session || !client || !readReady.replayed || !readReady.horizons || document.hidden || !logOnScreen) return;
-  let highest = -1;
-  for (const li of rendered.values()) highest = Math.max(highest, Number(li.dataset.index));
+  if (session && client && readReady.replayed && readReady.horizons && !document.hidden && logOnScreen) {
+    let highest = -1;
+    for (const li of rendered.values()) highest = Math.max(highest, Number(li.dataset.index));
+    const own = ownHorizon();
+    if (highest > own) {
+      readSent = highest;
+      client.markRead(session.conversation_sid, highest);
+    }
+  }
+  reportUnread();
+}
+
+function ownHorizon() {
   let own = readSent;
   for (const [sid] of participants) if (isSelf(sid)) own = Math.max(own, reads.of(sid));
-  if (highest > own) {
-    readSent = highest;
-    client.markRead(session.conversation_sid, highest);
+  return own;
+}
+
+// Embedded: the launcher shows how many messages arrived that the customer has not seen (the chat is closed).
+let unreadReported = 0;
+function reportUnread() {
+  if (!embedded || !session || !readReady.horizons) return;
+  const own = ownHorizon();
+  let count = 0;
+  for (const li of rendered.values()) {
+    if (!li.classList.contains("msg--own") && Number(li.dataset.index) > own) count += 1;
+  }
+  if (count !== unreadReported) {
+    unreadReported = count;
+    window.parent.postMessage({ type: "parley:unread", count }, "*");
   }
 }
 
@@ -293,6 +441,7 @@ function handleEvent(frame, { restoring = false } = {}) {
       return;
     case "message.added":
       if (!data.deleted) {
+        if (data.author === session.identity) progress.lastOwnMessage = ++progress.order;
         placeMessage(data);
         typingPeople.stopped(data.author);
         const cmid = parseJson(data.attributes).client_message_id;
@@ -336,12 +485,15 @@ function handleEvent(frame, { restoring = false } = {}) {
       const p = participants.get(data.participant_sid);
       if (p && p.role === "agent") {
         agentsPresent.delete(data.participant_sid);
+        if (!agentsPresent.size) progress.lastAgentLeft = ++progress.order;
         systemLine(`${p.name} left the chat`);
       }
       break;
     }
     case "conversation.state_updated":
       if (data.state_to === "closed") {
+        progress.closed = true;
+        clearTimeout(renewTimer);
         systemLine("This conversation has ended.");
         ui.message.disabled = ui.send.disabled = ui.attach.disabled = true;
         attachments.show(null);
@@ -436,10 +588,11 @@ function startChat() {
   for (const frame of session.events) handleEvent(frame, { restoring: true });
   client = new RealtimeClient(() => session.token, {
     onStatus: setConnection,
+    // The token was refused (expired while offline, say): renew it and reconnect, or the chat is over.
     onAuthError: () => {
-      clearSession();
-      fatal("Your chat session has ended", "The chat session expired. You can start a new conversation.",
-        { restart: true });
+      renewToken().then((goesOn) => {
+        if (goesOn && client) client.connect();
+      });
     },
     onSubscribeError: (_stream, err) => fatal("Chat unavailable", err.message || "This conversation is not available.",
       { restart: true }),
@@ -449,6 +602,7 @@ function startChat() {
     markRead();
   });
   client.connect();
+  scheduleRenewal();
   loadParticipants();
   // Messages typed before a reload that were never acknowledged: resend with the same client_message_id.
   for (const m of [...session.outbox]) send(m.body, m.client_message_id, m.date, m.media || []);
@@ -515,9 +669,12 @@ if (!address || !/^IG[0-9a-f]{32}$/i.test(address)) {
     : "This chat link is missing its address. Open it as /chat/?address=IG… (ask the website owner for the right link).");
 } else {
   session = loadSession();
-  if (session) {
-    session.events ||= [];
-    session.outbox ||= [];
+  if (session && expiresAt(session.token) <= Date.now() + 5000) {
+    // Back after the token expired (the next morning): renew it first; a closed chat offers a new one.
+    renewToken().then((goesOn) => {
+      if (goesOn) startChat();
+    });
+  } else if (session) {
     startChat();
   } else {
     show(ui.prechat);

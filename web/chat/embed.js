@@ -4,8 +4,10 @@
  *
  * Optional attributes: data-name (pre-fills the customer's name), data-label (button text, default "Chat"),
  * data-color (launcher colour, default #1d4ed8), data-position ("right" | "left").
- * Adds a floating launcher button; the chat page opens in an iframe the first time it is clicked. Styles live
- * in a shadow root so the host page's CSS cannot break the launcher (and vice versa). */
+ * Adds a floating launcher button and the chat page in a hidden iframe (so a chat already going on in another
+ * tab or page of the site goes on here: the launcher shows a badge and the page title a count of the messages
+ * the customer has not seen while the chat is closed). Styles live in a shadow root so the host page's CSS
+ * cannot break the launcher (and vice versa). */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -28,6 +30,9 @@
     "font:600 15px/1 system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;" +
     "box-shadow:0 8px 24px rgba(15,23,42,.25);transition:transform .15s ease}" +
     ".launcher:hover{transform:translateY(-2px)}" +
+    ".badge{min-width:20px;height:20px;padding:0 6px;border-radius:10px;background:#dc2626;color:#fff;" +
+    "font:700 12px/20px system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;text-align:center}" +
+    ".badge[hidden]{display:none}" +
     ".launcher:focus-visible{outline:3px solid #93b4ff;outline-offset:3px}" +
     ".frame{position:fixed;bottom:88px;" + side + ":20px;z-index:2147483647;width:380px;height:600px;" +
     "max-width:calc(100vw - 40px);max-height:calc(100vh - 108px);border:0;border-radius:14px;overflow:hidden;" +
@@ -63,25 +68,36 @@
     button.setAttribute("aria-expanded", "false");
     button.setAttribute("aria-controls", panel.id);
 
-    var iframe = null;
+    var iframe = document.createElement("iframe");
+    iframe.title = "Chat with us";
+    iframe.src = chatUrl.href;
+    iframe.allow = "clipboard-write";
+    panel.appendChild(iframe);
+    var unread = 0;
+    var title = document.title;
+
     function render(open) {
-      button.innerHTML = (open ? closeIcon : chatIcon) + "<span></span>";
+      button.innerHTML = (open ? closeIcon : chatIcon) + "<span></span><span class=\"badge\" aria-hidden=\"true\"></span>";
       button.querySelector("span").textContent = open ? "Close" : label;
-      button.setAttribute("aria-label", open ? "Close chat" : "Open chat");
+      var badge = button.querySelector(".badge");
+      badge.textContent = String(unread);
+      badge.hidden = open || !unread;
+      var unseen = !open && unread ? ", " + unread + " new message" + (unread === 1 ? "" : "s") : "";
+      button.setAttribute("aria-label", (open ? "Close chat" : "Open chat") + unseen);
       button.setAttribute("aria-expanded", String(open));
+      // The host page's title says it too while the chat is closed (a tab in the background shows it).
+      if (!open && unread) {
+        if (!/^\(\d+\) /.test(document.title)) title = document.title;
+        document.title = "(" + unread + ") " + title;
+      } else if (/^\(\d+\) /.test(document.title)) {
+        document.title = title;
+      }
     }
     function setOpen(open) {
-      if (open && !iframe) {
-        iframe = document.createElement("iframe");
-        iframe.title = "Chat with us";
-        iframe.src = chatUrl.href;
-        iframe.allow = "clipboard-write";
-        panel.appendChild(iframe);
-      }
       panel.hidden = !open;
       render(open);
-      if (open && iframe) iframe.focus();
-      else if (!open) button.focus();
+      if (open) iframe.focus();
+      else button.focus();
     }
 
     button.addEventListener("click", function () { setOpen(panel.hidden); });
@@ -89,7 +105,12 @@
       if (ev.key === "Escape" && !panel.hidden) setOpen(false);
     });
     window.addEventListener("message", function (ev) {
-      if (iframe && ev.source === iframe.contentWindow && ev.data && ev.data.type === "parley:close") setOpen(false);
+      if (ev.source !== iframe.contentWindow || !ev.data) return;
+      if (ev.data.type === "parley:close") setOpen(false);
+      if (ev.data.type === "parley:unread" && typeof ev.data.count === "number") {
+        unread = Math.max(0, Math.floor(ev.data.count));
+        render(!panel.hidden);
+      }
     });
 
     render(false);

@@ -74,6 +74,15 @@ export class RealtimeClient {
     if (this.online) this._subscribe(stream);
   }
 
+  /**
+   * A renewed access token for the same identity: the open socket switches to it (`update_token`), and every
+   * later connect uses it (through getToken). Resolves with the ack, or at once when offline.
+   */
+  updateToken(token) {
+    if (!this.online) return Promise.resolve(null);
+    return this._request({ type: "update_token", token });
+  }
+
   unsubscribe(stream) {
     if (!this.streams.delete(stream)) return;
     if (!this.online) return;
