@@ -3,6 +3,7 @@
 // queues' figures, the agents' activity and load, and why each task went where it went.
 // Protocol: docs/realtime.md.
 import { ActivityControl } from "./activity.js";
+import { ALERT_KINDS, OfferAlerts } from "./alerts.js";
 import { Api, ApiError, decodeToken, forgetToken, parseJson, storeToken, takeToken } from "./api.js";
 import { dispositionChoices, withOutcome } from "./dispositions.js";
 import { AttachmentPicker, mediaSummary } from "/shared/media.js";
@@ -31,7 +32,8 @@ const ui = Object.fromEntries([
   "conversation-status", "wrap-up", "complete", "transcript-slot", "reply", "reply-label", "reply-text",
   "reply-send", "readonly-note", "monitor-join", "product-name", "workspace", "transfer-open", "transfer-received",
   "transfer-status", "transfer-status-text", "transfer-take-back", "transfer-dialog", "wrapup", "dispositions",
-  "wrapup-error", "typing", "reply-file", "reply-attachment", "reply-file-error", "overview",
+  "wrapup-error", "typing", "reply-file", "reply-attachment", "reply-file-error", "overview", "alerts-panel",
+  "alerts-hint",
 ].map((id) => [id.replace(/-(\w)/g, (_, c) => c.toUpperCase()), $(id)]));
 
 let me = null; // { identity, workspaceSid, workerSid, role, token }
@@ -46,6 +48,7 @@ let activity = null; // ActivityControl (agents with a worker)
 let timedOut = { names: [], seq: 0, date: null }; // this worker's offers that just timed out (customer names)
 let missed = null; // { names, activitySid, activityName, seq, dismissed }: the missed-chat notice
 let transferDialog = null; // TransferDialog (agents with a worker)
+const alerts = new OfferAlerts(); // opt-in chime, title flash and browser notification on offers
 const dispositionInputs = dispositionChoices(ui.dispositions); // the wrap-up radio buttons
 const typingSender = new TypingSender((conversationSid) => client.sendTyping(conversationSid));
 const TRANSFER_POLL_MS = 1000; // how often the sender asks how its waiting transfer is doing
@@ -150,16 +153,19 @@ function onWorkerEvent(frame) {
   switch (frame.event) {
     case "reservation.created": {
       const attrs = parseJson(d.task_attributes);
+      const createdAt = Date.parse(d.date_created || frame.date) || Date.now();
       reservations.set(d.reservation_sid, {
-        sid: d.reservation_sid, taskSid: d.task_sid, attrs, timeout: Number(d.timeout) || 0,
-        createdAt: Date.parse(d.date_created || frame.date) || Date.now(),
+        sid: d.reservation_sid, taskSid: d.task_sid, attrs, timeout: Number(d.timeout) || 0, createdAt,
       });
+      alerts.offered(d.reservation_sid, attrs.customerName || "a customer", createdAt);
       break;
     }
     case "reservation.accepted":
+      alerts.settled(d.reservation_sid);
       taskFromReservation(d.reservation_sid, d.task_sid);
       break;
     case "reservation.timeout": {
+      alerts.settled(d.reservation_sid);
       const r = reservations.get(d.reservation_sid);
       const name = (r && r.attrs.customerName) || "a customer";
       reservations.delete(d.reservation_sid);
@@ -174,6 +180,7 @@ function onWorkerEvent(frame) {
     case "reservation.rejected":
     case "reservation.canceled":
     case "reservation.rescinded":
+      alerts.settled(d.reservation_sid);
       reservations.delete(d.reservation_sid);
       break;
     case "reservation.wrapping": {
@@ -355,6 +362,8 @@ async function answer(reservation, status, card) {
       setTimeout(() => ui.replyText.focus(), 0);
     } else {
       reservations.delete(reservation.sid);
+      alerts.settled(reservation.sid);
+      toast(`You declined the chat from ${reservation.attrs.customerName || "a customer"}: it goes to another agent.`);
     }
   } catch (err) {
     if (err instanceof ApiError && err.status >= 400 && err.status < 500 && err.status !== 401) {
@@ -860,6 +869,7 @@ function start(token) {
     return showSignin("That access token has expired. Ask for a new one.");
   }
   document.title = `${me.identity} · Parley`;
+  alerts.setTitle(document.title);
   ui.signin.hidden = true;
   ui.layout.hidden = false;
   ui.topbarRight.hidden = false;
@@ -927,6 +937,19 @@ for (const input of dispositionInputs) {
   });
 }
 ui.reply.addEventListener("submit", sendReply);
+for (const { key, label } of ALERT_KINDS) {
+  const row = document.createElement("label");
+  row.className = "alerts__option";
+  const box = document.createElement("input");
+  box.type = "checkbox";
+  box.checked = alerts.settings[key];
+  box.addEventListener("change", async () => {
+    box.checked = await alerts.set(key, box.checked);
+    ui.alertsHint.hidden = !(key === "browser" && box.checked && alerts.notificationsBlocked);
+  });
+  row.append(box, ` ${label}`);
+  ui.alertsPanel.append(row);
+}
 ui.monitorJoin.addEventListener("click", joinMonitored);
 ui.replyText.addEventListener("input", typed);
 ui.replyText.addEventListener("keydown", (ev) => {
