@@ -114,7 +114,9 @@ async def test_sign_out_sets_the_worker_offline_first(browser: Browser, parley, 
     desktop_context = await browser.new_context(viewport={"width": 1280, "height": 800})
     customer_context = await browser.new_context(viewport={"width": 440, "height": 720})
     agent = await desktop_context.new_page()
-    carol, dan = await customer_context.new_page(), await customer_context.new_page()
+    # Two customers: a browser each (the web chat keeps one chat per visitor, in the browser's storage).
+    dan_context = await browser.new_context(viewport={"width": 440, "height": 720})
+    carol, dan = await customer_context.new_page(), await dan_context.new_page()
     errors = watch_errors(agent, carol, dan)
     async with demo.admin(parley.base_url) as admin:
         try:
@@ -171,6 +173,7 @@ async def test_sign_out_sets_the_worker_offline_first(browser: Browser, parley, 
         finally:
             await desktop_context.close()
             await customer_context.close()
+            await dan_context.close()
     # The dropped request is reported on the console; nothing else may fail.
     assert [e for e in errors if "net::ERR_INTERNET_DISCONNECTED" not in e] == []
 
@@ -185,7 +188,9 @@ async def test_a_missed_chat_says_why_the_agent_went_offline(browser: Browser, p
     context = await browser.new_context(viewport={"width": 1280, "height": 800})
     customer_context = await browser.new_context(viewport={"width": 440, "height": 720})
     agent = await context.new_page()
-    erin, gus = [await customer_context.new_page() for _ in range(2)]
+    # Two customers: a browser each (the web chat keeps one chat per visitor, in the browser's storage).
+    gus_context = await browser.new_context(viewport={"width": 440, "height": 720})
+    erin, gus = await customer_context.new_page(), await gus_context.new_page()
     errors = watch_errors(agent, erin, gus)
     missed = agent.get_by_role("alert").filter(has_text="You missed")
     status = agent.get_by_label("Status")
@@ -250,6 +255,7 @@ async def test_a_missed_chat_says_why_the_agent_went_offline(browser: Browser, p
     finally:
         await context.close()
         await customer_context.close()
+        await gus_context.close()
     assert errors == []
 
 

@@ -66,7 +66,9 @@ async def test_the_overview_shows_queue_figures_agents_and_why_each_task_went_wh
     desktops = await browser.new_context(viewport={"width": 1280, "height": 900})
     customers = await browser.new_context(viewport={"width": 440, "height": 720})
     agent, supervisor = await desktops.new_page(), await desktops.new_page()
-    carol, dan = await customers.new_page(), await customers.new_page()
+    # Two customers: a browser each (the web chat keeps one chat per visitor, in the browser's storage).
+    dan_context = await browser.new_context(viewport={"width": 440, "height": 720})
+    carol, dan = await customers.new_page(), await dan_context.new_page()
     errors = watch_errors(agent, supervisor, carol, dan)
     async with demo.admin(parley.base_url) as admin:
         try:
@@ -192,6 +194,7 @@ async def test_the_overview_shows_queue_figures_agents_and_why_each_task_went_wh
         finally:
             await desktops.close()
             await customers.close()
+            await dan_context.close()
     assert errors == []
 
 
