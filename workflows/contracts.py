@@ -101,6 +101,9 @@ class CustomerMessage(BaseModel):
 class TaskEnded(BaseModel):
     task_sid: str
     status: TaskStatus
+    # A canceled task: whether its channel routes the customer again (the default, also for histories that
+    # predate the field) or parks until the customer writes.
+    requeue: bool = True
 
 
 class CloseChannel(BaseModel):

@@ -137,7 +137,7 @@ class InteractionChannelWorkflow:
             self.state.active_task_sid = None
             self.agent_progress = None
             was_open = True
-        if was_open and ended.status is TaskStatus.CANCELED and self._lifecycle():
+        if was_open and ended.status is TaskStatus.CANCELED and ended.requeue and self._lifecycle():
             self._requeue_if_unowned(f"task {ended.task_sid} ended {ended.status.value} with nobody holding it")
         if was_open:
             self._publish()

@@ -59,6 +59,8 @@ class TaskWorkflow:
         self.ended: set[str] = set()
         self.worker_sid: str | None = None
         self.changed = False
+        # A canceled task's channel routes again unless a person canceled it (RoutingEvent.requeue).
+        self.requeue = True
         # The task's attributes or its workflow changed (ReEvaluateTasks): plan its routing again once no
         # reservation of it is pending.
         self.reevaluate = False
@@ -93,6 +95,7 @@ class TaskWorkflow:
             self.pending.clear()
         elif event.kind is RoutingEventKind.TASK_CANCELED:
             self.status = TaskStatus.CANCELED
+            self.requeue = event.requeue
             self.pending.clear()
         elif event.kind is RoutingEventKind.RE_EVALUATE:
             self.reevaluate = self.status.is_routable
@@ -138,7 +141,8 @@ class TaskWorkflow:
         self._publish()
         if input.channel_sid is not None:
             parent = workflow.get_external_workflow_handle(input.channel_sid)
-            await parent.signal("task_ended", TaskEnded(task_sid=input.task_sid, status=self.status))
+            ended = TaskEnded(task_sid=input.task_sid, status=self.status, requeue=self.requeue)
+            await parent.signal("task_ended", ended)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status.value
 

@@ -262,11 +262,12 @@ async def create_invite(
 
 
 def _acting_worker(principal: Principal) -> str | None:
-    """None for account credentials (may act for any agent); else the token's worker (no worker: nobody)."""
-    if principal.is_admin:
+    """None for account credentials and for a supervisor (who may act for any agent of the interactions its
+    workspace routed: interaction_access has checked that); else the token's worker (no worker: nobody)."""
+    if principal.is_admin or principal.role is Role.SUPERVISOR:
         return None
     if principal.role is not Role.AGENT:
-        raise PermissionDenied("Only an agent (or the account) may transfer a conversation")
+        raise PermissionDenied("Only an agent, a supervisor or the account may transfer a conversation")
     return principal.worker_sid or ""
 
 
@@ -285,7 +286,14 @@ async def create_transfer(
     acting = _acting_worker(principal)
     async with db.unit() as uow:
         channel = await _channel(uow, principal, sid, channel_sid)
-        row = await transfers.create_transfer(uow, channel=channel, request=body, acting_worker_sid=acting)
+        row = await transfers.create_transfer(
+            uow,
+            channel=channel,
+            request=body,
+            acting_worker_sid=acting,
+            # A supervisor moving an agent's chat: the receiver is told who did.
+            actor_name=principal.identity if principal.role is Role.SUPERVISOR else None,
+        )
     return InteractionTransferPublic.of(row, settings.base_url)
 
 

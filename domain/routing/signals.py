@@ -27,3 +27,6 @@ class RoutingEvent(BaseModel):
     created_at: float | None = None
     # Seconds the reservation had already existed when the signal was handed to Temporal (outbox lag).
     age: float | None = None
+    # TASK_CANCELED: whether the task's interaction channel routes the customer again (a timeout, a cancel
+    # without a reason) or parks until the customer writes (a person canceled it and said why).
+    requeue: bool = True

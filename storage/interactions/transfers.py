@@ -132,9 +132,15 @@ async def get_invite(uow: UnitOfWork, *, channel: InteractionChannelRow, sid: st
 
 
 async def create_transfer(
-    uow: UnitOfWork, *, channel: InteractionChannelRow, request: TransferRequest, acting_worker_sid: str | None
+    uow: UnitOfWork,
+    *,
+    channel: InteractionChannelRow,
+    request: TransferRequest,
+    acting_worker_sid: str | None,
+    actor_name: str | None = None,
 ) -> InteractionTransferRow:
-    """Hand the customer from an agent participant to a worker or a queue. Says why when it cannot happen."""
+    """Hand the customer from an agent participant to a worker or a queue. Says why when it cannot happen.
+    `actor_name`: who moved the chat when it is not the sending agent (a supervisor), as the receiver sees it."""
     require_open(channel)
     sender = await interactions.get_participant(uow, channel=channel, sid=request.from_)
     if sender.type is not InteractionParticipantType.AGENT or sender.status is not InteractionParticipantStatus.ACTIVE:
@@ -165,7 +171,7 @@ async def create_transfer(
     )
     if worker_sid is not None:
         await _require_reachable(uow, worker_sid)
-    sender_name = (sender.media_properties or {}).get("identity") or props.get("worker_sid") or sender.sid
+    sender_name = actor_name or (sender.media_properties or {}).get("identity") or props.get("worker_sid") or sender.sid
     target_name = await _target_name(uow, request.to)
     transfer_sid = new_sid(SidPrefix.TRANSFER)
     invite_sid = new_sid(SidPrefix.INVITE)

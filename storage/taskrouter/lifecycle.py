@@ -105,9 +105,12 @@ _TASK_EVENT = {
 }
 
 
-async def set_task_status(uow: UnitOfWork, task: TaskRow, status: TaskStatus, reason: str | None) -> TaskRow:
+async def set_task_status(
+    uow: UnitOfWork, task: TaskRow, status: TaskStatus, reason: str | None, *, requeue: bool = True
+) -> TaskRow:
     """Write a task's move to canceled, wrapping or completed, with its event and its workflow's signal.
-    A finished task leaves its routing step and its interaction channel's active-task slot."""
+    A finished task leaves its routing step and its interaction channel's active-task slot. `requeue=False`:
+    a canceled task's channel parks instead of routing the customer again."""
     row = await uow.one(
         TaskRow,
         "UPDATE tasks SET assignment_status = %s, reason = COALESCE(%s, reason), version = version + 1, "
@@ -135,7 +138,7 @@ async def set_task_status(uow: UnitOfWork, task: TaskRow, status: TaskStatus, re
 
         await transfers.on_task_ended(uow, task, status, reason)
     event_type, kind = _TASK_EVENT[status]
-    await signal_task(uow, row, kind, status=status.value)
+    await signal_task(uow, row, kind, status=status.value, requeue=requeue)
     data: dict[str, Any] = {"reason": reason}
     if status is TaskStatus.CANCELED:
         data["task_canceled_reason"] = reason

@@ -309,9 +309,10 @@ async def _queue_members(uow: UnitOfWork, queue_sid: str) -> list[WorkerState]:
 
 
 async def update_task_status(
-    uow: UnitOfWork, *, task_sid: str, status: TaskStatus, reason: str | None = None
+    uow: UnitOfWork, *, task_sid: str, status: TaskStatus, reason: str | None = None, requeue: bool = True
 ) -> TaskRow:
-    """Twilio's task transitions: cancel while pending/reserved; wrap up or complete once assigned."""
+    """Twilio's task transitions: cancel while pending/reserved; wrap up or complete once assigned.
+    `requeue`: see set_task_status."""
     task = await get_task(uow, task_sid)
     await lock_workspace(uow, task.workspace_sid)
     task = await get_task(uow, task_sid)
@@ -346,7 +347,7 @@ async def update_task_status(
             )
             await interactions.agent_leaves(uow, task=task, reservation=accepted)
         moved = accepted
-    row = await set_task_status(uow, task, status, reason)
+    row = await set_task_status(uow, task, status, reason, requeue=requeue)
     if moved is not None:
         await announce_reservation(uow, moved)
     if status.is_final:
@@ -472,7 +473,16 @@ async def update_task(
             # a task whose attributes change), once no offer of it is pending.
             await reevaluate_tasks(uow, account_sid=task.account_sid, task_sids=[task_sid])
     if changes.assignment_status is not None:
-        await update_task_status(uow, task_sid=task_sid, status=changes.assignment_status, reason=changes.reason)
+        # Canceled through the API with a Reason, the task is a person's decision: its channel parks (the
+        # customer's next message routes again) instead of routing at once (docs/interactions.md).
+        deliberate = changes.assignment_status is TaskStatus.CANCELED and bool(changes.reason)
+        await update_task_status(
+            uow,
+            task_sid=task_sid,
+            status=changes.assignment_status,
+            reason=changes.reason,
+            requeue=not deliberate,
+        )
     return await get_task(uow, task_sid)
 
 

@@ -392,6 +392,49 @@ async def test_a_channel_whose_tasks_keep_ending_unowned_is_requeued_then_closed
     await record_runs(temporal, chat.channel_sid, "requeued-then-closed")
 
 
+async def test_a_task_canceled_with_a_reason_parks_its_channel_until_the_customer_writes(parley, admin, temporal):
+    """A person canceled it and said why (a supervisor, an integration): the channel does not route the customer
+    again at once, as it does after a timeout or a cancel without a reason; the customer's next message does."""
+    center = await _center(admin)
+    await set_activity(admin, center, "alice", "Offline")
+    chat_started = await start_webchat(parley.base_url, center.address_sid, "Ivy")
+    async with RealtimeClient(parley.base_url, chat_started["token"]) as customer:
+        await customer.send_message(chat_started["conversation_sid"], "Can I pay my invoice here?")
+
+    async def first_task():
+        listed = await ok(await admin.get(center.path("/Tasks")))
+        return listed["tasks"][0] if listed["tasks"] else None
+
+    first = await eventually(first_task, what="the chat's task")
+    attributes = json.loads(first["attributes"])
+    channel_sid = attributes["flexInteractionChannelSid"]
+    await ok(
+        await admin.post(
+            center.path(f"/Tasks/{first['sid']}"),
+            data={"AssignmentStatus": "canceled", "Reason": "Invoices are handled by e-mail"},
+        )
+    )
+
+    async def parked():
+        snapshot = await temporal.get_workflow_handle(channel_sid).query("snapshot")
+        return snapshot if snapshot["status"] == "parked" and not snapshot["open_tasks"] else None
+
+    snapshot = await eventually(parked, what="the channel parked", timeout=30)
+    assert snapshot["requeues"] == 0
+    listed = await ok(await admin.get(center.path("/Tasks")))
+    assert [(t["sid"], t["assignment_status"], t["reason"]) for t in listed["tasks"]] == [
+        (first["sid"], "canceled", "Invoices are handled by e-mail")
+    ]
+    # The customer writes again: routed again, on the same channel.
+    chat = LiveChat(
+        center, chat_started["conversation_sid"], attributes["flexInteractionSid"], channel_sid, first["sid"], ""
+    )
+    async with RealtimeClient(parley.base_url, chat_started["token"]) as customer:
+        await customer.send_message(chat_started["conversation_sid"], "Sorry, one more thing")
+    again = await requeued_task(admin, chat, {first["sid"]})
+    assert json.loads(again["attributes"])["conversationSid"] == chat.conversation_sid
+
+
 async def test_a_returning_customer_is_offered_to_the_previous_agent_first(parley, admin, temporal):
     center = await _center(admin)
     chat = await live_chat(parley, admin, center)

@@ -4,6 +4,7 @@
 // Protocol: docs/realtime.md.
 import { ActivityControl } from "./activity.js";
 import { ALERT_KINDS, OfferAlerts } from "./alerts.js";
+import { TaskActionsDialog, actionsFor } from "./task_actions.js";
 import { Api, ApiError, decodeToken, forgetToken, parseJson, storeToken, takeToken } from "./api.js";
 import { dispositionChoices, withOutcome } from "./dispositions.js";
 import { AttachmentPicker, mediaSummary } from "/shared/media.js";
@@ -33,7 +34,7 @@ const ui = Object.fromEntries([
   "reply-send", "readonly-note", "monitor-join", "product-name", "workspace", "transfer-open", "transfer-received",
   "transfer-status", "transfer-status-text", "transfer-take-back", "transfer-dialog", "wrapup", "dispositions",
   "wrapup-error", "typing", "reply-file", "reply-attachment", "reply-file-error", "overview", "alerts-panel",
-  "alerts-hint",
+  "alerts-hint", "task-actions-open", "task-actions-dialog",
 ].map((id) => [id.replace(/-(\w)/g, (_, c) => c.toUpperCase()), $(id)]));
 
 let me = null; // { identity, workspaceSid, workerSid, role, token }
@@ -48,6 +49,7 @@ let activity = null; // ActivityControl (agents with a worker)
 let timedOut = { names: [], seq: 0, date: null }; // this worker's offers that just timed out (customer names)
 let missed = null; // { names, activitySid, activityName, seq, dismissed }: the missed-chat notice
 let transferDialog = null; // TransferDialog (agents with a worker)
+let taskActions = null; // TaskActionsDialog (supervisors)
 const alerts = new OfferAlerts(); // opt-in chime, title flash and browser notification on offers
 const dispositionInputs = dispositionChoices(ui.dispositions); // the wrap-up radio buttons
 const typingSender = new TypingSender((conversationSid) => client.sendTyping(conversationSid));
@@ -702,6 +704,7 @@ function renderConversation() {
   ui.conversationStatus.textContent = statusLabel(task.status);
   ui.conversationStatus.className = `chip chip--${task.status}`;
   ui.wrapUp.hidden = readOnly || task.status !== "assigned";
+  ui.taskActionsOpen.hidden = !(selected.kind === "monitor" && taskActions && actionsFor(task).length);
   renderTransfer(task, readOnly);
   ui.wrapup.hidden = readOnly || task.status !== "wrapping";
   for (const input of dispositionInputs) {
@@ -910,6 +913,13 @@ function start(token) {
       panels: [new QueuesPanel({ api, root: ui.overview }), agents], agents,
     });
     supervisor.start();
+    taskActions = new TaskActionsDialog({
+      api, el: ui.taskActionsDialog,
+      onDone: (message) => {
+        toast(message);
+        supervisor.refresh();
+      },
+    });
   }
   client.connect();
   setInterval(tickCountdowns, 1000);
@@ -929,6 +939,9 @@ ui.missedDismiss.addEventListener("click", dismissMissed);
 ui.wrapUp.addEventListener("click", wrapUp);
 ui.wrapup.addEventListener("submit", complete);
 ui.transferOpen.addEventListener("click", openTransfer);
+ui.taskActionsOpen.addEventListener("click", () => {
+  if (monitor && taskActions) taskActions.open(monitor, ui.taskActionsOpen);
+});
 ui.transferTakeBack.addEventListener("click", takeBack);
 for (const input of dispositionInputs) {
   input.addEventListener("change", () => {

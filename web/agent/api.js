@@ -129,6 +129,11 @@ export class Api {
     return this.request("POST", `/Tasks/${taskSid}`, { AssignmentStatus: status });
   }
 
+  /** A supervisor (or the account) cancels a pending or reserved task; the reason is kept with it. */
+  cancelTask(taskSid, reason) {
+    return this.request("POST", `/Tasks/${taskSid}`, { AssignmentStatus: "canceled", Reason: reason });
+  }
+
   /**
    * Merges into the task's current attributes: `change(attributes)` returns the new object. Sent with the
    * version read (If-Match), so a concurrent change is never overwritten; on a conflict it reads again, once.

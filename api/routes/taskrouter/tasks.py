@@ -140,10 +140,13 @@ async def update_task(
     async with db.unit() as uow:
         await workspace_access(uow, principal, workspace_sid)
         await task_access(uow, principal, workspace_sid, task_sid)
+        # A supervisor may cancel a task of its workspace (a stranded one, with a reason); only the account
+        # changes priorities and virtual start times.
+        supervisor = principal.role is Role.SUPERVISOR
         if not principal.is_admin and (
             changes.priority is not None
             or changes.virtual_start_time is not None
-            or changes.assignment_status is TaskStatus.CANCELED
+            or (changes.assignment_status is TaskStatus.CANCELED and not supervisor)
         ):
             raise PermissionDenied("An agent may only wrap up or complete its own task, or set its attributes")
         if (
