@@ -89,7 +89,14 @@ class RoutingActivities:
         created = task.date_created.timestamp()
         ttl_deadline = created + task.timeout
         if not task.assignment_status.is_routable:
-            return RoutingPlanResult(steps=[], ttl_deadline=ttl_deadline, cancel_reason=None)
+            final = task.assignment_status.is_final
+            return RoutingPlanResult(
+                steps=[],
+                ttl_deadline=ttl_deadline,
+                cancel_reason=None,
+                final_status=task.assignment_status.value if final else None,
+                requeue=not task.parks_channel,
+            )
         if task.routing_target is not None:
             return self._direct_plan(task, workflow_row, ttl_deadline)
         if workflow_row is None:

@@ -199,6 +199,10 @@ class RoutingPlanResult(BaseModel):
     reasons: list[str] = Field(default_factory=list)
     # Set when routing must not start (the task is no longer pending, or the workflow cannot route it).
     cancel_reason: str | None = None
+    # The task had already ended when its workflow planned (canceled before the workflow started: the signal
+    # saying so found no workflow): its status, and whether its channel routes the customer again.
+    final_status: str | None = None
+    requeue: bool = True
 
 
 class EnterRoutingStep(BaseModel):

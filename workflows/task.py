@@ -127,6 +127,11 @@ class TaskWorkflow:
                 ActivityName.PLAN_TASK_ROUTING, TaskRef(task_sid=input.task_sid), RoutingPlanResult
             )
             self.reevaluate = False
+            if plan.final_status is not None and not self.status.is_final:
+                # Ended before this workflow ran: the signal that would have said so found no workflow.
+                self.status = TaskStatus(plan.final_status)
+                self.requeue = plan.requeue
+                self.pending.clear()
             if plan.cancel_reason is not None:
                 await self._cancel(plan.cancel_reason)
                 break

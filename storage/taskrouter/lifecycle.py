@@ -114,10 +114,18 @@ async def set_task_status(
     row = await uow.one(
         TaskRow,
         "UPDATE tasks SET assignment_status = %s, reason = COALESCE(%s, reason), version = version + 1, "
+        "parks_channel = parks_channel OR %s, "
         "routing_step = CASE WHEN %s THEN NULL ELSE routing_step END, "
         "waiting_reason = CASE WHEN %s THEN NULL ELSE waiting_reason END, "
         "date_updated = now() WHERE sid = %s RETURNING *",
-        (status.value, reason, status.is_final, status.is_final, task.sid),
+        (
+            status.value,
+            reason,
+            status is TaskStatus.CANCELED and not requeue,
+            status.is_final,
+            status.is_final,
+            task.sid,
+        ),
     )
     assert row is not None
     if status.is_final and task.interaction_channel_sid:

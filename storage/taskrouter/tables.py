@@ -193,6 +193,8 @@ class TaskRow(SQLModel):
     routing_target: str | None = Field(default=None, max_length=34)
     # IgnoreCapacity: offered to the routing-target worker whatever its activity and load.
     ignore_capacity: bool = default(False)
+    # Canceled through the API with a Reason: its interaction channel parks instead of re-queuing.
+    parks_channel: bool = default(False)
     version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     date_created: datetime | None = created_at()
     date_updated: datetime | None = updated_at()
