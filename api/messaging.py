@@ -166,3 +166,30 @@ async def remove_message(
             own = message.participant_sid == participant.sid
             await roles.require(uow, role_sid=participant.role_sid, actions=[to_delete(own=own)])
         await conversations.delete_message(uow, conversation=conversation, message=message, actor=actor)
+
+
+async def remove_participant(
+    db: Database,
+    principal: Principal,
+    conversation_sid: str,
+    participant: str,
+    *,
+    actor: Actor,
+    service_sid: str | None = None,
+) -> bool:
+    """Account credentials remove anyone; a token holder leaves (`leaveConversation`: the web chat's "End
+    chat", the SDK's `conversation.leave()`) or removes another as its role allows (`removeParticipant`).
+    False when the participant was already gone."""
+    async with db.unit() as uow:
+        conversation, own = await conversation_access(
+            uow, principal, conversation_sid, write=True, service_sid=service_sid
+        )
+        row = await conversations.get_participant(uow, conversation_sid=conversation.sid, sid_or_identity=participant)
+        if not principal.is_admin:
+            if own is None:
+                raise PermissionDenied("Only participants may remove participants of this conversation")
+            action = Permission.LEAVE_CONVERSATION if row.sid == own.sid else Permission.REMOVE_PARTICIPANT
+            await roles.require(uow, role_sid=own.role_sid, actions=[action])
+        return await conversations.remove_participant(
+            uow, conversation_sid=conversation.sid, participant_sid=row.sid, actor=actor
+        )

@@ -20,7 +20,7 @@ from api.forms.conversations import (
     UpdateScopedWebhook,
 )
 from api.forms.parse import form_of
-from api.messaging import edit_message, post_message, remove_message
+from api.messaging import edit_message, post_message, remove_message, remove_participant
 from api.paging import paging
 from api.schemas.conversations import (
     ConversationList,
@@ -270,16 +270,12 @@ async def update_participant(
 
 @router.delete("/Conversations/{sid}/Participants/{participant}", status_code=204)
 async def delete_participant(
-    sid: str, participant: str, principal: AdminPrincipal, scope: ScopeDep, actor: ActorDep, db: DbDep
+    sid: str, participant: str, principal: CurrentPrincipal, scope: ScopeDep, actor: ActorDep, db: DbDep
 ) -> Response:
-    """Remove a participant (by SID or identity)."""
-    async with db.unit() as uow:
-        conversation, _ = await conversation_access(uow, principal, sid, write=True, service_sid=scope.sid)
-        row = await conversations.get_participant(uow, conversation_sid=conversation.sid, sid_or_identity=participant)
-        if not await conversations.remove_participant(
-            uow, conversation_sid=conversation.sid, participant_sid=row.sid, actor=actor
-        ):
-            raise NotFound.resource(f"/Conversations/{sid}/Participants/{participant}")
+    """Remove a participant (by SID or identity). A token holder may leave (its role's `leaveConversation`)
+    or remove another participant (`removeParticipant`)."""
+    if not await remove_participant(db, principal, sid, participant, actor=actor, service_sid=scope.sid):
+        raise NotFound.resource(f"/Conversations/{sid}/Participants/{participant}")
     return Response(status_code=204)
 
 

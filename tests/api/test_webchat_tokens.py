@@ -121,3 +121,22 @@ async def test_only_an_open_web_chat_s_own_token_is_renewed(
     await ok(await admin.post(f"/conversations/v1/Conversations/{chat['conversation_sid']}", data={"State": "closed"}))
     ended = await _refresh(parley, chat["token"])
     assert ended.status_code == 403 and "ended" in ended.json()["message"]
+
+
+async def test_a_web_chat_customer_may_leave_but_not_remove_anyone_else(
+    parley: Any, admin: httpx.AsyncClient, chat_address: str
+) -> None:
+    chat = await _start(parley, chat_address)
+    other = await _start(parley, chat_address)
+    conversation = f"/conversations/v1/Conversations/{chat['conversation_sid']}"
+    agent = await ok(await admin.post(f"{conversation}/Participants", data={"Identity": "alice"}), 201)
+    async with httpx.AsyncClient(base_url=parley.base_url, headers={"X-Twilio-Token": chat["token"]}) as customer:
+        removing = await customer.delete(f"{conversation}/Participants/{agent['sid']}")
+        assert removing.status_code == 403 and removing.json()["code"] == 50107
+        elsewhere = await customer.delete(
+            f"/conversations/v1/Conversations/{other['conversation_sid']}/Participants/{other['identity']}"
+        )
+        assert elsewhere.status_code == 403
+        assert (await customer.delete(f"{conversation}/Participants/{chat['identity']}")).status_code == 204
+    left = await ok(await admin.get(f"{conversation}/Participants"))
+    assert [p["identity"] for p in left["participants"]] == ["alice"]

@@ -186,3 +186,53 @@ async def test_the_closed_launcher_counts_unseen_messages(browser: Browser, parl
         await desktops.close()
         await shop_context.close()
     assert errors == []
+
+
+async def test_the_customer_ends_the_chat_and_downloads_the_transcript(browser: Browser, parley, demo: Demo) -> None:
+    ws = demo.workspace
+    alice = ws.agents["alice"]
+    desktops = await browser.new_context(viewport={"width": 1280, "height": 800})
+    customer_context = await browser.new_context(viewport={"width": 440, "height": 720}, accept_downloads=True)
+    agent, customer = await desktops.new_page(), await customer_context.new_page()
+    errors = watch_errors(agent, customer)
+    try:
+        async with demo.admin(parley.base_url) as admin:
+            await set_activity(admin, ws.workspace_sid, alice, ws.available_activity_sid)
+        await open_desktop(agent, parley.base_url, demo.token(alice, identity="alice"))
+        await start_customer_chat(customer, parley.base_url, ws.address_sid, "Quinn")
+        await customer_says(customer, "What are your opening hours?")
+        log = await accept_offer(agent, "Quinn")
+        await expect(log.get_by_text("What are your opening hours?")).to_be_visible()
+        await agent_says(agent, "Quinn", "9 to 5, Monday to Friday")
+        await expect(customer.get_by_role("log").get_by_text("9 to 5, Monday to Friday")).to_be_visible()
+
+        await customer.get_by_role("button", name="End chat").click()
+        confirm = customer.get_by_role("alertdialog")
+        await expect(confirm).to_contain_text("End this chat?")
+        await confirm.get_by_role("button", name="Keep chatting").click()
+        await expect(confirm).to_be_hidden()
+        await customer.get_by_role("button", name="End chat").click()
+        await customer.get_by_role("alertdialog").get_by_role("button", name="End chat").click()
+        await expect(customer.get_by_role("status").filter(has_text="You ended the chat")).to_be_visible()
+        await expect(customer.get_by_label("Type your message")).to_be_hidden()
+        await expect(log.get_by_text("Quinn left")).to_be_visible()  # the agent is told
+        await screenshot(customer, "webchat-ended")
+
+        async with customer.expect_download() as downloading:
+            await customer.get_by_role("button", name="Download transcript").click()
+        download = await downloading.value
+        assert download.suggested_filename.startswith("chat-transcript-")
+        text = (await download.path()).read_text(encoding="utf-8")
+        assert "You: What are your opening hours?" in text
+        assert "Alice: 9 to 5, Monday to Friday" in text
+        assert "— You ended the chat. —" in text
+
+        # The next chat is a new one.
+        await customer.get_by_role("button", name="Start a new chat").click()
+        await expect(customer.get_by_label("Your name")).to_be_visible()
+        await customer.reload()
+        await expect(customer.get_by_label("Your name")).to_be_visible()
+    finally:
+        await desktops.close()
+        await customer_context.close()
+    assert errors == []

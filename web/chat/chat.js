@@ -29,6 +29,9 @@ const ui = {
   name: $("customer-name"), prechatError: $("prechat-error"), start: $("start-chat"), chat: $("chat"),
   log: $("log"), composer: $("composer"), message: $("message"), send: $("send"), close: $("close-widget"),
   typing: $("typing"), attach: $("attach"), attachment: $("attachment"), attachError: $("attach-error"),
+  endChat: $("end-chat"), endConfirm: $("end-confirm"), endYes: $("end-confirm-yes"), endNo: $("end-confirm-no"),
+  endError: $("end-error"), ended: $("ended"), endedText: $("ended-text"), download: $("download-transcript"),
+  newChat: $("new-chat"),
 };
 
 let session = null; // { address, conversation_sid, identity, token, name, lastSeq, events: [], outbox: [] }
@@ -495,10 +498,7 @@ function handleEvent(frame, { restoring = false } = {}) {
         progress.closed = true;
         clearTimeout(renewTimer);
         systemLine("This conversation has ended.");
-        ui.message.disabled = ui.send.disabled = ui.attach.disabled = true;
-        attachments.show(null);
-        ui.fatalAction.hidden = false;
-        ui.chat.append(ui.fatalAction);
+        showEnded("This conversation has ended.");
       }
       break;
     default:
@@ -584,6 +584,7 @@ if ("IntersectionObserver" in window) {
 
 function startChat() {
   show(ui.chat);
+  ui.endChat.hidden = false;
   attachments.show(session.conversation_sid);
   for (const frame of session.events) handleEvent(frame, { restoring: true });
   client = new RealtimeClient(() => session.token, {
@@ -646,6 +647,88 @@ ui.form.addEventListener("submit", async (ev) => {
     ui.start.disabled = false;
     ui.start.textContent = "Start chat";
   }
+});
+
+// --- ending the chat and its transcript ---------------------------------------------------------------
+
+/** The conversation as text: each message with its time, author and attachments, and the system lines. */
+function transcriptText() {
+  const lines = [`${document.getElementById("widget-title").textContent} — ${new Date().toLocaleString()}`, ""];
+  for (const li of ui.log.children) {
+    if (li.classList.contains("system")) {
+      lines.push(`— ${li.textContent} —`);
+      continue;
+    }
+    if (!li.classList.contains("msg") || li.classList.contains("msg--failed")) continue;
+    const when = li.querySelector("time");
+    const at = when && when.dateTime ? new Date(when.dateTime).toLocaleString() : "";
+    const who = li.querySelector(".msg__author")?.textContent || "";
+    const body = li.querySelector(".msg__body")?.textContent || "";
+    const files = [...li.querySelectorAll(".attachment")].map((a) =>
+      a.querySelector(".attachment__name")?.textContent || a.querySelector("img")?.alt || "attachment");
+    lines.push(`[${at}] ${who}: ${body}${files.length ? ` (attached: ${files.join(", ")})` : ""}`.trimEnd());
+  }
+  return lines.join("\n") + "\n";
+}
+
+let endedTranscript = null; // the transcript as it was when the chat ended (the session is gone by then)
+
+function showEnded(text) {
+  endedTranscript = transcriptText();
+  ui.message.disabled = ui.send.disabled = ui.attach.disabled = true;
+  attachments.show(null);
+  ui.endChat.hidden = true;
+  ui.endConfirm.hidden = true;
+  ui.endedText.textContent = text;
+  ui.ended.hidden = false;
+  ui.composer.hidden = true;
+  ui.newChat.focus();
+}
+
+ui.endChat.addEventListener("click", () => {
+  ui.endConfirm.hidden = false;
+  ui.endError.textContent = "";
+  ui.endYes.focus();
+});
+ui.endNo.addEventListener("click", () => {
+  ui.endConfirm.hidden = true;
+  ui.endChat.focus();
+});
+ui.endYes.addEventListener("click", async () => {
+  if (!session) return;
+  ui.endYes.disabled = true;
+  try {
+    const res = await fetch(
+      `/conversations/v1/Conversations/${session.conversation_sid}/Participants/${encodeURIComponent(session.identity)}`,
+      { method: "DELETE", headers: { "X-Twilio-Token": session.token } },
+    );
+    if (!res.ok && res.status !== 404) {
+      const body = await res.json().catch(() => ({}));
+      throw new Error(body.message || `HTTP ${res.status}`);
+    }
+    systemLine("You ended the chat.");
+    showEnded("You ended the chat. Thank you for getting in touch.");
+    if (client) client.close();
+    clearSession();
+  } catch (err) {
+    ui.endError.textContent = "We couldn't end the chat. Check your connection and try again.";
+  } finally {
+    ui.endYes.disabled = false;
+  }
+});
+ui.download.addEventListener("click", () => {
+  const text = session ? transcriptText() : endedTranscript || transcriptText();
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([text], { type: "text/plain;charset=utf-8" }));
+  link.download = `chat-transcript-${new Date().toISOString().slice(0, 10)}.txt`;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+});
+ui.newChat.addEventListener("click", () => {
+  clearSession();
+  location.reload();
 });
 
 ui.fatalAction.addEventListener("click", () => {
