@@ -136,6 +136,8 @@ WEBCHAT_TOKEN_TTL = 4 * 3600
 # A web-chat token can be exchanged for a new one (POST /flex-api/v2/WebChats/Tokens/Refresh) up to this long
 # after it expired, while its conversation is open: the customer who comes back the next morning resumes.
 WEBCHAT_REFRESH_GRACE = 24 * 3600
+# The web chat's wait estimate: the queue's average wait until accepted over this many seconds, times the place.
+WAIT_ESTIMATE_WINDOW = 3600
 
 # --- Outbox ------------------------------------------------------------------------------------------
 OUTBOX_MAX_ATTEMPTS = 12  # then the row is dead-lettered (with backoff that is about an hour of retrying)

@@ -15,8 +15,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from pydantic import BaseModel
 
+from api.access import conversation_access
 from api.auth import Authenticator, Role, issue_access_token
-from api.deps import DbDep
+from api.deps import CurrentPrincipal, DbDep
 from api.forms.conversations import CreateWebChat, RefreshWebChatToken
 from api.throttle import AbuseGuard, client_ip
 from domain.errors import InvalidParameter, NotFound, PermissionDenied
@@ -24,6 +25,7 @@ from domain.limits import WEBCHAT_REFRESH_GRACE, WEBCHAT_TOKEN_TTL
 from storage.accounts import service as accounts
 from storage.conversations import service as conversations
 from storage.db import UnitOfWork
+from storage.interactions.standing import Standing, queue_standing
 
 WEBCHAT_IDENTITY_PREFIX = "webchat-"
 
@@ -88,6 +90,32 @@ async def refresh_webchat_token(request: Request, db: DbDep, form: Annotated[Ref
             uow, account_sid=principal.account_sid, identity=identity, service_sid=conversation.chat_service_sid
         )
     return WebChat(conversation_sid=conversation.sid, identity=identity, token=token, expires_in=WEBCHAT_TOKEN_TTL)
+
+
+class QueueStandingPublic(BaseModel):
+    """Where the chat stands in routing (Parley extension; docs/webchat.md)."""
+
+    conversation_sid: str
+    status: Standing
+    position: int | None = None
+    estimated_wait: int | None = None  # seconds; null when the queue has no recent accepted chats to go by
+
+
+@router.get("/WebChats/{conversation_sid}/QueueStanding", response_model=QueueStandingPublic)
+async def fetch_queue_standing(conversation_sid: str, principal: CurrentPrincipal, db: DbDep) -> QueueStandingPublic:
+    """The chat's place in its queue and an estimate of the wait, for the customer's own chat token (or the
+    account): `waiting` with `position` (1 is next) and `estimated_wait`, `with_agent`, or `none`."""
+    async with db.read() as q:
+        conversation, _ = await conversation_access(
+            q, principal, conversation_sid, service_sid=None if principal.is_admin else principal.chat_service_sid
+        )
+        standing = await queue_standing(q, conversation_sid=conversation.sid)
+    return QueueStandingPublic(
+        conversation_sid=conversation.sid,
+        status=standing.status,
+        position=standing.position,
+        estimated_wait=standing.estimated_wait,
+    )
 
 
 async def _webchat_token(uow: UnitOfWork, *, account_sid: str, identity: str, service_sid: str) -> str:

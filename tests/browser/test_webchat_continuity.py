@@ -5,6 +5,7 @@ an agent, the agent has left), and a closed widget's launcher counts the message
 from __future__ import annotations
 
 import json
+import re
 
 from playwright.async_api import Browser, Page, expect
 
@@ -43,7 +44,9 @@ async def test_a_second_tab_and_a_reload_continue_the_same_chat(browser: Browser
         await start_customer_chat(first, parley.base_url, ws.address_sid, "Nora")
         await expect(first.locator("#widget-subtitle")).to_have_text("We usually reply in a few minutes")
         await customer_says(first, "Is my order on its way?")
-        await expect(first.locator("#widget-subtitle")).to_have_text("An agent will be with you shortly")
+        await expect(first.locator("#widget-subtitle")).to_have_text(
+            re.compile(r"^(An agent will be with you shortly|You're next in the queue)$")
+        )
         log = await accept_offer(agent, "Nora")
         await expect(log.get_by_text("Is my order on its way?")).to_be_visible()
         await agent_says(agent, "Nora", "Yes, it ships today")
@@ -235,4 +238,38 @@ async def test_the_customer_ends_the_chat_and_downloads_the_transcript(browser: 
     finally:
         await desktops.close()
         await customer_context.close()
+    assert errors == []
+
+
+async def test_waiting_customers_see_their_place_in_the_queue(browser: Browser, parley, demo: Demo) -> None:
+    """Nobody is available: each customer sees where it stands, and the place moves up as chats are taken."""
+    ws = demo.workspace
+    alice = ws.agents["alice"]
+    contexts = [await browser.new_context(viewport={"width": 440, "height": 720}) for _ in range(2)]
+    desktops = await browser.new_context(viewport={"width": 1280, "height": 800})
+    ann, ben = [await c.new_page() for c in contexts]
+    agent = await desktops.new_page()
+    errors = watch_errors(ann, ben, agent)
+    try:
+        await start_customer_chat(ann, parley.base_url, ws.address_sid, "Ann")
+        await customer_says(ann, "First in line")
+        await start_customer_chat(ben, parley.base_url, ws.address_sid, "Ben")
+        await customer_says(ben, "Second in line")
+        await expect(ann.locator("#widget-subtitle")).to_have_text("You're next in the queue", timeout=30_000)
+        await expect(ben.locator("#widget-subtitle")).to_have_text("You're number 2 in the queue", timeout=30_000)
+        await screenshot(ben, "webchat-queue-position")
+
+        async with demo.admin(parley.base_url) as admin:
+            await set_activity(admin, ws.workspace_sid, alice, ws.available_activity_sid)
+        await open_desktop(agent, parley.base_url, demo.token(alice, identity="alice"))
+        log = await accept_offer(agent, "Ann")
+        await expect(log.get_by_text("First in line")).to_be_visible()
+        await expect(ann.locator("#widget-subtitle")).to_have_text("You're chatting with Alice")
+        # Ben moves up (offered to alice, or waiting for her: either way next), with an estimate now.
+        await expect(ben.locator("#widget-subtitle")).to_have_text(
+            re.compile(r"^You're next in the queue · (less than a minute|about \d+ min)$"), timeout=30_000
+        )
+    finally:
+        for context in (*contexts, desktops):
+            await context.close()
     assert errors == []

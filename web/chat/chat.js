@@ -219,13 +219,49 @@ function setConnection(status) {
 // message and of the last agent leaving tells "waiting for an agent" from "the agent has finished".
 const progress = { order: 0, lastOwnMessage: 0, lastAgentLeft: 0, closed: false };
 
+function waitingForAgent() {
+  return Boolean(session) && !progress.closed && !agentsPresent.size && progress.lastOwnMessage > progress.lastAgentLeft;
+}
+
 function updateSubtitle() {
   const names = [...agentsPresent].map((sid) => participants.get(sid)?.name).filter(Boolean);
   ui.subtitle.textContent = progress.closed ? "This chat has ended"
     : names.length ? `You're chatting with ${names.join(", ")}`
     : progress.lastAgentLeft > progress.lastOwnMessage ? "The agent has left the chat. Write again if you need anything"
-    : progress.lastOwnMessage ? "An agent will be with you shortly"
+    : progress.lastOwnMessage ? waitingText()
     : "We usually reply in a few minutes";
+  if (waitingForAgent() && !standingTimer) standingTimer = setTimeout(pollStanding, 0);
+}
+
+// While the customer waits for an agent: its place in the queue and an estimate (GET …/QueueStanding).
+const STANDING_POLL_MS = 10000;
+let standing = null;
+let standingTimer = null;
+
+function waitingText() {
+  if (!standing || standing.status !== "waiting" || !standing.position) return "An agent will be with you shortly";
+  const place = standing.position === 1 ? "You're next in the queue" : `You're number ${standing.position} in the queue`;
+  const wait = standing.estimated_wait;
+  if (wait === null || wait === undefined) return place;
+  return `${place} · ${wait < 60 ? "less than a minute" : `about ${Math.round(wait / 60)} min`}`;
+}
+
+async function pollStanding() {
+  if (!waitingForAgent()) {
+    standing = null;
+    standingTimer = null;
+    return;
+  }
+  try {
+    const res = await fetch(`/flex-api/v2/WebChats/${session.conversation_sid}/QueueStanding`, {
+      headers: { "X-Twilio-Token": session.token, Accept: "application/json" },
+    });
+    if (res.ok) standing = await res.json();
+  } catch {
+    /* offline: the last figure stays until the next look */
+  }
+  standingTimer = setTimeout(pollStanding, STANDING_POLL_MS);
+  updateSubtitle();
 }
 
 // --- rendering ---------------------------------------------------------------------------------------
