@@ -35,6 +35,7 @@ from api.routes import (
     sso,
     tokens,
     webchat,
+    webchat_settings,
 )
 from api.routes.taskrouter import (
     activities,
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         audit,
         codec,
         webchat,
+        webchat_settings,
         channels,
         channel_connections,
         messaging_services,

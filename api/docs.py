@@ -33,7 +33,8 @@ libraries work unchanged once their `base_url` points here. Parley's own extensi
 `POST /flex-api/v2/WebChats`, `POST /parley/v1/Tokens`, `AutoCreation.Routing` on address configurations,
 `routing_decision` on reservations and `routing_status` on pending tasks.
 
-**Authentication.** Every endpoint except `GET /healthz`, `POST /flex-api/v2/WebChats`, the provider webhooks
+**Authentication.** Every endpoint except `GET /healthz`, `POST /flex-api/v2/WebChats` (and the widget's
+`GET /flex-api/v2/WebChats/Settings` and token refresh), the provider webhooks
 (`/parley/v1/ChannelProviders/{Sid}/Webhook`, authenticated by the provider's signature) and temporary media
 links (signed) needs one of:
 
@@ -91,7 +92,13 @@ OPENAPI_TAGS: list[dict[str, Any]] = [
         "name": "Web chat",
         "description": "Parley extension, public: `POST /flex-api/v2/WebChats` starts a web chat from a `chat` "
         "address configuration and returns the conversation SID, an anonymous customer identity and an access "
-        "token that reaches only that conversation.",
+        "token that reaches only that conversation (or resumes an identified customer's open chat, or leaves a "
+        "message when nobody can answer); `GET /flex-api/v2/WebChats/Settings` is what the widget shows first.",
+    },
+    {
+        "name": "Parley: web chat settings",
+        "description": "Parley extension: a `chat` address's business hours, pre-chat form, offline form and the "
+        "secret its site signs identity tokens with (docs/webchat.md).",
     },
     {
         "name": "TaskRouter: Workspaces",

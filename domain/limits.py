@@ -138,6 +138,18 @@ WEBCHAT_TOKEN_TTL = 4 * 3600
 WEBCHAT_REFRESH_GRACE = 24 * 3600
 # The web chat's wait estimate: the queue's average wait until accepted over this many seconds, times the place.
 WAIT_ESTIMATE_WINDOW = 3600
+# A web chat address's pre-chat form (domain/webchat.py): fields, a select's options, a field's longest value.
+PRE_CHAT_MAX_FIELDS = 10
+PRE_CHAT_MAX_OPTIONS = 50
+PRE_CHAT_FIELD_MAX_LENGTH = 1600
+# The message a web chat may start with (the offline form's): as long as the widget's composer allows.
+WEBCHAT_FIRST_MESSAGE_MAX_LENGTH = 1600
+# A message left when nobody could answer waits this long for an agent (a live chat's task: DEFAULT_TASK_TTL).
+WEBCHAT_OFFLINE_TASK_TTL = 7 * 86_400
+# A site's signed identity token (IdentityToken) may be valid for at most this long: it is minted per page view.
+WEBCHAT_IDENTITY_TOKEN_MAX_TTL = 24 * 3600
+# The shortest IdentitySecret accepted (HS256's key should be as long as its 32-byte hash).
+WEBCHAT_IDENTITY_SECRET_MIN_LENGTH = 32
 
 # --- Outbox ------------------------------------------------------------------------------------------
 OUTBOX_MAX_ATTEMPTS = 12  # then the row is dead-lettered (with backoff that is about an hour of retrying)

@@ -33,6 +33,7 @@ from storage.taskrouter.tables import (
     Workflow,
     Workspace,
 )
+from storage.webchat.tables import WebChatSettingsTable
 
 __all__ = [
     "Account",
@@ -70,6 +71,7 @@ __all__ = [
     "TaskRouterEvent",
     "User",
     "UserConversationSetting",
+    "WebChatSettingsTable",
     "WebhookConfiguration",
     "Worker",
     "WorkerChannel",

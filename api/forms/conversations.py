@@ -25,7 +25,7 @@ from api.forms.fields import (
 )
 from domain.addresses import AutoCreation, AutoCreationType
 from domain.errors import InvalidParameter
-from domain.limits import CONVERSATIONS_NAME_LIMIT, MAX_TOKEN_TTL, MIN_TOKEN_TTL
+from domain.limits import CONVERSATIONS_NAME_LIMIT, MAX_TOKEN_TTL, MIN_TOKEN_TTL, WEBCHAT_FIRST_MESSAGE_MAX_LENGTH
 from domain.participants import NewParticipant
 from domain.states import ChannelUpdateStatus, ConversationState, InteractionChannelStatus
 from domain.webhooks import WebhookMethod, WebhookTarget
@@ -271,8 +271,59 @@ class CreateWebChat(FormModel):
     customer_friendly_name: ConversationsName | None = Field(None, alias="CustomerFriendlyName")
     chat_friendly_name: ConversationsName | None = Field(None, alias="ChatFriendlyName")
     pre_engagement_data: JsonValue = Field(
-        None, alias="PreEngagementData", description="A JSON object the pre-chat form collected."
+        None,
+        alias="PreEngagementData",
+        description="A JSON object the pre-chat form collected (checked against the address's PreChatForm when "
+        "it has one).",
     )
+    message: Annotated[str, Field(max_length=WEBCHAT_FIRST_MESSAGE_MAX_LENGTH)] | None = Field(
+        None,
+        alias="Message",
+        description="Parley: the customer's first message. Sent while the address cannot answer (closed, or no "
+        "agent available) it makes the chat a message left for later: an email is then required.",
+    )
+    identity_token: Annotated[str, Field(max_length=8192)] | None = Field(
+        None,
+        alias="IdentityToken",
+        description="Parley: an HS256 JWT the site's backend signed with the address's IdentitySecret "
+        "(`sub` the customer's id, `exp`, optional `name`, `email`, `aud`): the customer is then identified.",
+    )
+
+
+class UpdateWebChatSettings(FormModel):
+    """POST /parley/v1/WebChatSettings/{IG}: what is sent changes, the rest stays."""
+
+    clearable = ("identity_secret",)
+
+    business_hours: JsonValue = Field(
+        None,
+        alias="BusinessHours",
+        description='`{"time_zone": "Europe/Berlin", "hours": [{"days": ["mon", "tue"], "open": "09:00", '
+        '"close": "17:00"}], "closed_dates": ["2026-12-25"]}`; `null` for always open.',
+    )
+    pre_chat_form: JsonValue = Field(
+        None,
+        alias="PreChatForm",
+        description='`[{"name": "email", "label": "Email", "type": "email", "required": true}]` (types text, '
+        "email, tel, textarea, select with options); `null` for the default (a name).",
+    )
+    offline_form: Bool | None = Field(
+        None, alias="OfflineForm", description="Take a message and an email when nobody can answer (default true)."
+    )
+    identity_required: Bool | None = Field(
+        None, alias="IdentityRequired", description="Refuse web chats without an IdentityToken (default false)."
+    )
+    identity_secret: Annotated[str, Field(max_length=512)] | None = Field(
+        None,
+        alias="IdentitySecret",
+        description="The HMAC secret identity tokens are signed with (at least 32 characters; empty removes it). "
+        "Never answered.",
+    )
+
+    def changes(self) -> dict[str, object]:
+        """The settings fields this request sets (JSON null clears a JSON one)."""
+        names = {"business_hours", "pre_chat_form", "offline_form", "identity_required"}
+        return {name: getattr(self, name) for name in names & self.model_fields_set}
 
 
 class RefreshWebChatToken(FormModel):

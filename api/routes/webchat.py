@@ -8,11 +8,11 @@ WEBCHAT_REFRESH_GRACE ago still works (the customer who comes back the next morn
 
 from __future__ import annotations
 
-import json
 import secrets
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from pydantic import BaseModel
 
 from api.access import conversation_access
@@ -20,14 +20,17 @@ from api.auth import Authenticator, Role, issue_access_token
 from api.deps import CurrentPrincipal, DbDep
 from api.forms.conversations import CreateWebChat, RefreshWebChatToken
 from api.throttle import AbuseGuard, client_ip
-from domain.errors import InvalidParameter, NotFound, PermissionDenied
+from domain.errors import PermissionDenied
 from domain.limits import WEBCHAT_REFRESH_GRACE, WEBCHAT_TOKEN_TTL
+from domain.webchat import Availability, FieldType, PreChatField, builtin_label
 from storage.accounts import service as accounts
 from storage.conversations import service as conversations
 from storage.db import UnitOfWork
 from storage.interactions.standing import Standing, queue_standing
+from storage.webchat import service as webchat
+from storage.webchat.service import WEBCHAT_IDENTITY_PREFIX, WebChatStart
 
-WEBCHAT_IDENTITY_PREFIX = "webchat-"
+ADDRESS_SID_PATTERN = "^IG[0-9a-fA-F]{32}$"
 
 router = APIRouter(prefix="/flex-api/v2", tags=["Web chat"])
 
@@ -37,39 +40,85 @@ class WebChat(BaseModel):
     identity: str
     token: str
     expires_in: int
+    offline: bool = False  # Parley: the chat is a message left while nobody could answer
+    resumed: bool = False  # Parley: an identified customer's open chat, resumed
 
 
 @router.post("/WebChats", status_code=201, response_model=WebChat)
 async def create_webchat(request: Request, db: DbDep, form: Annotated[CreateWebChat, Form()]) -> WebChat:
-    """Start a web chat (public, no credentials): a new conversation from an enabled `chat` address, an
-    anonymous customer in it, and an access token scoped to that conversation. Limited per client IP and
-    address (429 with Retry-After beyond it)."""
+    """Start a web chat (public, no credentials): a new conversation from an enabled `chat` address, its
+    customer, and an access token scoped to that conversation. Parley: a `Message` sent while the address
+    cannot answer leaves a message for later (`offline`); an `IdentityToken` identifies the customer, whose
+    open chat is resumed (`resumed`). Limited per client IP and address (429 with Retry-After beyond it)."""
     guard: AbuseGuard = request.app.state.abuse
     guard.webchat_start(ip=client_ip(request), address_sid=form.address_sid)
-    customer_name = form.customer_friendly_name or "Customer"
-    pre_engagement = form.pre_engagement_data
-    if pre_engagement is not None and not isinstance(pre_engagement, dict):
-        raise InvalidParameter("PreEngagementData must be a JSON object")
-    identity = f"{WEBCHAT_IDENTITY_PREFIX}{secrets.token_hex(12)}"
+    start = WebChatStart(
+        address_sid=form.address_sid,
+        anonymous_identity=f"{WEBCHAT_IDENTITY_PREFIX}{secrets.token_hex(12)}",
+        customer_friendly_name=form.customer_friendly_name,
+        chat_friendly_name=form.chat_friendly_name,
+        pre_engagement_data=form.pre_engagement_data,
+        message=form.message,
+        identity_token=form.identity_token,
+    )
     async with db.unit() as uow:
-        address = await conversations.webchat_address(uow, form.address_sid)
-        if address is None:
-            raise NotFound(f"Web chat address {form.address_sid} does not exist or is not enabled")
-        conversation = await conversations.auto_create_conversation(
-            uow,
-            address=address,
-            friendly_name=form.chat_friendly_name or f"Chat with {customer_name}",
-            attributes=json.dumps({"pre_engagement_data": pre_engagement or {}, "customer_name": customer_name}),
+        chat = await webchat.start_webchat(uow, start)
+        token = await _webchat_token(
+            uow, account_sid=chat.account_sid, identity=chat.identity, service_sid=chat.chat_service_sid
         )
-        service_sid = conversation.chat_service_sid
-        await conversations.add_participant(
-            uow,
-            conversation_sid=conversation.sid,
-            identity=identity,
-            attributes=json.dumps({"role": "customer", "friendly_name": customer_name}),
-        )
-        token = await _webchat_token(uow, account_sid=address.account_sid, identity=identity, service_sid=service_sid)
-    return WebChat(conversation_sid=conversation.sid, identity=identity, token=token, expires_in=WEBCHAT_TOKEN_TTL)
+    return WebChat(
+        conversation_sid=chat.conversation_sid,
+        identity=chat.identity,
+        token=token,
+        expires_in=WEBCHAT_TOKEN_TTL,
+        offline=chat.offline,
+        resumed=chat.resumed,
+    )
+
+
+class PreChatFieldPublic(BaseModel):
+    name: str
+    label: str
+    type: FieldType
+    required: bool
+    options: list[str] | None = None
+    max_length: int
+    # Parley's own fields (the default name, the offline form's email): the widget words them in its language.
+    label_key: str | None = None
+
+
+class WebChatSettingsPublic(BaseModel):
+    """What the widget needs before a chat starts (Parley extension; docs/webchat.md)."""
+
+    address_sid: str
+    availability: Availability
+    next_opening: datetime | None = None
+    pre_chat_form: list[PreChatFieldPublic]
+    offline_form: list[PreChatFieldPublic] | None = None  # None: the address does not take messages when away
+    identity_required: bool
+
+
+@router.get("/WebChats/Settings", response_model=WebChatSettingsPublic)
+async def fetch_webchat_settings(
+    db: DbDep, address_sid: Annotated[str, Query(alias="AddressSid", pattern=ADDRESS_SID_PATTERN)]
+) -> WebChatSettingsPublic:
+    """Public: the address's pre-chat form, whether someone can answer now (`open`, `closed` outside the
+    business hours with `next_opening`, `no_agents`) and the offline form shown otherwise."""
+    async with db.read() as q:
+        chat = await webchat.public_settings(q, address_sid=address_sid)
+        now = await webchat.availability(q, chat)
+
+    def fields(items: list[PreChatField]) -> list[PreChatFieldPublic]:
+        return [PreChatFieldPublic(**f.model_dump(), label_key=builtin_label(f)) for f in items]
+
+    return WebChatSettingsPublic(
+        address_sid=chat.address.sid,
+        availability=now.status,
+        next_opening=now.next_opening,
+        pre_chat_form=fields(chat.settings.form()),
+        offline_form=fields(chat.settings.offline_fields()) if chat.settings.offline_form else None,
+        identity_required=chat.settings.identity_required,
+    )
 
 
 @router.post("/WebChats/Tokens/Refresh", response_model=WebChat)

@@ -17,7 +17,13 @@ from psycopg.types.json import Jsonb
 
 from domain.errors import Conflict, InvalidParameter, PermissionDenied, RoutingConfigurationError
 from domain.interactions import ChannelSpec, InitiatedBy, InteractionChannelType, RoutingProperties, RoutingSpec
-from domain.limits import AGENT_GONE_REASON, CHANNEL_CLOSED_REASON, DEFAULT_KNOWN_AGENT_WINDOW, DEFAULT_TASK_TTL
+from domain.limits import (
+    AGENT_GONE_REASON,
+    CHANNEL_CLOSED_REASON,
+    DEFAULT_KNOWN_AGENT_WINDOW,
+    DEFAULT_TASK_TTL,
+    WEBCHAT_OFFLINE_TASK_TTL,
+)
 from domain.outbox import (
     CloseInteractionChannel,
     InteractionChannelRef,
@@ -540,7 +546,8 @@ async def create_channel_task(uow: UnitOfWork, *, channel_sid: str, task_sid: st
         task_channel_sid=task_channel_sid,
         attributes=json.dumps(attributes),
         priority=int(props.get("priority") or 0),
-        ttl=int(props.get("timeout") or DEFAULT_TASK_TTL),
+        # A message left while nobody could answer waits for the first agent longer than a live chat would.
+        ttl=WEBCHAT_OFFLINE_TASK_TTL if attributes.get("offline") else int(props.get("timeout") or DEFAULT_TASK_TTL),
         interaction_channel_sid=channel.sid,
     )
     await _task_added(uow, channel, task.sid)
@@ -768,6 +775,10 @@ async def flex_task_attributes(
         (channel.sid,),
     )
     interaction = await uow.fetchone("SELECT channel FROM interactions WHERE sid = %s", (channel.interaction_sid,))
+    conversation = await uow.fetchone(
+        "SELECT attributes FROM conversations WHERE sid = %s", (channel.conversation_sid,)
+    )
+    conversation_attributes = attributes_of((conversation or {}).get("attributes"))
     started_by = initiated_by or InitiatedBy((interaction or {}).get("channel", {}).get("initiated_by") or "customer")
     direction = "outbound" if started_by is InitiatedBy.AGENT else "inbound"
     customer_attributes = attributes_of((customer or {}).get("attributes"))
@@ -795,6 +806,16 @@ async def flex_task_attributes(
             "media": [{"type": "ChatTranscript", "sid": channel.conversation_sid}],
         },
     }
+    customers = attributes["customers"]
+    for key in ("email", "customer_id"):  # a web chat's pre-chat email, a site-verified customer's id
+        if isinstance(customer_attributes.get(key), str):
+            customers[key] = customer_attributes[key]
+    # Parley: what the web chat's pre-chat form collected, and whether the chat is a message left while
+    # nobody could answer (a workflow may send those to a queue of their own: `offline == true`).
+    if isinstance(conversation_attributes.get("pre_engagement_data"), dict):
+        attributes["pre_engagement_data"] = conversation_attributes["pre_engagement_data"]
+    if conversation_attributes.get("offline") is True:
+        attributes["offline"] = True
     if invite_sid is not None:
         attributes["flexChannelInviteSid"] = invite_sid
     return {**attributes, **extra}

@@ -24,6 +24,8 @@ PUBLIC_OPERATIONS = {
     ("get", "/healthz"),
     ("post", "/flex-api/v2/WebChats"),
     ("post", "/flex-api/v2/WebChats/Tokens/Refresh"),
+    # What the widget shows before a chat starts: the address's pre-chat form and whether anyone can answer.
+    ("get", "/flex-api/v2/WebChats/Settings"),
     # Providers call these with no Parley credentials: the request's signature is what authenticates it.
     ("get", "/parley/v1/ChannelProviders/{Sid}/Webhook"),
     ("post", "/parley/v1/ChannelProviders/{Sid}/Webhook"),
