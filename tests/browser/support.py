@@ -87,6 +87,16 @@ async def worker_activity(admin: httpx.AsyncClient, workspace_sid: str, worker_s
     return str(r.json()["activity_name"])
 
 
+async def chat_waits_in_queue(demo: Demo, base_url: str) -> None:
+    """The demo address starts a live chat even when nobody is available (the customer waits in the queue)
+    instead of offering its offline form: for tests of waiting customers."""
+    async with demo.admin(base_url) as admin:
+        answer = await admin.post(
+            f"/parley/v1/WebChatSettings/{demo.workspace.address_sid}", data={"OfflineForm": "false"}
+        )
+        assert answer.status_code == 200, answer.text
+
+
 async def start_customer_chat(customer: Page, base_url: str, address_sid: str, name: str) -> None:
     await customer.goto(f"{base_url}/chat/?address={address_sid}")
     await customer.get_by_label("Your name").fill(name)

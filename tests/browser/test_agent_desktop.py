@@ -11,6 +11,7 @@ from playwright.async_api import Browser, Route, expect
 from tests.browser.support import (
     Demo,
     accept_offer,
+    chat_waits_in_queue,
     customer_says,
     my_task,
     offer_from,
@@ -263,6 +264,7 @@ async def test_supervisor_sees_why_a_pending_task_waits(browser: Browser, parley
     """A task nobody can take shows, in the supervisor's list, the server's routing_status in full (wrapped,
     the queue named), as the entry's accessible description; once reserved, the reason goes."""
     ws = demo.workspace
+    await chat_waits_in_queue(demo, parley.base_url)
     context = await browser.new_context(viewport={"width": 1280, "height": 800})
     customer = await context.new_page()
     supervisor = await context.new_page()

@@ -8,7 +8,7 @@ import re
 
 from playwright.async_api import expect
 
-from tests.browser.support import Demo, screenshot, serve_page, watch_errors
+from tests.browser.support import Demo, chat_waits_in_queue, screenshot, serve_page, watch_errors
 from tests.support.services import wait_healthy
 
 
@@ -159,6 +159,7 @@ async def test_web_chat_resends_after_the_connection_drops(browser, parley, demo
     """The api restarts while a message is unacknowledged: the page reconnects, resubscribes from its last
     seq, and re-sends with the same client_message_id, so the message is stored and shown exactly once."""
     ws = demo.workspace
+    await chat_waits_in_queue(demo, parley.base_url)
     context = await browser.new_context(viewport={"width": 440, "height": 720})
     page = await context.new_page()
     errors = watch_errors(page)

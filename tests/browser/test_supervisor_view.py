@@ -12,6 +12,7 @@ from playwright.async_api import Browser, Locator, Page, Route, expect
 from tests.browser.support import (
     Demo,
     accept_offer,
+    chat_waits_in_queue,
     customer_says,
     open_desktop,
     screenshot,
@@ -206,6 +207,7 @@ async def test_a_failed_statistics_read_shows_a_notice_and_the_rest_keeps_workin
     """The statistics endpoints fail: the overview says so (a status message), the task list and the agents
     panel go on updating; once they answer again the notice goes and the figures are there."""
     ws = demo.workspace
+    await chat_waits_in_queue(demo, parley.base_url)
     context = await browser.new_context(viewport={"width": 1280, "height": 800})
     customer, supervisor = await context.new_page(), await context.new_page()
     errors = watch_errors(customer, supervisor)

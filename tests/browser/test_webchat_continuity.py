@@ -15,6 +15,7 @@ from tests.browser.support import (
     Demo,
     accept_offer,
     agent_says,
+    chat_waits_in_queue,
     customer_says,
     open_desktop,
     screenshot,
@@ -88,6 +89,7 @@ async def test_a_second_tab_and_a_reload_continue_the_same_chat(browser: Browser
 
 async def test_a_chat_whose_token_expired_overnight_resumes(browser: Browser, parley, db, demo: Demo) -> None:
     ws = demo.workspace
+    await chat_waits_in_queue(demo, parley.base_url)
     context = await browser.new_context(viewport={"width": 440, "height": 720})
     page = await context.new_page()
     errors = watch_errors(page)
@@ -244,6 +246,7 @@ async def test_the_customer_ends_the_chat_and_downloads_the_transcript(browser: 
 async def test_waiting_customers_see_their_place_in_the_queue(browser: Browser, parley, demo: Demo) -> None:
     """Nobody is available: each customer sees where it stands, and the place moves up as chats are taken."""
     ws = demo.workspace
+    await chat_waits_in_queue(demo, parley.base_url)
     alice = ws.agents["alice"]
     contexts = [await browser.new_context(viewport={"width": 440, "height": 720}) for _ in range(2)]
     desktops = await browser.new_context(viewport={"width": 1280, "height": 800})

@@ -12,6 +12,7 @@ import { AttachmentPicker, attachmentList, knownService, releaseAttachments } fr
 import { RealtimeClient, newId } from "/shared/realtime.js";
 import { ReadHorizons, placeSeen, seenMarker } from "/shared/receipts.js";
 import { TypingPeople, TypingSender } from "/shared/typing.js";
+import { pickLanguage, translator } from "./strings.js";
 
 const MAX_STORED_EVENTS = 400;
 const params = new URLSearchParams(location.search);
@@ -21,12 +22,42 @@ const TAB_KEY = `parley.webchat.${address}.tab`; // sessionStorage: what this ta
 const RENEW_AT = 0.75; // renew the token when this share of its lifetime has passed
 const RENEW_RETRY_MS = 30000; // after a failed renewal (offline), try again this much later
 const embedded = window.parent !== window;
+// What the site hands over in the URL fragment (never sent to a server): its signed identity token for the
+// customer, and its own wording (data-strings on the embed).
+const fragment = new URLSearchParams(location.hash.slice(1));
+const identityToken = fragment.get("identity") || "";
+const lang = pickLanguage(params.get("lang"));
+const t = translator(lang, parseOverrides(fragment.get("strings")));
+const SETTINGS_POLL_MS = 30000; // how often the offline form looks whether someone can answer now
+
+function parseOverrides(text) {
+  try {
+    const value = JSON.parse(text || "{}");
+    return value && typeof value === "object" && !Array.isArray(value) ? value : {};
+  } catch {
+    return {};
+  }
+}
+
+/** The page's fixed words in the chosen language (data-i18n, data-i18n-aria-label, -placeholder, -title). */
+function translatePage() {
+  document.documentElement.lang = lang;
+  for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const [attr, key] of [["aria-label", "i18nAriaLabel"], ["placeholder", "i18nPlaceholder"], ["title", "i18nTitle"]]) {
+    for (const el of document.querySelectorAll(`[data-${attr === "aria-label" ? "i18n-aria-label" : `i18n-${attr}`}]`)) {
+      el.setAttribute(attr, t(el.dataset[key]));
+    }
+  }
+  document.title = t("title");
+}
+translatePage();
 
 const $ = (id) => document.getElementById(id);
 const ui = {
   subtitle: $("widget-subtitle"), connection: $("connection"), fatal: $("fatal"), fatalTitle: $("fatal-title"),
   fatalText: $("fatal-text"), fatalAction: $("fatal-action"), prechat: $("prechat"), form: $("prechat-form"),
-  name: $("customer-name"), prechatError: $("prechat-error"), start: $("start-chat"), chat: $("chat"),
+  prechatTitle: $("prechat-title"), prechatIntro: $("prechat-intro"), fields: $("prechat-fields"),
+  prechatError: $("prechat-error"), start: $("start-chat"), chat: $("chat"),
   log: $("log"), composer: $("composer"), message: $("message"), send: $("send"), close: $("close-widget"),
   typing: $("typing"), attach: $("attach"), attachment: $("attachment"), attachError: $("attach-error"),
   endChat: $("end-chat"), endConfirm: $("end-confirm"), endYes: $("end-confirm-yes"), endNo: $("end-confirm-no"),
@@ -41,13 +72,13 @@ const rendered = new Map(); // message sid -> <li>
 const pendingEls = new Map(); // client_message_id -> <li>
 let agentsPresent = new Set();
 const reads = new ReadHorizons(); // everyone's read horizon in the conversation
-const seen = seenMarker(); // under the customer's last message an agent has read
+const seen = seenMarker(t("seen")); // under the customer's last message an agent has read
 const readReady = { replayed: false, horizons: false }; // reads wait for both: the page then knows the server's
 let readSent = -1; // the highest read index this page has asked for
 let logOnScreen = false; // the log is in the viewport (an embedded widget can be closed)
 const typingPeople = new TypingPeople(() => {
   if (ui.typing.textContent !== typingPeople.text) ui.typing.textContent = typingPeople.text;
-});
+}, { one: (names) => t("typing_one", { names }), many: (names) => t("typing_many", { names }), lang });
 const typingSender = new TypingSender((conversationSid) => client && client.sendTyping(conversationSid));
 const attachments = new AttachmentPicker({
   input: ui.attach, draft: ui.attachment, error: ui.attachError, token: () => session.token,
@@ -55,7 +86,7 @@ const attachments = new AttachmentPicker({
 
 // --- storage -----------------------------------------------------------------------------------------
 
-const SHARED_FIELDS = ["address", "conversation_sid", "identity", "token", "name"];
+const SHARED_FIELDS = ["address", "conversation_sid", "identity", "token", "name", "offline", "email"];
 let sharedWritten = null; // the JSON last written to localStorage (writes only on change: each fires events)
 
 function parseStored(text) {
@@ -177,7 +208,7 @@ function adoptToken(token) {
 /** The chat is over for good (closed, or its token can no longer be renewed): offer a new one. */
 function chatEnded() {
   clearSession();
-  fatal("Your chat has ended", "This conversation is over. You can start a new one.", { restart: true });
+  fatal(t("ended_title"), t("ended_text"), { restart: true });
 }
 
 // Another tab renewed the token, started a new chat or ended this one.
@@ -209,7 +240,7 @@ function fatal(title, text, { restart = false } = {}) {
 }
 
 function setConnection(status) {
-  const text = { connecting: "Connecting…", reconnecting: "Reconnecting…", offline: "Connection lost. Reconnecting…" }[status];
+  const text = { connecting: t("connecting"), reconnecting: t("reconnecting"), offline: t("connection_lost") }[status];
   ui.connection.hidden = !text;
   ui.connection.textContent = text || "";
   ui.composer.classList.toggle("is-offline", Boolean(text));
@@ -225,12 +256,12 @@ function waitingForAgent() {
 
 function updateSubtitle() {
   const names = [...agentsPresent].map((sid) => participants.get(sid)?.name).filter(Boolean);
-  ui.subtitle.textContent = progress.closed ? "This chat has ended"
-    : names.length ? `You're chatting with ${names.join(", ")}`
-    : progress.lastAgentLeft > progress.lastOwnMessage ? "The agent has left the chat. Write again if you need anything"
-    : progress.lastOwnMessage ? waitingText()
-    : "We usually reply in a few minutes";
-  if (waitingForAgent() && !standingTimer) standingTimer = setTimeout(pollStanding, 0);
+  ui.subtitle.textContent = progress.closed ? t("subtitle_ended")
+    : names.length ? t("subtitle_chatting", { names: listFormat.format(names) })
+    : progress.lastAgentLeft > progress.lastOwnMessage ? t("subtitle_agent_left")
+    : progress.lastOwnMessage ? (session.offline ? t("subtitle_offline") : waitingText())
+    : t("subtitle_idle");
+  if (waitingForAgent() && !session.offline && !standingTimer) standingTimer = setTimeout(pollStanding, 0);
 }
 
 // While the customer waits for an agent: its place in the queue and an estimate (GET …/QueueStanding).
@@ -238,12 +269,14 @@ const STANDING_POLL_MS = 10000;
 let standing = null;
 let standingTimer = null;
 
+const listFormat = new Intl.ListFormat(lang, { style: "long", type: "conjunction" });
+
 function waitingText() {
-  if (!standing || standing.status !== "waiting" || !standing.position) return "An agent will be with you shortly";
-  const place = standing.position === 1 ? "You're next in the queue" : `You're number ${standing.position} in the queue`;
+  if (!standing || standing.status !== "waiting" || !standing.position) return t("subtitle_waiting");
+  const place = standing.position === 1 ? t("subtitle_next") : t("subtitle_position", { position: standing.position });
   const wait = standing.estimated_wait;
   if (wait === null || wait === undefined) return place;
-  return `${place} · ${wait < 60 ? "less than a minute" : `about ${Math.round(wait / 60)} min`}`;
+  return `${place} · ${wait < 60 ? t("wait_under_minute") : t("wait_minutes", { minutes: Math.round(wait / 60) })}`;
 }
 
 async function pollStanding() {
@@ -279,7 +312,7 @@ function parseJson(value) {
 
 function timeLabel(iso) {
   const d = iso ? new Date(iso) : new Date();
-  return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return d.toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" });
 }
 
 function scrollToEnd() {
@@ -293,7 +326,7 @@ function bubble({ own, author, body, date, pending, media, serviceSid }) {
   meta.className = "msg__meta";
   const who = document.createElement("span");
   who.className = "msg__author";
-  who.textContent = own ? "You" : author;
+  who.textContent = own ? t("you") : author;
   const when = document.createElement("time");
   when.className = "msg__time";
   if (date) when.dateTime = date;
@@ -315,7 +348,7 @@ function setPending(li, state) {
   const status = li.querySelector(".msg__status");
   li.classList.toggle("msg--pending", state === "sending");
   li.classList.toggle("msg--failed", state === "failed");
-  status.textContent = state === "sending" ? "Sending…" : state === "failed" ? "Not delivered" : "";
+  status.textContent = state === "sending" ? t("sending") : state === "failed" ? t("not_delivered") : "";
   li.setAttribute("aria-busy", state === "sending" ? "true" : "false");
 }
 
@@ -331,7 +364,7 @@ function authorName(message) {
   const p = message.participant_sid && participants.get(message.participant_sid);
   if (p) return p.name;
   for (const q of participants.values()) if (q.identity === message.author) return q.name;
-  return message.author === "system" ? "System" : "Agent";
+  return message.author === "system" ? t("system") : t("agent");
 }
 
 /** Turns a pending bubble into a delivered one, or renders the message; never twice. */
@@ -516,7 +549,7 @@ function handleEvent(frame, { restoring = false } = {}) {
       const { name, role } = rememberParticipant(data);
       if (role === "agent") {
         agentsPresent.add(data.participant_sid);
-        systemLine(`${name} joined the chat`);
+        systemLine(t("joined", { name }));
       }
       break;
     }
@@ -525,7 +558,7 @@ function handleEvent(frame, { restoring = false } = {}) {
       if (p && p.role === "agent") {
         agentsPresent.delete(data.participant_sid);
         if (!agentsPresent.size) progress.lastAgentLeft = ++progress.order;
-        systemLine(`${p.name} left the chat`);
+        systemLine(t("left", { name: p.name }));
       }
       break;
     }
@@ -533,8 +566,8 @@ function handleEvent(frame, { restoring = false } = {}) {
       if (data.state_to === "closed") {
         progress.closed = true;
         clearTimeout(renewTimer);
-        systemLine("This conversation has ended.");
-        showEnded("This conversation has ended.");
+        systemLine(t("conversation_ended"));
+        showEnded(t("conversation_ended"));
       }
       break;
     default:
@@ -571,7 +604,7 @@ function send(body, cmid = newId(), date = new Date().toISOString(), media = [])
     },
     (err) => {
       setPending(li, "failed");
-      li.title = err.message || "The message could not be delivered";
+      li.title = err.message || t("not_delivered_detail");
       dropFromOutbox(cmid);
     },
   );
@@ -618,6 +651,8 @@ if ("IntersectionObserver" in window) {
 
 // --- lifecycle ---------------------------------------------------------------------------------------
 
+let offlineNoted = false;
+
 function startChat() {
   show(ui.chat);
   ui.endChat.hidden = false;
@@ -631,12 +666,17 @@ function startChat() {
         if (goesOn && client) client.connect();
       });
     },
-    onSubscribeError: (_stream, err) => fatal("Chat unavailable", err.message || "This conversation is not available.",
+    onSubscribeError: (_stream, err) => fatal(t("unavailable_title"), err.message || t("unavailable_conversation"),
       { restart: true }),
   });
   client.subscribe(session.conversation_sid, session.lastSeq || 0, (frame) => handleEvent(frame), () => {
     readReady.replayed = true;
     markRead();
+    // A message left for later: say where the answer will come, until an agent is here.
+    if (session && session.offline && !offlineNoted && !agentsPresent.size && !progress.lastAgentLeft) {
+      offlineNoted = true;
+      systemLine(t("offline_sent", { email: session.email || "" }));
+    }
   });
   client.connect();
   scheduleRenewal();
@@ -647,41 +687,206 @@ function startChat() {
   ui.message.focus();
 }
 
-ui.form.addEventListener("submit", async (ev) => {
-  ev.preventDefault();
-  const name = ui.name.value.trim();
-  if (!name) {
-    ui.prechatError.textContent = "Please enter your name.";
-    ui.name.setAttribute("aria-invalid", "true");
-    ui.name.focus();
+// --- before the chat: the address's pre-chat form, or its offline form -------------------------------
+
+let chatSettings = null; // GET /flex-api/v2/WebChats/Settings
+let formMode = "live"; // "live": start a chat; "offline": leave a message for later
+let formTouched = false;
+let settingsTimer = null;
+const known = identityToken ? knownFromIdentity(claims(identityToken)) : {};
+
+/** What the site's identity token says about the customer (the server checks its signature). */
+function knownFromIdentity(c) {
+  const out = {};
+  if (typeof c.name === "string" && c.name.trim()) out.name = c.name.trim();
+  if (typeof c.email === "string" && c.email.trim()) out.email = c.email.trim();
+  return out;
+}
+
+const AUTOCOMPLETE = { name: "name", email: "email", phone: "tel", tel: "tel" };
+const EMAIL_RE = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+const PHONE_RE = /^\+?[0-9 ()\-.]{5,32}$/;
+const FIRST_MESSAGE_MAX = 1600;
+
+function fieldLabel(field) {
+  return field.label_key ? t(`label_${field.label_key}`) : field.label;
+}
+
+function fieldControl(field) {
+  const id = `field-${field.name}`;
+  const wrap = document.createElement("div");
+  wrap.className = "prechat__field";
+  const label = document.createElement("label");
+  label.htmlFor = id;
+  label.textContent = fieldLabel(field) + (field.required ? "" : ` ${t("optional")}`);
+  let input;
+  if (field.type === "select") {
+    input = document.createElement("select");
+    const none = new Option(t("choose"), "");
+    input.append(none, ...field.options.map((o) => new Option(o, o)));
+  } else if (field.type === "textarea") {
+    input = document.createElement("textarea");
+    input.rows = 3;
+  } else {
+    input = document.createElement("input");
+    input.type = field.type === "tel" ? "tel" : field.type === "email" ? "email" : "text";
+    const auto = AUTOCOMPLETE[field.name] || AUTOCOMPLETE[field.type];
+    if (auto) input.autocomplete = auto;
+  }
+  input.id = id;
+  input.name = field.name;
+  input.required = field.required;
+  if (field.max_length && input.tagName !== "SELECT") input.maxLength = field.max_length;
+  input.setAttribute("aria-describedby", "prechat-error");
+  if (field.name === "name" && params.get("name")) input.value = params.get("name");
+  input.addEventListener("input", () => { formTouched = true; });
+  wrap.append(label, input);
+  return wrap;
+}
+
+function renderForm() {
+  const settings = chatSettings;
+  const offline = Boolean(settings && settings.availability !== "open" && settings.offline_form);
+  formMode = offline ? "offline" : "live";
+  const fields = (offline ? settings.offline_form : settings ? settings.pre_chat_form : DEFAULT_FORM)
+    .filter((f) => !known[f.name]);
+  ui.fields.replaceChildren(...fields.map(fieldControl));
+  if (offline) {
+    ui.fields.append(fieldControl({ name: "message", label: t("offline_message"), type: "textarea", required: true,
+      max_length: FIRST_MESSAGE_MAX }));
+    ui.prechatTitle.textContent = settings.availability === "closed" ? t("offline_title_closed") : t("offline_title_busy");
+    const opens = settings.next_opening ? ` ${t("offline_opens", { when: openingText(settings.next_opening) })}` : "";
+    ui.prechatIntro.textContent = t("offline_intro") + opens;
+    ui.start.textContent = t("offline_send");
+    ui.subtitle.textContent = t("subtitle_offline");
+  } else {
+    ui.subtitle.textContent = t("subtitle_idle");
+    ui.prechatTitle.textContent = t("prechat_title");
+    ui.prechatIntro.textContent = known.name ? t("prechat_intro_known", { name: known.name }) : t("prechat_intro");
+    ui.start.textContent = t("start_chat");
+  }
+  ui.form.dataset.mode = formMode;
+  ui.start.disabled = false;
+  ui.prechatError.textContent = "";
+  formTouched = false;
+}
+
+// Used when the settings cannot be read (offline): the name, as before any were configured.
+const DEFAULT_FORM = [{ name: "name", label: "", label_key: "name", type: "text", required: true, max_length: 100 }];
+
+function openingText(iso) {
+  const at = new Date(iso);
+  const sameDay = at.toDateString() === new Date().toDateString();
+  return new Intl.DateTimeFormat(lang, sameDay ? { hour: "2-digit", minute: "2-digit" }
+    : { weekday: "long", hour: "2-digit", minute: "2-digit" }).format(at);
+}
+
+async function loadSettings() {
+  try {
+    const res = await fetch(`/flex-api/v2/WebChats/Settings?AddressSid=${encodeURIComponent(address)}`,
+      { headers: { Accept: "application/json" } });
+    if (res.status === 404) return "missing";
+    if (res.ok) chatSettings = await res.json();
+  } catch {
+    /* offline: the default form; starting will say whether the chat works */
+  }
+  return "ok";
+}
+
+async function showPrechat() {
+  show(ui.prechat);
+  if ((await loadSettings()) === "missing") {
+    fatal(t("unavailable_title"), t("unavailable_text"));
     return;
   }
-  ui.name.removeAttribute("aria-invalid");
+  if (chatSettings && chatSettings.identity_required && !identityToken) {
+    fatal(t("unavailable_title"), t("sign_in_required"));
+    return;
+  }
+  renderForm();
+  const first = ui.fields.querySelector("input, select, textarea");
+  (first || ui.start).focus();
+  scheduleSettingsCheck();
+}
+
+// The offline form switches to the live one when someone comes on (and back), unless the customer is typing.
+function scheduleSettingsCheck() {
+  clearTimeout(settingsTimer);
+  settingsTimer = setTimeout(async () => {
+    if (session || ui.prechat.hidden) return;
+    const before = chatSettings && chatSettings.availability;
+    await loadSettings();
+    if (!formTouched && chatSettings && chatSettings.availability !== before) renderForm();
+    scheduleSettingsCheck();
+  }, SETTINGS_POLL_MS);
+}
+
+/** The form's values, or null after marking the first wrong field. */
+function formValues() {
+  const values = {};
+  let invalid = null;
+  for (const input of ui.fields.querySelectorAll("input, select, textarea")) {
+    const value = input.value.trim();
+    const label = input.labels[0] ? input.labels[0].textContent.replace(` ${t("optional")}`, "") : input.name;
+    let problem = "";
+    if (!value && input.required) problem = t("field_required", { label });
+    else if (value && input.type === "email" && !EMAIL_RE.test(value)) problem = t("field_email");
+    else if (value && input.type === "tel" && !PHONE_RE.test(value)) problem = t("field_tel");
+    if (problem && !invalid) invalid = { input, problem };
+    input.toggleAttribute("aria-invalid", Boolean(problem));
+    if (problem) input.setAttribute("aria-invalid", "true");
+    if (value) values[input.name] = value;
+  }
+  if (invalid) {
+    ui.prechatError.textContent = invalid.problem;
+    invalid.input.focus();
+    return null;
+  }
+  return values;
+}
+
+ui.form.addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const values = formValues();
+  if (!values) return;
   ui.prechatError.textContent = "";
+  const offline = formMode === "offline";
+  const { message, ...data } = values;
+  const name = known.name || data.name || "";
+  const request = new URLSearchParams({ AddressSid: address });
+  if (name) request.set("CustomerFriendlyName", name);
+  if (Object.keys(data).length) request.set("PreEngagementData", JSON.stringify(data));
+  if (offline && message) request.set("Message", message);
+  if (identityToken) request.set("IdentityToken", identityToken);
   ui.start.disabled = true;
-  ui.start.textContent = "Starting…";
+  ui.start.textContent = offline ? t("offline_sending") : t("starting");
   try {
-    const res = await fetch("/flex-api/v2/WebChats", {
-      method: "POST",
-      body: new URLSearchParams({ AddressSid: address, CustomerFriendlyName: name }),
-    });
+    const res = await fetch("/flex-api/v2/WebChats", { method: "POST", body: request });
     const body = await res.json().catch(() => ({}));
-    if (!res.ok) {
-      if (res.status === 404 || res.status === 400) {
-        fatal("Chat unavailable", "This chat is not available right now. Please try again later.");
-        return;
-      }
-      throw new Error(body.message || `HTTP ${res.status}`);
+    if (res.status === 404) {
+      fatal(t("unavailable_title"), t("unavailable_text"));
+      return;
     }
+    if (res.status === 401) {
+      fatal(t("unavailable_title"), t("sign_in_required"));
+      return;
+    }
+    if (res.status === 400) {
+      ui.prechatError.textContent = body.message || t("start_failed");
+      return;
+    }
+    if (!res.ok) throw new Error(body.message || `HTTP ${res.status}`);
     session = { address, conversation_sid: body.conversation_sid, identity: body.identity, token: body.token,
-      name, lastSeq: 0, events: [], outbox: [] };
+      name: name || null, offline: Boolean(body.offline), email: known.email || data.email || null,
+      lastSeq: 0, events: [], outbox: [] };
     saveSession();
+    clearTimeout(settingsTimer);
     startChat();
   } catch (err) {
-    ui.prechatError.textContent = "We couldn't start the chat. Check your connection and try again.";
+    ui.prechatError.textContent = t("start_failed");
   } finally {
     ui.start.disabled = false;
-    ui.start.textContent = "Start chat";
+    ui.start.textContent = formMode === "offline" ? t("offline_send") : t("start_chat");
   }
 });
 
@@ -689,7 +894,7 @@ ui.form.addEventListener("submit", async (ev) => {
 
 /** The conversation as text: each message with its time, author and attachments, and the system lines. */
 function transcriptText() {
-  const lines = [`${document.getElementById("widget-title").textContent} — ${new Date().toLocaleString()}`, ""];
+  const lines = [`${document.getElementById("widget-title").textContent} — ${new Date().toLocaleString(lang)}`, ""];
   for (const li of ui.log.children) {
     if (li.classList.contains("system")) {
       lines.push(`— ${li.textContent} —`);
@@ -697,7 +902,7 @@ function transcriptText() {
     }
     if (!li.classList.contains("msg") || li.classList.contains("msg--failed")) continue;
     const when = li.querySelector("time");
-    const at = when && when.dateTime ? new Date(when.dateTime).toLocaleString() : "";
+    const at = when && when.dateTime ? new Date(when.dateTime).toLocaleString(lang) : "";
     const who = li.querySelector(".msg__author")?.textContent || "";
     const body = li.querySelector(".msg__body")?.textContent || "";
     const files = [...li.querySelectorAll(".attachment")].map((a) =>
@@ -742,12 +947,12 @@ ui.endYes.addEventListener("click", async () => {
       const body = await res.json().catch(() => ({}));
       throw new Error(body.message || `HTTP ${res.status}`);
     }
-    systemLine("You ended the chat.");
-    showEnded("You ended the chat. Thank you for getting in touch.");
+    systemLine(t("you_ended"));
+    showEnded(t("you_ended_thanks"));
     if (client) client.close();
     clearSession();
   } catch (err) {
-    ui.endError.textContent = "We couldn't end the chat. Check your connection and try again.";
+    ui.endError.textContent = t("end_failed");
   } finally {
     ui.endYes.disabled = false;
   }
@@ -783,9 +988,7 @@ if (embedded) {
 }
 
 if (!address || !/^IG[0-9a-f]{32}$/i.test(address)) {
-  fatal("Chat unavailable", address
-    ? "This chat link is not valid. Please check the address and try again."
-    : "This chat link is missing its address. Open it as /chat/?address=IG… (ask the website owner for the right link).");
+  fatal(t("unavailable_title"), address ? t("bad_link") : t("missing_address"));
 } else {
   session = loadSession();
   if (session && expiresAt(session.token) <= Date.now() + 5000) {
@@ -796,8 +999,6 @@ if (!address || !/^IG[0-9a-f]{32}$/i.test(address)) {
   } else if (session) {
     startChat();
   } else {
-    show(ui.prechat);
-    ui.name.value = params.get("name") || "";
-    ui.name.focus();
+    showPrechat();
   }
 }

@@ -3,7 +3,10 @@
  *   <script src="https://parley.example/chat/embed.js" data-address="IG…" async></script>
  *
  * Optional attributes: data-name (pre-fills the customer's name), data-label (button text, default "Chat"),
- * data-color (launcher colour, default #1d4ed8), data-position ("right" | "left").
+ * data-color (launcher colour, default #1d4ed8), data-position ("right" | "left"), data-lang ("en", "de";
+ * default: the visitor's browser language), data-strings (JSON: the site's own wording of any string, see
+ * strings.js), data-identity-token (a JWT the site's backend signed for a signed-in customer: docs/webchat.md).
+ * The token and the wording travel in the chat page's URL fragment, which no server sees.
  * Adds a floating launcher button and the chat page in a hidden iframe (so a chat already going on in another
  * tab or page of the site goes on here: the launcher shows a badge and the page title a count of the messages
  * the customer has not seen while the chat is closed). Styles live in a shadow root so the host page's CSS
@@ -19,9 +22,24 @@
   var label = script.getAttribute("data-label") || "Chat";
   var color = script.getAttribute("data-color") || "#1d4ed8";
   var side = script.getAttribute("data-position") === "left" ? "left" : "right";
+  var lang = script.getAttribute("data-lang") || "";
+  var strings = script.getAttribute("data-strings") || "";
+  var identityToken = script.getAttribute("data-identity-token") || "";
   var chatUrl = new URL("./", script.src);
   chatUrl.searchParams.set("address", address);
   if (name) chatUrl.searchParams.set("name", name);
+  if (lang) chatUrl.searchParams.set("lang", lang);
+  var fragment = new URLSearchParams();
+  if (identityToken) fragment.set("identity", identityToken);
+  if (strings) fragment.set("strings", strings);
+  chatUrl.hash = fragment.toString();
+  // The launcher's own few words; the chat page has the rest (strings.js).
+  var words = {
+    en: { close: "Close", open: "Open chat", closeChat: "Close chat", one: " new message", many: " new messages", title: "Chat with us" },
+    de: { close: "Schließen", open: "Chat öffnen", closeChat: "Chat schließen", one: " neue Nachricht", many: " neue Nachrichten", title: "Chatten Sie mit uns" },
+  };
+  var asked = (lang || navigator.language || "en").toLowerCase().split("-")[0];
+  var w = words[asked] || words.en;
 
   var css =
     ":host{all:initial}" +
@@ -59,7 +77,7 @@
     panel.id = "parley-chat-panel";
     panel.hidden = true;
     panel.setAttribute("role", "dialog");
-    panel.setAttribute("aria-label", "Chat");
+    panel.setAttribute("aria-label", w.title);
 
     var button = document.createElement("button");
     button.type = "button";
@@ -69,7 +87,7 @@
     button.setAttribute("aria-controls", panel.id);
 
     var iframe = document.createElement("iframe");
-    iframe.title = "Chat with us";
+    iframe.title = w.title;
     iframe.src = chatUrl.href;
     iframe.allow = "clipboard-write";
     panel.appendChild(iframe);
@@ -78,12 +96,12 @@
 
     function render(open) {
       button.innerHTML = (open ? closeIcon : chatIcon) + "<span></span><span class=\"badge\" aria-hidden=\"true\"></span>";
-      button.querySelector("span").textContent = open ? "Close" : label;
+      button.querySelector("span").textContent = open ? w.close : label;
       var badge = button.querySelector(".badge");
       badge.textContent = String(unread);
       badge.hidden = open || !unread;
-      var unseen = !open && unread ? ", " + unread + " new message" + (unread === 1 ? "" : "s") : "";
-      button.setAttribute("aria-label", (open ? "Close chat" : "Open chat") + unseen);
+      var unseen = !open && unread ? ", " + unread + (unread === 1 ? w.one : w.many) : "";
+      button.setAttribute("aria-label", (open ? w.closeChat : w.open) + unseen);
       button.setAttribute("aria-expanded", String(open));
       // The host page's title says it too while the chat is closed (a tab in the background shows it).
       if (!open && unread) {

@@ -44,10 +44,10 @@ export class ReadHorizons {
 }
 
 /** The marker: one per transcript, moved from message to message. */
-export function seenMarker() {
+export function seenMarker(text = "Seen") {
   const el = document.createElement("span");
   el.className = "msg__seen";
-  el.textContent = "Seen";
+  el.textContent = text;
   return el;
 }
 

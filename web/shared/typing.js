@@ -29,7 +29,10 @@ export class TypingSender {
 
 /** The other people typing in one conversation; `onChange()` runs whenever the line changes. */
 export class TypingPeople {
-  constructor(onChange = () => {}) {
+  /** `words` (optional) words it in another language: { one(name), many(names), lang }. */
+  constructor(onChange = () => {}, words = null) {
+    this.words = words;
+    this.listFormat = words && words.lang ? new Intl.ListFormat(words.lang, { type: "conjunction" }) : listFormat;
     this.onChange = onChange;
     this.people = new Map(); // identity -> { name, timer }
   }
@@ -63,6 +66,7 @@ export class TypingPeople {
   get text() {
     const names = [...this.people.values()].map((p) => p.name);
     if (!names.length) return "";
-    return names.length === 1 ? `${names[0]} is typing…` : `${listFormat.format(names)} are typing…`;
+    if (this.words) return names.length === 1 ? this.words.one(names[0]) : this.words.many(this.listFormat.format(names));
+    return names.length === 1 ? `${names[0]} is typing…` : `${this.listFormat.format(names)} are typing…`;
   }
 }
