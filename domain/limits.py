@@ -80,6 +80,7 @@ CONVERSATIONS_NAME_LIMIT = 256  # FriendlyName, UniqueName, Identity, Author, bi
 MIN_INACTIVE_TIMER = timedelta(minutes=1)  # Timers.Inactive
 MIN_CLOSED_TIMER = timedelta(minutes=10)  # Timers.Closed
 TIMER_CLOSED_REASON = "The conversation's Timers.Closed ran out"
+CONVERSATION_CLOSED_REASON = "The conversation was closed"
 CONVERSATION_WITH_PARTICIPANTS_LIMIT = 10  # participants of one ConversationWithParticipants request
 CONVERSATION_WEBHOOKS_LIMIT = 5  # conversation-scoped webhooks per conversation (50361)
 CONVERSATION_WEBHOOK_URL_LIMIT = 512  # a conversation-scoped webhook's URL (50372)
@@ -117,6 +118,15 @@ WEBHOOK_USER_AGENT = "TwilioProxy/1.1"
 # Seconds an api process keeps an account's pre-event URLs before reading them again (a change made through
 # another process takes effect within this; one made through the same process at once).
 PRE_EVENT_CONFIG_TTL = 1.0
+
+# --- The agent desktop's tools (storage/desk) ---------------------------------------------------------
+PRIVATE_NOTE_MAX_LENGTH = 4096
+CANNED_RESPONSE_TITLE_MAX_LENGTH = 100
+CANNED_RESPONSE_BODY_MAX_LENGTH = 1600  # what a reply may hold
+CANNED_RESPONSE_SHORTCUT_MAX_LENGTH = 32
+CANNED_RESPONSES_PER_WORKSPACE = 500
+# A customer's earlier conversations the desktop shows beside a chat (newest first).
+CUSTOMER_HISTORY_LIMIT = 20
 
 # --- Paging ------------------------------------------------------------------------------------------
 DEFAULT_PAGE_SIZE = 50

@@ -18,6 +18,7 @@ from psycopg.types.json import Jsonb
 from domain.addresses import AutoCreation, AutoCreationType
 from domain.errors import Conflict, InvalidParameter, NotFound
 from domain.limits import (
+    CONVERSATION_CLOSED_REASON,
     CONVERSATION_WITH_PARTICIPANTS_LIMIT,
     MESSAGE_ATTRIBUTES_LIMIT,
     MESSAGE_BODY_LIMIT,
@@ -272,6 +273,10 @@ async def update_conversation(
     )
     if changes.state is not None and changes.state is not conversation.state:
         await _state_updated(uow, row, conversation.state, StateChangeReason.API, actor)
+        if row.state is ConversationState.CLOSED:
+            # Its interaction channel closes with it (its tasks end, an offer is withdrawn), as when a timer
+            # closes it: no agent is handed, or left holding, a chat nobody can write in.
+            await interactions.close_open_channel(uow, conversation_sid=row.sid, reason=CONVERSATION_CLOSED_REASON)
     return row
 
 
