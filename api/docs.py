@@ -96,6 +96,12 @@ OPENAPI_TAGS: list[dict[str, Any]] = [
         "message when nobody can answer); `GET /flex-api/v2/WebChats/Settings` is what the widget shows first.",
     },
     {
+        "name": "Parley: agent desktop",
+        "description": "Parley extension: private notes on a conversation and a customer's earlier conversations "
+        "(for its agents and supervisors, never its customer) and a workspace's canned responses "
+        "(docs/agent-desktop.md).",
+    },
+    {
         "name": "Parley: web chat settings",
         "description": "Parley extension: a `chat` address's business hours, pre-chat form, offline form and the "
         "secret its site signs identity tokens with (docs/webchat.md).",

@@ -44,6 +44,8 @@ class SidPrefix(StrEnum):
     CHANNEL_SENDER = "XE"  # a Messenger page: a Messaging Service's ChannelSenders
     MESSAGING_SERVICE = "MG"
     PROVIDER_MESSAGE = "SM"  # a message as the stand-in carrier names it
+    PRIVATE_NOTE = "NO"  # Parley: an agents-only note on a conversation
+    CANNED_RESPONSE = "CQ"  # Parley: a workspace's saved reply
 
 
 _SID_RE = re.compile(r"^[A-Z]{2}[0-9a-f]{32}$")

@@ -16,6 +16,7 @@ from storage.conversations.tables import (
     Receipt,
     WebhookConfiguration,
 )
+from storage.desk.tables import CannedResponse, PrivateNote
 from storage.interactions.tables import Interaction, InteractionChannel, InteractionParticipant
 from storage.messaging.tables import MessagingService, ServiceSender, StickySender
 from storage.outbox.tables import OutboxEntry
@@ -42,6 +43,7 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "Binding",
+    "CannedResponse",
     "ChannelProvider",
     "ChannelSender",
     "Conversation",
@@ -58,6 +60,7 @@ __all__ = [
     "MessagingService",
     "OutboxEntry",
     "Participant",
+    "PrivateNote",
     "QueueMember",
     "RealtimeEvent",
     "Receipt",

@@ -318,6 +318,46 @@ REST: list[tuple[str, str, str, dict[str, str], dict[str, int], int]] = [
         {"admin": 200, "supervisor": 200, **STRANGER},
         403,
     ),
+    # The desktop's tools: notes and customer history for the chat's agent and the workspace's supervisors,
+    # never its customer; canned responses read by the workspace's agents, written by supervisors and admins.
+    *[
+        (method, what, f"/parley/v1/Conversations/{{offered_chat}}{suffix}", data, {**staff, **STRANGER}, 403)
+        for method, what, suffix, data, staff in (
+            ("GET", "the accepted chat's private notes", "/Notes", {}, {"admin": 200, "supervisor": 200, "agent": 200}),
+            (
+                "POST",
+                "a private note on the accepted chat",
+                "/Notes",
+                {"Body": "Prefers email"},
+                {"admin": 201, "supervisor": 201, "agent": 201},
+            ),
+            ("GET", "its customer's history", "/CustomerHistory", {}, {"admin": 200, "supervisor": 200, "agent": 200}),
+        )
+    ],
+    (
+        "GET",
+        "the private notes of a chat never offered to the agent",
+        "/parley/v1/Conversations/{other_chat}/Notes",
+        {},
+        {"admin": 200, "supervisor": 200, **STRANGER},
+        403,
+    ),
+    (
+        "GET",
+        "the workspace's canned responses",
+        "/parley/v1/Workspaces/{workspace}/CannedResponses",
+        {},
+        {"admin": 200, "supervisor": 200, "agent": 200, **STRANGER},
+        403,
+    ),
+    (
+        "POST",
+        "a canned response",
+        "/parley/v1/Workspaces/{workspace}/CannedResponses",
+        {"Title": "Greeting", "Body": "Hello!"},
+        {"admin": 201, "supervisor": 201, **STRANGER},
+        403,
+    ),
     # The account's own administration: account credentials only.
     (
         "POST",

@@ -16,6 +16,8 @@ import { SupervisorView, channelLabel, statusLabel } from "./supervisor.js";
 import { QueuesPanel } from "./queues.js";
 import { AgentsPanel } from "./agents.js";
 import { Transcript } from "./transcript.js";
+import { ContextPanel } from "./context.js";
+import { CannedPicker } from "./canned.js";
 import { TypingPeople, TypingSender } from "/shared/typing.js";
 import {
   TransferDialog, channelOf, forgetTransfer, ownParticipant, recallTransfer, rememberTransfer, transferInfo,
@@ -34,7 +36,7 @@ const ui = Object.fromEntries([
   "reply-send", "readonly-note", "monitor-join", "product-name", "workspace", "transfer-open", "transfer-received",
   "transfer-status", "transfer-status-text", "transfer-take-back", "transfer-dialog", "wrapup", "dispositions",
   "wrapup-error", "typing", "reply-file", "reply-attachment", "reply-file-error", "overview", "alerts-panel",
-  "alerts-hint", "task-actions-open", "task-actions-dialog",
+  "alerts-hint", "task-actions-open", "task-actions-dialog", "context", "context-toggle", "canned-open", "canned-list",
 ].map((id) => [id.replace(/-(\w)/g, (_, c) => c.toUpperCase()), $(id)]));
 
 let me = null; // { identity, workspaceSid, workerSid, role, token }
@@ -50,6 +52,11 @@ let timedOut = { names: [], seq: 0, date: null }; // this worker's offers that j
 let missed = null; // { names, activitySid, activityName, seq, dismissed }: the missed-chat notice
 let transferDialog = null; // TransferDialog (agents with a worker)
 let taskActions = null; // TaskActionsDialog (supervisors)
+let contextPanel = null; // ContextPanel: the shown conversation's customer, notes and history
+let canned = null; // CannedPicker: "/" in the reply box
+// The customer panel beside the conversation: open by default on a wide agent screen, asked for otherwise.
+const CONTEXT_KEY = "parley.agent.context";
+const wideScreen = window.matchMedia("(min-width: 1181px)");
 const alerts = new OfferAlerts(); // opt-in chime, title flash and browser notification on offers
 const dispositionInputs = dispositionChoices(ui.dispositions); // the wrap-up radio buttons
 const typingSender = new TypingSender((conversationSid) => client.sendTyping(conversationSid));
@@ -690,6 +697,7 @@ function renderConversation() {
   ui.conversation.hidden = !task;
   ui.placeholderText.textContent = me.role === "supervisor" && !tasks.size
     ? "Select an active task to monitor its conversation" : "No conversation selected";
+  if (contextPanel) contextPanel.show(task && task.conversationSid ? task : null, me);
   if (!task) return attachments.show(null);
   // A supervisor who joined the chat writes in it; until then it only watches.
   const readOnly = selected.kind === "monitor" && !task.joined;
@@ -880,6 +888,19 @@ function start(token) {
   ui.meAvatar.textContent = initial(me.identity);
   ui.roleBadge.hidden = me.role !== "supervisor";
   api = new Api(token, me.workspaceSid, { onUnauthorized: (msg) => sessionExpired(msg) });
+  contextPanel = new ContextPanel(ui.context, api, {
+    onError: (status, msg) => status === 401 && sessionExpired(msg),
+    onClose: () => {
+      setContextOpen(false);
+      ui.contextToggle.focus();
+    },
+  });
+  canned = new CannedPicker({
+    textarea: ui.replyText, list: ui.cannedList, button: ui.cannedOpen, load: () => api.cannedResponses(),
+    names: () => ({ customer: (selectedTask() || monitor || {}).customerName || "", agent: myName() }),
+    onInsert: autoGrow,
+  });
+  setContextOpen(defaultContextOpen());
   client = new RealtimeClient(() => me.token, {
     onStatus: (status) => showConnection(ui.connection, status),
     onAuthError: sessionExpired,
@@ -925,6 +946,37 @@ function start(token) {
   setInterval(tickCountdowns, 1000);
   render();
 }
+
+/** How the agent is named to customers (a canned response's {{agent.name}}): the worker's full name if known. */
+function myName() {
+  const name = me.identity || "";
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}
+
+function defaultContextOpen() {
+  const stored = localStorage.getItem(CONTEXT_KEY);
+  if (stored !== null && wideScreen.matches) return stored === "open";
+  return wideScreen.matches && me.role !== "supervisor";
+}
+
+function setContextOpen(open) {
+  ui.context.dataset.open = String(open);
+  ui.contextToggle.setAttribute("aria-expanded", String(open));
+}
+
+ui.contextToggle.addEventListener("click", () => {
+  const open = ui.context.dataset.open !== "true";
+  setContextOpen(open);
+  if (wideScreen.matches) localStorage.setItem(CONTEXT_KEY, open ? "open" : "closed");
+  if (open) ui.context.querySelector("textarea")?.focus({ preventScroll: true });
+});
+wideScreen.addEventListener("change", () => setContextOpen(defaultContextOpen()));
+document.addEventListener("keydown", (ev) => {
+  if (ev.key === "Escape" && !wideScreen.matches && ui.context.dataset.open === "true") {
+    setContextOpen(false);
+    ui.contextToggle.focus();
+  }
+});
 
 ui.signinForm.addEventListener("submit", (ev) => {
   ev.preventDefault();

@@ -190,6 +190,31 @@ export class Api {
       .then(({ body }) => body.participants || []);
   }
 
+  // --- the desktop's tools (Parley): private notes, customer history, canned responses -----------------
+
+  notes(conversationSid) {
+    return this.send("GET", `/parley/v1/Conversations/${conversationSid}/Notes`).then(({ body }) => body.notes || []);
+  }
+
+  addNote(conversationSid, text) {
+    return this.send("POST", `/parley/v1/Conversations/${conversationSid}/Notes`, { form: { Body: text } })
+      .then(({ body }) => body);
+  }
+
+  deleteNote(conversationSid, noteSid) {
+    return this.send("DELETE", `/parley/v1/Conversations/${conversationSid}/Notes/${noteSid}`);
+  }
+
+  customerHistory(conversationSid) {
+    return this.send("GET", `/parley/v1/Conversations/${conversationSid}/CustomerHistory`)
+      .then(({ body }) => body.conversations || []);
+  }
+
+  cannedResponses() {
+    const ws = this.base.split("/").pop();
+    return this.send("GET", `/parley/v1/Workspaces/${ws}/CannedResponses`).then(({ body }) => body.canned_responses || []);
+  }
+
   // --- Flex Interactions: the channel a task belongs to (its attributes' flexInteractionSid / ChannelSid) ---
 
   channelPath({ interactionSid, channelSid }) {
