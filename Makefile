@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: install dev test test-fast lint typecheck mutation bench browser-deps clean
+.PHONY: install dev test test-fast lint typecheck mutation bench browser-deps screenshots clean
 
 install: $(VENV)/.installed
 
@@ -43,6 +43,10 @@ mutation: install
 	rm -rf mutants
 	$(VENV)/bin/mutmut run
 	$(PY) -m scripts.mutation_score
+
+# The README's screenshots (docs/screenshots), taken by the browser tests that show each view.
+screenshots: install browser-deps
+	PARLEY_SCREENSHOTS=update $(PY) -m pytest -q tests/browser
 
 bench: install
 	$(PY) -m bench

@@ -3,6 +3,7 @@ collection, screenshots, and the few steps (a customer writing, an agent taking 
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -28,6 +29,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / ".data" / "screenshots"
+# The README's pictures: written by the tests that take them when PARLEY_SCREENSHOTS=update (`make screenshots`).
+README_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 @dataclass
@@ -69,9 +72,14 @@ def watch_errors(*pages: Page, into: list[str] | None = None) -> list[str]:
     return errors
 
 
-async def screenshot(page: Page, name: str) -> None:
+async def screenshot(page: Page, name: str, *, readme: bool = False) -> None:
+    """Saves what the page shows to .data/screenshots; a README picture (`readme`) also to docs/screenshots
+    when PARLEY_SCREENSHOTS=update, so the README shows the product as the tests last saw it."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), animations="disabled")
+    if readme and os.environ.get("PARLEY_SCREENSHOTS") == "update":
+        README_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(README_SCREENSHOTS / f"{name}.png"), animations="disabled")
 
 
 async def set_activity(admin: httpx.AsyncClient, workspace_sid: str, worker_sid: str, activity_sid: str) -> None:

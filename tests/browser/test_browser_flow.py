@@ -146,7 +146,7 @@ async def test_web_chat_embed_and_missing_address(browser, parley, demo: Demo):
             await launcher.click()
             frame = page.frame_locator("iframe[title='Chat with us']")
             await expect(frame.get_by_label("Your name")).to_be_visible()
-            await screenshot(page, "embed-open")
+            await screenshot(page, "embed-open", readme=True)
             await frame.get_by_role("button", name="Close chat").click()
             await expect(launcher).to_have_attribute("aria-expanded", "false")
             await expect(page.locator("iframe[title='Chat with us']")).to_be_hidden()

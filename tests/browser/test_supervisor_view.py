@@ -150,7 +150,7 @@ async def test_the_overview_shows_queue_figures_agents_and_why_each_task_went_wh
             await expect(dan_entry.locator(".task__agent")).to_be_hidden()
             await expect(dan_entry.locator("details.decision")).to_have_count(0)
             await expect(dan_entry.locator(".task__why")).to_contain_text("Waiting: no eligible worker among 2")
-            await screenshot(supervisor, "supervisor-overview")
+            await screenshot(supervisor, "supervisor-overview", readme=True)
 
             # bob becomes Available: Dan is offered to him (alice is full). No reload.
             await set_activity(admin, ws.workspace_sid, bob, ws.available_activity_sid)

@@ -260,7 +260,7 @@ async def test_waiting_customers_see_their_place_in_the_queue(browser: Browser, 
         await customer_says(ben, "Second in line")
         await expect(ann.locator("#widget-subtitle")).to_have_text("You're next in the queue", timeout=30_000)
         await expect(ben.locator("#widget-subtitle")).to_have_text("You're number 2 in the queue", timeout=30_000)
-        await screenshot(ben, "webchat-queue-position")
+        await screenshot(ben, "webchat-queue-position", readme=True)
 
         async with demo.admin(parley.base_url) as admin:
             await set_activity(admin, ws.workspace_sid, alice, ws.available_activity_sid)

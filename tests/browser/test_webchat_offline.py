@@ -59,7 +59,7 @@ async def test_a_customer_who_writes_when_nobody_is_available_leaves_a_message_f
         await expect(log.get_by_text("My parcel never arrived. Order 1182.")).to_be_visible()
         await expect(log.get_by_text("will reply to olga@example.com")).to_be_visible()
         await expect(customer.locator("#widget-subtitle")).to_have_text("We'll get back to you by email")
-        await screenshot(customer, "webchat-offline-sent")
+        await screenshot(customer, "webchat-offline-sent", readme=True)
 
         # alice signs in later: the message is offered to her, and her answer reaches the customer.
         async with demo.admin(parley.base_url) as admin:
