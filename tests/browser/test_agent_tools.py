@@ -138,3 +138,48 @@ async def test_the_agent_sees_who_the_customer_is_answers_with_canned_replies_an
     finally:
         await desktops.close()
         await customers.close()
+
+
+async def test_a_supervisor_keeps_the_workspace_canned_responses(browser: Browser, parley, demo: Demo) -> None:
+    ws = demo.workspace
+    context = await browser.new_context(viewport={"width": 1400, "height": 860})
+    page = await context.new_page()
+    errors = watch_errors(page)
+    try:
+        await open_desktop(page, parley.base_url, demo.token(None, identity="sam", role="supervisor"))
+        await page.get_by_role("button", name="Canned responses").click()
+        dialog = page.get_by_role("dialog", name="Canned responses")
+        await expect(dialog.get_by_text("No canned responses yet")).to_be_visible()
+        await dialog.get_by_label("Title").fill("Greeting")
+        await dialog.get_by_label("Shortcut").fill("/hi")
+        await dialog.get_by_label("Reply").fill("Hi {{customer.name}}!")
+        await dialog.get_by_role("button", name="Add").click()
+        saved = dialog.get_by_role("list", name="Saved replies")
+        await expect(saved.get_by_role("listitem")).to_have_count(1)
+        await expect(saved).to_contain_text("/hi")
+        # A second one with the same shortcut is refused, and says why.
+        await dialog.get_by_label("Title").fill("Hello again")
+        await dialog.get_by_label("Shortcut").fill("hi")
+        await dialog.get_by_label("Reply").fill("Hello!")
+        await dialog.get_by_role("button", name="Add").click()
+        await expect(dialog.get_by_role("alert")).to_have_text("Another canned response already has that shortcut.")
+        await dialog.get_by_label("Shortcut").fill("hello")
+        await dialog.get_by_role("button", name="Add").click()
+        await expect(saved.get_by_role("listitem")).to_have_count(2)
+        await dialog.get_by_role("button", name="Edit Greeting").click()
+        await dialog.get_by_label("Reply").fill("Hi {{customer.name}}, welcome back!")
+        await dialog.get_by_role("button", name="Save changes").click()
+        await expect(saved).to_contain_text("welcome back!")
+        await dialog.get_by_role("button", name="Delete Hello again").click()
+        await expect(saved.get_by_role("listitem")).to_have_count(1)
+        await dialog.get_by_role("button", name="Close").click()
+        await expect(page.get_by_role("button", name="Canned responses")).to_be_focused()
+        async with demo.admin(parley.base_url) as admin:
+            listed = (await admin.get(f"/parley/v1/Workspaces/{ws.workspace_sid}/CannedResponses")).json()
+        assert [(c["title"], c["shortcut"], c["body"]) for c in listed["canned_responses"]] == [
+            ("Greeting", "hi", "Hi {{customer.name}}, welcome back!")
+        ]
+        # The refused duplicate is the one failed request (the browser logs it); nothing else went wrong.
+        assert [e for e in errors if "409 (Conflict)" not in e] == []
+    finally:
+        await context.close()

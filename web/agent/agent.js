@@ -18,6 +18,7 @@ import { AgentsPanel } from "./agents.js";
 import { Transcript } from "./transcript.js";
 import { ContextPanel } from "./context.js";
 import { CannedPicker } from "./canned.js";
+import { CannedAdminDialog } from "./canned_admin.js";
 import { TypingPeople, TypingSender } from "/shared/typing.js";
 import {
   TransferDialog, channelOf, forgetTransfer, ownParticipant, recallTransfer, rememberTransfer, transferInfo,
@@ -934,6 +935,8 @@ function start(token) {
       panels: [new QueuesPanel({ api, root: ui.overview }), agents], agents,
     });
     supervisor.start();
+    const cannedAdmin = new CannedAdminDialog({ api, el: $("canned-admin-dialog"), onChanged: () => canned.forget() });
+    $("canned-admin-open").addEventListener("click", (ev) => cannedAdmin.open(ev.currentTarget));
     taskActions = new TaskActionsDialog({
       api, el: ui.taskActionsDialog,
       onDone: (message) => {

@@ -210,9 +210,24 @@ export class Api {
       .then(({ body }) => body.conversations || []);
   }
 
+  get cannedBase() {
+    return `/parley/v1/Workspaces/${this.base.split("/").pop()}/CannedResponses`;
+  }
+
   cannedResponses() {
-    const ws = this.base.split("/").pop();
-    return this.send("GET", `/parley/v1/Workspaces/${ws}/CannedResponses`).then(({ body }) => body.canned_responses || []);
+    return this.send("GET", this.cannedBase).then(({ body }) => body.canned_responses || []);
+  }
+
+  createCanned(form) {
+    return this.send("POST", this.cannedBase, { form }).then(({ body }) => body);
+  }
+
+  updateCanned(sid, form) {
+    return this.send("POST", `${this.cannedBase}/${sid}`, { form }).then(({ body }) => body);
+  }
+
+  deleteCanned(sid) {
+    return this.send("DELETE", `${this.cannedBase}/${sid}`);
   }
 
   // --- Flex Interactions: the channel a task belongs to (its attributes' flexInteractionSid / ChannelSid) ---
