@@ -127,6 +127,14 @@ CANNED_RESPONSE_SHORTCUT_MAX_LENGTH = 32
 CANNED_RESPONSES_PER_WORKSPACE = 500
 # A customer's earlier conversations the desktop shows beside a chat (newest first).
 CUSTOMER_HISTORY_LIMIT = 20
+# History search (domain/search.py, storage/search): words indexed per message, words a query may have, a
+# word's indexed length, conversations a search answers, matching messages shown per conversation.
+SEARCH_MAX_TERMS_PER_MESSAGE = 200
+SEARCH_MAX_QUERY_TERMS = 8
+SEARCH_QUERY_MAX_LENGTH = 200
+SEARCH_TERM_MAX_LENGTH = 64
+SEARCH_RESULTS_LIMIT = 20
+SEARCH_SNIPPETS_PER_CONVERSATION = 3
 
 # --- Paging ------------------------------------------------------------------------------------------
 DEFAULT_PAGE_SIZE = 50

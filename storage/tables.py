@@ -21,6 +21,7 @@ from storage.interactions.tables import Interaction, InteractionChannel, Interac
 from storage.messaging.tables import MessagingService, ServiceSender, StickySender
 from storage.outbox.tables import OutboxEntry
 from storage.realtime.tables import RealtimeEvent
+from storage.search.tables import MessageTerm
 from storage.taskrouter.tables import (
     Activity,
     QueueMember,
@@ -57,6 +58,7 @@ __all__ = [
     "InteractionParticipant",
     "Media",
     "Message",
+    "MessageTerm",
     "MessagingService",
     "OutboxEntry",
     "Participant",

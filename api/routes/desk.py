@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Response
+from fastapi import APIRouter, Depends, Form, Query, Response
 from pydantic import BaseModel, Field
 
 from api.access import conversation_access, workspace_access
@@ -21,12 +21,14 @@ from domain.limits import (
     CANNED_RESPONSE_SHORTCUT_MAX_LENGTH,
     CANNED_RESPONSE_TITLE_MAX_LENGTH,
     PRIVATE_NOTE_MAX_LENGTH,
+    SEARCH_QUERY_MAX_LENGTH,
 )
 from storage.conversations.tables import ConversationRow
 from storage.db import UnitOfWork
 from storage.desk import service as desk
 from storage.desk.service import CannedFields
 from storage.desk.tables import CannedResponseRow, PrivateNoteRow
+from storage.search import service as search
 
 router = APIRouter(prefix="/parley/v1", tags=["Parley: agent desktop"])
 
@@ -259,3 +261,67 @@ async def delete_canned(workspace_sid: str, sid: str, principal: CurrentPrincipa
         await workspace_access(uow, principal, workspace_sid)
         await desk.delete_canned(uow, workspace_sid=workspace_sid, sid=sid)
     return Response(status_code=204)
+
+
+# --- history search ----------------------------------------------------------------------------------
+
+
+class SnippetOut(BaseModel):
+    message_sid: str
+    author: str
+    body: str | None
+    date_created: datetime
+
+
+class FoundOut(BaseModel):
+    conversation_sid: str
+    friendly_name: str | None
+    customer_name: str | None
+    state: str
+    date_created: datetime
+    date_updated: datetime
+    messages: list[SnippetOut]
+
+
+class SearchResults(BaseModel):
+    query: str
+    conversations: list[FoundOut]
+
+
+@router.get("/ConversationSearch", response_model=SearchResults)
+async def search_conversations(
+    principal: CurrentPrincipal,
+    db: DbDep,
+    query: Annotated[str, Query(alias="Query", min_length=1, max_length=SEARCH_QUERY_MAX_LENGTH)],
+) -> SearchResults:
+    """Past conversations whose messages hold every word of `Query` (case and accents aside), newest first, at
+    most 20, each with up to 3 matching messages: an admin searches the account, a supervisor its workspace's
+    conversations, an agent those it took part in; a customer none."""
+    if principal.role is Role.CUSTOMER:
+        raise PermissionDenied("History search is for agents and supervisors")
+    if principal.is_admin:
+        scope = search.Scope()
+    elif principal.role is Role.SUPERVISOR:
+        scope = search.Scope(workspace_sid=principal.workspace_sid)
+    else:
+        scope = search.Scope(worker_sid=principal.worker_sid or "", identity=principal.identity)
+    async with db.read() as q:
+        found = await search.search(q, account_sid=principal.account_sid, query=query, scope=scope)
+    return SearchResults(
+        query=query,
+        conversations=[
+            FoundOut(
+                conversation_sid=f.conversation_sid,
+                friendly_name=f.friendly_name,
+                customer_name=f.customer_name,
+                state=f.state,
+                date_created=f.date_created,
+                date_updated=f.date_updated,
+                messages=[
+                    SnippetOut(message_sid=m.message_sid, author=m.author, body=m.body, date_created=m.date_created)
+                    for m in f.messages
+                ],
+            )
+            for f in found
+        ],
+    )

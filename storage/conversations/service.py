@@ -49,6 +49,7 @@ from storage.db import NOTIFY_CHANNEL, UnitOfWork
 from storage.interactions import service as interactions
 from storage.messaging import pools
 from storage.realtime import service as realtime
+from storage.search import service as search
 
 
 def utcnow() -> datetime:
@@ -843,6 +844,7 @@ async def create_message(
     )
     if conversation.bound_participants:
         await deliveries.fan_out(uow, conversation=conversation, message=message)
+    await search.index_message(uow, message)
     await interactions.route_customer_message(uow, conversation, message)
     return message
 
@@ -880,6 +882,8 @@ async def update_message(
         ),
     )
     assert row is not None
+    if changes.body is not None:
+        await search.index_message(uow, row)
     await uow.publish(
         account_sid=row.account_sid,
         stream=conversation.sid,

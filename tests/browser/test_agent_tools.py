@@ -119,6 +119,18 @@ async def test_the_agent_sees_who_the_customer_is_answers_with_canned_replies_an
         )
         await expect(customer.get_by_role("log")).not_to_contain_text("voucher")
 
+        # Search of past conversations: every word, case and accents aside, the words marked.
+        search = agent.get_by_role("search", name="Past conversations")
+        await search.get_by_label("Search past conversations").fill("REFUND arrived")
+        await search.get_by_label("Search past conversations").press("Enter")
+        await expect(agent.get_by_role("status").filter(has_text="1 conversation found")).to_be_visible()
+        results = agent.get_by_role("list", name="Search results")
+        await expect(results.get_by_role("listitem")).to_contain_text("Nora")
+        await expect(results.locator("mark").first).to_have_text("refund")
+        await search.get_by_label("Search past conversations").fill("refund unicorn")
+        await search.get_by_label("Search past conversations").press("Enter")
+        await expect(agent.get_by_role("status").filter(has_text="No conversations found.")).to_be_visible()
+
         # On a phone the panel opens over the conversation and closes with Escape.
         await agent.set_viewport_size({"width": 390, "height": 800})
         await agent.locator("#tasks").get_by_role("button", name="Nora").click()

@@ -344,6 +344,14 @@ REST: list[tuple[str, str, str, dict[str, str], dict[str, int], int]] = [
     ),
     (
         "GET",
+        "a history search (each caller within its own scope)",
+        "/parley/v1/ConversationSearch?Query=hello",
+        {},
+        {"admin": 200, "supervisor": 200, "other_supervisor": 200, "agent": 200, "stranger": 200},
+        403,
+    ),
+    (
+        "GET",
         "the workspace's canned responses",
         "/parley/v1/Workspaces/{workspace}/CannedResponses",
         {},

@@ -5,12 +5,14 @@ their shortcuts unique; a customer's earlier conversations are found by its iden
 from __future__ import annotations
 
 import json
+import secrets
 import time
 
 import httpx
 import jwt
 
 from tests.support.contact_center import agent_attributes, build_contact_center, ok, start_webchat
+from tests.support.realtime import RealtimeClient
 
 SECRET = "h" * 40
 
@@ -126,3 +128,67 @@ async def test_an_identified_customer_earlier_conversations_are_its_history(parl
     assert (await ok(await admin.get(f"/parley/v1/Conversations/{anonymous['conversation_sid']}/CustomerHistory")))[
         "conversations"
     ] == []
+
+
+async def test_history_search_finds_every_word_within_the_caller_scope(parley, admin, agent_token) -> None:
+    center = await build_contact_center(admin, agents={"alice": agent_attributes("alice")})
+    elsewhere = await build_contact_center(admin, name="Elsewhere", agents={"carl": agent_attributes("carl")})
+    await ok(
+        await admin.post(
+            center.path(f"/Workers/{center.workers['alice']}"), data={"ActivitySid": center.activities["Available"]}
+        )
+    )
+    tag = f"case{secrets.token_hex(4)}"  # other tests' conversations share the account: every search names it
+    ours = await start_webchat(parley.base_url, center.address_sid, "Uma")
+    theirs = await start_webchat(parley.base_url, elsewhere.address_sid, "Ike")
+    async with RealtimeClient(parley.base_url, ours["token"]) as customer:
+        await customer.send_message(
+            ours["conversation_sid"], f"{tag} Mon colis est arrivé abîmé: je veux un Rembourser"
+        )
+        await customer.send_message(ours["conversation_sid"], f"{tag} The parcel arrived damaged, I want a refund")
+    async with RealtimeClient(parley.base_url, theirs["token"]) as customer:
+        await customer.send_message(theirs["conversation_sid"], f"{tag} Where is my refund?")
+
+    async def found(client: httpx.AsyncClient, query: str) -> list[str]:
+        answer = await ok(await client.get("/parley/v1/ConversationSearch", params={"Query": query}))
+        return [c["conversation_sid"] for c in answer["conversations"]]
+
+    # Every word must be in the conversation (any message), case and accents aside.
+    assert await found(admin, f"REFUND parcel {tag}") == [ours["conversation_sid"]]
+    assert set(await found(admin, f"refund {tag}")) == {ours["conversation_sid"], theirs["conversation_sid"]}
+    assert await found(admin, f"abime rembourser {tag}") == [ours["conversation_sid"]]
+    assert await found(admin, f"refund unicorn {tag}") == []
+    answer = await ok(await admin.get("/parley/v1/ConversationSearch", params={"Query": f"damaged {tag}"}))
+    [hit] = answer["conversations"]
+    assert hit["customer_name"] == "Uma"
+    # The message with the most of the words comes first.
+    assert hit["messages"][0]["body"] == f"{tag} The parcel arrived damaged, I want a refund"
+    assert (await admin.get("/parley/v1/ConversationSearch", params={"Query": "a"})).status_code == 400
+
+    # A supervisor finds its workspace's conversations; an agent those it took part in.
+    supervisor = agent_token(center.workspace_sid, None, identity="sam", role="supervisor")
+    alice = agent_token(center.workspace_sid, center.workers["alice"], identity="alice")
+    async with httpx.AsyncClient(base_url=parley.base_url, headers={"X-Twilio-Token": supervisor}) as sam:
+        assert await found(sam, "refund") == [ours["conversation_sid"]]
+    async with httpx.AsyncClient(base_url=parley.base_url, headers={"X-Twilio-Token": alice}) as agent:
+        assert await found(agent, "refund") == []  # offered, never in the chat
+        await ok(
+            await admin.post(
+                f"/conversations/v1/Conversations/{ours['conversation_sid']}/Participants",
+                data={"Identity": "alice", "Attributes": json.dumps({"role": "agent"})},
+            ),
+            201,
+        )
+        assert await found(agent, "refund") == [ours["conversation_sid"]]
+    async with httpx.AsyncClient(base_url=parley.base_url, headers={"X-Twilio-Token": ours["token"]}) as customer:
+        assert (await customer.get("/parley/v1/ConversationSearch", params={"Query": "refund"})).status_code == 403
+
+    # An edited message is found by its new words only; a removed one not at all.
+    messages = await ok(await admin.get(f"/conversations/v1/Conversations/{theirs['conversation_sid']}/Messages"))
+    message = messages["messages"][0]["sid"]
+    path = f"/conversations/v1/Conversations/{theirs['conversation_sid']}/Messages/{message}"
+    await ok(await admin.post(path, data={"Body": f"{tag} Where is my voucher?"}))
+    assert await found(admin, f"voucher {tag}") == [theirs["conversation_sid"]]
+    assert theirs["conversation_sid"] not in await found(admin, f"refund {tag}")
+    assert (await admin.delete(path)).status_code == 204
+    assert await found(admin, f"voucher {tag}") == []

@@ -19,6 +19,7 @@ import { Transcript } from "./transcript.js";
 import { ContextPanel } from "./context.js";
 import { CannedPicker } from "./canned.js";
 import { CannedAdminDialog } from "./canned_admin.js";
+import { HistorySearch } from "./search.js";
 import { TypingPeople, TypingSender } from "/shared/typing.js";
 import {
   TransferDialog, channelOf, forgetTransfer, ownParticipant, recallTransfer, rememberTransfer, transferInfo,
@@ -902,6 +903,8 @@ function start(token) {
     onInsert: autoGrow,
   });
   setContextOpen(defaultContextOpen());
+  new HistorySearch({ form: $("search-form"), input: $("search-input"), results: $("search-results"),
+    status: $("search-status"), api });
   client = new RealtimeClient(() => me.token, {
     onStatus: (status) => showConnection(ui.connection, status),
     onAuthError: sessionExpired,

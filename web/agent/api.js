@@ -210,6 +210,11 @@ export class Api {
       .then(({ body }) => body.conversations || []);
   }
 
+  search(query) {
+    return this.send("GET", `/parley/v1/ConversationSearch?Query=${encodeURIComponent(query)}`)
+      .then(({ body }) => body.conversations || []);
+  }
+
   get cannedBase() {
     return `/parley/v1/Workspaces/${this.base.split("/").pop()}/CannedResponses`;
   }
