@@ -143,6 +143,11 @@ async def test_the_address_pre_chat_form_in_the_site_language(browser: Browser, 
             composer = frame.get_by_label("Nachricht schreiben")
             await expect(composer).to_be_visible()
             await expect(frame.locator("#widget-subtitle")).to_have_text("Wir antworten meist in wenigen Minuten")
+            # The attachment picker speaks German too.
+            await frame.locator("#attach").set_input_files(
+                files=[{"name": "tool.exe", "mimeType": "application/x-msdownload", "buffer": b"MZ"}]
+            )
+            await expect(frame.locator("#attach-error")).to_contain_text("„tool.exe“ kann nicht gesendet werden")
             await composer.fill("Wo bleibt mein Paket?")
             await composer.press("Enter")
             await expect(frame.locator("#widget-subtitle")).to_have_text(

@@ -8,7 +8,7 @@
 // under the customer's last message an agent has read (horizons from the Participants list on load, then
 // from participant.updated events). Attachments: the customer picks a file (uploaded at once to the Media
 // Content Service with the chat token) and it goes with the next message; messages show their media.
-import { AttachmentPicker, attachmentList, knownService, releaseAttachments } from "/shared/media.js";
+import { AttachmentPicker, attachmentList, knownService, releaseAttachments, setMediaWords } from "/shared/media.js";
 import { RealtimeClient, newId } from "/shared/realtime.js";
 import { ReadHorizons, placeSeen, seenMarker } from "/shared/receipts.js";
 import { TypingPeople, TypingSender } from "/shared/typing.js";
@@ -51,6 +51,7 @@ function translatePage() {
   document.title = t("title");
 }
 translatePage();
+setMediaWords(t);
 
 const $ = (id) => document.getElementById(id);
 const ui = {

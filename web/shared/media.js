@@ -21,6 +21,40 @@ const BY_EXTENSION = { jpg: "image/jpeg", jpeg: "image/jpeg", png: "image/png", 
   webp: "image/webp", mp3: "audio/mpeg", ogg: "audio/ogg", oga: "audio/ogg", opus: "audio/ogg", m4a: "audio/mp4",
   mp4: "video/mp4", pdf: "application/pdf", txt: "text/plain", text: "text/plain", log: "text/plain" };
 
+// Every word this module shows, in English; a page in another language hands in its own (setMediaWords).
+const MEDIA_WORDS = {
+  media_this_file: "This file",
+  media_not_accepted: "“{name}” can't be sent: only {types} files are accepted.",
+  media_too_large: "“{name}” is too large to send ({size}): files can be at most {max}.",
+  media_empty: "“{name}” is empty.",
+  media_read_failed: "The conversation could not be read.",
+  media_network_error: "Network error: the file could not be uploaded.",
+  media_upload_failed: "The upload failed (HTTP {status}).",
+  media_still_uploading: "Still uploading — send when it is ready",
+  media_uploading: "Uploading…",
+  media_ready: "Ready to send",
+  media_remove: "Remove",
+  media_remove_named: "Remove {name}",
+  media_attachments: "Attachments",
+  media_attachment: "Attachment",
+  media_picture: "Picture",
+  media_loading: "Loading…",
+  media_view_full: "View {name} full size",
+  media_download: "Download {name} ({size})",
+};
+const english = (key, vars = {}) =>
+  MEDIA_WORDS[key].replace(/\{(\w+)\}/g, (whole, name) => (name in vars ? String(vars[name]) : whole));
+let say = english;
+
+/** Words the module's messages in another language: `t(key, vars)` (the web chat's translator, strings.js);
+ *  a key it does not know (it answers the key itself) stays in English. */
+export function setMediaWords(t) {
+  say = (key, vars = {}) => {
+    const text = t(key, vars);
+    return text === key ? english(key, vars) : text;
+  };
+}
+
 const units = ["bytes", "KB", "MB", "GB"];
 /** "820 bytes", "1.4 KB", "12 MB". */
 export function formatSize(bytes) {
@@ -46,13 +80,13 @@ export function mediaTypeOf(file) {
 
 /** What the server would refuse, said before anything is sent: an error message, or "" when it may go. */
 export function refusal(file) {
-  const name = file.name || "This file";
+  const name = file.name || say("media_this_file");
   const type = mediaTypeOf(file);
-  if (!MEDIA_TYPES.has(type)) return `“${name}” can't be sent: only ${ACCEPTED_TEXT} files are accepted.`;
+  if (!MEDIA_TYPES.has(type)) return say("media_not_accepted", { name, types: ACCEPTED_TEXT });
   if (file.size > MEDIA_MAX_BYTES) {
-    return `“${name}” is too large to send (${formatSize(file.size)}): files can be at most ${formatSize(MEDIA_MAX_BYTES)}.`;
+    return say("media_too_large", { name, size: formatSize(file.size), max: formatSize(MEDIA_MAX_BYTES) });
   }
-  if (file.size === 0) return `“${name}” is empty.`;
+  if (file.size === 0) return say("media_empty", { name });
   return "";
 }
 
@@ -83,7 +117,7 @@ export function serviceOf(conversationSid, token) {
       .then(async (res) => {
         const body = await res.json().catch(() => ({}));
         if (!res.ok || !body.chat_service_sid) {
-          throw new MediaError(res.status, body.message || "The conversation could not be read.");
+          throw new MediaError(res.status, body.message || say("media_read_failed"));
         }
         return body.chat_service_sid;
       });
@@ -110,10 +144,10 @@ export async function uploadMedia({ serviceSid, file, token }) {
   try {
     res = await fetch(url, { method: "POST", body: file, headers: authorized(token, { "Content-Type": type }) });
   } catch {
-    throw new MediaError(0, "Network error: the file could not be uploaded.");
+    throw new MediaError(0, say("media_network_error"));
   }
   const body = await res.json().catch(() => ({}));
-  if (!res.ok) throw new MediaError(res.status, body.message || `The upload failed (HTTP ${res.status}).`);
+  if (!res.ok) throw new MediaError(res.status, body.message || say("media_upload_failed", { status: res.status }));
   uploaded.set(body.sid, file);
   return body;
 }
@@ -145,7 +179,7 @@ export class AttachmentPicker {
         <path fill="currentColor" d="M14 2H6a2 2 0 0 0-2 2v16a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V8l-6-6zm0 2.5L17.5 8H14V4.5z"/></svg>
       <span class="draft__name"></span><span class="draft__size"></span>
       <span class="draft__state" role="status"></span>
-      <button type="button" class="draft__remove">Remove</button>`;
+      <button type="button" class="draft__remove"></button>`;
     this.ui = {
       name: draft.querySelector(".draft__name"), size: draft.querySelector(".draft__size"),
       state: draft.querySelector(".draft__state"), remove: draft.querySelector(".draft__remove"),
@@ -185,7 +219,7 @@ export class AttachmentPicker {
 
   /** Sending waits for the upload: say so. */
   stillUploading() {
-    this.ui.state.textContent = "Still uploading — send when it is ready";
+    this.ui.state.textContent = say("media_still_uploading");
   }
 
   say(text) {
@@ -227,8 +261,9 @@ export class AttachmentPicker {
     this.draftEl.dataset.state = draft.state;
     this.ui.name.textContent = draft.name;
     this.ui.size.textContent = formatSize(draft.size);
-    this.ui.remove.setAttribute("aria-label", `Remove ${draft.name}`);
-    const state = draft.state === "uploading" ? "Uploading…" : "Ready to send";
+    this.ui.remove.textContent = say("media_remove");
+    this.ui.remove.setAttribute("aria-label", say("media_remove_named", { name: draft.name }));
+    const state = draft.state === "uploading" ? say("media_uploading") : say("media_ready");
     if (this.ui.state.textContent !== state) this.ui.state.textContent = state;
   }
 }
@@ -254,7 +289,7 @@ export function attachmentList(media, { serviceSid, token }) {
   if (!media || !media.length) return null;
   const ul = document.createElement("ul");
   ul.className = "attachments";
-  ul.setAttribute("aria-label", media.length > 1 ? "Attachments" : "Attachment");
+  ul.setAttribute("aria-label", media.length > 1 ? say("media_attachments") : say("media_attachment"));
   urls.set(ul, []);
   for (const item of media) ul.append(attachmentItem(ul, item, serviceSid || item.service_sid, token));
   return ul;
@@ -262,19 +297,19 @@ export function attachmentList(media, { serviceSid, token }) {
 
 function attachmentItem(ul, item, serviceSid, token) {
   const li = document.createElement("li");
-  const name = item.filename || (isImage(item) ? "Picture" : "Attachment");
+  const name = item.filename || (isImage(item) ? say("media_picture") : say("media_attachment"));
   li.className = `attachment ${isImage(item) ? "attachment--image" : "attachment--file"}`;
   li.dataset.sid = item.sid;
   li.dataset.state = "loading";
   const state = document.createElement("span");
   state.className = "attachment__state";
-  state.textContent = "Loading…";
+  state.textContent = say("media_loading");
   let show;
   if (isImage(item)) {
     const open = document.createElement("button");
     open.type = "button";
     open.className = "attachment__open";
-    open.title = `View ${name} full size`;
+    open.title = say("media_view_full", { name });
     open.disabled = true;
     const img = document.createElement("img");
     img.className = "attachment__thumb";
@@ -298,7 +333,7 @@ function attachmentItem(ul, item, serviceSid, token) {
     size.className = "attachment__size";
     size.textContent = formatSize(item.size);
     link.append(fileIcon(), label, size);
-    link.title = `Download ${name} (${formatSize(item.size)})`;
+    link.title = say("media_download", { name, size: formatSize(item.size) });
     li.append(link, state);
     show = (url) => {
       link.href = url;
