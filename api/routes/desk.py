@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from api.access import conversation_access, workspace_access
 from api.auth import Principal, Role
@@ -117,7 +117,9 @@ async def delete_note(conversation_sid: str, note_sid: str, principal: CurrentPr
 
 
 class EarlierConversationOut(BaseModel):
-    conversation_sid: str
+    model_config = ConfigDict(populate_by_name=True)
+
+    conversation_sid: str = Field(validation_alias=AliasChoices("conversation_sid", "sid"))
     friendly_name: str | None
     state: str
     date_created: datetime
@@ -139,18 +141,7 @@ async def customer_history(conversation_sid: str, principal: CurrentPrincipal, d
         rows = await desk.customer_history(q, conversation=conversation)
     return CustomerHistory(
         conversation_sid=conversation.sid,
-        conversations=[
-            EarlierConversationOut(
-                conversation_sid=r.sid,
-                friendly_name=r.friendly_name,
-                state=r.state,
-                date_created=r.date_created,
-                date_updated=r.date_updated,
-                messages=r.messages,
-                last_message=r.last_message,
-            )
-            for r in rows
-        ],
+        conversations=[EarlierConversationOut.model_validate(r, from_attributes=True) for r in rows],
     )
 
 
@@ -307,21 +298,4 @@ async def search_conversations(
         scope = search.Scope(worker_sid=principal.worker_sid or "", identity=principal.identity)
     async with db.read() as q:
         found = await search.search(q, account_sid=principal.account_sid, query=query, scope=scope)
-    return SearchResults(
-        query=query,
-        conversations=[
-            FoundOut(
-                conversation_sid=f.conversation_sid,
-                friendly_name=f.friendly_name,
-                customer_name=f.customer_name,
-                state=f.state,
-                date_created=f.date_created,
-                date_updated=f.date_updated,
-                messages=[
-                    SnippetOut(message_sid=m.message_sid, author=m.author, body=m.body, date_created=m.date_created)
-                    for m in f.messages
-                ],
-            )
-            for f in found
-        ],
-    )
+    return SearchResults(query=query, conversations=[FoundOut.model_validate(f, from_attributes=True) for f in found])
