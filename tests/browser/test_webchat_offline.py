@@ -23,6 +23,7 @@ from tests.browser.support import (
     set_activity,
     watch_errors,
 )
+from tests.support.waiting import eventually
 
 SECRET = "site-secret-" + "x" * 32
 
@@ -156,9 +157,13 @@ async def test_the_address_pre_chat_form_in_the_site_language(browser: Browser, 
             )
             await screenshot(page, "webchat-german-prechat")
         async with demo.admin(parley.base_url) as admin:
-            tasks = (await admin.get(f"/taskrouter/v1/Workspaces/{ws.workspace_sid}/Tasks")).json()["tasks"]
-        attributes = [json.loads(t["attributes"]) for t in tasks]
-        assert {"name": "Jonas", "thema": "Lieferung"} in [a.get("pre_engagement_data") for a in attributes]
+
+            async def routed() -> list[object] | None:
+                tasks = (await admin.get(f"/taskrouter/v1/Workspaces/{ws.workspace_sid}/Tasks")).json()["tasks"]
+                return [json.loads(t["attributes"]).get("pre_engagement_data") for t in tasks] or None
+
+            # The task carries what the form collected (it is made a moment after the customer wrote).
+            assert {"name": "Jonas", "thema": "Lieferung"} in await eventually(routed, what="Jonas's task")
         assert errors == []
     finally:
         await context.close()
