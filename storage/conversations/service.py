@@ -883,7 +883,7 @@ async def update_message(
     )
     assert row is not None
     if changes.body is not None:
-        await search.index_message(uow, row)
+        await search.index_message(uow, row, edited=True)
     await uow.publish(
         account_sid=row.account_sid,
         stream=conversation.sid,

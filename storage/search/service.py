@@ -21,9 +21,10 @@ async def _hashes(uow: UnitOfWork, account_sid: str, terms: list[str]) -> list[s
     return [key.index(f"term:{t}") for t in terms]
 
 
-async def index_message(uow: UnitOfWork, message: MessageRow) -> None:
+async def index_message(uow: UnitOfWork, message: MessageRow, *, edited: bool = False) -> None:
     """Index a message's words (called in the transaction that writes it; an edit replaces them)."""
-    await uow.execute("DELETE FROM message_terms WHERE message_sid = %s", (message.sid,))
+    if edited:
+        await uow.execute("DELETE FROM message_terms WHERE message_sid = %s", (message.sid,))
     terms = words(message.body)
     if not terms:
         return
