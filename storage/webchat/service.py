@@ -197,7 +197,8 @@ def verify_identity_token(chat: AddressWebChat, token: str, *, now: datetime) ->
     except jwt.PyJWTError as exc:
         raise AuthenticationFailed(f"IdentityToken is not valid: {exc}") from None
     audience = claims.get("aud")
-    if audience is not None and audience != chat.address.sid and chat.address.sid not in (audience or []):
+    audiences = [audience] if isinstance(audience, str) else audience if isinstance(audience, list) else None
+    if audience is not None and chat.address.sid not in (audiences or []):
         raise AuthenticationFailed("IdentityToken is not valid: its aud is not this address")
     if claims["exp"] - now.timestamp() > WEBCHAT_IDENTITY_TOKEN_MAX_TTL:
         raise AuthenticationFailed(

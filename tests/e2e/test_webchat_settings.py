@@ -285,7 +285,11 @@ async def test_a_signed_in_customer_is_identified_and_finds_its_open_chat_on_ano
     assert again["resumed"] is True
     assert (again["conversation_sid"], again["identity"]) == (first["conversation_sid"], first["identity"])
     other = await ok(
-        await _start(parley, {"AddressSid": center.address_sid, "IdentityToken": _identity_token("cust-43")}), 201
+        await _start(
+            parley,
+            {"AddressSid": center.address_sid, "IdentityToken": _identity_token("cust-43", aud=[center.address_sid])},
+        ),
+        201,
     )
     assert other["conversation_sid"] != first["conversation_sid"]
 
@@ -294,6 +298,8 @@ async def test_a_signed_in_customer_is_identified_and_finds_its_open_chat_on_ano
         _identity_token("cust-42", ttl=-60),  # expired
         _identity_token("cust-42", ttl=3 * 86_400),  # valid far too long: a leaked one would be forever
         _identity_token("cust-42", aud="IG" + "1" * 32),  # minted for another address
+        _identity_token("cust-42", aud=f"x{center.address_sid}x"),  # a string that merely contains the SID
+        _identity_token("cust-42", aud=["IG" + "1" * 32]),
     ):
         refused = await _start(parley, {"AddressSid": center.address_sid, "IdentityToken": forged})
         assert refused.status_code == 401, refused.text
