@@ -774,12 +774,16 @@ async def flex_task_attributes(
         "WHERE ip.channel_sid = %s AND ip.type = 'customer' ORDER BY ip.date_created LIMIT 1",
         (channel.sid,),
     )
-    interaction = await uow.fetchone("SELECT channel FROM interactions WHERE sid = %s", (channel.interaction_sid,))
-    conversation = await uow.fetchone(
-        "SELECT attributes FROM conversations WHERE sid = %s", (channel.conversation_sid,)
+    # The interaction's channel spec and the conversation's attributes (a web chat's pre-chat data), in one trip.
+    interaction = await uow.fetchone(
+        "SELECT (SELECT channel FROM interactions WHERE sid = %s) AS channel, "
+        "(SELECT attributes FROM conversations WHERE sid = %s) AS conversation_attributes",
+        (channel.interaction_sid, channel.conversation_sid),
     )
-    conversation_attributes = attributes_of((conversation or {}).get("attributes"))
-    started_by = initiated_by or InitiatedBy((interaction or {}).get("channel", {}).get("initiated_by") or "customer")
+    conversation_attributes = attributes_of((interaction or {}).get("conversation_attributes"))
+    started_by = initiated_by or InitiatedBy(
+        ((interaction or {}).get("channel") or {}).get("initiated_by") or "customer"
+    )
     direction = "outbound" if started_by is InitiatedBy.AGENT else "inbound"
     customer_attributes = attributes_of((customer or {}).get("attributes"))
     binding = crypto.opened_json((customer or {}).get("messaging_binding")) or {}

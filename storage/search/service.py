@@ -98,33 +98,32 @@ async def search(uow: UnitOfWork, *, account_sid: str, query: str, scope: Scope)
         "ORDER BY c.date_updated DESC, c.sid LIMIT %s",
         [account_sid, hashes, len(set(hashes)), account_sid, *params, SEARCH_RESULTS_LIMIT],
     )
-    found: list[Found] = []
-    for r in rows:
-        matching = await uow.all(
-            MessageRow,
-            # The messages with the most of the words first, then the latest.
-            "SELECT m.* FROM messages m JOIN (SELECT message_sid, count(*) AS n FROM message_terms "
-            "WHERE account_sid = %s AND conversation_sid = %s AND term = ANY(%s) GROUP BY message_sid) t "
-            "ON t.message_sid = m.sid ORDER BY t.n DESC, m.index DESC LIMIT %s",
-            (account_sid, r["sid"], hashes, SEARCH_SNIPPETS_PER_CONVERSATION),
+    # The matching messages of every conversation found, in one query: per conversation the ones with the most
+    # of the words first, then the latest.
+    matching = await uow.all(
+        MessageRow,
+        "SELECT * FROM (SELECT m.*, row_number() OVER (PARTITION BY m.conversation_sid ORDER BY t.n DESC, "
+        "m.index DESC) AS rank FROM messages m JOIN (SELECT message_sid, count(*) AS n FROM message_terms "
+        "WHERE account_sid = %s AND conversation_sid = ANY(%s) AND term = ANY(%s) GROUP BY message_sid) t "
+        "ON t.message_sid = m.sid) ranked WHERE rank <= %s ORDER BY conversation_sid, rank",
+        (account_sid, [r["sid"] for r in rows], hashes, SEARCH_SNIPPETS_PER_CONVERSATION),
+    )
+    snippets: dict[str, list[Snippet]] = {}
+    for m in matching:
+        assert m.date_created is not None  # NOT NULL in the table
+        snippets.setdefault(m.conversation_sid, []).append(
+            Snippet(message_sid=m.sid, author=m.author, body=m.body, date_created=m.date_created)
         )
-        found.append(
-            Found(
-                conversation_sid=r["sid"],
-                friendly_name=crypto.opened(r["friendly_name"]),
-                customer_name=attributes_of(r["attributes"]).get("customer_name"),
-                state=str(r["state"]),
-                date_created=r["date_created"],
-                date_updated=r["date_updated"],
-                messages=[
-                    Snippet(
-                        message_sid=m.sid,
-                        author=m.author,
-                        body=m.body,
-                        date_created=m.date_created or r["date_created"],
-                    )
-                    for m in matching
-                ],
-            )
+    found = [
+        Found(
+            conversation_sid=r["sid"],
+            friendly_name=crypto.opened(r["friendly_name"]),
+            customer_name=attributes_of(r["attributes"]).get("customer_name"),
+            state=str(r["state"]),
+            date_created=r["date_created"],
+            date_updated=r["date_updated"],
+            messages=snippets.get(r["sid"], []),
         )
+        for r in rows
+    ]
     return found

@@ -24,7 +24,7 @@ from domain.webchat import (
 from domain.webhooks import Actor, EventSource
 from storage import crypto
 from storage.conversations import service as conversations
-from storage.conversations.tables import AddressConfigurationRow
+from storage.conversations.tables import AddressConfigurationRow, ParticipantRow
 from storage.db import UnitOfWork
 from storage.interactions.service import DEFAULT_TASK_CHANNEL
 from storage.webchat.tables import WebChatSettingsRow
@@ -296,11 +296,11 @@ async def start_webchat(uow: UnitOfWork, start: WebChatStart) -> StartedWebChat:
         friendly_name=start.chat_friendly_name or f"Chat with {name}",
         attributes=json.dumps(conversation_attributes),
     )
-    await conversations.add_participant(
+    customer = await conversations.add_participant(
         uow, conversation_sid=conversation.sid, identity=identity, attributes=json.dumps(customer_attributes)
     )
     if body:
-        await _customer_writes(uow, conversation.sid, identity, body)
+        await _customer_writes(uow, conversation.sid, identity, body, customer)
     return StartedWebChat(
         account_sid=address.account_sid,
         conversation_sid=conversation.sid,
@@ -310,8 +310,12 @@ async def start_webchat(uow: UnitOfWork, start: WebChatStart) -> StartedWebChat:
     )
 
 
-async def _customer_writes(uow: UnitOfWork, conversation_sid: str, identity: str, body: str) -> None:
-    participant = await conversations.find_participant(uow, conversation_sid=conversation_sid, identity=identity)
+async def _customer_writes(
+    uow: UnitOfWork, conversation_sid: str, identity: str, body: str, participant: ParticipantRow | None = None
+) -> None:
+    """The customer's first message (`participant`: the one just added; else found by the identity)."""
+    if participant is None:
+        participant = await conversations.find_participant(uow, conversation_sid=conversation_sid, identity=identity)
     await conversations.create_message(
         uow,
         conversation_sid=conversation_sid,
