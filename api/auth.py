@@ -18,6 +18,7 @@ from domain.limits import DEFAULT_TOKEN_TTL
 from domain.sids import SidPrefix, is_sid
 from storage.accounts import service as accounts
 from storage.db import Database
+from storage.taskrouter import queries as taskrouter_queries
 
 
 class Role(StrEnum):
@@ -137,11 +138,27 @@ class Authenticator:
             raise AuthenticationFailed(f"Invalid access token: {exc}") from None
         if claims.get("sub") != account_sid:
             raise AuthenticationFailed("Access token subject does not own the signing key")
-        return replace(
-            principal_from_grants(account_sid, claims.get("grants") or {}),
-            credential_sid=key_sid,
-            expires_at=float(claims["exp"]),
-        )
+        principal = principal_from_grants(account_sid, claims.get("grants") or {})
+        if principal.role is Role.AGENT:
+            await self._check_worker_in_workspace(principal)
+        return replace(principal, credential_sid=key_sid, expires_at=float(claims["exp"]))
+
+    async def _check_worker_in_workspace(self, principal: Principal) -> None:
+        """An agent token's worker must be a worker of the workspace it names, in the signing account: a grant
+        naming one workspace and another workspace's worker would otherwise act as that worker where the worker
+        is matched by SID alone (its conversations, its reservations)."""
+        assert principal.worker_sid is not None
+        key = f"worker-workspace:{principal.account_sid}:{principal.worker_sid}"
+        workspace_sid = self._cache.get(key)
+        if workspace_sid is None:
+            async with self.db.read() as q:
+                workspace_sid = await taskrouter_queries.worker_workspace(
+                    q, account_sid=principal.account_sid, worker_sid=principal.worker_sid
+                )
+            if workspace_sid is not None:  # a worker never changes workspace; a missing one is not remembered
+                self._cache.put(key, workspace_sid)
+        if workspace_sid != principal.workspace_sid:
+            raise AuthenticationFailed("The token's worker_sid is not a worker of its workspace_sid")
 
 
 def basic_credentials(header: str) -> tuple[str, str]:

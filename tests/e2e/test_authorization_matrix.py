@@ -156,6 +156,9 @@ async def world(parley, db, account, agent_token) -> AsyncIterator[World]:
                 account.api_key_secret,
                 grants={"identity": "alice", "task_router": {"workspace_sid": center.workspace_sid, "role": "worker"}},
             ),
+            # Alice's real worker, under a grant naming another workspace of the account.
+            "worker_of_another_workspace": agent_token(elsewhere.workspace_sid, alice, identity="alice"),
+            "unknown_worker": agent_token(center.workspace_sid, "WK" + "0" * 32, identity="alice"),
         }
         world.headers = {who: {"X-Twilio-Token": token} for who, token in world.tokens.items()}
         yield world
@@ -427,7 +430,18 @@ async def test_lists_hold_only_what_the_caller_may_see(world: World):
 
 
 @pytest.mark.parametrize(
-    "token", ["expired", "tampered", "forged", "foreign_subject", "no_exp", "no_grant", "agent_without_worker"]
+    "token",
+    [
+        "expired",
+        "tampered",
+        "forged",
+        "foreign_subject",
+        "no_exp",
+        "no_grant",
+        "agent_without_worker",
+        "worker_of_another_workspace",
+        "unknown_worker",
+    ],
 )
 async def test_bad_tokens_are_refused_on_rest_and_the_socket(world: World, token: str):
     async with world.client(token) as client:
