@@ -15,7 +15,12 @@ HISTORIES = Path(__file__).resolve().parents[1] / "replay" / "histories"
 
 
 def recording() -> bool:
-    return os.environ.get("PARLEY_RECORD_HISTORIES") == "1"
+    if os.environ.get("PARLEY_RECORD_HISTORIES") != "1":
+        return False
+    # The replay tests open histories with the development key (tests/replay/test_replay.py).
+    if os.environ.get("PARLEY_ENCRYPTION_KEYS") or os.environ.get("PARLEY_SECRET_KEY"):
+        raise RuntimeError("record histories without PARLEY_ENCRYPTION_KEYS and PARLEY_SECRET_KEY set")
+    return True
 
 
 async def record_runs(client: Client, workflow_id: str, label: str) -> None:
