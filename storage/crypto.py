@@ -322,9 +322,10 @@ def opened_document(value: Any) -> Any:
     return value
 
 
-# The fields of an event's data that carry customer details (attributes, a web chat's conversation name):
-# sealed when a realtime event is recorded; `opened_values` opens any sealed top-level value.
-SEALED_EVENT_FIELDS = ("attributes", "friendly_name", "task_attributes")
+# The fields of an event's data that carry customer details (attributes, a web chat's conversation name, a
+# conversation's unique name): sealed when a realtime event is recorded; `opened_values` opens any sealed
+# top-level value.
+SEALED_EVENT_FIELDS = ("attributes", "friendly_name", "unique_name", "task_attributes")
 
 
 async def sealed_values(uow: Any, account_sid: str, data: dict[str, Any]) -> dict[str, Any]:

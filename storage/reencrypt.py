@@ -33,6 +33,7 @@ REENCRYPT_BATCH = 200  # rows per transaction
 
 class SealedKind(StrEnum):
     TEXT = "text"  # a sealed string column
+    INDEXED = "indexed"  # a sealed string column with its blind index beside it (`SealedColumn.index`)
     BINDING = "binding"  # a participant's sealed messaging binding, with its blind indexes
     DOCUMENT = "document"  # a JSONB column holding {"sealed": "pk1:…"} (the outbox)
     VALUES = "values"  # a JSONB document whose listed top-level values are sealed strings (event data)
@@ -46,6 +47,7 @@ class SealedColumn:
     key: str = "sid"  # the primary key
     account: str = "account_sid"  # the column naming the owning account
     values: tuple[str, ...] = ()  # SealedKind.VALUES: which top-level keys are sealed
+    index: str = ""  # SealedKind.INDEXED: the column holding the value's blind index
 
 
 # Every value Parley seals, in one list: a new sealed column is added here or the job never rotates it.
@@ -71,6 +73,10 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     SealedColumn("realtime_events", "data", SealedKind.VALUES, key="id", values=crypto.SEALED_EVENT_FIELDS),
     SealedColumn("taskrouter_events", "event_data", SealedKind.VALUES, values=("task_attributes",)),
     SealedColumn("channel_providers", "credentials", SealedKind.TEXT),
+    # A unique name is found by its blind index: one still in clear gets its index here (the api needs it).
+    SealedColumn("conversations", "unique_name", SealedKind.INDEXED, index="unique_name_index"),
+    SealedColumn("messages", "media", SealedKind.TEXT),  # sealed JSON: the attachments' names, types, sizes
+    SealedColumn("media", "filename", SealedKind.TEXT),
 )
 
 
@@ -91,6 +97,8 @@ def _pending(column: SealedColumn) -> str:
     c = column.column
     if column.kind in (SealedKind.TEXT, SealedKind.BINDING):
         return f"{c} IS NOT NULL AND {c} NOT LIKE %(sealed)s"
+    if column.kind is SealedKind.INDEXED:
+        return f"{c} IS NOT NULL AND ({c} NOT LIKE %(sealed)s OR {column.index} IS NULL)"
     if column.kind is SealedKind.DOCUMENT:
         return f"NOT ({c} ? 'sealed' AND {c}->>'sealed' LIKE %(sealed)s)"
     return " OR ".join(f"({c}->>'{v}' IS NOT NULL AND {c}->>'{v}' NOT LIKE %(sealed)s)" for v in column.values)
@@ -100,6 +108,9 @@ def _resealed(column: SealedColumn, key: crypto.DataKey, value: Any, index: cryp
     """The new column values for one row."""
     if column.kind is SealedKind.TEXT:
         return {column.column: key.seal(crypto.opened(value))}
+    if column.kind is SealedKind.INDEXED:
+        plaintext = crypto.opened(value)
+        return {column.column: key.seal(plaintext), column.index: index.index(plaintext)}
     if column.kind is SealedKind.BINDING:
         binding = crypto.opened_json(value)
         if not isinstance(binding, dict):

@@ -91,10 +91,13 @@ class CreateConversation(FormModel):
 
 
 class UpdateConversation(FormModel):
-    clearable = ("friendly_name",)
+    # `UniqueName=` removes the conversation's unique name (the name is free again in the service).
+    clearable = ("friendly_name", "unique_name")
 
     friendly_name: ConversationsName | None = Field(None, alias="FriendlyName")
-    unique_name: ConversationsName | None = Field(None, alias="UniqueName")
+    unique_name: ConversationsName | None = Field(
+        None, alias="UniqueName", description="Unique in the service; empty to remove it."
+    )
     attributes: ConversationAttributes | None = Field(None, alias="Attributes")
     state: State | None = Field(None, alias="State", description="`active`, `inactive` or `closed` (final).")
     messaging_service_sid: str | None = Field(None, alias="MessagingServiceSid")

@@ -1,5 +1,6 @@
 """Message media records (the Media Content Service): an upload's metadata, which message carries it, and
-who may read it. The bytes are kept by the media store (core/media.py) under the same SID."""
+who may read it. The bytes are kept by the media store (core/media.py) under the same SID, sealed; the file
+name is sealed in the record and in the `media` list of the message that carries it."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from domain.errors import Conflict, InvalidParameter
 from domain.limits import MEDIA_PER_MESSAGE_LIMIT
+from storage import crypto
 from storage.conversations import service as conversations
 from storage.conversations.tables import MediaRow
 from storage.db import UnitOfWork
@@ -28,7 +30,7 @@ async def create_media(
         MediaRow,
         "INSERT INTO media (sid, account_sid, chat_service_sid, content_type, filename, size, author) "
         "VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING *",
-        (sid, account_sid, chat_service_sid, content_type, filename, size, author),
+        (sid, account_sid, chat_service_sid, content_type, await crypto.seal(uow, account_sid, filename), size, author),
     )
     assert row is not None
     return row

@@ -30,7 +30,7 @@ from domain.outbox import ScheduleConversationTimers
 from domain.participants import NewParticipant
 from domain.permissions import RoleType
 from domain.realtime import StreamEvent
-from domain.sids import SidPrefix, new_sid
+from domain.sids import SidPrefix, is_sid, new_sid
 from domain.states import CONVERSATION_TRANSITIONS, ConversationState, StateChangeReason
 from domain.timers import check_timer, closed_timer, inactive_timer
 from domain.webhooks import SYSTEM, Actor, ScopedWebhookTarget, WebhookEvent, webhook_date
@@ -66,17 +66,31 @@ async def default_service_sid(uow: UnitOfWork, account_sid: str) -> str:
     return str(row["default_chat_service_sid"])
 
 
+# The account's conversations in the service %(service)s, by default the account's default service.
+_IN_SERVICE = (
+    "account_sid = %(account)s AND chat_service_sid = COALESCE(%(service)s::text, "
+    "(SELECT default_chat_service_sid FROM accounts WHERE sid = %(account)s))"
+)
+
+
 async def get_conversation(
     uow: UnitOfWork, *, account_sid: str, sid_or_unique_name: str, chat_service_sid: str | None = None
 ) -> ConversationRow:
-    """A conversation of the service (by default the account's default service), by SID or unique name."""
+    """A conversation of the service (by default the account's default service), by SID or unique name.
+
+    A unique name is sealed, so it is found by its blind index. A key shaped like a conversation SID is looked
+    up by SID; only when no conversation has that SID is it tried as a unique name (a SID wins, as it did)."""
+    params = {"account": account_sid, "key": sid_or_unique_name, "service": chat_service_sid}
+    if is_sid(sid_or_unique_name, SidPrefix.CONVERSATION):
+        row = await uow.one(
+            ConversationRow, f"SELECT * FROM conversations WHERE sid = %(key)s AND {_IN_SERVICE}", params
+        )
+        if row is not None:
+            return row
     return await uow.found(
         ConversationRow,
-        "SELECT * FROM conversations WHERE account_sid = %(account)s AND (sid = %(key)s OR unique_name = %(key)s) "
-        "AND chat_service_sid = COALESCE(%(service)s::text, "
-        "(SELECT default_chat_service_sid FROM accounts WHERE sid = %(account)s)) "
-        "ORDER BY (sid = %(key)s) DESC LIMIT 1",
-        {"account": account_sid, "key": sid_or_unique_name, "service": chat_service_sid},
+        f"SELECT * FROM conversations WHERE unique_name_index = %(index)s AND {_IN_SERVICE}",
+        {**params, "index": await crypto.blind_index(uow, account_sid, sid_or_unique_name)},
         resource=f"/Conversations/{sid_or_unique_name}",
     )
 
@@ -126,17 +140,18 @@ async def create_conversation(
         inactive = inactive or defaults["default_inactive_timer"]
         closed = closed or defaults["default_closed_timer"]
         messaging_service_sid = messaging_service_sid or defaults["default_messaging_service_sid"]
+    unique_index = await crypto.blind_index(uow, account_sid, unique_name)
     if unique_name is not None:
-        await _ensure_unique_name(uow, chat_service_sid, unique_name)
+        await _ensure_unique_name(uow, chat_service_sid, unique_name, unique_index)
     effective = state or ConversationState.ACTIVE
     row = await uow.one(
         ConversationRow,
         f"""
         INSERT INTO conversations (sid, account_sid, chat_service_sid, messaging_service_sid, friendly_name,
-                                   unique_name, attributes, state, address_sid, timers_inactive, timers_closed,
-                                   timers_date_inactive, timers_date_closed, date_created, date_updated)
-        VALUES (%(sid)s, %(account)s, %(service)s, %(messaging)s, %(friendly)s, %(unique)s, %(attributes)s,
-                %(state)s::text, %(address)s, %(inactive)s::text, %(closed)s::text,
+                                   unique_name, unique_name_index, attributes, state, address_sid, timers_inactive,
+                                   timers_closed, timers_date_inactive, timers_date_closed, date_created, date_updated)
+        VALUES (%(sid)s, %(account)s, %(service)s, %(messaging)s, %(friendly)s, %(unique)s, %(unique_index)s,
+                %(attributes)s, %(state)s::text, %(address)s, %(inactive)s::text, %(closed)s::text,
                 {_INACTIVE_DEADLINE}, {_CLOSED_DEADLINE},
                 COALESCE(%(created)s, now()), COALESCE(%(updated)s, %(created)s, now()))
         RETURNING *
@@ -147,7 +162,8 @@ async def create_conversation(
             "service": chat_service_sid,
             "messaging": messaging_service_sid,
             "friendly": await crypto.seal(uow, account_sid, friendly_name),
-            "unique": unique_name,
+            "unique": await crypto.seal(uow, account_sid, unique_name),
+            "unique_index": unique_index,
             "attributes": await crypto.seal(uow, account_sid, attributes),
             "state": effective.value,
             "address": address_sid,
@@ -179,10 +195,13 @@ async def _schedule_timers(uow: UnitOfWork, row: ConversationRow) -> None:
     )
 
 
-async def _ensure_unique_name(uow: UnitOfWork, chat_service_sid: str, unique_name: str, exclude: str = "") -> None:
+async def _ensure_unique_name(
+    uow: UnitOfWork, chat_service_sid: str, unique_name: str, index: str | None, exclude: str = ""
+) -> None:
+    """Twilio's 50353: a unique name is the service's once; compared by its blind index (it is sealed)."""
     existing = await uow.fetchone(
-        "SELECT 1 FROM conversations WHERE chat_service_sid = %s AND unique_name = %s AND sid <> %s",
-        (chat_service_sid, unique_name, exclude),
+        "SELECT 1 FROM conversations WHERE chat_service_sid = %s AND unique_name_index = %s AND sid <> %s",
+        (chat_service_sid, index, exclude),
     )
     if existing is not None:
         raise Conflict(f"Conversation with unique name '{unique_name}' already exists", code=50353)
@@ -193,7 +212,7 @@ class ConversationChanges:
     friendly_name: str | None = None
     attributes: str | None = None
     state: ConversationState | None = None
-    unique_name: str | None = None
+    unique_name: str | None = None  # "" clears it
     messaging_service_sid: str | None = None
     timers_inactive: str | None = None
     timers_closed: str | None = None
@@ -217,8 +236,12 @@ async def update_conversation(
     if changes.state is not None and changes.state is not conversation.state:
         if changes.state not in CONVERSATION_TRANSITIONS[conversation.state]:
             raise InvalidParameter(f"A conversation cannot go from {conversation.state} to {changes.state}")
-    if changes.unique_name is not None:
-        await _ensure_unique_name(uow, conversation.chat_service_sid, changes.unique_name, exclude=conversation.sid)
+    unique_name = changes.unique_name or None
+    unique_index = await crypto.blind_index(uow, conversation.account_sid, unique_name)
+    if unique_name is not None:
+        await _ensure_unique_name(
+            uow, conversation.chat_service_sid, unique_name, unique_index, exclude=conversation.sid
+        )
     if changes.messaging_service_sid is not None:
         await pools.ensure_service(uow, account_sid=conversation.account_sid, sid=changes.messaging_service_sid)
     state = changes.state or conversation.state
@@ -229,7 +252,10 @@ async def update_conversation(
         f"""
         UPDATE conversations
            SET friendly_name = COALESCE(%(friendly)s, friendly_name), attributes = COALESCE(%(attributes)s, attributes),
-               state = %(state)s::text, unique_name = COALESCE(%(unique)s, unique_name),
+               state = %(state)s::text,
+               unique_name = CASE WHEN %(clear_unique)s THEN NULL ELSE COALESCE(%(unique)s, unique_name) END,
+               unique_name_index = CASE WHEN %(clear_unique)s THEN NULL
+                                        ELSE COALESCE(%(unique_index)s, unique_name_index) END,
                messaging_service_sid = COALESCE(%(messaging)s, messaging_service_sid),
                timers_inactive = %(inactive)s::text, timers_closed = %(closed)s::text,
                timers_date_inactive = CASE WHEN %(retime)s THEN {_INACTIVE_DEADLINE} ELSE timers_date_inactive END,
@@ -241,7 +267,9 @@ async def update_conversation(
             "friendly": await crypto.seal(uow, conversation.account_sid, changes.friendly_name),
             "attributes": await crypto.seal(uow, conversation.account_sid, changes.attributes),
             "state": state.value,
-            "unique": changes.unique_name,
+            "unique": await crypto.seal(uow, conversation.account_sid, unique_name),
+            "unique_index": unique_index,
+            "clear_unique": changes.unique_name == "",
             "messaging": changes.messaging_service_sid,
             "inactive": inactive,
             "closed": closed,
@@ -808,7 +836,7 @@ async def create_message(
             key.seal(attributes),
             participant_sid,
             idempotency_key,
-            Jsonb(media_items) if media_items is not None else None,
+            key.seal(json.dumps(media_items, separators=(",", ":"))) if media_items is not None else None,
             date_created,
             date_updated,
             date_created,

@@ -40,8 +40,12 @@ class ConversationRow(SQLModel):
     account_sid: str = account_fk()
     chat_service_sid: str = Field(foreign_key="conversation_services.sid", max_length=34)
     messaging_service_sid: str | None = Field(default=None, max_length=34)
-    friendly_name: str | None = Field(default=None, max_length=256)
-    unique_name: str | None = Field(default=None, max_length=256)
+    # Sealed (a web chat's conversation is named after its customer), as text: sealed values outgrow the
+    # 256 characters the plaintext is limited to.
+    friendly_name: str | None = Field(default=None, max_length=256, sa_type=Text, nullable=True)
+    # Sealed too, and found by its blind index (`unique_name_index`), which is what is unique in the service.
+    unique_name: str | None = Field(default=None, max_length=256, sa_type=Text, nullable=True)
+    unique_name_index: str | None = Field(default=None, max_length=64)
     attributes: str = default("{}")
     state: ConversationState = enum_column(ConversationState.ACTIVE)
     timers_inactive: str | None = Field(default=None, max_length=32)
@@ -61,13 +65,12 @@ class ConversationRow(SQLModel):
     date_created: datetime | None = created_at()
     date_updated: datetime | None = updated_at()
 
-    # A web chat's conversation is named after its customer: sealed, like the attributes.
-    _open = field_validator("friendly_name", "attributes", mode="before")(crypto.opened)
+    _open = field_validator("friendly_name", "unique_name", "attributes", mode="before")(crypto.opened)
 
 
 class Conversation(ConversationRow, table=True):
     __tablename__ = "conversations"
-    __table_args__ = (UniqueConstraint("chat_service_sid", "unique_name"),)
+    __table_args__ = (UniqueConstraint("chat_service_sid", "unique_name_index"),)
 
 
 class ParticipantRow(SQLModel):
@@ -114,12 +117,14 @@ class MessageRow(SQLModel):
     body: str | None = None  # sealed, like attributes (storage/crypto.py); the row model opens both
     attributes: str = default("{}")
     participant_sid: str | None = Field(default=None, max_length=34)
-    media: list[dict[str, Any]] | None = jsonb(nullable=True)
+    # The attachments ({sid, category, filename, content_type, size}): sealed JSON, file names can name people.
+    media: list[dict[str, Any]] | None = Field(default=None, sa_type=Text, nullable=True)
     idempotency_key: str | None = Field(default=None, max_length=128)
     date_created: datetime | None = created_at()
     date_updated: datetime | None = updated_at()
 
     _open = field_validator("body", "attributes", mode="before")(crypto.opened)
+    _open_media = field_validator("media", mode="before")(crypto.opened_json)
 
 
 class Message(MessageRow, table=True):
@@ -253,13 +258,15 @@ class MediaRow(SQLModel):
     account_sid: str = account_fk()
     chat_service_sid: str = Field(max_length=34)
     content_type: str = Field(max_length=128)
-    filename: str | None = Field(default=None, max_length=256)
+    filename: str | None = Field(default=None, max_length=256, sa_type=Text, nullable=True)  # sealed
     size: int
     author: str = Field(max_length=256)
     message_sid: str | None = Field(default=None, max_length=34, index=True)
     conversation_sid: str | None = Field(default=None, max_length=34)
     date_created: datetime | None = created_at()
     date_updated: datetime | None = updated_at()
+
+    _open = field_validator("filename", mode="before")(crypto.opened)
 
 
 class Media(MediaRow, table=True):

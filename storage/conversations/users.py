@@ -20,7 +20,7 @@ from pydantic import BaseModel, field_validator
 from domain.errors import Conflict, InvalidParameter, NotFound
 from domain.permissions import CredentialType, NotificationLevel, RoleType
 from domain.realtime import StreamEvent
-from domain.sids import SidPrefix, new_sid
+from domain.sids import SidPrefix, is_sid, new_sid
 from domain.states import ConversationState
 from domain.webhooks import SYSTEM, Actor, WebhookEvent, webhook_date
 from storage import crypto
@@ -221,7 +221,7 @@ class UserConversationView(BaseModel):
     unread_messages_count: int | None
     notification_level: NotificationLevel
 
-    _open = field_validator("friendly_name", "attributes", mode="before")(crypto.opened)
+    _open = field_validator("friendly_name", "unique_name", "attributes", mode="before")(crypto.opened)
 
 
 # The user's participants, by identity, in the conversations of its own service.
@@ -255,12 +255,17 @@ async def user_conversations(uow: UnitOfWork, *, user: UserRow, page: PageReques
 async def get_user_conversation(
     uow: UnitOfWork, *, user: UserRow, conversation_sid_or_name: str
 ) -> UserConversationView:
-    """One of the user's conversations, by SID or unique name; 404 when the user takes no part in it."""
+    """One of the user's conversations, by SID or unique name (found by its blind index, as
+    conversations.get_conversation does); 404 when the user takes no part in it."""
+    params = {"user": user.sid, "key": conversation_sid_or_name}
+    if is_sid(conversation_sid_or_name, SidPrefix.CONVERSATION):
+        row = await uow.one(UserConversationView, f"{_USER_CONVERSATIONS} AND c.sid = %(key)s LIMIT 1", params)
+        if row is not None:
+            return row
     return await uow.found(
         UserConversationView,
-        f"{_USER_CONVERSATIONS} AND (c.sid = %(key)s OR c.unique_name = %(key)s) ORDER BY (c.sid = %(key)s) DESC "
-        "LIMIT 1",
-        {"user": user.sid, "key": conversation_sid_or_name},
+        f"{_USER_CONVERSATIONS} AND c.unique_name_index = %(index)s LIMIT 1",
+        {**params, "index": await crypto.blind_index(uow, user.account_sid, conversation_sid_or_name)},
         resource=f"/Users/{user.sid}/Conversations/{conversation_sid_or_name}",
     )
 
@@ -365,7 +370,9 @@ class ParticipantConversationView(BaseModel):
     timers_date_inactive: datetime | None
     timers_date_closed: datetime | None
 
-    _open = field_validator("conversation_friendly_name", "conversation_attributes", mode="before")(crypto.opened)
+    _open = field_validator(
+        "conversation_friendly_name", "conversation_unique_name", "conversation_attributes", mode="before"
+    )(crypto.opened)
     _open_binding = field_validator("participant_messaging_binding", mode="before")(crypto.opened_json)
 
 

@@ -1,9 +1,11 @@
 """A card number a customer sends in a chat is unreadable in PostgreSQL without the key: not in any row, not in
 the database's data files, not in the write-ahead log — while the API still shows it to those allowed to see it.
+So are a conversation's unique name and a message's attachment names.
 (tests/e2e/test_temporal_history_encrypted.py shows the same for Temporal's histories.)"""
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from pathlib import Path
@@ -11,9 +13,15 @@ from pathlib import Path
 import httpx
 import psycopg
 
+from storage.accounts.service import create_account
 from tests.support.contact_center import agent_attributes, build_contact_center, ok, start_webchat
 from tests.support.realtime import RealtimeClient
 from tests.support.waiting import eventually
+from tests.support.webhooks import Receiver
+
+CONVERSATIONS = "/conversations/v1/Conversations"
+HOOKS = {"X-Twilio-Webhook-Enabled": "true"}
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000") + b"\x1f\x15\xc4\x89" + b"\0" * 40
 
 
 def _card_number() -> str:
@@ -75,14 +83,18 @@ async def test_a_card_number_sent_in_a_chat_is_in_no_table_data_file_or_wal(parl
 
     await eventually(routed, what="the chat's task")
 
-    needles = [card.encode(), customer_name.encode()]
+    _assert_nowhere_in_clear(database_url, [card, customer_name], started=started)
+
+
+def _assert_nowhere_in_clear(database_url: str, needles: list[str], *, started: float) -> None:
+    """No column of any table holds any of `needles` in clear, nor do the database's data files or its
+    write-ahead log written since `started`."""
     with psycopg.connect(database_url, autocommit=True) as conn:
-        # No column of any table holds either value in clear.
         tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
         leaking = [
-            t
+            f"{t}: {needle}"
             for t in tables
-            for needle in (card, customer_name)
+            for needle in needles
             if conn.execute(f'SELECT 1 FROM "{t}" r WHERE r::text LIKE %s LIMIT 1', (f"%{needle}%",)).fetchone()
         ]
         assert leaking == [], leaking
@@ -90,5 +102,65 @@ async def test_a_card_number_sent_in_a_chat_is_in_no_table_data_file_or_wal(parl
         conn.execute("SELECT pg_switch_wal()")
         data_directory = Path(conn.execute("SHOW data_directory").fetchone()[0])
         database_oid = conn.execute("SELECT oid FROM pg_database WHERE datname = current_database()").fetchone()[0]
-    assert _files_containing(data_directory / "base" / str(database_oid), needles, newer_than=started) == []
-    assert _files_containing(data_directory / "pg_wal", needles, newer_than=started) == []
+    raw = [needle.encode() for needle in needles]
+    assert _files_containing(data_directory / "base" / str(database_oid), raw, newer_than=started) == []
+    assert _files_containing(data_directory / "pg_wal", raw, newer_than=started) == []
+
+
+async def test_a_unique_name_and_an_attachments_file_name_are_in_no_table_but_read_in_clear(
+    parley, db, receiver: Receiver, database_url
+):
+    """A conversation's unique name and a message's attachment names (customers name their files after
+    themselves) are sealed: found by the API, shown in clear to REST and webhooks, in clear nowhere on disk."""
+    started = time.time() - 1
+    marker = f"Rossi{secrets.token_hex(4)}"
+    unique_name, renamed, filename = f"claim-{marker}", f"claim-{marker}-2", f"passport-{marker}.png"
+    async with db.unit() as uow:
+        tenant = await create_account(uow, friendly_name="Sealed names")
+    async with httpx.AsyncClient(
+        base_url=parley.base_url, auth=(tenant.account_sid, tenant.auth_token), timeout=30
+    ) as api:
+        await ok(
+            await api.post(
+                "/conversations/v1/Configuration/Webhooks",
+                data={"PostWebhookUrl": receiver.url(), "Filters": ["onConversationAdded", "onMessageAdded"]},
+            )
+        )
+        created = await ok(await api.post(CONVERSATIONS, data={"UniqueName": unique_name}, headers=HOOKS), 201)
+        assert created["unique_name"] == unique_name
+        fetched = await ok(await api.get(f"{CONVERSATIONS}/{unique_name}"))
+        assert fetched["sid"] == created["sid"] and fetched["unique_name"] == unique_name
+        uploaded = await ok(
+            await api.post(
+                f"/mcs/v1/Services/{created['chat_service_sid']}/Media",
+                content=PNG,
+                params={"Filename": filename},
+                headers={"Content-Type": "image/png"},
+            ),
+            201,
+        )
+        assert uploaded["filename"] == filename
+        # Paths of state-changing requests name the conversation by SID: the audit log records request paths.
+        message = await ok(
+            await api.post(
+                f"{CONVERSATIONS}/{created['sid']}/Messages",
+                data={"Author": "ops", "MediaSid": uploaded["sid"]},
+                headers=HOOKS,
+            ),
+            201,
+        )
+        assert [(m["sid"], m["filename"]) for m in message["media"]] == [(uploaded["sid"], filename)]
+        listed = await ok(await api.get(f"{CONVERSATIONS}/{unique_name}/Messages"))
+        assert [m["media"] for m in listed["messages"]] == [message["media"]]
+        # Renamed, it is found by the new name only (the conversation.updated event carries the name).
+        await ok(await api.post(f"{CONVERSATIONS}/{created['sid']}", data={"UniqueName": renamed}))
+        assert (await ok(await api.get(f"{CONVERSATIONS}/{renamed}")))["sid"] == created["sid"]
+        assert (await api.get(f"{CONVERSATIONS}/{unique_name}")).status_code == 404
+        kept = await ok(await api.post(CONVERSATIONS, data={"UniqueName": unique_name}), 201)
+        assert (await ok(await api.get(f"{CONVERSATIONS}/{unique_name}")))["sid"] == kept["sid"]
+    [added] = await receiver.wait_for("onConversationAdded")
+    assert added.form["UniqueName"] == unique_name
+    [hook] = await receiver.wait_for("onMessageAdded")
+    assert json.loads(hook.form["Media"]) == message["media"]
+
+    _assert_nowhere_in_clear(database_url, [marker], started=started)

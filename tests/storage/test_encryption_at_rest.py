@@ -12,14 +12,16 @@ import os
 import pytest
 
 from core.keys import KeyRing, parse_keys
+from domain.errors import Conflict, NotFound
 from domain.participants import NewParticipant
 from domain.sids import SidPrefix, new_sid
 from domain.webhooks import SYSTEM
 from storage import crypto, reencrypt
 from storage.accounts import service as accounts
 from storage.bootstrap import create_account
+from storage.conversations import media
 from storage.conversations import service as conversations
-from storage.conversations.tables import MessageRow
+from storage.conversations.tables import ConversationRow, MediaRow, MessageRow
 from storage.db import Database
 
 CARD = "4111 1111 1111 1111"
@@ -242,3 +244,150 @@ async def test_a_value_under_an_unknown_key_encryption_key_is_a_clear_error(db, 
     raw = await _raw(db, "SELECT body FROM messages WHERE sid = %s", message.sid)
     with pytest.raises(crypto.SealedValueError, match="not configured"):
         stranger.open(raw["body"])
+
+
+async def _service_sid(db: Database, account_sid: str) -> str:
+    row = await _raw(db, "SELECT default_chat_service_sid FROM accounts WHERE sid = %s", account_sid)
+    return str(row["default_chat_service_sid"])
+
+
+async def _named(db: Database, account_sid: str, unique_name: str | None) -> ConversationRow:
+    async with db.unit() as uow:
+        return await conversations.create_conversation(
+            uow,
+            account_sid=account_sid,
+            chat_service_sid=await _service_sid(db, account_sid),
+            unique_name=unique_name,
+        )
+
+
+async def _find(db: Database, account_sid: str, key: str) -> ConversationRow:
+    async with db.read() as q:
+        return await conversations.get_conversation(q, account_sid=account_sid, sid_or_unique_name=key)
+
+
+async def test_a_unique_name_is_sealed_found_by_its_blind_index_and_unique_in_the_service(db, tenant):
+    name = "case of gia.rossi@example.com"
+    created = await _named(db, tenant.account_sid, name)
+    assert created.unique_name == name
+    raw = await _raw(db, "SELECT unique_name, unique_name_index FROM conversations WHERE sid = %s", created.sid)
+    assert raw["unique_name"].startswith("pk1:") and "gia" not in raw["unique_name"]
+    async with db.read() as q:
+        assert raw["unique_name_index"] == await crypto.blind_index(q, tenant.account_sid, name)
+    assert (await _find(db, tenant.account_sid, name)).sid == created.sid
+    assert (await _find(db, tenant.account_sid, created.sid)).unique_name == name
+    with pytest.raises(NotFound):
+        await _find(db, tenant.account_sid, "case of someone else")
+
+    # Twilio's 50353 for a name the service already has, on create and on update.
+    with pytest.raises(Conflict) as duplicate:
+        await _named(db, tenant.account_sid, name)
+    assert duplicate.value.code == 50353 and duplicate.value.status == 409
+    other = await _named(db, tenant.account_sid, None)
+    async with db.unit() as uow:
+        with pytest.raises(Conflict, match="already exists") as on_update:
+            await conversations.update_conversation(
+                uow, conversation=other, changes=conversations.ConversationChanges(unique_name=name), actor=SYSTEM
+            )
+    assert on_update.value.code == 50353
+    # The same name on itself is no conflict; a new name replaces the old one, which then finds nothing.
+    async with db.unit() as uow:
+        same = await conversations.update_conversation(
+            uow, conversation=created, changes=conversations.ConversationChanges(unique_name=name), actor=SYSTEM
+        )
+        renamed = await conversations.update_conversation(
+            uow, conversation=same, changes=conversations.ConversationChanges(unique_name="renamed"), actor=SYSTEM
+        )
+    assert renamed.unique_name == "renamed" and (await _find(db, tenant.account_sid, "renamed")).sid == created.sid
+    with pytest.raises(NotFound):
+        await _find(db, tenant.account_sid, name)
+    # The conversation.updated event carries the name sealed, and opens to it.
+    event = await _raw(
+        db,
+        "SELECT data FROM realtime_events WHERE stream = %s AND type = 'conversation.updated' ORDER BY seq DESC "
+        "LIMIT 1",
+        created.sid,
+    )
+    assert event["data"]["unique_name"].startswith("pk1:")
+    assert crypto.opened_values(event["data"])["unique_name"] == "renamed"
+    # "" clears the name and its index: the name is free again.
+    async with db.unit() as uow:
+        cleared = await conversations.update_conversation(
+            uow, conversation=renamed, changes=conversations.ConversationChanges(unique_name=""), actor=SYSTEM
+        )
+    assert cleared.unique_name is None
+    raw = await _raw(db, "SELECT unique_name, unique_name_index FROM conversations WHERE sid = %s", created.sid)
+    assert raw == {"unique_name": None, "unique_name_index": None}
+    assert (await _named(db, tenant.account_sid, "renamed")).unique_name == "renamed"
+    # A unique name shaped like a conversation SID is still found by it, when no conversation has that SID.
+    sid_shaped = new_sid(SidPrefix.CONVERSATION)
+    shaped = await _named(db, tenant.account_sid, sid_shaped)
+    assert (await _find(db, tenant.account_sid, sid_shaped)).sid == shaped.sid
+
+
+async def test_the_reencrypt_job_seals_and_indexes_a_unique_name_and_media_list_left_in_clear(db, tenant):
+    """Rows from before migration 0020: a clear unique name without its blind index, a clear media list and
+    file name. The job seals them, gives the name its index (so the name finds the conversation again), and a
+    second run finds nothing left."""
+    name = "legacy-case-gia-rossi"
+    conversation = await _named(db, tenant.account_sid, name)
+    async with db.unit() as uow:
+        await media.create_media(
+            uow,
+            sid=(media_sid := new_sid(SidPrefix.MEDIA)),
+            account_sid=tenant.account_sid,
+            chat_service_sid=conversation.chat_service_sid,
+            content_type="application/pdf",
+            filename="passport-gia-rossi.pdf",
+            size=4,
+            author="gia",
+        )
+        message = await conversations.create_message(
+            uow, conversation_sid=conversation.sid, author="gia", body=None, media_sids=[media_sid]
+        )
+        updated = await conversations.update_conversation(
+            uow, conversation=conversation, changes=conversations.ConversationChanges(unique_name=name), actor=SYSTEM
+        )
+    listed = [{**message.media[0]}]
+    assert listed[0]["filename"] == "passport-gia-rossi.pdf" and updated.unique_name == name
+    async with db.unit() as uow:
+        await uow.execute(
+            "UPDATE conversations SET unique_name = %s, unique_name_index = NULL WHERE sid = %s",
+            (name, conversation.sid),
+        )
+        await uow.execute("UPDATE messages SET media = %s WHERE sid = %s", (json.dumps(listed), message.sid))
+        await uow.execute("UPDATE media SET filename = 'passport-gia-rossi.pdf' WHERE sid = %s", (media_sid,))
+        await uow.execute(
+            "UPDATE realtime_events SET data = jsonb_set(data, '{unique_name}', to_jsonb(%s::text)) "
+            "WHERE stream = %s AND type = 'conversation.updated'",
+            (name, conversation.sid),
+        )
+    # Until the job has run, the legacy name has no index to be found by (the job runs before the api serves).
+    with pytest.raises(NotFound):
+        await _find(db, tenant.account_sid, name)
+    # Readers open clear values as they are meanwhile.
+    async with db.read() as q:
+        [clear] = await q.all(MessageRow, "SELECT * FROM messages WHERE sid = %s", (message.sid,))
+    assert clear.media == listed
+
+    report = await reencrypt.run(db, account=tenant.account_sid)
+    assert report.resealed["conversations.unique_name"] == 1
+    assert report.resealed["messages.media"] == 1 and report.resealed["media.filename"] == 1
+    assert report.resealed["realtime_events.data"] >= 1
+    raw = await _raw(db, "SELECT unique_name, unique_name_index FROM conversations WHERE sid = %s", conversation.sid)
+    assert raw["unique_name"].startswith("pk1:") and name not in raw["unique_name"]
+    async with db.read() as q:
+        assert raw["unique_name_index"] == await crypto.blind_index(q, tenant.account_sid, name)
+    assert (await _find(db, tenant.account_sid, name)).unique_name == name
+    for sql, sid in (
+        ("SELECT media AS v FROM messages WHERE sid = %s", message.sid),
+        ("SELECT filename AS v FROM media WHERE sid = %s", media_sid),
+        ("SELECT data::text AS v FROM realtime_events WHERE stream = %s", conversation.sid),
+    ):
+        assert "gia-rossi" not in (await _raw(db, sql, sid))["v"]
+    async with db.read() as q:
+        [sealed] = await q.all(MessageRow, "SELECT * FROM messages WHERE sid = %s", (message.sid,))
+        [upload] = await q.all(MediaRow, "SELECT * FROM media WHERE sid = %s", (media_sid,))
+    assert sealed.media == listed and upload.filename == "passport-gia-rossi.pdf"
+    again = await reencrypt.run(db, account=tenant.account_sid)
+    assert again.total == 0
