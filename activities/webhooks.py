@@ -33,6 +33,7 @@ class WebhookActivities:
             delivery.params,
             auth_token=token,
             idempotency_token=delivery.delivery_id,
+            budget=delivery.timeout,
         )
         attempt = activity.info().attempt
         if answer.outcome is webhooks.Outcome.DELIVERED:

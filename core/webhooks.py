@@ -51,20 +51,27 @@ class Answer:
 
 
 def request_for(
-    url: str, method: WebhookMethod, params: Params, auth_token: str, idempotency_token: str | None
+    url: str,
+    method: WebhookMethod,
+    params: Params,
+    auth_token: str,
+    idempotency_token: str | None,
+    budget: float | None = None,
 ) -> httpx.Request:
     """The signed request: a form POST signs the URL plus its parameters; a GET carries them in the query string
     and signs only that URL."""
     headers = {"User-Agent": WEBHOOK_USER_AGENT}
+    # A budget of its own, else the client's (WEBHOOK_TIMEOUT).
+    extensions = {"timeout": httpx.Timeout(budget).as_dict()} if budget is not None else None
     if idempotency_token:
         headers[IDEMPOTENCY_HEADER] = idempotency_token
     if method is WebhookMethod.GET:
         full = with_query(url, params)
         headers[SIGNATURE_HEADER] = signature(auth_token, full)
-        return httpx.Request("GET", full, headers=headers)
+        return httpx.Request("GET", full, headers=headers, extensions=extensions)
     headers[SIGNATURE_HEADER] = signature(auth_token, url, params)
     headers["Content-Type"] = "application/x-www-form-urlencoded"
-    return httpx.Request("POST", url, headers=headers, content=urlencode(list(params)))
+    return httpx.Request("POST", url, headers=headers, content=urlencode(list(params)), extensions=extensions)
 
 
 async def call(
@@ -75,8 +82,10 @@ async def call(
     *,
     auth_token: str,
     idempotency_token: str | None = None,
+    budget: float | None = None,
 ) -> Answer:
-    request = request_for(url, method, params, auth_token, idempotency_token)
+    """`budget`: seconds the target has to answer, if not the client's."""
+    request = request_for(url, method, params, auth_token, idempotency_token, budget)
     started = time.perf_counter()
     try:
         response = await client.send(request, follow_redirects=False)

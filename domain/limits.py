@@ -109,6 +109,7 @@ MEDIA_FILENAME_LIMIT = 256
 
 # --- Webhooks ----------------------------------------------------------------------------------------
 WEBHOOK_TIMEOUT = 5.0  # seconds Twilio waits for a webhook to answer (pre-events proceed unchanged after it)
+EVENT_CALLBACK_TIMEOUT = 15.0  # seconds Twilio gives a workspace's EventCallbackUrl to answer
 # A post-event whose target does not answer is retried with backoff (1 s, 2 s, 4 s, … capped) for this long,
 # then given up (the delivery workflow fails, visible in the Temporal UI).
 WEBHOOK_RETRY_INITIAL = 1.0

@@ -17,7 +17,10 @@ from pydantic import BaseModel, ConfigDict
 
 from domain.errors import InvalidParameter
 from domain.events import EventType as TaskRouterEventType
-from domain.limits import TRIGGER_LENGTH_LIMIT, TRIGGERS_LIMIT
+from domain.limits import EVENT_CALLBACK_TIMEOUT, TRIGGER_LENGTH_LIMIT, TRIGGERS_LIMIT, WEBHOOK_TIMEOUT
+
+# The scope of a workspace's event callback (Conversations' are account, service or the WH… SID).
+WORKSPACE_SCOPE = "workspace"
 
 
 class WebhookEvent(StrEnum):
@@ -243,3 +246,8 @@ class WebhookDelivery(BaseModel):
     # Which target fired: "account", "service", the conversation-scoped webhook's WH SID, or "workspace".
     scope: str
     conversation_sid: str | None = None
+
+    @property
+    def timeout(self) -> float:
+        """Seconds the target has to answer: Twilio gives TaskRouter's event callbacks 15, webhooks 5."""
+        return EVENT_CALLBACK_TIMEOUT if self.scope == WORKSPACE_SCOPE else WEBHOOK_TIMEOUT

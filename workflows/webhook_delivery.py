@@ -10,7 +10,7 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
-from domain.limits import WEBHOOK_RETRY_INITIAL, WEBHOOK_RETRY_MAX_INTERVAL, WEBHOOK_RETRY_WINDOW, WEBHOOK_TIMEOUT
+from domain.limits import WEBHOOK_RETRY_INITIAL, WEBHOOK_RETRY_MAX_INTERVAL, WEBHOOK_RETRY_WINDOW
 from domain.webhooks import WebhookDelivery
 from workflows.contracts import WEBHOOK_REJECTED, ActivityName, WebhookResult
 
@@ -36,8 +36,9 @@ class WebhookDeliveryWorkflow:
             ActivityName.DELIVER_WEBHOOK,
             delivery,
             result_type=WebhookResult,
-            # A little over Twilio's 5 s budget: the HTTP client gives up first and says why.
-            start_to_close_timeout=timedelta(seconds=WEBHOOK_TIMEOUT * 2),
+            # A little over the target's budget (Twilio's 5 s, 15 s for event callbacks): the HTTP client gives
+            # up first and says why.
+            start_to_close_timeout=timedelta(seconds=delivery.timeout * 2),
             schedule_to_close_timeout=timedelta(seconds=WEBHOOK_RETRY_WINDOW),
             retry_policy=RETRY,
         )

@@ -20,12 +20,9 @@ from psycopg.types.json import Jsonb
 from domain.events import ActorType, EventType, ResourceType, callback_params, wanted
 from domain.outbox import DeliverWebhook
 from domain.sids import SidPrefix, new_sid
-from domain.webhooks import WebhookDelivery, WebhookMethod
+from domain.webhooks import WORKSPACE_SCOPE, WebhookDelivery, WebhookMethod
 from storage import crypto
 from storage.db import UnitOfWork
-
-# The scope of a workspace's event callback in WebhookDelivery (Conversations' are account/service/WH…).
-CALLBACK_SCOPE = "workspace"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +33,8 @@ class PreviousActivity:
     since: datetime | None
 
 
+# The event's date is the clock's, not the transaction's start (`now()`): the events of one change (a workspace
+# and what it comes with, an accept and the task it assigns) are then listed in the order they happened.
 # Twilio's field groups (reference/twilio-api.md §4.8), from the rows an event is about. Each group is present
 # when its row is: a task's on every task and reservation event, a worker's on worker and reservation events.
 _RECORD = """
@@ -101,9 +100,9 @@ WITH src AS (
      WHERE ws.sid = %(workspace)s
 ), ins AS (
     INSERT INTO taskrouter_events (sid, account_sid, workspace_sid, event_type, resource_type, resource_sid,
-                                   actor_type, actor_sid, description, event_data)
+                                   actor_type, actor_sid, description, event_data, event_date)
     SELECT %(sid)s, account_sid, %(workspace)s, %(event_type)s, %(resource_type)s, %(resource_sid)s,
-           %(actor_type)s, %(actor_sid)s, %(description)s, data
+           %(actor_type)s, %(actor_sid)s, %(description)s, data, clock_timestamp()
       FROM src
     RETURNING event_date
 )
@@ -191,6 +190,6 @@ async def _callback(
             date=row["event_date"],
             data=crypto.opened_values(row["data"]),
         ),
-        scope=CALLBACK_SCOPE,
+        scope=WORKSPACE_SCOPE,
     )
     await uow.outbox(DeliverWebhook(account_sid=account_sid, delivery=delivery), dedupe_key=f"webhook:{sid}")

@@ -16,6 +16,7 @@ from domain.events import EventType, ResourceType, check_events_filter
 from domain.limits import DEFAULT_MAX_RESERVED_WORKERS, DEFAULT_RESERVATION_TIMEOUT
 from domain.routing import WorkflowConfiguration
 from domain.routing.engine import QueueOrder
+from domain.routing.workflow_config import parse_workflow_configuration
 from domain.sids import SidPrefix, is_sid, new_sid
 from domain.states import LIVE_RESERVATION, LIVE_TASK
 from storage.db import Database, UnitOfWork
@@ -52,6 +53,9 @@ DEFAULT_TASK_CHANNELS = (
     ("Email", "email"),
 )
 OFFLINE_ACTIVITY = "Offline"
+# What Template=FIFO adds: a queue every worker is in and a workflow that sends every task to it.
+FIFO_QUEUE_NAME = "Sample Queue"
+FIFO_WORKFLOW_NAME = "Default Fifo Workflow"
 
 
 @asynccontextmanager
@@ -152,42 +156,41 @@ async def create_workspace(uow: UnitOfWork, *, account_sid: str, new: NewWorkspa
             new.prioritize_queue_order.value,
         ),
     )
+    workspace = await get_workspace(uow, account_sid=account_sid, workspace_sid=sid)
+    await _log(
+        uow,
+        workspace,
+        EventType.WORKSPACE_CREATED,
+        ResourceType.WORKSPACE,
+        sid,
+        f"Workspace {workspace.friendly_name} created",
+    )
+    # What a new workspace comes with is made by the same use cases as what is added later, so each records
+    # its `*.created` event as Twilio's do.
     activity_sids: dict[str, str] = {}
     for name, available in DEFAULT_ACTIVITIES:
-        activity_sids[name] = new_sid(SidPrefix.ACTIVITY)
-        await uow.execute(
-            "INSERT INTO activities (sid, account_sid, workspace_sid, friendly_name, available) "
-            "VALUES (%s, %s, %s, %s, %s)",
-            (activity_sids[name], account_sid, sid, name, available),
-        )
+        activity = await create_activity(uow, workspace=workspace, friendly_name=name, available=available)
+        activity_sids[name] = activity.sid
     for friendly, unique_name in DEFAULT_TASK_CHANNELS:
-        await uow.execute(
-            "INSERT INTO task_channels (sid, account_sid, workspace_sid, friendly_name, unique_name) "
-            "VALUES (%s, %s, %s, %s, %s)",
-            (new_sid(SidPrefix.TASK_CHANNEL), account_sid, sid, friendly, unique_name),
-        )
-    if new.template is Template.FIFO:
-        queue_sid = new_sid(SidPrefix.TASK_QUEUE)
-        await uow.execute(
-            "INSERT INTO task_queues (sid, account_sid, workspace_sid, friendly_name, target_workers) "
-            "VALUES (%s, %s, %s, 'Sample Queue', '1==1')",
-            (queue_sid, account_sid, sid),
-        )
-        config = {"task_routing": {"filters": [], "default_filter": {"queue": queue_sid}}}
-        await uow.execute(
-            "INSERT INTO workflows (sid, account_sid, workspace_sid, friendly_name, configuration) "
-            "VALUES (%s, %s, %s, 'Default Fifo Workflow', %s)",
-            (new_sid(SidPrefix.WORKFLOW), account_sid, sid, json.dumps(config)),
+        await create_task_channel(
+            uow, workspace=workspace, friendly_name=friendly, unique_name=unique_name, optimized=False
         )
     await uow.execute(
         "UPDATE workspaces SET default_activity_sid = %s, timeout_activity_sid = %s WHERE sid = %s",
         (activity_sids[OFFLINE_ACTIVITY], activity_sids[OFFLINE_ACTIVITY], sid),
     )
-    row = await get_workspace(uow, account_sid=account_sid, workspace_sid=sid)
-    await _log(
-        uow, row, EventType.WORKSPACE_CREATED, ResourceType.WORKSPACE, sid, f"Workspace {row.friendly_name} created"
-    )
-    return row
+    if new.template is Template.FIFO:
+        queue = await create_task_queue(
+            uow, workspace=workspace, fields=TaskQueueFields(friendly_name=FIFO_QUEUE_NAME, target_workers="1==1")
+        )
+        configuration = json.dumps({"task_routing": {"filters": [], "default_filter": {"queue": queue.sid}}})
+        await create_workflow(
+            uow,
+            workspace=workspace,
+            fields=WorkflowFields(friendly_name=FIFO_WORKFLOW_NAME, configuration=configuration),
+            config=parse_workflow_configuration(configuration),
+        )
+    return await get_workspace(uow, account_sid=account_sid, workspace_sid=sid)
 
 
 async def update_workspace(uow: UnitOfWork, *, workspace: WorkspaceRow, changes: WorkspaceChanges) -> WorkspaceView:

@@ -225,9 +225,13 @@ async def test_a_task_through_two_queues_records_every_event_with_twilios_fields
     )
     by_workflow = {e.event_type for e in events(twilio, ws, workflow_sid=workflow["sid"])}
     assert {"workflow.created", "workflow.entered", "task.completed"} <= by_workflow
-    assert all(e.event_data["task_sid"] == task["sid"] for e in events(twilio, ws, task_channel="chat"))
+    # The channel's own creation (the workspace comes with it) and the task's events.
+    [channel_created, *of_task] = events(twilio, ws, task_channel="chat")
+    assert channel_created.event_type == "task-channel.created"
+    assert channel_created.event_data["task_channel_sid"] == task["task_channel_sid"]
+    assert all(e.event_data["task_sid"] == task["sid"] for e in of_task)
     by_channel_sid = events(twilio, ws, task_channel=task["task_channel_sid"])
-    assert {e.sid for e in by_channel_sid} == {e.sid for e in found}
+    assert {e.sid for e in by_channel_sid} == {e.sid for e in found} | {channel_created.sid}
     typed = events(twilio, ws, event_type="task-queue.moved")
     assert [e.sid for e in typed] == [one(found, "task-queue.moved").sid]
     by_sid = (await admin.get(f"{WORKSPACES}/{ws['sid']}/Events", params={"Sid": typed[0].sid})).json()["events"]
@@ -356,8 +360,11 @@ async def test_configuration_events_carry_their_resource_fields_and_urls(
 
     found = events(twilio, ws)
     kinds = [e.event_type for e in found]
+    # The workspace, then what it comes with (4 activities, 6 task channels), then this test's changes.
     assert kinds == [
         "workspace.created",
+        *["activity.created"] * 4,
+        *["task-channel.created"] * 6,
         "activity.created",
         "activity.updated",
         "activity.deleted",
@@ -375,7 +382,18 @@ async def test_configuration_events_carry_their_resource_fields_and_urls(
     for event in found:
         assert event.event_data["workspace_sid"] == ws["sid"] and event.actor_url == base
     assert one(found, "workspace.created").resource_url == base
+    defaults = [e.event_data["activity_name"] for e in found[1:5]]
+    assert defaults == ["Offline", "Available", "Unavailable", "Break"]
+    assert [e.event_data["task_channel_unique_name"] for e in found[5:11]] == [
+        "default",
+        "voice",
+        "chat",
+        "sms",
+        "video",
+        "email",
+    ]
     assert one(found, "workspace.updated").event_data["workspace_name"] == ws["friendly_name"] + "!"
+    found = found[11:]
     updated = one(found, "activity.updated")
     assert updated.resource_url == f"{base}/Activities/{lunch['sid']}"
     assert (updated.event_data["activity_name"], updated.event_data["activity_available"]) == ("Long lunch", False)
@@ -432,3 +450,24 @@ async def test_a_re_evaluated_task_moves_queue_without_a_timeout(
     assert (moved["task_queue_sid"], moved["target_task_queue_sid"]) == (english["sid"], french["sid"])
     assert moved["task_attributes"] == '{"lang": "fr"}'
     assert one(found, "task.updated").event_data["task_attributes"] == '{"lang": "fr"}'
+
+
+async def test_a_fifo_template_workspace_records_the_queue_and_workflow_it_comes_with(
+    admin: httpx.AsyncClient, twilio: Client
+) -> None:
+    created = await admin.post(WORKSPACES, data={"FriendlyName": "fifo-events", "Template": "FIFO"})
+    assert created.status_code == 201, created.text
+    ws = created.json()
+    try:
+        found = events(twilio, ws)
+        queue = one(found, "task-queue.created").event_data
+        workflow = one(found, "workflow.created").event_data
+        queues = (await admin.get(f"{WORKSPACES}/{ws['sid']}/TaskQueues")).json()["task_queues"]
+        workflows = (await admin.get(f"{WORKSPACES}/{ws['sid']}/Workflows")).json()["workflows"]
+        assert [(q["sid"], q["friendly_name"]) for q in queues] == [(queue["task_queue_sid"], "Sample Queue")]
+        assert [(w["sid"], w["friendly_name"]) for w in workflows] == [
+            (workflow["workflow_sid"], "Default Fifo Workflow")
+        ]
+        assert [e.event_type for e in found][-2:] == ["task-queue.created", "workflow.created"]
+    finally:
+        assert (await admin.delete(f"{WORKSPACES}/{ws['sid']}")).status_code == 204

@@ -15,6 +15,7 @@ import pytest
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from domain.limits import EVENT_CALLBACK_TIMEOUT, WEBHOOK_TIMEOUT
 from storage.accounts.service import Credentials, create_account
 from storage.db import Database
 from tests.support import outbox
@@ -24,6 +25,7 @@ from tests.support.waiting import eventually
 from tests.support.webhooks import Answer, Receiver
 
 WORKSPACES = "/taskrouter/v1/Workspaces"
+SLOW_ANSWER = 6.0  # seconds: over a Conversations webhook's budget, within an event callback's
 LIFECYCLE = [
     "task.created",
     "reservation.created",
@@ -185,6 +187,28 @@ async def test_a_failing_receiver_gets_the_event_again_and_it_is_delivered_once(
     await record_handle(handle, "WebhookDelivery", "taskrouter-event-retried")
 
 
+async def test_an_event_callback_has_fifteen_seconds_to_answer(
+    api: httpx.AsyncClient, receiver: Receiver, temporal: Client, db: Database
+) -> None:
+    """Twilio gives a workspace's EventCallbackUrl 15 s (Conversations webhooks get 5): a receiver that takes
+    longer than 5 s is still delivered to on the first attempt."""
+    assert WEBHOOK_TIMEOUT < SLOW_ANSWER < EVENT_CALLBACK_TIMEOUT
+    receiver.script = lambda _: Answer(204, delay=SLOW_ANSWER)
+    url = receiver.url("/slow")
+    ws = await routed_workspace(api, EventCallbackUrl=url, EventsFilter="task.created")
+    await ok(await api.post(f"{ws['path']}/Tasks", data={"WorkflowSid": ws["workflow"]["sid"]}), 201)
+    [delivery] = await callbacks(db, url)
+    assert (await delivered(temporal, delivery["delivery_id"]))["status_code"] == 204
+    history = await temporal.get_workflow_handle(f"webhook-{delivery['delivery_id']}").fetch_history()
+    started = [
+        e.activity_task_started_event_attributes
+        for e in history.events
+        if e.HasField("activity_task_started_event_attributes")
+    ]
+    assert [s.attempt for s in started] == [1]
+    assert len(receiver.of("task.created")) == 1
+
+
 async def test_a_bad_callback_url_or_filter_is_a_400_that_writes_nothing(api: httpx.AsyncClient) -> None:
     for fields, fragment in (
         ({"EventCallbackUrl": "ftp://example.com/events"}, "EventCallbackUrl"),
@@ -204,7 +228,10 @@ async def test_a_bad_callback_url_or_filter_is_a_400_that_writes_nothing(api: ht
     fetched = await ok(await api.get(path))
     assert (fetched["friendly_name"], fetched["event_callback_url"], fetched["events_filter"]) == ("Kept", None, None)
     events = (await ok(await api.get(f"{path}/Events")))["events"]
-    assert [e["event_type"] for e in events] == ["workspace.created"]
+    # The workspace and what it comes with; the refused updates recorded nothing.
+    kinds = [e["event_type"] for e in events]
+    assert kinds.count("workspace.created") == 1 and "workspace.updated" not in kinds, kinds
+    assert set(kinds) == {"workspace.created", "activity.created", "task-channel.created"}, kinds
 
 
 async def test_clearing_the_callback_url_stops_deliveries(
