@@ -21,7 +21,7 @@ from twilio.jwt.access_token import AccessToken
 from twilio.jwt.access_token.grants import ChatGrant, TaskRouterGrant
 
 from bench.cpu import CpuMeter, child_pid, command_name, parent_pid
-from core.temporal import DATA_CONVERTER
+from core.temporal import DATA_CONVERTER, dev_server_sqlite_args
 from storage.bootstrap import Credentials, create_account
 from storage.db import Database
 from storage.migrate import upgrade
@@ -66,6 +66,7 @@ async def start_services(workdir: Path) -> AsyncIterator[Services]:
             data_converter=DATA_CONVERTER,
             dev_server_existing_path=temporal_binary(),
             dev_server_database_filename=str(workdir / "temporal.db"),
+            dev_server_extra_args=dev_server_sqlite_args(),
             search_attributes=search_attributes.ALL,
         )
         stack.push_async_callback(env.shutdown)

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import psycopg
 
+from core.temporal import dev_server_sqlite_args
 from workflows import search_attributes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,6 +70,7 @@ def start_temporal(grpc_port: int, ui_port: int, api_port: int) -> subprocess.Po
         "default",
         "--log-level",
         "warn",
+        *dev_server_sqlite_args(),
     ]
     for name in SEARCH_ATTRIBUTES:
         args += ["--search-attribute", f"{name}=Keyword"]
