@@ -5,7 +5,8 @@ or rate-limited (429) ones. Agents and web chat customers are not audited: their
 work, not its administration. Request bodies are never recorded.
 
 The row is written after the route's own transaction, just before the last byte of the response goes out: a
-client holding its answer finds the row. If that write fails, the action stands and the failure is logged."""
+client holding its answer finds the row. If that write fails, the action stands and the failure is logged.
+Single sign-on's events (api/sso.py) are written with the same `write`."""
 
 from __future__ import annotations
 
@@ -88,12 +89,23 @@ async def _record(scope: Scope, principal: object, status: int, created: bytes) 
         client_ip=client[0] if client else None,
         user_agent=_header(scope, b"user-agent"),
     )
-    db: Database = scope["app"].state.db
+    await write(scope["app"].state.db, entry)
+
+
+async def write(db: Database, entry: audit.AuditEntry) -> None:
+    """Records `entry` in a transaction of its own. A failure is logged, never raised: the action it records
+    (a request, a sign-in) stands whether or not its row could be written."""
     try:
         async with db.unit() as uow:
             await audit.record(uow, entry)
     except Exception:
-        log.exception("audit event not recorded: %s %s by %s", entry.method, entry.path, entry.credential_sid)
+        log.exception(
+            "audit event not recorded: %s %s %s by %s",
+            entry.action.value,
+            entry.method,
+            entry.path,
+            entry.credential_sid or entry.identity,
+        )
 
 
 def _created_sid(body: bytes) -> str | None:

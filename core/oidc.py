@@ -1,7 +1,7 @@
 """The OpenID Connect relying party behind the desktop's single sign-on (docs/security/sso.md): discovery, the
 authorization request (state, nonce, PKCE S256), the code exchange, and the ID token checked against the
-provider's JWKS. No web framework and no storage here: api/routes/sso.py drives it, api/sso.py maps the
-verified claims to a worker."""
+provider's JWKS, and the provider's logout (RP-Initiated Logout 1.0). No web framework and no storage here:
+api/routes/sso.py drives it, api/sso.py maps the verified claims to a worker."""
 
 from __future__ import annotations
 
@@ -45,6 +45,30 @@ class OidcError(Exception):
         self.detail = detail or message
 
 
+def seal(payload: dict[str, Any], *, aad: bytes, key_id: str, key: bytes) -> str:
+    """`payload` (JSON) sealed with AES-256-GCM as `key_id.base64url(nonce ‖ ciphertext)`: what Parley hands a
+    browser to keep (a cookie) and only Parley can read. `aad` names the purpose, so one kind of sealed value
+    never opens as another."""
+    plain = json.dumps(payload, separators=(",", ":")).encode()
+    iv = secrets.token_bytes(12)
+    sealed = iv + AESGCM(key).encrypt(iv, plain, aad + key_id.encode())
+    return f"{key_id}.{base64.urlsafe_b64encode(sealed).rstrip(b'=').decode('ascii')}"
+
+
+def unseal(sealed: str, *, aad: bytes, key_for: Callable[[str], bytes]) -> dict[str, Any]:
+    """The payload `seal` sealed; `key_for(key_id)` gives the key (KeyError if unknown). ValueError when it is
+    malformed, forged, sealed for another purpose or under an unknown key."""
+    key_id, _, encoded = sealed.partition(".")
+    try:
+        raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+        payload = json.loads(AESGCM(key_for(key_id)).decrypt(raw[:12], raw[12:], aad + key_id.encode()))
+    except (KeyError, ValueError, TypeError, InvalidTag, binascii.Error):
+        raise ValueError("not a sealed value of this purpose") from None
+    if not isinstance(payload, dict):
+        raise ValueError("not a sealed value of this purpose")
+    return payload
+
+
 @dataclass(frozen=True)
 class LoginAttempt:
     """What one sign-in carries from the authorization request to the callback, and nowhere else: the
@@ -71,32 +95,25 @@ class LoginAttempt:
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
     def seal(self, *, key_id: str, key: bytes) -> str:
-        """`key_id.base64url(nonce ‖ AES-GCM ciphertext)`: the browser keeps it, but can neither read nor
-        change it (the verifier stays secret from anything that sees the redirect to the provider)."""
-        payload = json.dumps(
-            {"s": self.state, "n": self.nonce, "v": self.code_verifier, "e": self.expires_at}, separators=(",", ":")
-        ).encode()
-        iv = secrets.token_bytes(12)
-        sealed = iv + AESGCM(key).encrypt(iv, payload, _ATTEMPT_AAD + key_id.encode())
-        return f"{key_id}.{base64.urlsafe_b64encode(sealed).rstrip(b'=').decode('ascii')}"
+        """Sealed (`seal`): the browser keeps it, but can neither read nor change it (the verifier stays secret
+        from anything that sees the redirect to the provider)."""
+        payload = {"s": self.state, "n": self.nonce, "v": self.code_verifier, "e": self.expires_at}
+        return seal(payload, aad=_ATTEMPT_AAD, key_id=key_id, key=key)
 
     @classmethod
     def unseal(cls, sealed: str, *, key_for: Callable[[str], bytes], now: float | None = None) -> LoginAttempt:
         """The attempt sealed by `seal`; `key_for(key_id)` gives the key (KeyError if unknown). Raises
         OidcError when it is malformed, forged, sealed under an unknown key, or expired."""
         expired = OidcError("This sign-in has expired or was started in another browser. Please sign in again.")
-        key_id, _, encoded = sealed.partition(".")
         try:
-            raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-            plain = AESGCM(key_for(key_id)).decrypt(raw[:12], raw[12:], _ATTEMPT_AAD + key_id.encode())
-            fields = json.loads(plain)
+            fields = unseal(sealed, aad=_ATTEMPT_AAD, key_for=key_for)
             attempt = cls(
                 state=str(fields["s"]),
                 nonce=str(fields["n"]),
                 code_verifier=str(fields["v"]),
                 expires_at=int(fields["e"]),
             )
-        except (KeyError, ValueError, TypeError, InvalidTag, binascii.Error):
+        except (KeyError, ValueError, TypeError):
             raise expired from None
         if attempt.expires_at < (now if now is not None else time.time()):
             raise expired
@@ -119,6 +136,8 @@ class ProviderMetadata:
     token_endpoint: str
     jwks_uri: str
     token_endpoint_auth_methods: tuple[str, ...]
+    # RP-Initiated Logout 1.0: where signing out of Parley ends the provider's session too (None: not offered).
+    end_session_endpoint: str | None = None
 
     @classmethod
     def parse(cls, document: Any, *, expected_issuer: str) -> ProviderMetadata:
@@ -131,13 +150,23 @@ class ProviderMetadata:
         if document["issuer"].rstrip("/") != expected_issuer.rstrip("/"):
             raise ValueError(f"the discovery document names issuer {document['issuer']!r}")
         methods = document.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
+        end_session = document.get("end_session_endpoint")
         return cls(
             issuer=document["issuer"],
             authorization_endpoint=document["authorization_endpoint"],
             token_endpoint=document["token_endpoint"],
             jwks_uri=document["jwks_uri"],
             token_endpoint_auth_methods=tuple(str(m) for m in methods),
+            end_session_endpoint=end_session if isinstance(end_session, str) and end_session else None,
         )
+
+
+@dataclass(frozen=True)
+class IdToken:
+    """A verified ID token: its claims, and the token itself (the `id_token_hint` of a later logout)."""
+
+    claims: dict[str, Any]
+    raw: str
 
 
 class RelyingParty:
@@ -189,9 +218,9 @@ class RelyingParty:
         separator = "&" if "?" in metadata.authorization_endpoint else "?"
         return f"{metadata.authorization_endpoint}{separator}{query}"
 
-    async def redeem(self, code: str, attempt: LoginAttempt, *, iss: str | None = None) -> dict[str, Any]:
-        """The verified claims of the ID token the provider gives for `code`. `iss` is the callback's issuer
-        parameter (RFC 9207), if the provider sends one: an answer from another provider is refused."""
+    async def redeem(self, code: str, attempt: LoginAttempt, *, iss: str | None = None) -> IdToken:
+        """The verified ID token the provider gives for `code`. `iss` is the callback's issuer parameter
+        (RFC 9207), if the provider sends one: an answer from another provider is refused."""
         metadata = await self.metadata()
         if iss is not None and iss != metadata.issuer:
             raise OidcError(
@@ -199,7 +228,20 @@ class RelyingParty:
                 detail=f"callback iss {iss!r} is not {metadata.issuer!r}",
             )
         id_token = await self._exchange(metadata, code, attempt)
-        return await self._verify(metadata, id_token, attempt)
+        return IdToken(claims=await self._verify(metadata, id_token, attempt), raw=id_token)
+
+    async def logout_url(self, *, post_logout_redirect_uri: str, id_token_hint: str | None = None) -> str | None:
+        """Where to send the browser to end its session at the provider (OpenID Connect RP-Initiated Logout
+        1.0), with the ID token of the sign-in as `id_token_hint` when there is one, and always `client_id`
+        (so a provider can check the return address without a hint); None if the provider offers no logout."""
+        metadata = await self.metadata()
+        if metadata.end_session_endpoint is None:
+            return None
+        params = {"client_id": self.client_id, "post_logout_redirect_uri": post_logout_redirect_uri}
+        if id_token_hint:
+            params = {"id_token_hint": id_token_hint, **params}
+        separator = "&" if "?" in metadata.end_session_endpoint else "?"
+        return f"{metadata.end_session_endpoint}{separator}{urlencode(params)}"
 
     async def _exchange(self, metadata: ProviderMetadata, code: str, attempt: LoginAttempt) -> str:
         form = {

@@ -106,8 +106,15 @@ class Settings(BaseSettings):
     sso_worker_attribute: str = "email"
     # A user with a role and no worker gets one (Flex does so); off, such an agent is refused with a clear page.
     sso_create_workers: bool = False
-    # Seconds the access token a sign-in mints is valid.
+    # Seconds the access token a sign-in mints is valid. The desktop renews it before it expires
+    # (POST /parley/v1/Sso/Refresh), for as long as the sign-in lasts:
     sso_token_ttl: int = Field(default=3600, ge=60, le=86_400)
+    # Seconds from signing in at the identity provider until the person must do so again (a long shift):
+    # renewals never reach past it.
+    sso_session_lifetime: int = Field(default=12 * 3600, ge=300, le=7 * 86_400)
+    # Where the identity provider sends the browser after its logout (register it there too); default
+    # {base_url}/agent/.
+    sso_post_logout_redirect_url: str | None = None
 
     @model_validator(mode="after")
     def _sso_complete(self) -> Settings:

@@ -13,10 +13,13 @@ def audit_url(base: str) -> str:
 class AuditEventPublic(Public):
     sid: str
     account_sid: str
-    credential_sid: str
-    role: str
+    action: str
+    credential_sid: str | None
+    role: str | None
     identity: str | None
     worker_sid: str | None
+    subject: str | None
+    reason: str | None
     method: str
     path_template: str | None
     path: str

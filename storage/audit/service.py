@@ -5,11 +5,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from domain.sids import SidPrefix, new_sid
-from storage.audit.tables import IDENTITY_LIMIT, PATH_LIMIT, USER_AGENT_LIMIT, AuditEventRow
+from storage.audit.tables import IDENTITY_LIMIT, PATH_LIMIT, REASON_LIMIT, USER_AGENT_LIMIT, AuditEventRow
 from storage.db import UnitOfWork
 from storage.paging import Page, PageRequest, fetch_page
+
+
+class AuditAction(StrEnum):
+    """What an event records (docs/security/audit-log.md)."""
+
+    # A state-changing API request of an admin or a supervisor (api/audit.py).
+    REQUEST = "request"
+    # Single sign-on to the desktop (api/sso.py): a person signed in, was refused, or was refused a renewal.
+    SSO_SIGN_IN = "sso.sign_in"
+    SSO_SIGN_IN_REFUSED = "sso.sign_in_refused"
+    SSO_REFRESH_REFUSED = "sso.refresh_refused"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -17,8 +29,8 @@ class AuditEntry:
     """One action as the API edge saw it."""
 
     account_sid: str
-    credential_sid: str
-    role: str
+    credential_sid: str | None
+    role: str | None
     identity: str | None
     worker_sid: str | None
     method: str
@@ -28,6 +40,9 @@ class AuditEntry:
     status_code: int
     client_ip: str | None
     user_agent: str | None
+    action: AuditAction = AuditAction.REQUEST
+    subject: str | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,16 +61,19 @@ def _cut(value: str | None, limit: int) -> str | None:
 async def record(uow: UnitOfWork, entry: AuditEntry) -> AuditEventRow:
     row = await uow.one(
         AuditEventRow,
-        "INSERT INTO audit_events (sid, account_sid, credential_sid, role, identity, worker_sid, method, "
-        "path_template, path, resource_sid, status_code, client_ip, user_agent) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING *",
+        "INSERT INTO audit_events (sid, account_sid, action, credential_sid, role, identity, worker_sid, subject, "
+        "reason, method, path_template, path, resource_sid, status_code, client_ip, user_agent) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING *",
         (
             new_sid(SidPrefix.AUDIT_EVENT),
             entry.account_sid,
+            entry.action.value,
             entry.credential_sid,
             entry.role,
             _cut(entry.identity, IDENTITY_LIMIT),
             entry.worker_sid,
+            _cut(entry.subject, IDENTITY_LIMIT),
+            _cut(entry.reason, REASON_LIMIT),
             entry.method,
             _cut(entry.path_template, PATH_LIMIT),
             _cut(entry.path, PATH_LIMIT),

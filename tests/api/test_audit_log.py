@@ -85,10 +85,13 @@ async def test_an_admin_creating_and_deleting_a_queue_is_recorded_with_who_what_
     assert created == {
         "sid": created["sid"],
         "account_sid": tenant.account_sid,
+        "action": "request",
         "credential_sid": tenant.account_sid,
         "role": "admin",
         "identity": None,
         "worker_sid": None,
+        "subject": None,
+        "reason": None,
         "method": "POST",
         "path_template": "/taskrouter/v1/Workspaces/{workspace_sid}/TaskQueues",
         "path": f"/taskrouter/v1/Workspaces/{ws}/TaskQueues",

@@ -1,7 +1,8 @@
 """A small but real OpenID provider for the single sign-on tests, served on loopback from a thread: discovery, a
 JWKS with its RSA key, /authorize with a sign-in page (pick an account, or cancel), /token that checks the
-client, the redirect URI, the code (usable once, for a minute) and the PKCE verifier (S256), and RS256 ID tokens
-that carry the request's nonce. A test can make it answer like a forger would (`reshape_id_token`)."""
+client, the redirect URI, the code (usable once, for a minute) and the PKCE verifier (S256), RS256 ID tokens
+that carry the request's nonce, and /logout (RP-Initiated Logout 1.0) that checks the ID token hint and the
+return address and sends the browser back. A test can make it answer like a forger would (`reshape_id_token`)."""
 
 from __future__ import annotations
 
@@ -54,6 +55,16 @@ class ProviderClient:
     client_id: str
     redirect_uris: list[str]
     client_secret: str | None = None
+    post_logout_redirect_uris: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Logout:
+    """A logout the provider carried out: the client, and whose session the ID token hint named (if any)."""
+
+    client_id: str
+    sub: str | None
+    post_logout_redirect_uri: str
 
 
 @dataclass
@@ -78,6 +89,7 @@ class OidcProvider:
         self.reshape_id_token: Callable[[dict[str, Any]], str] | None = None
         # Every token request as received (form fields, and `authorization` if a Basic header came).
         self.token_requests: list[dict[str, str]] = []
+        self.logouts: list[Logout] = []
         self._pending: dict[str, dict[str, str]] = {}
         self._codes: dict[str, _Code] = {}
         self._lock = threading.Lock()
@@ -125,6 +137,7 @@ class OidcProvider:
             "authorization_endpoint": f"{self.issuer}/authorize",
             "token_endpoint": f"{self.issuer}/token",
             "jwks_uri": f"{self.issuer}/jwks",
+            "end_session_endpoint": f"{self.issuer}/logout",
             "response_types_supported": ["code"],
             "grant_types_supported": ["authorization_code"],
             "subject_types_supported": ["public"],
@@ -240,6 +253,39 @@ class OidcProvider:
             "id_token": id_token,
         }
 
+    def logout(self, query: dict[str, str]) -> tuple[int, dict[str, str], str]:
+        """RP-Initiated Logout 1.0: an `id_token_hint` must be one of this provider's ID tokens for the client
+        (expired ones too); the return address must be registered for that client."""
+        client_id, sub = query.get("client_id"), None
+        hint = query.get("id_token_hint")
+        if hint:
+            try:
+                claims = jwt.decode(
+                    hint,
+                    self.key.public_key(),
+                    algorithms=["RS256"],
+                    audience=client_id or None,
+                    issuer=self.issuer,
+                    options={"verify_exp": False, "verify_aud": bool(client_id)},
+                )
+            except jwt.PyJWTError as exc:
+                return (
+                    400,
+                    {},
+                    _page("Bad logout request", f"<p>The ID token hint is not valid: {html.escape(str(exc))}</p>"),
+                )
+            sub, client_id = str(claims["sub"]), client_id or str(claims["aud"])
+        client = self.clients.get(client_id or "")
+        back = query.get("post_logout_redirect_uri")
+        if client is None or (back is not None and back not in client.post_logout_redirect_uris):
+            return 400, {}, _page("Bad logout request", "<p>Unknown client or unregistered return address.</p>")
+        with self._lock:
+            self.logouts.append(Logout(client_id=client.client_id, sub=sub, post_logout_redirect_uri=back or ""))
+        if back is None:
+            return 200, {}, _page("You have signed out", "<p>You have signed out of the test identity provider.</p>")
+        state = query.get("state")
+        return 302, {"Location": _with_query(back, {"state": state}) if state else back}, ""
+
     def _authenticate(self, form: dict[str, str], authorization: str | None) -> ProviderClient | None:
         """client_secret_basic, client_secret_post, or none (a public client)."""
         if authorization and authorization.lower().startswith("basic "):
@@ -280,6 +326,8 @@ def _handler_for(provider: OidcProvider) -> type[BaseHTTPRequestHandler]:
                 self._json(200, provider.jwks())
             elif url.path == "/authorize":
                 self._answer(*provider.authorize(dict(parse_qsl(url.query))))
+            elif url.path == "/logout":
+                self._answer(*provider.logout(dict(parse_qsl(url.query))))
             else:
                 self._answer(404, {}, _page("Not found", ""))
 

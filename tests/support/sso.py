@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from api.sso import CALLBACK_PATH
+from api.sso import CALLBACK_PATH, DESKTOP_PATH
 from tests.support.oidc_provider import OidcProvider, ProviderClient
 from tests.support.services import Process, free_port, wait_healthy
 
@@ -37,7 +37,12 @@ def sso_api(
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     provider.register_client(
-        ProviderClient(client_id=client_id, redirect_uris=[f"{base_url}{CALLBACK_PATH}"], client_secret=client_secret)
+        ProviderClient(
+            client_id=client_id,
+            redirect_uris=[f"{base_url}{CALLBACK_PATH}"],
+            client_secret=client_secret,
+            post_logout_redirect_uris=[f"{base_url}{DESKTOP_PATH}"],
+        )
     )
     env = {
         **parley.env,

@@ -1,16 +1,19 @@
-"""Single sign-on's rules that need no server (docs/security/sso.md): the PKCE challenge, the sealed sign-in
-cookie, and which role a person's claims give."""
+"""Single sign-on's rules that need no server (docs/security/sso.md): the PKCE challenge, the sealed sign-in and
+session cookies, which role a person's claims give, and the provider's logout address."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import secrets
+from urllib.parse import parse_qs, urlsplit
 
+import jwt
 import pytest
 
 from api.forms.conversations import TokenRole
-from api.sso import role_of
-from core.oidc import ATTEMPT_TTL, LoginAttempt, OidcError
+from api.sso import SsoSession, role_of, sso_subject
+from core.oidc import ATTEMPT_TTL, LoginAttempt, OidcError, ProviderMetadata, RelyingParty
 from core.settings import Settings
 
 KEY = secrets.token_bytes(32)
@@ -88,3 +91,77 @@ def settings(**values: str) -> Settings:
 )
 def test_the_role_claim_decides_the_role(configured: dict[str, str], claims: dict[str, object], role: object) -> None:
     assert role_of(claims, settings(**configured)) == role
+
+
+SESSION = SsoSession(subject="u-1", email="ann@example.com", signed_in_at=1000, ends_at=2000, id_token="a.b.c")
+
+
+def test_a_sealed_session_opens_with_its_key_until_it_ends_and_hides_who_it_is() -> None:
+    sealed = SESSION.seal(key_id="k1", key=KEY)
+    assert sealed.startswith("k1.") and "ann" not in sealed and "u-1" not in sealed
+    assert SsoSession.unseal(sealed, key_for={"k1": KEY}.__getitem__, now=1999) == SESSION
+    assert SsoSession.unseal(sealed, key_for={"k1": KEY}.__getitem__, now=2000) is None
+    assert SsoSession.unseal(sealed, key_for={"k1": secrets.token_bytes(32)}.__getitem__, now=1000) is None
+    assert SsoSession.unseal(sealed[:-2] + "AA", key_for={"k1": KEY}.__getitem__, now=1000) is None
+
+
+def test_a_sign_in_attempt_does_not_open_as_a_session_nor_a_session_as_an_attempt() -> None:
+    attempt = LoginAttempt.new(now=1000).seal(key_id="k1", key=KEY)
+    assert SsoSession.unseal(attempt, key_for={"k1": KEY}.__getitem__, now=1000) is None
+    with pytest.raises(OidcError):
+        LoginAttempt.unseal(SESSION.seal(key_id="k1", key=KEY), key_for={"k1": KEY}.__getitem__, now=1000)
+
+
+def test_a_session_whose_id_token_would_overflow_the_cookie_is_kept_without_it() -> None:
+    big = dataclasses.replace(SESSION, id_token="x" * 4000)
+    sealed = big.seal(key_id="k1", key=KEY)
+    assert len(sealed) < 4000
+    assert SsoSession.unseal(sealed, key_for={"k1": KEY}.__getitem__, now=1000) == dataclasses.replace(
+        SESSION, id_token=None
+    )
+
+
+def test_only_a_token_with_the_single_sign_on_grant_names_a_subject() -> None:
+    def token(grants: object) -> str:
+        return jwt.encode({"exp": 1, "grants": grants}, "k" * 32, algorithm="HS256")
+
+    assert sso_subject(token({"identity": "ann", "sso": {"sub": "u-1"}})) == "u-1"
+    for grants in ({"identity": "ann"}, {"sso": "u-1"}, {"sso": {"sub": ""}}, {"sso": {"sub": 7}}, []):
+        assert sso_subject(token(grants)) is None
+    assert sso_subject("not a token") is None
+
+
+def metadata(**document: str) -> ProviderMetadata:
+    base = {
+        "issuer": "https://idp.example",
+        "authorization_endpoint": "https://idp.example/authorize",
+        "token_endpoint": "https://idp.example/token",
+        "jwks_uri": "https://idp.example/jwks",
+    }
+    return ProviderMetadata.parse(base | document, expected_issuer="https://idp.example")
+
+
+def test_the_logout_goes_to_the_end_session_endpoint_with_the_hint_and_the_client() -> None:
+    party = RelyingParty(
+        issuer="https://idp.example", client_id="desk", client_secret=None, redirect_uri="x", scopes="openid"
+    )
+
+    async def logout(found: ProviderMetadata, hint: str | None) -> str | None:
+        async def known() -> ProviderMetadata:
+            return found
+
+        party.metadata = known  # type: ignore[method-assign]
+        return await party.logout_url(post_logout_redirect_uri="https://parley.example/agent/", id_token_hint=hint)
+
+    assert metadata().end_session_endpoint is None
+    assert asyncio.run(logout(metadata(), "a.b.c")) is None
+    url = asyncio.run(logout(metadata(end_session_endpoint="https://idp.example/logout?tenant=t"), "a.b.c"))
+    assert url is not None and url.startswith("https://idp.example/logout?tenant=t&")
+    assert {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()} == {
+        "tenant": "t",
+        "id_token_hint": "a.b.c",
+        "client_id": "desk",
+        "post_logout_redirect_uri": "https://parley.example/agent/",
+    }
+    without = asyncio.run(logout(metadata(end_session_endpoint="https://idp.example/logout"), None))
+    assert without is not None and "id_token_hint" not in without

@@ -10,6 +10,7 @@ import { dispositionChoices, withOutcome } from "./dispositions.js";
 import { AttachmentPicker, mediaSummary } from "/shared/media.js";
 import { RealtimeClient, newId } from "/shared/realtime.js";
 import { showBanner, showConnection, showToast } from "./notices.js";
+import { SessionKeeper, isSsoToken, renewToken, ssoConfig } from "./session.js";
 import { forgetReadIndex, readIndex, storeReadIndex } from "./reads.js";
 import { incomingCard, initial, taskItem, updateCountdown } from "./sidebar.js";
 import { SupervisorView, channelLabel, statusLabel } from "./supervisor.js";
@@ -41,7 +42,8 @@ const ui = Object.fromEntries([
   "alerts-hint", "task-actions-open", "task-actions-dialog", "context", "context-toggle", "canned-open", "canned-list",
 ].map((id) => [id.replace(/-(\w)/g, (_, c) => c.toUpperCase()), $(id)]));
 
-let me = null; // { identity, workspaceSid, workerSid, role, token }
+let me = null; // { identity, workspaceSid, workerSid, role, token, sso }
+let keeper = null; // SessionKeeper: renews a single sign-on token, or warns before the token expires
 let api = null;
 let client = null;
 let supervisor = null;
@@ -799,13 +801,7 @@ let ssoOffered = false;
 async function offerSso() {
   if (ssoOffered) return;
   ssoOffered = true;
-  let config = {};
-  try {
-    const res = await fetch("/parley/v1/Sso/Config", { headers: { Accept: "application/json" } });
-    if (res.ok) config = await res.json();
-  } catch {
-    return; // no answer: the token form is the way in
-  }
+  const config = await ssoConfig(); // no answer: the token form is the way in
   if (!config.enabled || !config.login_url) return;
   ui.signinSso.hidden = false;
   ui.signinSsoButton.addEventListener("click", () => location.assign(config.login_url));
@@ -813,18 +809,30 @@ async function offerSso() {
   if (document.activeElement === ui.signinToken && !ui.signinToken.value) ui.signinSsoButton.focus();
 }
 
-/** Single sign-on hands the token over in the fragment (browsers never send it to a server): keep it, clear the bar. */
+/**
+ * Single sign-on hands the token over in the fragment (browsers never send it to a server): keep it, clear the
+ * bar. After signing out, `sso_logout=incomplete` says the identity provider's session could not be ended.
+ */
 function takeSsoToken() {
-  const token = new URLSearchParams(location.hash.slice(1)).get("token");
-  if (!token) return;
-  storeToken(token);
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const token = fragment.get("token");
+  if (!token && !fragment.has("sso_logout")) return;
+  if (token) storeToken(token);
+  if (fragment.get("sso_logout") === "incomplete") ssoLogoutIncomplete = true;
   history.replaceState(null, "", location.pathname + location.search);
 }
+
+let ssoLogoutIncomplete = false;
 
 function takeSignedOutNotice() {
   const notice = parseJson(sessionStorage.getItem(SIGNED_OUT_KEY));
   sessionStorage.removeItem(SIGNED_OUT_KEY);
-  return notice.text ? notice : null;
+  if (!notice.text) return null;
+  if (ssoLogoutIncomplete) {
+    notice.ok = false;
+    notice.text += " You are still signed in at your identity provider: sign out there too if others use this computer.";
+  }
+  return notice;
 }
 
 const within = (ms, promise) => Promise.race([
@@ -856,28 +864,80 @@ async function signOut() {
   }
   if (client) client.close();
   if (supervisor) supervisor.stop();
+  if (keeper) keeper.stop();
   forgetToken();
   sessionStorage.setItem(SIGNED_OUT_KEY, JSON.stringify(notice));
-  location.reload();
+  // A single sign-on ends at the identity provider too, which sends the browser back to the sign-in page.
+  const { logout_url: logoutUrl } = me.sso ? await ssoConfig() : {};
+  if (logoutUrl) location.assign(logoutUrl);
+  else location.reload();
+}
+
+/** Back to the sign-in page; from a single sign-on, straight on to the identity provider. */
+async function signInAgain() {
+  forgetToken();
+  const { login_url: loginUrl } = me && me.sso ? await ssoConfig() : {};
+  if (loginUrl) location.assign(loginUrl);
+  else location.reload();
 }
 
 function sessionExpired(message) {
   if (client) client.close();
   if (supervisor) supervisor.stop();
-  showBanner(ui.banner, message || "Your session has expired.", "Sign in again", () => {
-    forgetToken();
-    location.reload();
-  });
+  if (keeper) keeper.stop();
+  clearInterval(endingTimer);
+  showBanner(ui.banner, message || "Your session has expired.", "Sign in again", signInAgain);
+}
+
+/** A renewed token: the socket switches to it (and reconnects with it), REST calls and downloads use it. */
+function adoptToken(token) {
+  me.token = token;
+  me.expiresAt = decodeToken(token).expiresAt;
+  storeToken(token);
+  api.setToken(token);
+  if (client) client.updateToken(token).catch(() => {}); // refused or offline: the next connect uses it anyway
+}
+
+let endingTimer = null;
+
+/** The token will not be renewed: say so, minute by minute, until it expires (the socket then says it has). */
+function sessionEnding(endsAt, why) {
+  clearInterval(endingTimer);
+  let shown = null;
+  const say = () => {
+    const minutes = Math.max(1, Math.ceil((endsAt - Date.now()) / 60000));
+    if (Date.now() >= endsAt) return clearInterval(endingTimer);
+    if (minutes === shown) return;
+    shown = minutes;
+    const when = minutes === 1 ? "1 minute" : `${minutes} minutes`;
+    const reason = why.replace(/\s*Please sign in again\.?$/, ""); // the banner says so already
+    const text = `Your session ends in ${when} — sign in again.${reason ? ` ${reason}` : ""}`;
+    showBanner(ui.banner, text, "Sign in again", signInAgain);
+  };
+  say();
+  endingTimer = setInterval(say, 5000);
+}
+
+/** A single sign-on token that expired while the page was closed (or asleep) may still be renewed. */
+async function renewExpired(token) {
+  const renewed = await renewToken(token);
+  if (renewed.token) {
+    storeToken(renewed.token);
+    return start(renewed.token);
+  }
+  forgetToken();
+  showSignin("Your session has expired. Please sign in again.");
 }
 
 function start(token) {
   try {
-    me = { ...decodeToken(token), token };
+    me = { ...decodeToken(token), token, sso: isSsoToken(token) };
   } catch (err) {
     forgetToken();
     return showSignin(err.message);
   }
   if (me.expiresAt && me.expiresAt < Date.now()) {
+    if (me.sso) return renewExpired(token);
     forgetToken();
     return showSignin("That access token has expired. Ask for a new one.");
   }
@@ -949,6 +1009,8 @@ function start(token) {
     });
   }
   client.connect();
+  keeper = new SessionKeeper({ token, onRenewed: adoptToken, onEnding: sessionEnding });
+  keeper.start();
   setInterval(tickCountdowns, 1000);
   render();
 }

@@ -62,6 +62,11 @@ export class Api {
     this.onUnauthorized = onUnauthorized;
   }
 
+  /** A renewed token (docs/security/sso.md): every later call carries it. */
+  setToken(token) {
+    this.token = token;
+  }
+
   /**
    * One call to `url` with the token: a form body (`form`), a JSON body (`json`), extra `headers`. Resolves
    * with { body, res }; rejects with an ApiError carrying the server's Twilio error (code, message).
