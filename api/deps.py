@@ -1,5 +1,5 @@
 """Typed FastAPI dependencies: the database, the Temporal client, settings, the caller (any, or an admin, with
-the security schemes OpenAPI documents for it), its query parameters, and the If-Match precondition."""
+the security schemes OpenAPI documents for it), and the If-Match precondition. Query parameters are api/query.py."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from temporalio.client import Client
 
 from api.auth import Authenticator, Principal, basic_credentials
 from api.throttle import AbuseGuard, client_ip
-from api.wire import Params
 from core.settings import Settings
 from domain.errors import AuthenticationFailed, Conflict, InvalidParameter, PermissionDenied
 from domain.webhooks import Actor
@@ -168,14 +167,17 @@ def service_scope(request: Request) -> ServiceScope:
     return ServiceScope(getattr(request.state, "chat_service_sid", None))
 
 
-def query_params(request: Request) -> Params:
-    return Params(request.query_params)
-
-
-def if_match(request: Request) -> int | None:
+def if_match(
+    raw: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            description="The `ETag` the resource must still have (`*`: any); otherwise 412 and nothing changes.",
+        ),
+    ] = None,
+) -> int | None:
     """The version an `If-Match` header expects (Twilio sends the ETag back quoted, maybe weak); `*` or none
     means "whatever it is". A value that is no version of ours can never match: 412."""
-    raw = request.headers.get("if-match")
     if raw is None or raw.strip() == "*":
         return None
     try:
@@ -193,7 +195,6 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
 AdminPrincipal = Annotated[Principal, Depends(require_admin)]
-QueryDep = Annotated[Params, Depends(query_params)]
 ActorDep = Annotated[Actor, Depends(acting)]
 ScopeDep = Annotated[ServiceScope, Depends(service_scope)]
 IfMatchDep = Annotated[int | None, Depends(if_match)]

@@ -1,8 +1,10 @@
-"""The API's own documentation: the OpenAPI description and tag texts, and /docs (Swagger UI) and /redoc (ReDoc)
+"""The API's own documentation: the OpenAPI description and tag texts, the error responses every operation
+documents (Twilio's error body, on the statuses Parley answers with), and /docs (Swagger UI) and /redoc (ReDoc)
 served from packaged assets, so both work on a machine with no internet."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -203,9 +205,127 @@ OPENAPI_TAGS: list[dict[str, Any]] = [
 ]
 
 
+# Twilio's error body, as api/errors.error_body writes it for every 4xx and 5xx.
+TWILIO_ERROR_SCHEMA: dict[str, Any] = {
+    "title": "TwilioError",
+    "type": "object",
+    "required": ["code", "message", "more_info", "status"],
+    "properties": {
+        "code": {"type": "integer", "description": "Twilio's error code (20001, 20003, 20404, …)."},
+        "message": {"type": "string", "description": "What is wrong, naming the parameter when one is."},
+        "more_info": {"type": "string", "format": "uri", "description": "Twilio's page about the code."},
+        "status": {"type": "integer", "description": "The HTTP status, repeated."},
+    },
+}
+_ERROR_REF = "#/components/schemas/TwilioError"
+_METHODS = ("get", "put", "post", "delete", "patch")
+# Which operations can get a status, from what the OpenAPI says of them: (path, method, operation) -> bool.
+_Applies = Callable[[str, str, dict[str, Any]], bool]
+
+
+def _any(path: str, method: str, operation: dict[str, Any]) -> bool:
+    return True
+
+
+def _authenticated(path: str, method: str, operation: dict[str, Any]) -> bool:
+    return bool(operation.get("security"))
+
+
+def _names_something(path: str, method: str, operation: dict[str, Any]) -> bool:
+    """A resource in its path, or a parameter or a body that may name one."""
+    return "{" in path or bool(operation.get("parameters")) or "requestBody" in operation
+
+
+def _changes_something(path: str, method: str, operation: dict[str, Any]) -> bool:
+    return method != "get"
+
+
+def _preconditioned(path: str, method: str, operation: dict[str, Any]) -> bool:
+    return any(p.get("in") == "header" and p.get("name") == "If-Match" for p in operation.get("parameters", []))
+
+
+def _takes_a_body(path: str, method: str, operation: dict[str, Any]) -> bool:
+    return "requestBody" in operation
+
+
+# The error statuses Parley answers with (api/errors.py, api/hardening.py, api/body_limit.py, api/throttle.py,
+# api/deps.py), each documented on the operations that can get it. An operation that can get another one, or
+# one of these where the rule does not give it (a media upload's 415, a public operation's 401), declares it
+# with `responses=` on its route; it gets the same body.
+ERROR_RESPONSES: tuple[tuple[int, str, _Applies], ...] = (
+    (
+        400,
+        "Bad input: a missing, malformed or out-of-range parameter, a NUL character, a body that is not UTF-8 "
+        "(error 20001 and the resource's own codes).",
+        _any,
+    ),
+    (401, "No credentials, or credentials that do not authenticate (20003).", _authenticated),
+    (
+        403,
+        "The credentials may not do this: a token that does not reach the resource, or an action that needs "
+        "account credentials (20003).",
+        _authenticated,
+    ),
+    (
+        404,
+        "The resource, or one the request names, does not exist in the account (20404 and the resource's own codes).",
+        _names_something,
+    ),
+    (
+        409,
+        "The resource's current state forbids the change (a closed conversation, a name already taken, a "
+        "resource still in use; 20409 and the resource's own codes).",
+        _changes_something,
+    ),
+    (412, "`If-Match` names another version than the resource's current `ETag`; nothing changed.", _preconditioned),
+    (413, "The request body is over its size limit (20413).", _takes_a_body),
+    (
+        429,
+        "Too many requests for the credential, or failed authentications from the client; `Retry-After` says "
+        "in how many seconds to try again (20429).",
+        _authenticated,
+    ),
+)
+
+
+def document_errors(document: dict[str, Any]) -> dict[str, Any]:
+    """Every operation's error responses, with Twilio's error body; FastAPI's 422 goes: Parley answers a
+    validation error with a 400 (api/errors.py), never a 422."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas["TwilioError"] = TWILIO_ERROR_SCHEMA
+    for path, item in document.get("paths", {}).items():
+        for method, operation in item.items():
+            if method not in _METHODS:
+                continue
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            for status, description, applies in ERROR_RESPONSES:
+                if applies(path, method, operation):
+                    responses.setdefault(str(status), {"description": description})
+            for status, response in responses.items():
+                if status[0] not in "45":
+                    continue
+                body = response.setdefault("content", {}).setdefault("application/json", {})
+                if not body.get("schema"):
+                    body["schema"] = {"$ref": _ERROR_REF}
+            operation["responses"] = dict(sorted(responses.items()))
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    return document
+
+
 def install(app: FastAPI) -> None:
-    """Serve /docs and /redoc with our copy of the assets; the app must be built with docs_url=redoc_url=None."""
+    """Serve /docs and /redoc with our copy of the assets; the app must be built with docs_url=redoc_url=None.
+    The OpenAPI document gets its error responses (`document_errors`) the first time it is built."""
     openapi_url = app.openapi_url or "/openapi.json"
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_errors(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.mount(ASSETS_PATH, StaticFiles(directory=ASSETS_DIR), name="docs-assets")
 
     # root_path: behind a proxy that mounts Parley under a prefix, the page must still find its assets.

@@ -1,4 +1,6 @@
-"""One way to page, at the edge: Twilio's PageSize / Page / PageToken in, the list envelope's `meta` out."""
+"""One way to page, at the edge: Twilio's PageSize / Page / PageToken in, the list envelope's `meta` out. An
+operation declares the three, with its maximum page size, in its api/query.QueryParameters, which documents them
+and calls `paging` with that maximum."""
 
 from __future__ import annotations
 
@@ -7,15 +9,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from starlette.datastructures import QueryParams
-
 from api.schemas.common import PageMeta
 from api.wire import Params
 from domain.errors import InvalidParameter
-from domain.limits import DEFAULT_PAGE_SIZE, TASKROUTER_MAX_PAGE_SIZE
+from domain.limits import DEFAULT_PAGE_SIZE
 from storage.paging import PageRequest
 
-_PAGE_TOKEN = re.compile(r"^PT(\d+)$")
+# The offset a page starts at, as `next_page_url` and `previous_page_url` carry it; 18 digits fit in a bigint.
+PAGE_TOKEN_PATTERN = r"^PT([0-9]{1,18})$"
+_PAGE_TOKEN = re.compile(PAGE_TOKEN_PATTERN)
 MAX_PAGE_NUMBER = 10**9  # keeps the offset inside PostgreSQL's bigint
 
 
@@ -45,21 +47,15 @@ class Paging:
         )
 
 
-def paging(query: QueryParams, *, max_size: int = TASKROUTER_MAX_PAGE_SIZE) -> Paging:
-    params = Params(query)
+def paging(params: Params, *, max_size: int) -> Paging:
     size = params.int("PageSize", minimum=1, maximum=max_size) or DEFAULT_PAGE_SIZE
     number = params.int("Page", minimum=0, maximum=MAX_PAGE_NUMBER) or 0
     token = params.str("PageToken")
     if token is not None:
         match = _PAGE_TOKEN.match(token)
-        if not match or len(match.group(1)) > 18:
+        if not match:
             raise InvalidParameter(f"Invalid PageToken '{token}'")
         offset = int(match.group(1))
     else:
         offset = number * size
     return Paging(request=PageRequest(size=size, offset=offset), number=number)
-
-
-def echo(query: QueryParams, *names: str) -> list[tuple[str, str | None]]:
-    """The filters a list request gave, echoed in its paging URLs."""
-    return [(name, query.get(name)) for name in names]

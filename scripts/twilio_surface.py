@@ -1,7 +1,8 @@
 """`python -m scripts.twilio_surface [SPEC_DIR]`: distil Twilio's published OpenAPI specs (MIT; the team keeps
 them in ../shared/reference/openapi) into docs/reference/twilio-surface.json: for every operation of the APIs
-Parley speaks, its method, path, form and query parameter names, success status and response fields. The wire
-contract tests and the supported-endpoints page read that file, so they need no copy of the full specs."""
+Parley speaks, its method, path, form and query parameter names (and each query parameter's type and enum
+values), success status and response fields. The wire contract tests, the API documentation tests and the
+supported-endpoints page read that file, so they need no copy of the full specs."""
 
 from __future__ import annotations
 
@@ -28,6 +29,17 @@ def _resolve(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
         name = node["$ref"].rsplit("/", 1)[-1]
         node = spec["components"]["schemas"][name]
     return node
+
+
+def _kind(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """A parameter's type, with its enum values and, for an array, its items' kind."""
+    schema = _resolve(spec, schema)
+    kind: dict[str, Any] = {"type": schema.get("type")}
+    if "enum" in schema:
+        kind["enum"] = schema["enum"]
+    if "items" in schema:
+        kind["items"] = _kind(spec, schema["items"])
+    return kind
 
 
 def _response(spec: dict[str, Any], operation: dict[str, Any]) -> tuple[int, list[str], str | None]:
@@ -62,7 +74,10 @@ def distil(spec_dir: Path) -> dict[str, Any]:
                     continue
                 body = operation.get("requestBody", {}).get("content", {}).get("application/x-www-form-urlencoded")
                 form = sorted(_resolve(spec, body["schema"]).get("properties", {})) if body else []
-                query = sorted(p["name"] for p in operation.get("parameters", []) if p.get("in") == "query")
+                parameters = sorted(
+                    (p for p in operation.get("parameters", []) if p.get("in") == "query"), key=lambda p: p["name"]
+                )
+                query = [p["name"] for p in parameters]
                 status, fields, list_key = _response(spec, operation)
                 operations.append(
                     {
@@ -70,6 +85,7 @@ def distil(spec_dir: Path) -> dict[str, Any]:
                         "path": prefix + path,
                         "form": form,
                         "query": query,
+                        "query_types": {p["name"]: _kind(spec, p.get("schema", {})) for p in parameters},
                         "status": status,
                         "response": fields,
                         "list_key": list_key,

@@ -3,23 +3,29 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
 
-from api.deps import AdminPrincipal, DbDep, QueryDep, SettingsDep
-from api.paging import echo, paging
-from api.params import time_window
+from fastapi import APIRouter, Depends
+
+from api.deps import AdminPrincipal, DbDep, SettingsDep
+from api.query import QueryParam, QueryParameters, QueryValues, Window
 from api.schemas.audit import AuditEventList, AuditEventPublic, audit_url
-from api.wire import Params
 from domain.errors import InvalidParameter
-from domain.limits import AUDIT_DEFAULT_MINUTES, AUDIT_MAX_MINUTES
+from domain.limits import AUDIT_DEFAULT_MINUTES, AUDIT_MAX_MINUTES, TASKROUTER_MAX_PAGE_SIZE
 from domain.sids import is_sid
 from storage.audit import service as audit
 
 router = APIRouter(prefix="/parley/v1/AuditEvents", tags=["Parley: audit log"])
 FILTERS = ("StartDate", "EndDate", "Minutes", "ActorSid", "ResourceSid")
+LIST_QUERY = QueryParameters(
+    QueryParam.string("ActorSid", "Only what this credential, or the worker of a token, did (a SID)."),
+    QueryParam.string("ResourceSid", "Only what was done to this resource (a SID)."),
+    page_size=TASKROUTER_MAX_PAGE_SIZE,
+    window=Window(default_minutes=AUDIT_DEFAULT_MINUTES, max_minutes=AUDIT_MAX_MINUTES),
+)
 
 
-def _any_sid(query: Params, name: str) -> str | None:
+def _any_sid(query: QueryValues, name: str) -> str | None:
     value = query.str(name)
     if value is not None and not is_sid(value):
         raise InvalidParameter(f"Parameter '{name}' must be a SID, got '{value}'")
@@ -28,13 +34,13 @@ def _any_sid(query: Params, name: str) -> str | None:
 
 @router.get("", response_model=AuditEventList)
 async def list_audit_events(
-    request: Request, principal: AdminPrincipal, db: DbDep, query: QueryDep, settings: SettingsDep
+    principal: AdminPrincipal, db: DbDep, query: Annotated[QueryValues, Depends(LIST_QUERY)], settings: SettingsDep
 ) -> AuditEventList:
     """The account's audit events, newest first: the last 30 days unless `Minutes`, `StartDate` or `EndDate`
     say otherwise. Filters: `ActorSid` (the credential, or the worker of a token, that acted) and
     `ResourceSid`."""
-    page = paging(request.query_params)
-    start, end = time_window(query, default_minutes=AUDIT_DEFAULT_MINUTES, max_minutes=AUDIT_MAX_MINUTES)
+    page = query.paging()
+    start, end = query.time_window()
     filters = audit.AuditFilters(
         start=start,
         end=end,
@@ -49,7 +55,7 @@ async def list_audit_events(
             key="audit_events",
             url=audit_url(settings.base_url),
             has_more=result.has_more,
-            filters=echo(request.query_params, *FILTERS),
+            filters=query.echo(*FILTERS),
         ),
     )
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Response
 
 from api.deps import AdminPrincipal, DbDep, SettingsDep
 from api.forms.channels import CreateChannelProvider, CreateChannelSender, UpdateChannelProvider
-from api.paging import paging
+from api.query import QueryParameters, QueryValues
 from api.schemas.channels import (
     ChannelProviderList,
     ChannelProviderPublic,
@@ -18,10 +18,12 @@ from api.schemas.channels import (
     ChannelSenderPublic,
     provider_url,
 )
+from domain.limits import TASKROUTER_MAX_PAGE_SIZE
 from storage.channels import connections
 from storage.channels.connections import ProviderFields
 
 router = APIRouter(prefix="/parley/v1/ChannelProviders", tags=["Parley: channel providers"])
+PAGED = QueryParameters(page_size=TASKROUTER_MAX_PAGE_SIZE)
 
 
 @router.post("", status_code=201, response_model=ChannelProviderPublic)
@@ -45,9 +47,9 @@ async def create_channel_provider(
 
 @router.get("", response_model=ChannelProviderList)
 async def list_channel_providers(
-    request: Request, principal: AdminPrincipal, db: DbDep, settings: SettingsDep
+    principal: AdminPrincipal, db: DbDep, query: Annotated[QueryValues, Depends(PAGED)], settings: SettingsDep
 ) -> ChannelProviderList:
-    page = paging(request.query_params)
+    page = query.paging()
     async with db.read() as q:
         result = await connections.list_providers(q, account_sid=principal.account_sid, page=page.request)
     return ChannelProviderList(
@@ -120,9 +122,9 @@ async def create_channel_sender(
 
 @router.get("/{sid}/Senders", response_model=ChannelSenderList)
 async def list_channel_senders(
-    sid: str, request: Request, principal: AdminPrincipal, db: DbDep, settings: SettingsDep
+    sid: str, principal: AdminPrincipal, db: DbDep, query: Annotated[QueryValues, Depends(PAGED)], settings: SettingsDep
 ) -> ChannelSenderList:
-    page = paging(request.query_params)
+    page = query.paging()
     async with db.read() as q:
         provider = await connections.get_provider(q, account_sid=principal.account_sid, sid=sid)
         result = await connections.list_senders(q, provider=provider, page=page.request)

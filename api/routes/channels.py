@@ -68,7 +68,12 @@ async def _connection(db: Database, provider_sid: str) -> tuple[ChannelProviderR
     return provider, registry.adapter(provider.kind), channels.config_of(provider)
 
 
-@router.get("/{Sid}/Webhook", response_class=PlainTextResponse, include_in_schema=True)
+@router.get(
+    "/{Sid}/Webhook",
+    response_class=PlainTextResponse,
+    include_in_schema=True,
+    responses={403: {"description": "The verify token is not the connection's."}},
+)
 async def verify_subscription(
     provider_sid: ProviderSid, request: Request, db: DbDep, settings: SettingsDep
 ) -> Response:
@@ -86,6 +91,10 @@ async def verify_subscription(
 
 @router.post(
     "/{Sid}/Webhook",
+    responses={
+        403: {"description": "The request's signature does not verify with the connection's secret."},
+        503: {"description": "A message's media could not be fetched from the provider: nothing was written."},
+    },
     openapi_extra={
         "requestBody": {
             "required": True,

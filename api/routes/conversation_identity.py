@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Response
 
 from api.deps import ActorDep, AdminPrincipal, DbDep, ScopeDep, ServiceScope, SettingsDep
 from api.forms.identity import (
@@ -21,7 +21,7 @@ from api.forms.identity import (
     UpdateUser,
     UpdateUserConversation,
 )
-from api.paging import echo, paging
+from api.query import QueryParam, QueryParameters, QueryValues
 from api.schemas.conversations import conversations_root
 from api.schemas.identity import (
     CredentialList,
@@ -35,7 +35,6 @@ from api.schemas.identity import (
     UserList,
     UserPublic,
 )
-from api.wire import Params
 from domain.permissions import (
     CREDENTIALS_MAX_PAGE_SIZE,
     PARTICIPANT_CONVERSATIONS_MAX_PAGE_SIZE,
@@ -50,6 +49,16 @@ from storage.db import UnitOfWork
 
 router = APIRouter(tags=["Conversations"])
 account_router = APIRouter(prefix="/conversations/v1", tags=["Conversations"])
+
+USERS_QUERY = QueryParameters(page_size=USERS_MAX_PAGE_SIZE)
+USER_CONVERSATIONS_QUERY = QueryParameters(page_size=USER_CONVERSATIONS_MAX_PAGE_SIZE)
+PARTICIPANT_CONVERSATIONS_QUERY = QueryParameters(
+    QueryParam.string("Identity", "The chat identity whose conversations to list (or give `Address`)."),
+    QueryParam.string("Address", "The messaging address whose conversations to list (or give `Identity`)."),
+    page_size=PARTICIPANT_CONVERSATIONS_MAX_PAGE_SIZE,
+)
+ROLES_QUERY = QueryParameters(page_size=ROLES_MAX_PAGE_SIZE)
+CREDENTIALS_QUERY = QueryParameters(page_size=CREDENTIALS_MAX_PAGE_SIZE)
 
 # The UserConversations endpoints take no X-Twilio-Webhook-Enabled header: a user leaving by REST fires none.
 _REST = Actor.rest(webhook_enabled=False)
@@ -90,10 +99,14 @@ async def create_user(
 
 @router.get("/Users", response_model=UserList)
 async def list_users(
-    request: Request, principal: AdminPrincipal, scope: ScopeDep, db: DbDep, settings: SettingsDep
+    principal: AdminPrincipal,
+    scope: ScopeDep,
+    db: DbDep,
+    query: Annotated[QueryValues, Depends(USERS_QUERY)],
+    settings: SettingsDep,
 ) -> UserList:
     """The service's users, oldest first."""
-    page = paging(request.query_params, max_size=USERS_MAX_PAGE_SIZE)
+    page = query.paging()
     async with db.read() as q:
         service_sid = await _service(q, scope, principal.account_sid)
         result = await users.users(q, chat_service_sid=service_sid, page=page.request)
@@ -151,11 +164,16 @@ async def delete_user(sid: str, principal: AdminPrincipal, scope: ScopeDep, acto
 
 @router.get("/Users/{user}/Conversations", response_model=UserConversationList)
 async def list_user_conversations(
-    user: str, request: Request, principal: AdminPrincipal, scope: ScopeDep, db: DbDep, settings: SettingsDep
+    user: str,
+    principal: AdminPrincipal,
+    scope: ScopeDep,
+    db: DbDep,
+    query: Annotated[QueryValues, Depends(USER_CONVERSATIONS_QUERY)],
+    settings: SettingsDep,
 ) -> UserConversationList:
     """The conversations the user takes part in, with unread counts (null until a read horizon is set) and
     notification levels."""
-    page = paging(request.query_params, max_size=USER_CONVERSATIONS_MAX_PAGE_SIZE)
+    page = query.paging()
     async with db.read() as q:
         service_sid = await _service(q, scope, principal.account_sid)
         row = await users.get_user(q, chat_service_sid=service_sid, sid_or_identity=user)
@@ -220,11 +238,14 @@ async def delete_user_conversation(
 
 @router.get("/ParticipantConversations", response_model=ParticipantConversationList)
 async def list_participant_conversations(
-    request: Request, principal: AdminPrincipal, scope: ScopeDep, db: DbDep, settings: SettingsDep
+    principal: AdminPrincipal,
+    scope: ScopeDep,
+    db: DbDep,
+    query: Annotated[QueryValues, Depends(PARTICIPANT_CONVERSATIONS_QUERY)],
+    settings: SettingsDep,
 ) -> ParticipantConversationList:
     """The service's conversations a chat `Identity`, or a messaging `Address`, takes part in (exactly one)."""
-    page = paging(request.query_params, max_size=PARTICIPANT_CONVERSATIONS_MAX_PAGE_SIZE)
-    query = Params(request.query_params)
+    page = query.paging()
     async with db.read() as q:
         service_sid = await _service(q, scope, principal.account_sid)
         result = await users.participant_conversations(
@@ -242,7 +263,7 @@ async def list_participant_conversations(
             key="conversations",
             url=f"{conversations_root(settings.base_url, scope.sid)}/ParticipantConversations",
             has_more=result.has_more,
-            filters=echo(request.query_params, "Identity", "Address"),
+            filters=query.echo("Identity", "Address"),
         ),
     )
 
@@ -270,10 +291,14 @@ async def create_role(
 
 @router.get("/Roles", response_model=RoleList)
 async def list_roles(
-    request: Request, principal: AdminPrincipal, scope: ScopeDep, db: DbDep, settings: SettingsDep
+    principal: AdminPrincipal,
+    scope: ScopeDep,
+    db: DbDep,
+    query: Annotated[QueryValues, Depends(ROLES_QUERY)],
+    settings: SettingsDep,
 ) -> RoleList:
     """The service's roles, oldest first (a new service's four defaults among them)."""
-    page = paging(request.query_params, max_size=ROLES_MAX_PAGE_SIZE)
+    page = query.paging()
     async with db.read() as q:
         service_sid = await _service(q, scope, principal.account_sid)
         result = await roles.roles(q, chat_service_sid=service_sid, page=page.request)
@@ -339,9 +364,12 @@ async def create_credential(
 
 @account_router.get("/Credentials", response_model=CredentialList)
 async def list_credentials(
-    request: Request, principal: AdminPrincipal, db: DbDep, settings: SettingsDep
+    principal: AdminPrincipal,
+    db: DbDep,
+    query: Annotated[QueryValues, Depends(CREDENTIALS_QUERY)],
+    settings: SettingsDep,
 ) -> CredentialList:
-    page = paging(request.query_params, max_size=CREDENTIALS_MAX_PAGE_SIZE)
+    page = query.paging()
     async with db.read() as q:
         result = await users.credentials(q, account_sid=principal.account_sid, page=page.request)
     return CredentialList(

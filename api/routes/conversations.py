@@ -21,7 +21,7 @@ from api.forms.conversations import (
 )
 from api.forms.parse import form_of
 from api.messaging import edit_message, post_message, remove_message, remove_participant
-from api.paging import paging
+from api.query import QueryParam, QueryParameters, QueryValues
 from api.schemas.conversations import (
     ConversationList,
     ConversationPublic,
@@ -35,7 +35,6 @@ from api.schemas.conversations import (
     ScopedWebhookPublic,
     conversations_root,
 )
-from api.wire import Params
 from domain.errors import NotFound
 from domain.limits import CONVERSATION_WEBHOOKS_LIMIT, CONVERSATIONS_MAX_PAGE_SIZE, RECEIPTS_MAX_PAGE_SIZE
 from domain.states import ConversationState
@@ -46,6 +45,20 @@ from storage.conversations.service import ConversationChanges, MessageChanges, P
 # Included twice (api/app.py): under /conversations/v1 for the account's default service, and under
 # /conversations/v1/Services/{ChatServiceSid} (with the `scoped_service` dependency) for any of its services.
 router = APIRouter(tags=["Conversations"])
+
+PAGED = QueryParameters(page_size=CONVERSATIONS_MAX_PAGE_SIZE)
+CONVERSATIONS_QUERY = QueryParameters(
+    QueryParam.one_of("State", [s.value for s in ConversationState], "Only the conversations in this state."),
+    page_size=CONVERSATIONS_MAX_PAGE_SIZE,
+)
+MESSAGES_QUERY = QueryParameters(
+    QueryParam.one_of(
+        "Order", [o.value for o in queries.MessageOrder], "`asc` (the default): oldest first; `desc`: newest first."
+    ),
+    page_size=CONVERSATIONS_MAX_PAGE_SIZE,
+)
+RECEIPTS_QUERY = QueryParameters(page_size=RECEIPTS_MAX_PAGE_SIZE)
+WEBHOOKS_QUERY = QueryParameters(page_size=CONVERSATION_WEBHOOKS_LIMIT)
 
 
 @router.post("/Conversations", status_code=201, response_model=ConversationPublic)
@@ -113,11 +126,15 @@ async def create_conversation_with_participants(
 
 @router.get("/Conversations", response_model=ConversationList)
 async def list_conversations(
-    request: Request, principal: AdminPrincipal, scope: ScopeDep, db: DbDep, settings: SettingsDep
+    principal: AdminPrincipal,
+    scope: ScopeDep,
+    db: DbDep,
+    query: Annotated[QueryValues, Depends(CONVERSATIONS_QUERY)],
+    settings: SettingsDep,
 ) -> ConversationList:
     """The account's conversations, oldest first. Filter: `State`."""
-    page = paging(request.query_params, max_size=CONVERSATIONS_MAX_PAGE_SIZE)
-    state = Params(request.query_params).enum("State", ConversationState)
+    page = query.paging()
+    state = query.enum("State", ConversationState)
     async with db.read() as q:
         result = await queries.conversations(
             q, account_sid=principal.account_sid, chat_service_sid=scope.sid, state=state, page=page.request
@@ -188,10 +205,15 @@ async def delete_conversation(
 
 @router.get("/Conversations/{sid}/Participants", response_model=ParticipantList)
 async def list_participants(
-    sid: str, request: Request, principal: CurrentPrincipal, scope: ScopeDep, db: DbDep, settings: SettingsDep
+    sid: str,
+    principal: CurrentPrincipal,
+    scope: ScopeDep,
+    db: DbDep,
+    query: Annotated[QueryValues, Depends(PAGED)],
+    settings: SettingsDep,
 ) -> ParticipantList:
     """A conversation's participants."""
-    page = paging(request.query_params, max_size=CONVERSATIONS_MAX_PAGE_SIZE)
+    page = query.paging()
     async with db.read() as q:
         conversation, _ = await conversation_access(q, principal, sid, service_sid=scope.sid)
         result = await queries.participants(q, conversation_sid=conversation.sid, page=page.request)
@@ -315,11 +337,16 @@ async def create_message(
 
 @router.get("/Conversations/{sid}/Messages", response_model=MessageList)
 async def list_messages(
-    sid: str, request: Request, principal: CurrentPrincipal, scope: ScopeDep, db: DbDep, settings: SettingsDep
+    sid: str,
+    principal: CurrentPrincipal,
+    scope: ScopeDep,
+    db: DbDep,
+    query: Annotated[QueryValues, Depends(MESSAGES_QUERY)],
+    settings: SettingsDep,
 ) -> MessageList:
     """A conversation's messages by index (`Order`: `asc`, the default, or `desc`)."""
-    page = paging(request.query_params, max_size=CONVERSATIONS_MAX_PAGE_SIZE)
-    order = Params(request.query_params).enum("Order", queries.MessageOrder) or queries.MessageOrder.ASC
+    page = query.paging()
+    order = query.enum("Order", queries.MessageOrder) or queries.MessageOrder.ASC
     async with db.read() as q:
         conversation, _ = await conversation_access(q, principal, sid, service_sid=scope.sid)
         result = await queries.messages(q, conversation_sid=conversation.sid, order=order, page=page.request)
@@ -354,14 +381,14 @@ async def fetch_message(
 async def list_receipts(
     sid: str,
     message_sid: str,
-    request: Request,
     principal: CurrentPrincipal,
     scope: ScopeDep,
     db: DbDep,
+    query: Annotated[QueryValues, Depends(RECEIPTS_QUERY)],
     settings: SettingsDep,
 ) -> ReceiptList:
     """How the message reached each non-chat participant (SMS, WhatsApp, …), as their channels reported."""
-    page = paging(request.query_params, max_size=RECEIPTS_MAX_PAGE_SIZE)
+    page = query.paging()
     async with db.read() as q:
         conversation, _ = await conversation_access(q, principal, sid, service_sid=scope.sid)
         message = await queries.found_message(q, conversation_sid=conversation.sid, message_sid=message_sid)
@@ -439,10 +466,15 @@ async def delete_message(
 
 @router.get("/Conversations/{sid}/Webhooks", response_model=ScopedWebhookList)
 async def list_scoped_webhooks(
-    sid: str, request: Request, principal: AdminPrincipal, scope: ScopeDep, db: DbDep, settings: SettingsDep
+    sid: str,
+    principal: AdminPrincipal,
+    scope: ScopeDep,
+    db: DbDep,
+    query: Annotated[QueryValues, Depends(WEBHOOKS_QUERY)],
+    settings: SettingsDep,
 ) -> ScopedWebhookList:
     """A conversation's webhooks (at most five)."""
-    page = paging(request.query_params, max_size=CONVERSATION_WEBHOOKS_LIMIT)
+    page = query.paging()
     async with db.read() as q:
         conversation, _ = await conversation_access(q, principal, sid, service_sid=scope.sid)
         result = await webhooks.scoped_webhooks(q, conversation_sid=conversation.sid, page=page.request)

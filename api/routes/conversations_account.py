@@ -20,7 +20,7 @@ from api.forms.conversations import (
     UpdateWebhookConfiguration,
 )
 from api.forms.parse import form_of
-from api.paging import echo, paging
+from api.query import QueryParam, QueryParameters, QueryValues
 from api.schemas.conversations import (
     AddressList,
     AddressPublic,
@@ -34,12 +34,22 @@ from api.schemas.conversations import (
     ServiceWebhookConfigurationPublic,
     WebhookConfigurationPublic,
 )
-from api.wire import Params
 from domain.limits import ADDRESSES_MAX_PAGE_SIZE, CONVERSATIONS_MAX_PAGE_SIZE
 from storage.conversations import queries, services, webhooks
 from storage.conversations import service as conversations
 
 router = APIRouter(prefix="/conversations/v1", tags=["Conversations"])
+
+ADDRESSES_QUERY = QueryParameters(
+    QueryParam.one_of("Type", [t.value for t in AddressType], "Only the address configurations of this type."),
+    page_size=ADDRESSES_MAX_PAGE_SIZE,
+)
+SERVICES_QUERY = QueryParameters(page_size=CONVERSATIONS_MAX_PAGE_SIZE)
+BINDINGS_QUERY = QueryParameters(
+    QueryParam.repeatable("BindingType", "Only the bindings of these push technologies.", services.BINDING_TYPES),
+    QueryParam.repeatable("Identity", "Only the bindings of the users of these identities."),
+    page_size=CONVERSATIONS_MAX_PAGE_SIZE,
+)
 ServiceSidPath = Annotated[str, Path(alias="ChatServiceSid", description="The Conversation Service (`IS…`).")]
 
 
@@ -132,10 +142,12 @@ async def create_address(
 
 
 @router.get("/Configuration/Addresses", response_model=AddressList)
-async def list_addresses(request: Request, principal: AdminPrincipal, db: DbDep, settings: SettingsDep) -> AddressList:
+async def list_addresses(
+    principal: AdminPrincipal, db: DbDep, query: Annotated[QueryValues, Depends(ADDRESSES_QUERY)], settings: SettingsDep
+) -> AddressList:
     """The account's address configurations. Filter: `Type`."""
-    page = paging(request.query_params, max_size=ADDRESSES_MAX_PAGE_SIZE)
-    address_type = Params(request.query_params).enum("Type", AddressType)
+    page = query.paging()
+    address_type = query.enum("Type", AddressType)
     async with db.read() as q:
         result = await queries.addresses(
             q, account_sid=principal.account_sid, type=address_type.value if address_type else None, page=page.request
@@ -146,7 +158,7 @@ async def list_addresses(request: Request, principal: AdminPrincipal, db: DbDep,
             key="address_configurations",
             url=f"{settings.base_url}/conversations/v1/Configuration/Addresses",
             has_more=result.has_more,
-            filters=echo(request.query_params, "Type"),
+            filters=query.echo("Type"),
         ),
     )
 
@@ -173,8 +185,10 @@ async def create_service(
 
 
 @router.get("/Services", response_model=ServiceList)
-async def list_services(request: Request, principal: AdminPrincipal, db: DbDep, settings: SettingsDep) -> ServiceList:
-    page = paging(request.query_params, max_size=CONVERSATIONS_MAX_PAGE_SIZE)
+async def list_services(
+    principal: AdminPrincipal, db: DbDep, query: Annotated[QueryValues, Depends(SERVICES_QUERY)], settings: SettingsDep
+) -> ServiceList:
+    page = query.paging()
     async with db.read() as q:
         result = await services.services(q, account_sid=principal.account_sid, page=page.request)
     return ServiceList(
@@ -294,11 +308,14 @@ async def update_service_webhooks(
 
 @router.get("/Services/{ChatServiceSid}/Bindings", response_model=BindingList)
 async def list_bindings(
-    service_sid: ServiceSidPath, request: Request, principal: AdminPrincipal, db: DbDep, settings: SettingsDep
+    service_sid: ServiceSidPath,
+    principal: AdminPrincipal,
+    db: DbDep,
+    query: Annotated[QueryValues, Depends(BINDINGS_QUERY)],
+    settings: SettingsDep,
 ) -> BindingList:
     """Push registrations of the service's users (`BindingType`, `Identity`: repeat to filter by several)."""
-    page = paging(request.query_params, max_size=CONVERSATIONS_MAX_PAGE_SIZE)
-    query = Params(request.query_params)
+    page = query.paging()
     async with db.read() as q:
         await conversations.get_service(q, account_sid=principal.account_sid, sid=service_sid)
         result = await services.bindings(
@@ -314,7 +331,7 @@ async def list_bindings(
             key="bindings",
             url=f"{settings.base_url}/conversations/v1/Services/{service_sid}/Bindings",
             has_more=result.has_more,
-            filters=echo(request.query_params, "BindingType", "Identity"),
+            filters=query.echo("BindingType", "Identity"),
         ),
     )
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form
 
 from api.access import interaction_access
 from api.auth import Principal, Role
 from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, SettingsDep
 from api.forms.conversations import UpdateInteractionChannel, UpdateInteractionParticipant
 from api.forms.flex import CreateInteraction, CreateInteractionParticipant, CreateInvite, UpdateInteraction
-from api.paging import paging
+from api.query import QueryParameters, QueryValues
 from api.schemas.conversations import (
     InteractionChannelList,
     InteractionChannelPublic,
@@ -25,6 +25,7 @@ from api.schemas.conversations import (
 )
 from domain.errors import InvalidParameter, PermissionDenied
 from domain.interactions import InitiatedBy, TransferRequest, TransferUpdate
+from domain.limits import TASKROUTER_MAX_PAGE_SIZE
 from domain.states import ChannelUpdateStatus, InteractionParticipantStatus, InteractionParticipantType
 from storage.db import UnitOfWork
 from storage.interactions import queries, transfers
@@ -32,6 +33,7 @@ from storage.interactions import service as interactions
 from storage.interactions.tables import InteractionChannelRow
 
 router = APIRouter(prefix="/flex-api/v1/Interactions", tags=["Flex Interactions"])
+PAGED = QueryParameters(page_size=TASKROUTER_MAX_PAGE_SIZE)
 
 
 async def _channel(uow: UnitOfWork, principal: Principal, sid: str, channel_sid: str) -> InteractionChannelRow:
@@ -96,10 +98,14 @@ async def fetch_interaction(
 
 @router.get("/{sid}/Channels", response_model=InteractionChannelList)
 async def list_channels(
-    sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
+    sid: str,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    query: Annotated[QueryValues, Depends(PAGED)],
+    settings: SettingsDep,
 ) -> InteractionChannelList:
     """An interaction's channels (Parley adds `conversation_sid` and `active_task_sid`)."""
-    page = paging(request.query_params)
+    page = query.paging()
     async with db.read() as q:
         await interaction_access(q, principal, sid)
         result = await queries.channels(q, account_sid=principal.account_sid, interaction_sid=sid, page=page.request)
@@ -148,10 +154,15 @@ async def update_channel(
 
 @router.get("/{sid}/Channels/{channel_sid}/Participants", response_model=InteractionParticipantList)
 async def list_participants(
-    sid: str, channel_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
+    sid: str,
+    channel_sid: str,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    query: Annotated[QueryValues, Depends(PAGED)],
+    settings: SettingsDep,
 ) -> InteractionParticipantList:
     """A channel's participants: its customer and the agents of its tasks."""
-    page = paging(request.query_params)
+    page = query.paging()
     async with db.read() as q:
         await _channel(q, principal, sid, channel_sid)
         result = await queries.participants(q, channel_sid=channel_sid, page=page.request)
@@ -223,10 +234,15 @@ async def update_participant(
 
 @router.get("/{sid}/Channels/{channel_sid}/Invites", response_model=InteractionInviteList)
 async def list_invites(
-    sid: str, channel_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
+    sid: str,
+    channel_sid: str,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    query: Annotated[QueryValues, Depends(PAGED)],
+    settings: SettingsDep,
 ) -> InteractionInviteList:
     """A channel's invites (each is a task routed on the channel; transfers ride on one too)."""
-    page = paging(request.query_params)
+    page = query.paging()
     async with db.read() as q:
         await _channel(q, principal, sid, channel_sid)
         result = await queries.invites(q, channel_sid=channel_sid, page=page.request)

@@ -13,7 +13,15 @@ from api.deps import DbDep, TemporalDep
 router = APIRouter(tags=["Health"])
 
 
-@router.get("/healthz")
+@router.get(
+    "/healthz",
+    responses={
+        503: {
+            "description": "PostgreSQL or Temporal does not answer; the body says which.",
+            "content": {"application/json": {"schema": {"type": "object", "additionalProperties": {"type": "string"}}}},
+        }
+    },
+)
 async def healthz(db: DbDep, temporal: TemporalDep) -> Any:
     checks: dict[str, str] = {}
     try:

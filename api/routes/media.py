@@ -9,15 +9,16 @@ import re
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from api.auth import Role
 from api.deps import CurrentPrincipal, DbDep, SettingsDep
+from api.query import QueryParam, QueryParameters, QueryValues
 from api.schemas.common import iso
 from core.keys import keyring
 from core.media import MediaStore, link_valid
 from domain.errors import NotFound, PermissionDenied
-from domain.limits import MEDIA_CONTENT_TYPES, MEDIA_MAX_BYTES
+from domain.limits import MEDIA_CONTENT_TYPES, MEDIA_FILENAME_LIMIT, MEDIA_MAX_BYTES
 from domain.media import check_kind, check_size, content_type_of
 from domain.sids import SidPrefix, new_sid
 from storage import crypto
@@ -29,6 +30,13 @@ from storage.interactions import service as interactions
 router = APIRouter(prefix="/mcs/v1/Services/{ChatServiceSid}/Media", tags=["Media"])
 ServiceSid = Annotated[str, Path(alias="ChatServiceSid", description="The Conversation Service (`IS…`).")]
 _FILENAME = re.compile(r'filename="?([^";]+)"?')
+UPLOAD_QUERY = QueryParameters(
+    QueryParam.string(
+        "Filename",
+        f"The file's name (else the Content-Disposition header's): at most {MEDIA_FILENAME_LIMIT} characters, "
+        "without `/` or control characters.",
+    )
+)
 
 
 def _public(row: MediaRow, base: str) -> dict[str, Any]:
@@ -65,14 +73,20 @@ def _public(row: MediaRow, base: str) -> dict[str, Any]:
             },
         }
     },
+    responses={415: {"description": "A Content-Type that is not one of those accepted (20415)."}},
 )
 async def upload_media(
-    service_sid: ServiceSid, request: Request, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
+    service_sid: ServiceSid,
+    request: Request,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    query: Annotated[QueryValues, Depends(UPLOAD_QUERY)],
+    settings: SettingsDep,
 ) -> dict[str, Any]:
     """Upload one file, at most MEDIA_MAX_BYTES, of an accepted type (415 otherwise)."""
     content_type = content_type_of(request.headers.get("content-type"))
     disposition = _FILENAME.search(request.headers.get("content-disposition", ""))
-    filename = request.query_params.get("Filename") or (disposition.group(1) if disposition else None)
+    filename = query.str("Filename") or (disposition.group(1) if disposition else None)
     check_kind(content_type, filename)
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit():
@@ -144,7 +158,10 @@ async def download_media(
     return await _content(request, await _readable(db, principal, service_sid, sid))
 
 
-@router.get("/{sid}/Content/Temporary")
+@router.get(
+    "/{sid}/Content/Temporary",
+    responses={403: {"description": "The link has expired, or its signature is not Parley's."}},
+)
 async def download_linked_media(
     service_sid: ServiceSid,
     sid: str,

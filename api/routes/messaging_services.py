@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Response
 
 from api.deps import AdminPrincipal, DbDep, SettingsDep
 from api.forms.channels import (
@@ -17,7 +17,7 @@ from api.forms.channels import (
     CreateMessagingService,
     UpdateMessagingService,
 )
-from api.paging import paging
+from api.query import QueryParameters, QueryValues
 from api.schemas.channels import (
     MESSAGING,
     ChannelSenderOfServiceList,
@@ -27,10 +27,12 @@ from api.schemas.channels import (
     PhoneNumberList,
     PhoneNumberPublic,
 )
+from domain.limits import TASKROUTER_MAX_PAGE_SIZE
 from storage.channels import connections
 from storage.messaging import pools
 
 router = APIRouter(prefix=MESSAGING, tags=["Messaging: services"])
+PAGED = QueryParameters(page_size=TASKROUTER_MAX_PAGE_SIZE)
 
 
 @router.post("", status_code=201, response_model=MessagingServicePublic)
@@ -44,9 +46,9 @@ async def create_service(
 
 @router.get("", response_model=MessagingServiceList)
 async def list_services(
-    request: Request, principal: AdminPrincipal, db: DbDep, settings: SettingsDep
+    principal: AdminPrincipal, db: DbDep, query: Annotated[QueryValues, Depends(PAGED)], settings: SettingsDep
 ) -> MessagingServiceList:
-    page = paging(request.query_params)
+    page = query.paging()
     async with db.read() as q:
         result = await pools.list_services(q, account_sid=principal.account_sid, page=page.request)
     return MessagingServiceList(
@@ -103,9 +105,9 @@ async def add_phone_number(
 
 @router.get("/{sid}/PhoneNumbers", response_model=PhoneNumberList)
 async def list_phone_numbers(
-    sid: str, request: Request, principal: AdminPrincipal, db: DbDep, settings: SettingsDep
+    sid: str, principal: AdminPrincipal, db: DbDep, query: Annotated[QueryValues, Depends(PAGED)], settings: SettingsDep
 ) -> PhoneNumberList:
-    page = paging(request.query_params)
+    page = query.paging()
     async with db.read() as q:
         service = await pools.get_service(q, account_sid=principal.account_sid, sid=sid)
         result = await pools.list_pool(q, service=service, phone_numbers=True, page=page.request)
@@ -150,9 +152,9 @@ async def add_channel_sender(
 
 @router.get("/{sid}/ChannelSenders", response_model=ChannelSenderOfServiceList)
 async def list_channel_senders(
-    sid: str, request: Request, principal: AdminPrincipal, db: DbDep, settings: SettingsDep
+    sid: str, principal: AdminPrincipal, db: DbDep, query: Annotated[QueryValues, Depends(PAGED)], settings: SettingsDep
 ) -> ChannelSenderOfServiceList:
-    page = paging(request.query_params)
+    page = query.paging()
     async with db.read() as q:
         service = await pools.get_service(q, account_sid=principal.account_sid, sid=sid)
         result = await pools.list_pool(q, service=service, phone_numbers=False, page=page.request)

@@ -4,14 +4,18 @@ its cause is fixed."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
 
 from api.deps import AdminPrincipal, DbDep, SettingsDep
-from api.paging import paging
+from api.query import QueryParameters, QueryValues
 from api.schemas.outbox import DeadLetter, DeadLetterList, OutboxSummary, outbox_url
+from domain.limits import TASKROUTER_MAX_PAGE_SIZE
 from storage.outbox import service as outbox
 
 router = APIRouter(prefix="/parley/v1/Outbox", tags=["Parley: outbox"])
+PAGED = QueryParameters(page_size=TASKROUTER_MAX_PAGE_SIZE)
 
 
 @router.get("", response_model=OutboxSummary)
@@ -24,10 +28,10 @@ async def outbox_summary(principal: AdminPrincipal, db: DbDep, settings: Setting
 
 @router.get("/DeadLetters", response_model=DeadLetterList)
 async def list_dead_letters(
-    request: Request, principal: AdminPrincipal, db: DbDep, settings: SettingsDep
+    principal: AdminPrincipal, db: DbDep, query: Annotated[QueryValues, Depends(PAGED)], settings: SettingsDep
 ) -> DeadLetterList:
     """The account's dead letters, newest first, each with the error that stopped it."""
-    page = paging(request.query_params)
+    page = query.paging()
     async with db.read() as q:
         result = await outbox.dead_letters(q, account_sid=principal.account_sid, page=page.request)
     return DeadLetterList(

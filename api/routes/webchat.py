@@ -44,7 +44,15 @@ class WebChat(BaseModel):
     resumed: bool = False  # Parley: an identified customer's open chat, resumed
 
 
-@router.post("/WebChats", status_code=201, response_model=WebChat)
+@router.post(
+    "/WebChats",
+    status_code=201,
+    response_model=WebChat,
+    responses={
+        401: {"description": "An `IdentityToken` that does not verify, or none where the address requires one."},
+        429: {"description": "Too many chats started from the client or on the address; see `Retry-After`."},
+    },
+)
 async def create_webchat(request: Request, db: DbDep, form: Annotated[CreateWebChat, Form()]) -> WebChat:
     """Start a web chat (public, no credentials): a new conversation from an enabled `chat` address, its
     customer, and an access token scoped to that conversation. Parley: a `Message` sent while the address
@@ -121,7 +129,14 @@ async def fetch_webchat_settings(
     )
 
 
-@router.post("/WebChats/Tokens/Refresh", response_model=WebChat)
+@router.post(
+    "/WebChats/Tokens/Refresh",
+    response_model=WebChat,
+    responses={
+        401: {"description": "A token that is not valid, or expired more than a day ago."},
+        403: {"description": "A token that is not a web chat's, or whose chat has closed."},
+    },
+)
 async def refresh_webchat_token(request: Request, db: DbDep, form: Annotated[RefreshWebChatToken, Form()]) -> WebChat:
     """A new token for a web chat that goes on (public: the current token is the credential). 401 for a token
     that is not valid or expired more than a day ago, 403 for one that is not a web chat's or whose chat has

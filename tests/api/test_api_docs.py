@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import importlib
+import json
 import pkgutil
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -18,6 +20,7 @@ import pytest
 from fastapi import APIRouter
 
 import api.routes
+from api.errors import error_body
 from storage.bootstrap import Credentials
 
 PUBLIC_OPERATIONS = {
@@ -232,3 +235,112 @@ async def test_an_empty_bearer_token_is_malformed_even_beside_a_twilio_token(par
     head, _, body = response.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 401"), response
     assert b'"code":20003' in body and b"Malformed access token" in body, response
+
+
+# --- query parameters and error responses --------------------------------------------------------------------
+
+# Twilio's published specs, distilled (scripts/twilio_surface.py): each operation's query parameters and their
+# types and enum values.
+SURFACE = Path(__file__).resolve().parents[2] / "docs" / "reference" / "twilio-surface.json"
+_WS = "/taskrouter/v1/Workspaces/{workspace_sid}"
+# Twilio's filters Parley does not implement: not declared, and ignored if sent (as Twilio ignores unknown ones).
+NOT_IMPLEMENTED = {
+    ("get", f"{_WS}/Tasks"): {"HasAddons", "RoutingTarget"},
+    ("get", f"{_WS}/TaskQueues"): {"Ordering"},
+    ("get", f"{_WS}/Workers"): {"Ordering"},
+    ("get", "/conversations/v1/Conversations"): {"StartDate", "EndDate"},
+    ("get", "/conversations/v1/Services/{ChatServiceSid}/Conversations"): {"StartDate", "EndDate"},
+}
+# Query parameters Parley reads that Twilio's spec does not have on that operation.
+EXTENSIONS = {("post", f"{_WS}/TaskQueues/RealTimeStatistics"): {"TaskChannel"}}
+
+
+def _template(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "{}", path)
+
+
+def query_parameters(operation: dict[str, Any], components: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """An operation's query parameters by name, each schema with its `$ref`s (Twilio's enums) resolved."""
+
+    def resolved(schema: dict[str, Any]) -> dict[str, Any]:
+        if "$ref" in schema:
+            schema = components[schema["$ref"].rsplit("/", 1)[-1]]
+        if "items" in schema:
+            schema = {**schema, "items": resolved(schema["items"])}
+        return schema
+
+    return {p["name"]: resolved(p.get("schema", {})) for p in operation.get("parameters", []) if p.get("in") == "query"}
+
+
+def list_operations(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The GET operations that answer a page: their 200 is a model with Twilio's `meta`."""
+    models = document["components"]["schemas"]
+    found = []
+    for path, item in document["paths"].items():
+        get = item.get("get")
+        if get is None:
+            continue
+        body = get["responses"].get("200", {}).get("content", {}).get("application/json", {})
+        model = models.get(body.get("schema", {}).get("$ref", "").rsplit("/", 1)[-1], {})
+        if "meta" in model.get("properties", {}):
+            found.append((path, get))
+    return found
+
+
+async def test_every_list_declares_twilios_paging_parameters(openapi: dict[str, Any]) -> None:
+    lists = list_operations(openapi)
+    assert len(lists) >= 40, [path for path, _ in lists]
+    for path, operation in lists:
+        declared = query_parameters(operation, openapi["components"]["schemas"])
+        size, page, token = (declared.get(name) for name in ("PageSize", "Page", "PageToken"))
+        assert size and page and token, f"{path} declares {sorted(declared)}"
+        assert size["type"] == "integer" and size["minimum"] == 1 and size["maximum"] >= 5, (path, size)
+        assert page["type"] == "integer" and page["minimum"] == 0, (path, page)
+        assert token["type"] == "string", (path, token)
+
+
+async def test_query_parameters_are_twilios_for_each_twilio_operation(openapi: dict[str, Any]) -> None:
+    """Names, types and enum values of every query parameter, against Twilio's own spec of the operation;
+    the differences are the ones listed above, and those are still differences."""
+    surface = json.loads(SURFACE.read_text())
+    twilio = {
+        (op["method"].lower(), _template(op["path"])): op["query_types"] for ops in surface.values() for op in ops
+    }
+    components = openapi["components"]["schemas"]
+    compared = 0
+    for method, path, operation in operations(openapi):
+        theirs = twilio.get((method, _template(path)))
+        if theirs is None:
+            continue
+        compared += 1
+        ours = query_parameters(operation, components)
+        key = (method, path)
+        assert set(theirs) - set(ours) == NOT_IMPLEMENTED.get(key, set()), f"{key}: Twilio's are {sorted(theirs)}"
+        assert set(ours) - set(theirs) == EXTENSIONS.get(key, set()), f"{key}: Twilio's are {sorted(theirs)}"
+        for name in set(ours) & set(theirs):
+            mine, its = ours[name], theirs[name]
+            assert mine.get("type") == its["type"], (key, name, mine, its)
+            if "enum" in its:
+                assert set(mine.get("enum", ())) == set(its["enum"]), (key, name, mine, its)
+            if "enum" in its.get("items", {}):
+                assert set(mine.get("items", {}).get("enum", ())) == set(its["items"]["enum"]), (key, name, mine, its)
+    assert compared >= 180, f"only {compared} operations compared with Twilio's specs"
+
+
+async def test_every_operation_documents_its_errors_with_twilios_body(openapi: dict[str, Any]) -> None:
+    error = openapi["components"]["schemas"]["TwilioError"]
+    assert set(error["required"]) == set(error_body(20001, "x", 400)) == set(error["properties"])
+    assert "HTTPValidationError" not in openapi["components"]["schemas"]
+    for method, path, operation in operations(openapi):
+        responses = operation["responses"]
+        assert "422" not in responses, f"{method} {path}: Parley answers a validation error with a 400"
+        expected = {"400"} | ({"401", "403", "429"} if operation.get("security") else set())
+        if "requestBody" in operation:
+            expected |= {"413"}
+        if method != "get":
+            expected |= {"409"}
+        assert expected <= set(responses), f"{method} {path} documents {sorted(responses)}"
+        for status, response in responses.items():
+            if status.startswith(("4", "5")) and (method, path) != ("get", "/healthz"):
+                schema = response["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/TwilioError"}, (method, path, status)

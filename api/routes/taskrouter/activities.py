@@ -5,26 +5,39 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Response
 
 from api.access import workspace_access
-from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, QueryDep, SettingsDep
+from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, SettingsDep
 from api.forms.taskrouter import CreateActivity, UpdateActivity
-from api.paging import echo, paging
 from api.params import WORKSPACE_PATH
+from api.query import QueryParam, QueryParameters, QueryValues
 from api.schemas.taskrouter import ActivityList, ActivityPublic, ws_url
+from domain.limits import TASKROUTER_MAX_PAGE_SIZE
 from storage.taskrouter import queries
 from storage.taskrouter import service as taskrouter
 
 router = APIRouter(prefix=f"{WORKSPACE_PATH}/Activities", tags=["TaskRouter: Activities"])
 
+LIST_QUERY = QueryParameters(
+    QueryParam.string("FriendlyName", "Only the activity of this friendly name."),
+    QueryParam.string(
+        "Available", "`true` (or `1`, `yes`): only the available activities; `false` (`0`, `no`): only the others."
+    ),
+    page_size=TASKROUTER_MAX_PAGE_SIZE,
+)
+
 
 @router.get("", response_model=ActivityList)
 async def list_activities(
-    workspace_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, query: QueryDep, settings: SettingsDep
+    workspace_sid: str,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    query: Annotated[QueryValues, Depends(LIST_QUERY)],
+    settings: SettingsDep,
 ) -> ActivityList:
     """The workspace's activities. Filters: `FriendlyName`, `Available`."""
-    page = paging(request.query_params)
+    page = query.paging()
     async with db.read() as q:
         await workspace_access(q, principal, workspace_sid)
         result = await queries.activities(
@@ -40,7 +53,7 @@ async def list_activities(
             key="activities",
             url=f"{ws_url(settings.base_url, workspace_sid)}/Activities",
             has_more=result.has_more,
-            filters=echo(request.query_params, "FriendlyName", "Available"),
+            filters=query.echo("FriendlyName", "Available"),
         ),
     )
 

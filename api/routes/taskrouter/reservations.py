@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Response
 
 from api.access import workspace_access
 from api.auth import Principal, Role
 from api.deps import CurrentPrincipal, DbDep, IfMatchDep, SettingsDep, set_etag
 from api.forms.taskrouter import UpdateReservation
-from api.paging import Paging, paging
 from api.params import WORKSPACE_PATH
+from api.query import QueryParam, QueryParameters, QueryValues
 from api.schemas.taskrouter import ReservationList, ReservationPublic, ws_url
-from api.wire import Params
 from domain.errors import InvalidParameter, PermissionDenied
+from domain.limits import TASKROUTER_MAX_PAGE_SIZE
 from domain.sids import SidPrefix
 from domain.states import ReservationStatus
 from storage.db import Database, UnitOfWork
@@ -26,6 +26,15 @@ router = APIRouter(prefix=WORKSPACE_PATH, tags=["TaskRouter: Reservations"])
 
 # Flex's reservation `Instruction`s that make sense for messaging tasks (voice instructions are refused).
 INSTRUCTIONS = {"accept": ReservationStatus.ACCEPTED, "reject": ReservationStatus.REJECTED}
+_STATUS = QueryParam.one_of(
+    "ReservationStatus", [s.value for s in ReservationStatus], "Only the reservations in this status."
+)
+TASK_LIST_QUERY = QueryParameters(
+    _STATUS,
+    QueryParam.sid("WorkerSid", SidPrefix.WORKER, "Only the reservations of this worker."),
+    page_size=TASKROUTER_MAX_PAGE_SIZE,
+)
+WORKER_LIST_QUERY = QueryParameters(_STATUS, page_size=TASKROUTER_MAX_PAGE_SIZE)
 
 
 async def _load(
@@ -47,8 +56,7 @@ async def _load(
 
 async def _list(
     db: Database,
-    page: Paging,
-    query: Params,
+    query: QueryValues,
     principal: Principal,
     workspace_sid: str,
     base_url: str,
@@ -57,6 +65,7 @@ async def _list(
     worker_sid: str | None,
     url: str,
 ) -> ReservationList:
+    page = query.paging()
     status = query.enum("ReservationStatus", ReservationStatus)
     worker_filter = worker_sid or query.sid("WorkerSid", SidPrefix.WORKER)
     if principal.role is Role.AGENT:
@@ -128,14 +137,18 @@ async def _update(
 
 @router.get("/Tasks/{task_sid}/Reservations", response_model=ReservationList)
 async def list_task_reservations(
-    workspace_sid: str, task_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
+    workspace_sid: str,
+    task_sid: str,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    query: Annotated[QueryValues, Depends(TASK_LIST_QUERY)],
+    settings: SettingsDep,
 ) -> ReservationList:
     """A task's reservations (an agent token: its own). Filters: `ReservationStatus`, `WorkerSid`."""
     url = f"{ws_url(settings.base_url, workspace_sid)}/Tasks/{task_sid}/Reservations"
     return await _list(
         db,
-        paging(request.query_params),
-        Params(request.query_params),
+        query,
         principal,
         workspace_sid,
         settings.base_url,
@@ -195,15 +208,19 @@ async def update_task_reservation(
 
 @router.get("/Workers/{worker_sid}/Reservations", response_model=ReservationList)
 async def list_worker_reservations(
-    workspace_sid: str, worker_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
+    workspace_sid: str,
+    worker_sid: str,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    query: Annotated[QueryValues, Depends(WORKER_LIST_QUERY)],
+    settings: SettingsDep,
 ) -> ReservationList:
     """A worker's reservations. Filter: `ReservationStatus`."""
     principal.require_worker(workspace_sid, worker_sid)
     url = f"{ws_url(settings.base_url, workspace_sid)}/Workers/{worker_sid}/Reservations"
     return await _list(
         db,
-        paging(request.query_params),
-        Params(request.query_params),
+        query,
         principal,
         workspace_sid,
         settings.base_url,

@@ -9,15 +9,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
 from api.access import workspace_access
 from api.auth import Principal, Role
-from api.deps import CurrentPrincipal, DbDep, QueryDep, SettingsDep
-from api.paging import echo, paging
-from api.params import WORKSPACE_PATH, time_window
+from api.deps import CurrentPrincipal, DbDep, SettingsDep
+from api.params import WORKSPACE_PATH
+from api.query import TASK_CHANNEL, QueryParam, QueryParameters, QueryValues, Window
 from api.schemas.taskrouter import ws_url
 from api.schemas.taskrouter_statistics import (
     TaskQueueBulkRealTimeStatistics,
@@ -47,9 +47,13 @@ from api.schemas.taskrouter_statistics import (
     WorkspaceRealTimeStatistics,
     WorkspaceStatistics,
 )
-from api.wire import Params
 from domain.errors import InvalidParameter, PermissionDenied
-from domain.limits import BULK_QUEUE_STATISTICS_MAX, STATISTICS_DEFAULT_MINUTES, STATISTICS_MAX_MINUTES
+from domain.limits import (
+    BULK_QUEUE_STATISTICS_MAX,
+    STATISTICS_DEFAULT_MINUTES,
+    STATISTICS_MAX_MINUTES,
+    TASKROUTER_MAX_PAGE_SIZE,
+)
 from domain.sids import SidPrefix, is_sid
 from storage.db import UnitOfWork
 from storage.taskrouter import queries
@@ -57,6 +61,27 @@ from storage.taskrouter import service as taskrouter
 from storage.taskrouter import statistics as stats
 
 router = APIRouter(prefix=WORKSPACE_PATH, tags=["TaskRouter: Statistics"])
+
+# What each kind of statistics reads: real-time ones the task channel, cumulative ones a time window too (and,
+# but for the workers', wait-time splits).
+_WINDOW = Window(default_minutes=STATISTICS_DEFAULT_MINUTES, max_minutes=STATISTICS_MAX_MINUTES)
+_SPLITS = QueryParam.string(
+    "SplitByWaitTime", "Comma-separated wait times in seconds: how many tasks were answered, or abandoned, within each."
+)
+_FRIENDLY_NAME = QueryParam.string("FriendlyName", "Only the queue of this friendly name.")
+REAL_TIME = QueryParameters(TASK_CHANNEL)
+CUMULATIVE = QueryParameters(TASK_CHANNEL, _SPLITS, window=_WINDOW)
+WORKERS_CUMULATIVE = QueryParameters(TASK_CHANNEL, window=_WINDOW)
+WORKERS_STATISTICS = QueryParameters(
+    TASK_CHANNEL,
+    QueryParam.sid("TaskQueueSid", SidPrefix.TASK_QUEUE, "Only the workers of this queue."),
+    QueryParam.string("TaskQueueName", "Only the workers of the queue of this friendly name."),
+    QueryParam.string("FriendlyName", "Only the worker of this friendly name."),
+    window=_WINDOW,
+)
+QUEUES_STATISTICS = QueryParameters(
+    _FRIENDLY_NAME, TASK_CHANNEL, _SPLITS, page_size=TASKROUTER_MAX_PAGE_SIZE, window=_WINDOW
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +92,11 @@ class _Asked:
     window: stats.Window | None
 
     @classmethod
-    def of(cls, query: Params, *, cumulative: bool, splits: bool = False) -> _Asked:
+    def of(cls, query: QueryValues, *, cumulative: bool, splits: bool = False) -> _Asked:
         channel = query.str("TaskChannel")
         if not cumulative:
             return cls(channel=channel, window=None)
-        start, end = time_window(query, default_minutes=STATISTICS_DEFAULT_MINUTES, max_minutes=STATISTICS_MAX_MINUTES)
+        start, end = query.time_window()
         now = datetime.now(UTC)
         window = stats.Window(
             start=start or now,
@@ -86,7 +111,7 @@ class _Asked:
         return self.window
 
 
-def _thresholds(query: Params) -> tuple[int, ...]:
+def _thresholds(query: QueryValues) -> tuple[int, ...]:
     values = query.list("SplitByWaitTime")
     try:
         thresholds = tuple(sorted({int(v) for v in values}))
@@ -118,7 +143,11 @@ async def _scope(
 
 @router.get("/RealTimeStatistics", response_model=WorkspaceRealTimeStatistics)
 async def workspace_real_time(
-    workspace_sid: str, principal: CurrentPrincipal, db: DbDep, query: QueryDep, settings: SettingsDep
+    workspace_sid: str,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    query: Annotated[QueryValues, Depends(REAL_TIME)],
+    settings: SettingsDep,
 ) -> WorkspaceRealTimeStatistics:
     """Tasks by status and priority, the longest waiting task, and workers by activity, now."""
     asked = _Asked.of(query, cumulative=False)
@@ -132,7 +161,11 @@ async def workspace_real_time(
 
 @router.get("/CumulativeStatistics", response_model=WorkspaceCumulativeStatistics)
 async def workspace_cumulative(
-    workspace_sid: str, principal: CurrentPrincipal, db: DbDep, query: QueryDep, settings: SettingsDep
+    workspace_sid: str,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    query: Annotated[QueryValues, Depends(CUMULATIVE)],
+    settings: SettingsDep,
 ) -> WorkspaceCumulativeStatistics:
     """Tasks created, canceled, completed, deleted, moved and timed out, reservations by outcome and waits,
     over the window."""
@@ -147,7 +180,11 @@ async def workspace_cumulative(
 
 @router.get("/Statistics", response_model=WorkspaceStatistics)
 async def workspace_statistics(
-    workspace_sid: str, principal: CurrentPrincipal, db: DbDep, query: QueryDep, settings: SettingsDep
+    workspace_sid: str,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    query: Annotated[QueryValues, Depends(CUMULATIVE)],
+    settings: SettingsDep,
 ) -> WorkspaceStatistics:
     """The real-time and the cumulative statistics together."""
     asked = _Asked.of(query, cumulative=True, splits=True)
@@ -170,10 +207,14 @@ async def workspace_statistics(
 
 @router.get("/TaskQueues/Statistics", response_model=TaskQueuesStatisticsList)
 async def task_queues_statistics(
-    workspace_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, query: QueryDep, settings: SettingsDep
+    workspace_sid: str,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    query: Annotated[QueryValues, Depends(QUEUES_STATISTICS)],
+    settings: SettingsDep,
 ) -> TaskQueuesStatisticsList:
     """Real-time and cumulative statistics of a page of the workspace's queues (`FriendlyName` filters)."""
-    page = paging(request.query_params)
+    page = query.paging()
     asked = _Asked.of(query, cumulative=True, splits=True)
     items = []
     async with db.read() as q:
@@ -207,7 +248,7 @@ async def task_queues_statistics(
             key="task_queues_statistics",
             url=f"{ws_url(settings.base_url, workspace_sid)}/TaskQueues/Statistics",
             has_more=result.has_more,
-            filters=echo(request.query_params, *names),
+            filters=query.echo(*names),
         ),
     )
 
@@ -254,11 +295,16 @@ _BULK_BODY = {
 
 @router.post("/TaskQueues/RealTimeStatistics", response_model=TaskQueueBulkRealTimeStatistics, openapi_extra=_BULK_BODY)
 async def task_queues_bulk_real_time(
-    workspace_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
+    workspace_sid: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    query: Annotated[QueryValues, Depends(REAL_TIME)],
+    settings: SettingsDep,
 ) -> TaskQueueBulkRealTimeStatistics:
     """Real-time statistics of up to 50 queues at once; the JSON body lists their SIDs."""
     sids = _bulk_sids(await request.body())
-    asked = _Asked.of(Params(request.query_params), cumulative=False)
+    asked = _Asked.of(query, cumulative=False)
     data = []
     async with db.read() as q:
         scope, account = await _scope(q, principal, workspace_sid, asked)
@@ -291,7 +337,7 @@ async def task_queue_real_time(
     task_queue_sid: str,
     principal: CurrentPrincipal,
     db: DbDep,
-    query: QueryDep,
+    query: Annotated[QueryValues, Depends(REAL_TIME)],
     settings: SettingsDep,
 ) -> TaskQueueRealTimeStatistics:
     """The queue's waiting and assigned tasks, its longest wait (since creation and since entering the queue),
@@ -315,7 +361,7 @@ async def task_queue_cumulative(
     task_queue_sid: str,
     principal: CurrentPrincipal,
     db: DbDep,
-    query: QueryDep,
+    query: Annotated[QueryValues, Depends(CUMULATIVE)],
     settings: SettingsDep,
 ) -> TaskQueueCumulativeStatistics:
     """Tasks that entered, left (moved), were canceled or completed in the queue, its reservations and waits."""
@@ -338,7 +384,7 @@ async def task_queue_statistics(
     task_queue_sid: str,
     principal: CurrentPrincipal,
     db: DbDep,
-    query: QueryDep,
+    query: Annotated[QueryValues, Depends(CUMULATIVE)],
     settings: SettingsDep,
 ) -> TaskQueueStatistics:
     """The queue's real-time and cumulative statistics together."""
@@ -375,7 +421,7 @@ async def workflow_real_time(
     workflow_sid: str,
     principal: CurrentPrincipal,
     db: DbDep,
-    query: QueryDep,
+    query: Annotated[QueryValues, Depends(REAL_TIME)],
     settings: SettingsDep,
 ) -> WorkflowRealTimeStatistics:
     """The workflow's live tasks by status and priority and its longest waiting task."""
@@ -398,7 +444,7 @@ async def workflow_cumulative(
     workflow_sid: str,
     principal: CurrentPrincipal,
     db: DbDep,
-    query: QueryDep,
+    query: Annotated[QueryValues, Depends(CUMULATIVE)],
     settings: SettingsDep,
 ) -> WorkflowCumulativeStatistics:
     """Tasks that entered the workflow (were created in it), their outcomes, reservations and waits."""
@@ -421,7 +467,7 @@ async def workflow_statistics(
     workflow_sid: str,
     principal: CurrentPrincipal,
     db: DbDep,
-    query: QueryDep,
+    query: Annotated[QueryValues, Depends(CUMULATIVE)],
     settings: SettingsDep,
 ) -> WorkflowStatistics:
     """The workflow's real-time and cumulative statistics together."""
@@ -451,7 +497,11 @@ async def _workers_cumulative(q: UnitOfWork, scope: stats.Scope, window: stats.W
 
 @router.get("/Workers/RealTimeStatistics", response_model=WorkersRealTimeStatistics)
 async def workers_real_time(
-    workspace_sid: str, principal: CurrentPrincipal, db: DbDep, query: QueryDep, settings: SettingsDep
+    workspace_sid: str,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    query: Annotated[QueryValues, Depends(REAL_TIME)],
+    settings: SettingsDep,
 ) -> WorkersRealTimeStatistics:
     """The workspace's workers by activity, now."""
     asked = _Asked.of(query, cumulative=False)
@@ -469,7 +519,11 @@ async def workers_real_time(
 
 @router.get("/Workers/CumulativeStatistics", response_model=WorkersCumulativeStatistics)
 async def workers_cumulative(
-    workspace_sid: str, principal: CurrentPrincipal, db: DbDep, query: QueryDep, settings: SettingsDep
+    workspace_sid: str,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    query: Annotated[QueryValues, Depends(WORKERS_CUMULATIVE)],
+    settings: SettingsDep,
 ) -> WorkersCumulativeStatistics:
     """Reservations by outcome and the time the workers spent in each activity, over the window."""
     asked = _Asked.of(query, cumulative=True)
@@ -487,7 +541,11 @@ async def workers_cumulative(
 
 @router.get("/Workers/Statistics", response_model=WorkersStatistics)
 async def workers_statistics(
-    workspace_sid: str, principal: CurrentPrincipal, db: DbDep, query: QueryDep, settings: SettingsDep
+    workspace_sid: str,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    query: Annotated[QueryValues, Depends(WORKERS_STATISTICS)],
+    settings: SettingsDep,
 ) -> WorkersStatistics:
     """Real-time and cumulative worker statistics, for the workers of `TaskQueueSid` or `TaskQueueName`, or
     named `FriendlyName` (all of them by default)."""
@@ -522,7 +580,7 @@ async def worker_statistics(
     worker_sid: str,
     principal: CurrentPrincipal,
     db: DbDep,
-    query: QueryDep,
+    query: Annotated[QueryValues, Depends(WORKERS_CUMULATIVE)],
     settings: SettingsDep,
 ) -> WorkerStatistics:
     """One worker's reservations by outcome, tasks assigned and time in each activity (an agent: its own)."""

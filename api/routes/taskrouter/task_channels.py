@@ -5,26 +5,32 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Response
 
 from api.access import workspace_access
 from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, SettingsDep
 from api.forms.taskrouter import CreateTaskChannel, UpdateTaskChannel
-from api.paging import paging
 from api.params import WORKSPACE_PATH
+from api.query import QueryParameters, QueryValues
 from api.schemas.taskrouter import TaskChannelList, TaskChannelPublic, ws_url
+from domain.limits import TASKROUTER_MAX_PAGE_SIZE
 from storage.taskrouter import queries
 from storage.taskrouter import service as taskrouter
 
 router = APIRouter(prefix=f"{WORKSPACE_PATH}/TaskChannels", tags=["TaskRouter: TaskChannels"])
+LIST_QUERY = QueryParameters(page_size=TASKROUTER_MAX_PAGE_SIZE)
 
 
 @router.get("", response_model=TaskChannelList)
 async def list_task_channels(
-    workspace_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
+    workspace_sid: str,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    query: Annotated[QueryValues, Depends(LIST_QUERY)],
+    settings: SettingsDep,
 ) -> TaskChannelList:
     """The workspace's task channels."""
-    page = paging(request.query_params)
+    page = query.paging()
     async with db.read() as q:
         await workspace_access(q, principal, workspace_sid)
         result = await queries.task_channels(q, workspace_sid=workspace_sid, page=page.request)

@@ -9,18 +9,28 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from api.access import workspace_access
-from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, QueryDep, SettingsDep
+from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, SettingsDep
 from api.forms.parse import form_of
 from api.forms.taskrouter import CreateTaskQueue, TaskQueueForm
-from api.paging import echo, paging
 from api.params import WORKSPACE_PATH
+from api.query import QueryParam, QueryParameters, QueryValues
 from api.schemas.taskrouter import TaskQueueList, TaskQueuePublic, ws_url
+from domain.limits import TASKROUTER_MAX_PAGE_SIZE
 from domain.sids import SidPrefix
 from storage.taskrouter import queries
 from storage.taskrouter import service as taskrouter
 from storage.taskrouter.models import TaskQueueFields
 
 router = APIRouter(prefix=f"{WORKSPACE_PATH}/TaskQueues", tags=["TaskRouter: TaskQueues"])
+
+LIST_QUERY = QueryParameters(
+    QueryParam.string("FriendlyName", "Only the queue of this friendly name."),
+    QueryParam.string(
+        "EvaluateWorkerAttributes", "Only the queues a worker with these attributes (a JSON object) would belong to."
+    ),
+    QueryParam.sid("WorkerSid", SidPrefix.WORKER, "Only the queues this worker belongs to."),
+    page_size=TASKROUTER_MAX_PAGE_SIZE,
+)
 
 
 def _fields(form: TaskQueueForm) -> TaskQueueFields:
@@ -30,11 +40,15 @@ def _fields(form: TaskQueueForm) -> TaskQueueFields:
 
 @router.get("", response_model=TaskQueueList)
 async def list_task_queues(
-    workspace_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, query: QueryDep, settings: SettingsDep
+    workspace_sid: str,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    query: Annotated[QueryValues, Depends(LIST_QUERY)],
+    settings: SettingsDep,
 ) -> TaskQueueList:
     """The workspace's queues. Filters: `FriendlyName`, `WorkerSid` (queues it belongs to),
     `EvaluateWorkerAttributes` (queues a worker with these attributes would belong to)."""
-    page = paging(request.query_params)
+    page = query.paging()
     worker_attributes = query.json_object("EvaluateWorkerAttributes")
     async with db.read() as q:
         await workspace_access(q, principal, workspace_sid)
@@ -52,7 +66,7 @@ async def list_task_queues(
             key="task_queues",
             url=f"{ws_url(settings.base_url, workspace_sid)}/TaskQueues",
             has_more=result.has_more,
-            filters=echo(request.query_params, "FriendlyName", "WorkerSid", "EvaluateWorkerAttributes"),
+            filters=query.echo("FriendlyName", "WorkerSid", "EvaluateWorkerAttributes"),
         ),
     )
 

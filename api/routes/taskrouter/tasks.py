@@ -5,27 +5,39 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Response
 
 from api.access import task_access, workspace_access
 from api.auth import Role
 from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, IfMatchDep, SettingsDep, set_etag
 from api.forms.taskrouter import CreateTask, UpdateTask
-from api.paging import paging
 from api.params import WORKSPACE_PATH, parse_param_expression
+from api.query import QueryParam, QueryParameters, QueryValues
 from api.schemas.taskrouter import TaskList, TaskPublic, ws_url
-from api.wire import Params
 from domain.errors import InvalidParameter, PermissionDenied
-from domain.limits import (
-    DEFAULT_TASK_TTL,
-    MAX_PRIORITY,
-)
+from domain.limits import DEFAULT_TASK_TTL, MAX_PRIORITY, TASKROUTER_MAX_PAGE_SIZE
 from domain.sids import SidPrefix
 from domain.states import TaskStatus
 from storage.taskrouter import queries, routing
 from storage.taskrouter.models import NewTask, TaskChanges, TaskView
 
 router = APIRouter(prefix=f"{WORKSPACE_PATH}/Tasks", tags=["TaskRouter: Tasks"])
+
+LIST_QUERY = QueryParameters(
+    QueryParam.integer("Priority", "Only the tasks of this priority.", minimum=0, maximum=MAX_PRIORITY),
+    QueryParam.repeatable("AssignmentStatus", "Only the tasks in these statuses.", [s.value for s in TaskStatus]),
+    QueryParam.sid("WorkflowSid", SidPrefix.WORKFLOW, "Only the tasks of this workflow."),
+    QueryParam.string("WorkflowName", "Only the tasks of the workflow of this friendly name."),
+    QueryParam.sid("TaskQueueSid", SidPrefix.TASK_QUEUE, "Only the tasks waiting in this queue."),
+    QueryParam.string("TaskQueueName", "Only the tasks waiting in the queue of this friendly name."),
+    QueryParam.string("EvaluateTaskAttributes", "Only the tasks whose attributes match this expression."),
+    QueryParam.string(
+        "Ordering",
+        "`DateCreated`, `Priority` or `VirtualStartTime`, each `:asc` or `:desc`, comma-separated (not "
+        "`DateCreated` with `VirtualStartTime`).",
+    ),
+    page_size=TASKROUTER_MAX_PAGE_SIZE,
+)
 
 
 def _out(row: TaskView, base: str, response: Response) -> TaskPublic:
@@ -63,13 +75,16 @@ async def create_task(
 
 @router.get("", response_model=TaskList)
 async def list_tasks(
-    workspace_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
+    workspace_sid: str,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    params: Annotated[QueryValues, Depends(LIST_QUERY)],
+    settings: SettingsDep,
 ) -> TaskList:
     """The workspace's tasks (an agent token: those offered to it). Filters: `AssignmentStatus` (repeatable),
     `WorkflowSid`, `WorkflowName`, `TaskQueueSid`, `TaskQueueName`, `Priority`, `EvaluateTaskAttributes`,
     `Ordering` (`DateCreated|Priority|VirtualStartTime:asc|desc`, comma-separated)."""
-    page = paging(request.query_params)
-    params = Params(request.query_params)
+    page = params.paging()
     statuses: list[TaskStatus] = []
     for status in params.list("AssignmentStatus"):
         try:

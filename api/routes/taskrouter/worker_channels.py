@@ -5,26 +5,33 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form
 
 from api.access import workspace_access
 from api.deps import CurrentPrincipal, DbDep, SettingsDep
 from api.forms.taskrouter import UpdateWorkerChannel
-from api.paging import paging
 from api.params import WORKSPACE_PATH
+from api.query import QueryParameters, QueryValues
 from api.schemas.taskrouter import WorkerChannelList, WorkerChannelPublic, ws_url
+from domain.limits import TASKROUTER_MAX_PAGE_SIZE
 from storage.taskrouter import queries
 from storage.taskrouter import service as taskrouter
 
 router = APIRouter(prefix=f"{WORKSPACE_PATH}/Workers/{{worker_sid:sid}}/Channels", tags=["TaskRouter: WorkerChannels"])
+LIST_QUERY = QueryParameters(page_size=TASKROUTER_MAX_PAGE_SIZE)
 
 
 @router.get("", response_model=WorkerChannelList)
 async def list_worker_channels(
-    workspace_sid: str, worker_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
+    workspace_sid: str,
+    worker_sid: str,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    query: Annotated[QueryValues, Depends(LIST_QUERY)],
+    settings: SettingsDep,
 ) -> WorkerChannelList:
     """A worker's channels: capacity and availability per task channel."""
-    page = paging(request.query_params)
+    page = query.paging()
     async with db.read() as q:
         await workspace_access(q, principal, workspace_sid)
         principal.require_worker(workspace_sid, worker_sid)

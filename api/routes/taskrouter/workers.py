@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Response
 
 from api.access import workspace_access
-from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, IfMatchDep, QueryDep, SettingsDep, set_etag
+from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, IfMatchDep, SettingsDep, set_etag
 from api.forms.taskrouter import CreateWorker, UpdateWorker
-from api.paging import echo, paging
 from api.params import WORKSPACE_PATH, parse_param_expression
+from api.query import QueryParam, QueryParameters, QueryValues
 from api.schemas.taskrouter import WorkerList, WorkerPublic, ws_url
+from domain.limits import TASKROUTER_MAX_PAGE_SIZE
 from domain.sids import SidPrefix
 from storage.taskrouter import queries
 from storage.taskrouter import service as taskrouter
@@ -21,14 +22,17 @@ from storage.taskrouter.models import WorkerView
 router = APIRouter(prefix=f"{WORKSPACE_PATH}/Workers", tags=["TaskRouter: Workers"])
 
 _LIST_FILTERS = (
-    "ActivityName",
-    "ActivitySid",
-    "Available",
-    "FriendlyName",
-    "TaskQueueSid",
-    "TaskQueueName",
-    "TargetWorkersExpression",
+    QueryParam.string("ActivityName", "Only the workers in the activity of this friendly name."),
+    QueryParam.sid("ActivitySid", SidPrefix.ACTIVITY, "Only the workers in this activity."),
+    QueryParam.string(
+        "Available", "`true` (or `1`, `yes`): only the available workers; `false` (`0`, `no`): only the others."
+    ),
+    QueryParam.string("FriendlyName", "Only the worker of this friendly name."),
+    QueryParam.sid("TaskQueueSid", SidPrefix.TASK_QUEUE, "Only the workers eligible for this queue."),
+    QueryParam.string("TaskQueueName", "Only the workers eligible for the queue of this friendly name."),
+    QueryParam.string("TargetWorkersExpression", "Only the workers this expression matches."),
 )
+LIST_QUERY = QueryParameters(*_LIST_FILTERS, page_size=TASKROUTER_MAX_PAGE_SIZE)
 
 
 def _out(row: WorkerView, base: str, response: Response) -> WorkerPublic:
@@ -38,12 +42,16 @@ def _out(row: WorkerView, base: str, response: Response) -> WorkerPublic:
 
 @router.get("", response_model=WorkerList)
 async def list_workers(
-    workspace_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, query: QueryDep, settings: SettingsDep
+    workspace_sid: str,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    query: Annotated[QueryValues, Depends(LIST_QUERY)],
+    settings: SettingsDep,
 ) -> WorkerList:
     """The workspace's workers (an agent token reads them too: the transfer directory). Filters:
     `ActivityName`, `ActivitySid`, `Available`, `FriendlyName`, `TaskQueueSid`, `TaskQueueName`,
     `TargetWorkersExpression`."""
-    page = paging(request.query_params)
+    page = query.paging()
     text = query.str("TargetWorkersExpression")
     filters = queries.WorkerFilters(
         activity_name=query.str("ActivityName"),
@@ -63,7 +71,7 @@ async def list_workers(
             key="workers",
             url=f"{ws_url(settings.base_url, workspace_sid)}/Workers",
             has_more=result.has_more,
-            filters=echo(request.query_params, *_LIST_FILTERS),
+            filters=query.echo(*(p.name for p in _LIST_FILTERS)),
         ),
     )
 

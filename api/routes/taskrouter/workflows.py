@@ -8,13 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from api.access import workspace_access
-from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, QueryDep, SettingsDep
+from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, SettingsDep
 from api.forms.parse import form_of
 from api.forms.taskrouter import CreateWorkflow, WorkflowBody, WorkflowForm
-from api.paging import echo, paging
 from api.params import WORKSPACE_PATH
+from api.query import QueryParam, QueryParameters, QueryValues
 from api.schemas.taskrouter import WorkflowList, WorkflowPublic, ws_url
 from domain.errors import InvalidParameter
+from domain.limits import TASKROUTER_MAX_PAGE_SIZE
 from domain.routing import WorkflowConfiguration, WorkflowConfigurationError, parse_workflow_configuration
 from storage.taskrouter import queries
 from storage.taskrouter import service as taskrouter
@@ -22,6 +23,9 @@ from storage.taskrouter.models import WorkflowFields
 
 router = APIRouter(prefix=f"{WORKSPACE_PATH}/Workflows", tags=["TaskRouter: Workflows"])
 _CALLBACKS = WorkflowBody.clearable
+LIST_QUERY = QueryParameters(
+    QueryParam.string("FriendlyName", "Only the workflow of this friendly name."), page_size=TASKROUTER_MAX_PAGE_SIZE
+)
 
 
 def _fields(form: WorkflowBody) -> tuple[WorkflowFields, WorkflowConfiguration | None]:
@@ -41,10 +45,14 @@ def _fields(form: WorkflowBody) -> tuple[WorkflowFields, WorkflowConfiguration |
 
 @router.get("", response_model=WorkflowList)
 async def list_workflows(
-    workspace_sid: str, request: Request, principal: CurrentPrincipal, db: DbDep, query: QueryDep, settings: SettingsDep
+    workspace_sid: str,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    query: Annotated[QueryValues, Depends(LIST_QUERY)],
+    settings: SettingsDep,
 ) -> WorkflowList:
     """The workspace's workflows. Filter: `FriendlyName`."""
-    page = paging(request.query_params)
+    page = query.paging()
     async with db.read() as q:
         await workspace_access(q, principal, workspace_sid)
         result = await queries.workflows(
@@ -56,7 +64,7 @@ async def list_workflows(
             key="workflows",
             url=f"{ws_url(settings.base_url, workspace_sid)}/Workflows",
             has_more=result.has_more,
-            filters=echo(request.query_params, "FriendlyName"),
+            filters=query.echo("FriendlyName"),
         ),
     )
 

@@ -5,19 +5,24 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Response
 
 from api.access import workspace_access, workspaces_visible
 from api.deps import AdminPrincipal, CurrentPrincipal, DbDep, SettingsDep
 from api.forms.parse import form_of
 from api.forms.taskrouter import CreateWorkspace, UpdateWorkspace
-from api.paging import echo, paging
+from api.query import QueryParam, QueryParameters, QueryValues
 from api.schemas.taskrouter import WorkspaceList, WorkspacePublic
+from domain.limits import TASKROUTER_MAX_PAGE_SIZE
 from storage.taskrouter import queries
 from storage.taskrouter import service as taskrouter
 from storage.taskrouter.models import NewWorkspace, WorkspaceChanges
 
 router = APIRouter(prefix="/taskrouter/v1/Workspaces", tags=["TaskRouter: Workspaces"])
+
+LIST_QUERY = QueryParameters(
+    QueryParam.string("FriendlyName", "Only the workspace of this friendly name."), page_size=TASKROUTER_MAX_PAGE_SIZE
+)
 
 
 @router.post("", status_code=201, response_model=WorkspacePublic)
@@ -35,15 +40,15 @@ async def create_workspace(
 
 @router.get("", response_model=WorkspaceList)
 async def list_workspaces(
-    request: Request, principal: CurrentPrincipal, db: DbDep, settings: SettingsDep
+    principal: CurrentPrincipal, db: DbDep, query: Annotated[QueryValues, Depends(LIST_QUERY)], settings: SettingsDep
 ) -> WorkspaceList:
     """The account's workspaces (an agent or supervisor token: only its own). Filter: `FriendlyName`."""
-    page = paging(request.query_params)
+    page = query.paging()
     async with db.read() as q:
         result = await queries.workspaces(
             q,
             account_sid=principal.account_sid,
-            friendly_name=request.query_params.get("FriendlyName"),
+            friendly_name=query.str("FriendlyName"),
             only_sid=workspaces_visible(principal),
             page=page.request,
         )
@@ -53,7 +58,7 @@ async def list_workspaces(
             key="workspaces",
             url=f"{settings.base_url}/taskrouter/v1/Workspaces",
             has_more=result.has_more,
-            filters=echo(request.query_params, "FriendlyName"),
+            filters=query.echo("FriendlyName"),
         ),
     )
 
