@@ -3,6 +3,7 @@ as real processes against them. Nothing here is mocked."""
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -12,8 +13,6 @@ import httpx
 import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
-from twilio.jwt.access_token import AccessToken
-from twilio.jwt.access_token.grants import ChatGrant, TaskRouterGrant
 from twilio.rest import Client as TwilioClient
 
 from core.temporal import DATA_CONVERTER
@@ -29,6 +28,7 @@ from tests.support.services import (
     temporal_binary,
     wait_healthy,
 )
+from tests.support.tokens import access_token
 from tests.support.webhooks import Receiver, webhook_receiver
 from workflows import search_attributes
 
@@ -134,28 +134,9 @@ async def admin(parley: Parley, account: Credentials) -> AsyncIterator[httpx.Asy
 
 @pytest.fixture(scope="session")
 def agent_token(account: Credentials) -> Callable[..., str]:
-    """Access tokens built with the official twilio library, as a Flex deployment would."""
-
-    def make(
-        workspace_sid: str,
-        worker_sid: str | None,
-        *,
-        identity: str | None = None,
-        role: str = "worker",
-        ttl: int = 3600,
-    ) -> str:
-        token = AccessToken(
-            account.account_sid,
-            account.api_key_sid,
-            account.api_key_secret,
-            identity=identity or worker_sid or "supervisor",
-            ttl=ttl,
-        )
-        token.add_grant(TaskRouterGrant(workspace_sid=workspace_sid, worker_sid=worker_sid, role=role))
-        token.add_grant(ChatGrant())
-        return str(token.to_jwt())
-
-    return make
+    """Access tokens of the session's account built with the official twilio library, as a Flex deployment
+    would (`access_token` for another account's)."""
+    return functools.partial(access_token, account)
 
 
 @pytest.fixture

@@ -17,9 +17,10 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from core.codec import ENCODING
-from storage.accounts.service import create_account
+from storage.accounts.service import Credentials, create_account
 from tests.support.contact_center import agent_attributes, build_contact_center, ok, start_webchat
 from tests.support.realtime import RealtimeClient
+from tests.support.tokens import access_token
 from tests.support.webhooks import Receiver
 
 UI_ORIGIN = "http://127.0.0.1:8233"
@@ -46,17 +47,21 @@ def _payloads(node: Any, key: str = "") -> Iterator[dict[str, Any]]:
 
 
 @pytest.fixture
-async def tenant(parley, db) -> AsyncIterator[httpx.AsyncClient]:
+async def credentials(db) -> Credentials:
     """An account of its own: the account-wide webhook configured here reaches no other test."""
     async with db.unit() as uow:
-        credentials = await create_account(uow, friendly_name="Codec tests")
+        return await create_account(uow, friendly_name="Codec tests")
+
+
+@pytest.fixture
+async def tenant(parley, credentials: Credentials) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(
         base_url=parley.base_url, auth=(credentials.account_sid, credentials.auth_token), timeout=30
     ) as client:
         yield client
 
 
-async def _routed_chat(parley, tenant, agent_token, receiver: Receiver, secret: str, customer_name: str):
+async def _routed_chat(parley, tenant, credentials: Credentials, receiver: Receiver, secret: str, customer_name: str):
     """A web chat routed to an agent, its message posted to the account's onMessageAdded webhook."""
     await ok(
         await tenant.post(
@@ -69,7 +74,9 @@ async def _routed_chat(parley, tenant, agent_token, receiver: Receiver, secret: 
     await ok(await tenant.post(center.path(f"/Workers/{alice}"), data={"ActivitySid": center.activities["Available"]}))
     chat = await start_webchat(parley.base_url, center.address_sid, customer_name)
     async with (
-        RealtimeClient(parley.base_url, agent_token(center.workspace_sid, alice, identity="alice")) as agent,
+        RealtimeClient(
+            parley.base_url, access_token(credentials, center.workspace_sid, alice, identity="alice")
+        ) as agent,
         RealtimeClient(parley.base_url, chat["token"]) as customer,
     ):
         await agent.subscribe(alice)
@@ -83,12 +90,12 @@ async def _routed_chat(parley, tenant, agent_token, receiver: Receiver, secret: 
 
 
 async def test_a_chats_workflow_histories_are_sealed_and_open_only_with_the_key(
-    parley, tenant, agent_token, receiver, temporal: Client
+    parley, tenant, credentials, receiver, temporal: Client
 ):
     secret = f"my card is 4111 {secrets.randbelow(10**8):08d}"
     customer_name = f"Gia-{secrets.token_hex(4)}"
     conversation_sid, task_sid, channel_sid, webhook_id = await _routed_chat(
-        parley, tenant, agent_token, receiver, secret, customer_name
+        parley, tenant, credentials, receiver, secret, customer_name
     )
     await temporal.get_workflow_handle(webhook_id).result()
     # The same server, without Parley's key: what someone with access to Temporal (or its database) sees.
