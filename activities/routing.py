@@ -21,6 +21,7 @@ from storage.attributes import attributes_of
 from storage.db import Database, UnitOfWork
 from storage.interactions import service as interactions
 from storage.taskrouter import presence, routing
+from storage.taskrouter.matching import reservation_created
 from storage.taskrouter.tables import TaskRow, WorkflowRow
 from workflows.contracts import (
     ROUTING_CONFIGURATION_ERROR,
@@ -162,9 +163,17 @@ class RoutingActivities:
 
     @activity.defn(name=ActivityName.ENTER_ROUTING_STEP)
     async def enter_routing_step(self, request: EnterRoutingStep) -> EnteredStep:
+        # Two transactions: placed in the step without the workspace lock, then offered under it, so that the
+        # arrivals of a burst are placed side by side and share matching passes (routing.offer_in_step).
         async with self._unit() as uow:
-            entered = await routing.enter_step(uow, task_sid=request.task_sid, step=request.step)
-        return EnteredStep(skipped=entered.skipped)
+            placed = await routing.place_in_step(uow, task_sid=request.task_sid, step=request.step)
+        if placed is None:
+            return EnteredStep()
+        async with self._unit() as uow:
+            entered = await routing.offer_in_step(
+                uow, task_sid=request.task_sid, step=request.step, takes_reservations=request.takes_reservations
+            )
+        return EnteredStep(skipped=entered.skipped, reservations=[reservation_created(r) for r in entered.reservations])
 
     @activity.defn(name=ActivityName.TIMEOUT_RESERVATION)
     async def timeout_reservation(self, ref: ReservationRef) -> None:

@@ -208,11 +208,18 @@ class RoutingPlanResult(BaseModel):
 class EnterRoutingStep(BaseModel):
     task_sid: str
     step: TaskStep
+    # The workflow takes the task's pending reservations from the answer (EnteredStep.reservations), so the
+    # ones this step's matching pass makes need no signal back to it. False from workflow code that predates
+    # it: every reservation is signalled, as before.
+    takes_reservations: bool = False
 
 
 class EnteredStep(BaseModel):
     # The step's skip_if held and no reservation could be made at once: go on to the next step.
     skipped: bool = False
+    # With EnterRoutingStep.takes_reservations: the task's pending reservations after the step's matching pass
+    # (RESERVATION_CREATED events, as their signal would have carried them; a retried step returns them again).
+    reservations: list[RoutingEvent] = Field(default_factory=list)
 
 
 class ReservationRef(BaseModel):

@@ -44,6 +44,13 @@ from workflows.steps import run_step, run_step_for
 # Histories recorded before these behaviours existed replay without them (workflow.patched).
 PATCH_STATUS_FOLLOWS = "status-follows-every-change"
 PATCH_SKIP_IF = "skip-if"
+# One patch for two savings (each patch costs every new workflow a TemporalChangeVersion upsert):
+# - the step's answer carries the task's pending reservations, and the ones its own matching pass made are not
+#   signalled back (one signal and one workflow task less per routed task);
+# - search attributes are upserted only when they change, and not before the first step is entered (planning
+#   and entering run in the same workflow task, so that upsert was never seen); each upsert is a history event
+#   and a visibility write.
+PATCH_LEAN_ROUTING = "lean-routing"
 
 
 @workflow.defn(name="Task")
@@ -65,18 +72,22 @@ class TaskWorkflow:
         # reservation of it is pending.
         self.reevaluate = False
         self.reports: set[asyncio.Task[None]] = set()
+        self.published: tuple[tuple[str, object], ...] | None = None
+
+    def _reserved(self, event: RoutingEvent, age: float) -> None:
+        """A reservation of this task was made: its deadline lives on the workflow's clock, now + timeout less
+        `age` (how long it already existed), so a late hand-off does not extend the agent's window."""
+        if event.reservation_sid and event.reservation_sid not in self.ended and self.status.is_routable:
+            remaining = (event.timeout or DEFAULT_RESERVATION_TIMEOUT) - max(age, 0.0)
+            self.pending[event.reservation_sid] = workflow.now().timestamp() + remaining
+            self.status = TaskStatus.RESERVED
 
     @workflow.signal
     def routing_event(self, event: RoutingEvent) -> None:
         self.changed = True
         before = self.status
         if event.kind is RoutingEventKind.RESERVATION_CREATED and event.reservation_sid:
-            if event.reservation_sid not in self.ended and self.status.is_routable:
-                # The deadline lives on the workflow's clock: now + timeout, less the time the signal spent
-                # in the outbox, so a late hand-off does not extend the agent's window.
-                remaining = (event.timeout or DEFAULT_RESERVATION_TIMEOUT) - max(event.age or 0.0, 0.0)
-                self.pending[event.reservation_sid] = workflow.now().timestamp() + remaining
-                self.status = TaskStatus.RESERVED
+            self._reserved(event, event.age or 0.0)
         elif event.kind is RoutingEventKind.RESERVATION_ENDED and event.reservation_sid:
             self.ended.add(event.reservation_sid)
             self.pending.pop(event.reservation_sid, None)
@@ -121,7 +132,8 @@ class TaskWorkflow:
 
     @workflow.run
     async def run(self, input: TaskInput) -> str:
-        self._publish()
+        if not workflow.patched(PATCH_LEAN_ROUTING):
+            self._publish()
         while True:
             plan: RoutingPlanResult = await run_step_for(
                 ActivityName.PLAN_TASK_ROUTING, TaskRef(task_sid=input.task_sid), RoutingPlanResult
@@ -213,7 +225,17 @@ class TaskWorkflow:
         if not workflow.patched(PATCH_SKIP_IF):
             await run_step(ActivityName.ENTER_ROUTING_STEP, request)
             return False
-        entered = await run_step_for(ActivityName.ENTER_ROUTING_STEP, request, EnteredStep)
+        takes = workflow.patched(PATCH_LEAN_ROUTING)
+        entered = await run_step_for(
+            ActivityName.ENTER_ROUTING_STEP, request.model_copy(update={"takes_reservations": takes}), EnteredStep
+        )
+        if takes:
+            now = workflow.now().timestamp()
+            for event in entered.reservations:
+                # Made during this step's activity (or an earlier try of it): aged by the time since then.
+                self._reserved(event, now - event.created_at if event.created_at is not None else 0.0)
+            if self.status is TaskStatus.RESERVED:
+                self._describe()
         return entered.skipped
 
     async def _cancel(self, reason: str) -> None:
@@ -240,6 +262,11 @@ class TaskWorkflow:
             updates.append(sa.WORKER_SID.value_set(self.worker_sid))
         if self.input.conversation_sid:
             updates.append(sa.CONVERSATION_SID.value_set(self.input.conversation_sid))
+        if workflow.patched(PATCH_LEAN_ROUTING):
+            values = tuple((u.key.name, u.value) for u in updates)
+            if values == self.published:
+                return
+            self.published = values
         workflow.upsert_search_attributes(updates)
 
     async def _report_progress(self, channel_sid: str) -> None:

@@ -44,7 +44,8 @@ _ROUTABLE = [TaskStatus.PENDING.value, TaskStatus.RESERVED.value]
 
 _TASK_COLUMNS = """
     SELECT t.sid, t.attributes, t.priority, t.task_channel_sid, t.routing_step, t.assignment_status,
-           t.assignment_count, t.waiting_reason, COALESCE(t.virtual_start_time, t.date_created) AS enqueued_at,
+           t.assignment_count, t.waiting_reason, t.version,
+           COALESCE(t.virtual_start_time, t.date_created) AS enqueued_at,
            q.task_order, q.max_reserved_workers
       FROM tasks t JOIN task_queues q ON q.sid = t.task_queue_sid
 """
@@ -60,8 +61,9 @@ _KIND_ORDER = {
 }
 
 
-async def match(uow: UnitOfWork, workspace_sid: str) -> list[ReservationRow]:
-    """Offer every waiting task that can be offered now. Returns the reservations created.
+async def match(uow: UnitOfWork, workspace_sid: str, *, returned_to: str | None = None) -> list[ReservationRow]:
+    """Offer every waiting task that can be offered now. Returns the reservations created; those of task
+    `returned_to` are not signalled to its workflow (the caller hands them back to it).
 
     The work is proportional to what can change hands, not to the workspace: only the workers that can take
     work now are loaded (an available activity and a free slot on an available channel, plus the workers that
@@ -78,10 +80,14 @@ async def match(uow: UnitOfWork, workspace_sid: str) -> list[ReservationRow]:
         prioritize_queue_order=workspace.prioritize_queue_order,
     )
     workers = await _load_workers(uow, workspace_sid)
+    # Each task's version as read: a task placed in another step meanwhile (routing.place_in_step, which does
+    # not take the workspace lock) is neither reserved nor given a waiting reason by this pass.
+    versions: dict[str, int] = {}
     fresh = await _load_tasks(
         uow,
         f"t.workspace_sid = %s AND {_WANTS_WORKERS} AND (t.waiting_reason IS NULL OR t.ignore_capacity)",
         (workspace_sid, _ROUTABLE),
+        versions=versions,
     )
     if not workers and not fresh:
         return []
@@ -110,6 +116,7 @@ async def match(uow: UnitOfWork, workspace_sid: str) -> list[ReservationRow]:
                     ),
                     order=_KIND_ORDER[kind],
                     limit=MATCHING_TASK_BATCH,
+                    versions=versions,
                 )
             else:
                 more = []
@@ -121,8 +128,7 @@ async def match(uow: UnitOfWork, workspace_sid: str) -> list[ReservationRow]:
             if len(more) < MATCHING_TASK_BATCH:
                 break
             batch = []
-    for task_sid, reason in plan.waiting.items():
-        await uow.execute("UPDATE tasks SET waiting_reason = %s WHERE sid = %s", (reason, task_sid))
+    await _record_waiting(uow, plan.waiting, versions)
     for task_sid in plan.exhausted:
         task = await get_task(uow, task_sid)
         await set_task_status(uow, task, TaskStatus.CANCELED, MAX_ASSIGNMENT_COUNT_REASON)
@@ -130,7 +136,12 @@ async def match(uow: UnitOfWork, workspace_sid: str) -> list[ReservationRow]:
     offers = await _complete_records(uow, plan.offers, by_sid, workers, rules)
     created = []
     for offer in offers:
-        created.append(await _reserve(uow, workspace, by_sid[offer.task_sid], workers[offer.worker_sid], offer))
+        offered = by_sid[offer.task_sid]
+        reserved = await _reserve(
+            uow, workspace, offered, versions, workers[offer.worker_sid], offer, signal=offered.sid != returned_to
+        )
+        if reserved is not None:
+            created.append(reserved)
     return created
 
 
@@ -186,6 +197,26 @@ async def reference_plan(uow: UnitOfWork, workspace_sid: str) -> MatchingPlan:
     return plan_matching(rules, tasks, workers, members)
 
 
+async def _record_waiting(uow: UnitOfWork, waiting: dict[str, str], versions: dict[str, int]) -> None:
+    """Why each task the pass could not offer waits, on the tasks still at the version the pass read."""
+    for task_sid, reason in waiting.items():
+        await uow.execute(
+            "UPDATE tasks SET waiting_reason = %s WHERE sid = %s AND version = %s",
+            (reason, task_sid, versions[task_sid]),
+        )
+
+
+def reservation_created(row: ReservationRow) -> RoutingEvent:
+    """What a task's workflow is told of a new reservation (by signal, or in the answer of the step it entered)."""
+    return RoutingEvent(
+        kind=RoutingEventKind.RESERVATION_CREATED,
+        reservation_sid=row.sid,
+        worker_sid=row.worker_sid,
+        timeout=row.timeout,
+        created_at=row.date_created.timestamp() if row.date_created else None,
+    )
+
+
 def _room(workers: dict[str, WorkerState], rules: WorkspaceRules) -> dict[str, set[str]]:
     """The task channels on which each loaded worker could still take a task (after the offers planned)."""
     room: dict[str, set[str]] = {}
@@ -239,13 +270,22 @@ async def _queue_counts(uow: UnitOfWork, counts: dict[str, int], tasks: list[Tas
 
 
 async def _load_tasks(
-    uow: UnitOfWork, where: str, args: tuple[Any, ...], *, order: str = "t.sid", limit: int | None = None
+    uow: UnitOfWork,
+    where: str,
+    args: tuple[Any, ...],
+    *,
+    order: str = "t.sid",
+    limit: int | None = None,
+    versions: dict[str, int] | None = None,
 ) -> list[TaskInStep]:
+    """The tasks `where` selects, as the engine sees them; each one's version goes into `versions`."""
     rows = await uow.fetchall(
         f"{_TASK_COLUMNS} WHERE {where} ORDER BY {order}" + (f" LIMIT {int(limit)}" if limit else ""), args
     )
     if not rows:
         return []
+    if versions is not None:
+        versions.update((row["sid"], int(row["version"])) for row in rows)
     pending: dict[str, set[str]] = {}
     declined: dict[str, dict[str, ReservationStatus]] = {}
     for r in await uow.fetchall(
@@ -341,8 +381,31 @@ async def _workers_where(uow: UnitOfWork, where: str, args: dict[str, Any]) -> d
 
 
 async def _reserve(
-    uow: UnitOfWork, workspace: WorkspaceRow, task: TaskInStep, worker: WorkerState, offer: Offer
-) -> ReservationRow:
+    uow: UnitOfWork,
+    workspace: WorkspaceRow,
+    task: TaskInStep,
+    versions: dict[str, int],
+    worker: WorkerState,
+    offer: Offer,
+    *,
+    signal: bool,
+) -> ReservationRow | None:
+    """Write one offer: the task reserved (only at the version the pass read: None, and nothing written, if it
+    was placed in another step meanwhile), the reservation, the worker channel's count, the offer on the
+    worker's stream, the task workflow's signal (unless `signal` is False: its caller hands it back), the
+    assignment callback and the event."""
+    task_row = await uow.fetchone(
+        "UPDATE tasks SET assignment_status = 'reserved', waiting_reason = NULL, version = version + 1, "
+        "assignment_count = assignment_count + CASE WHEN assignment_status = 'pending' THEN 1 ELSE 0 END, "
+        "date_updated = now() WHERE sid = %s AND version = %s "
+        "RETURNING version, attributes, task_channel_sid, task_queue_sid, interaction_channel_sid, "
+        "(SELECT wf.assignment_callback_url IS NOT NULL OR wf.fallback_assignment_callback_url IS NOT NULL "
+        "FROM workflows wf WHERE wf.sid = tasks.workflow_sid) AS has_callback",
+        (task.sid, versions[task.sid]),
+    )
+    if task_row is None:
+        return None
+    versions[task.sid] = int(task_row["version"])  # a second offer of the same task in this pass (multi-reservation)
     reservation_sid = new_sid(SidPrefix.RESERVATION)
     row = await uow.one(
         ReservationRow,
@@ -369,16 +432,6 @@ async def _reserve(
         "date_updated = now() WHERE sid = %s",
         (offer.worker_channel_sid,),
     )
-    task_row = await uow.fetchone(
-        "UPDATE tasks SET assignment_status = 'reserved', waiting_reason = NULL, version = version + 1, "
-        "assignment_count = assignment_count + CASE WHEN assignment_status = 'pending' THEN 1 ELSE 0 END, "
-        "date_updated = now() WHERE sid = %s "
-        "RETURNING attributes, task_channel_sid, task_queue_sid, interaction_channel_sid, "
-        "(SELECT wf.assignment_callback_url IS NOT NULL OR wf.fallback_assignment_callback_url IS NOT NULL "
-        "FROM workflows wf WHERE wf.sid = tasks.workflow_sid) AS has_callback",
-        (task.sid,),
-    )
-    assert task_row is not None
     await uow.publish(
         account_sid=workspace.account_sid,
         stream=worker.sid,
@@ -396,20 +449,11 @@ async def _reserve(
             "date_created": row.date_created.isoformat() if row.date_created else None,
         },
     )
-    await uow.outbox(
-        SignalTaskWorkflow(
-            account_sid=workspace.account_sid,
-            task_sid=task.sid,
-            event=RoutingEvent(
-                kind=RoutingEventKind.RESERVATION_CREATED,
-                reservation_sid=reservation_sid,
-                worker_sid=worker.sid,
-                timeout=offer.reservation_timeout,
-                created_at=row.date_created.timestamp() if row.date_created else None,
-            ),
-        ),
-        dedupe_key=f"{reservation_sid}:created",
-    )
+    if signal:
+        await uow.outbox(
+            SignalTaskWorkflow(account_sid=workspace.account_sid, task_sid=task.sid, event=reservation_created(row)),
+            dedupe_key=f"{reservation_sid}:created",
+        )
     if task_row["has_callback"]:
         await uow.outbox(
             CallAssignmentCallback(account_sid=workspace.account_sid, reservation_sid=reservation_sid),

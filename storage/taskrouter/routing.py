@@ -188,20 +188,36 @@ class StepEntered:
     task: TaskRow
     # True when the step's skip_if held and no reservation could be made at once: move to the next step.
     skipped: bool
+    # The task's pending reservations after the step's matching pass (when the caller asked to take them).
+    reservations: tuple[ReservationRow, ...] = ()
 
 
-async def enter_step(uow: UnitOfWork, *, task_sid: str, step: TaskStep) -> StepEntered:
-    """Put a pending task in a routing step (queue + target options) and try to offer it at once.
+async def enter_step(
+    uow: UnitOfWork, *, task_sid: str, step: TaskStep, takes_reservations: bool = False
+) -> StepEntered:
+    """Put a pending task in a routing step and try to offer it at once, in one transaction (place_in_step, then
+    offer_in_step). The Task workflow's activity runs the two as two transactions, so that a burst of arrivals
+    shares matching passes."""
+    if await place_in_step(uow, task_sid=task_sid, step=step) is None:
+        return StepEntered(task=await get_task(uow, task_sid), skipped=False)
+    return await offer_in_step(uow, task_sid=task_sid, step=step, takes_reservations=takes_reservations)
+
+
+async def place_in_step(uow: UnitOfWork, *, task_sid: str, step: TaskStep) -> TaskRow | None:
+    """Put a pending task in a routing step (queue + target options), ready for the next matching pass; None
+    when the task is no longer routable. It takes the task's row lock, not the workspace's: arrivals are
+    placed side by side, and a matching pass running meanwhile meets the task in the step it planned it in or
+    not at all (matching reserves a task only at the version it read, see matching._reserve).
 
     The Task workflow moves a task to its next step when the step's target timed out, was skipped or the task is
     re-evaluated, so entering a step after another one records `task-queue.timeout` for the queue it waited in
     (unless that step is marked as left early, see `ENDED_EARLY`), `task-queue.moved` when the queue changes,
     and `task-queue.entered` for a queue it was not in."""
-    task = await get_task(uow, task_sid)
-    await lock_workspace(uow, task.workspace_sid)
-    task = await get_task(uow, task_sid)
+    task = await uow.found(
+        TaskRow, "SELECT * FROM tasks WHERE sid = %s FOR UPDATE", (task_sid,), resource=f"/Tasks/{task_sid}"
+    )
     if not task.assignment_status.is_routable:
-        return StepEntered(task=task, skipped=False)
+        return None
     previous, left_queue = task.routing_step, task.task_queue_sid
     old = await uow.fetchone(
         """
@@ -220,8 +236,25 @@ async def enter_step(uow: UnitOfWork, *, task_sid: str, step: TaskStep) -> StepE
     # An activity retried after its commit enters the same step again: nothing moved.
     if previous != step:
         await _log_queue_change(uow, task, step, previous, left_queue, timed_out=not (old and old["ended"]))
-    await match(uow, task.workspace_sid)
+    return task
+
+
+async def offer_in_step(
+    uow: UnitOfWork, *, task_sid: str, step: TaskStep, takes_reservations: bool = False
+) -> StepEntered:
+    """Offer a task just placed in `step`: run the workspace's matching pass, unless a pass that began after the
+    placing already planned the task (it offered it, or said why it waits). A burst of arrivals thus shares
+    passes: the first to get the workspace lock plans every task placed by then, and the others find their
+    task planned. Then the step's skip_if. With `takes_reservations`, the task's pending reservations come back
+    in the answer, and those this pass makes are not signalled to the task's workflow (it asked for them)."""
     task = await get_task(uow, task_sid)
+    await lock_workspace(uow, task.workspace_sid)
+    task = await get_task(uow, task_sid)
+    # Reserved, or pending with a waiting reason: a pass planned it after it was placed (a multi-reservation
+    # task got every offer that pass could make).
+    if task.assignment_status is TaskStatus.PENDING and task.waiting_reason is None:
+        await match(uow, task.workspace_sid, returned_to=task_sid if takes_reservations else None)
+        task = await get_task(uow, task_sid)
     skipped = False
     if step.skip_if is not None and task.assignment_status is TaskStatus.PENDING:
         skipped = should_skip(step, await _queue_members(uow, step.queue_sid))
@@ -240,7 +273,17 @@ async def enter_step(uow: UnitOfWork, *, task_sid: str, step: TaskStep) -> StepE
                 task_sid=task_sid,
                 data={"skip_if": step.skip_if, "step": step.model_dump(mode="json")},
             )
-    return StepEntered(task=task, skipped=skipped)
+    reservations: tuple[ReservationRow, ...] = ()
+    if takes_reservations:
+        reservations = tuple(
+            await uow.all(
+                ReservationRow,
+                "SELECT * FROM reservations WHERE task_sid = %s AND reservation_status = 'pending' "
+                "ORDER BY date_created, sid",
+                (task_sid,),
+            )
+        )
+    return StepEntered(task=task, skipped=skipped, reservations=reservations)
 
 
 # Marks the step a task waits in as left before its target timed out (skipped, or the task re-evaluated), so
