@@ -13,9 +13,11 @@ from temporalio.client import Client
 from api import docs, errors, throttle
 from api.audit import AuditTrail
 from api.auth import Authenticator
+from api.backpressure import InFlightLimit
 from api.body_limit import BodySizeLimit
 from api.deps import scoped_service
 from api.hardening import InputHardening
+from api.observability import Observability
 from api.prehooks import PreEvents
 from api.realtime import RealtimeHub
 from api.routes import (
@@ -31,6 +33,7 @@ from api.routes import (
     health,
     media,
     messaging_services,
+    metrics,
     outbox,
     realtime,
     sso,
@@ -65,7 +68,9 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(settings.database_url, max_size=settings.db_pool_size)
+        db = Database(
+            settings.database_url, max_size=settings.db_pool_size, acquire_timeout=settings.db_acquire_timeout
+        )
         await db.open()
         client = temporal or await connect(settings.temporal_address, settings.temporal_namespace)
         dispatcher = OutboxDispatcher(db, client, task_queue=settings.task_queue)
@@ -106,9 +111,13 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     docs.install(app)
     app.add_middleware(InputHardening)
     app.add_middleware(AuditTrail)
-    app.add_middleware(BodySizeLimit)  # outermost: an oversized body is refused before anything reads it
+    app.add_middleware(BodySizeLimit)  # an oversized body is refused before anything reads it
+    app.add_middleware(InFlightLimit, limit=settings.max_in_flight_requests)  # sheds load first
+    # Outermost: the request id, the log context and the HTTP metrics cover every answer, a shed one too.
+    app.add_middleware(Observability, metrics_port=settings.metrics_port)
     for module in (
         health,
+        metrics,
         tokens,
         sso,
         outbox,

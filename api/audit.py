@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import Principal, Role
 from api.throttle import RateLimited
+from domain.errors import ServiceUnavailable
 from domain.sids import is_sid
 from storage.audit import service as audit
 from storage.db import Database
@@ -27,8 +28,9 @@ log = logging.getLogger(__name__)
 
 AUDITED_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 AUDITED_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR})
-# Unauthenticated requests are the auth back-off's business; rate-limited ones never reached the route.
-NOT_RECORDED = frozenset({401, RateLimited.status})
+# Unauthenticated requests are the auth back-off's business; rate-limited ones never reached the route; a 503
+# did nothing (PostgreSQL down, or the process overloaded: recording it would wait on the database again).
+NOT_RECORDED = frozenset({401, RateLimited.status, ServiceUnavailable.status})
 # A created resource's SID is read from the response body, if it is small (every resource is).
 _CREATED_BODY_LIMIT = 64 * 1024
 _CONVERTOR = re.compile(r"\{(\w+):\w+\}")

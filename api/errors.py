@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from domain.errors import AuthenticationFailed, NotFound, ParleyError
+from domain.errors import AuthenticationFailed, DependencyUnavailable, NotFound, ParleyError, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +25,11 @@ def error_body(code: int, message: str, status: int) -> dict[str, object]:
     }
 
 
-def twilio_error(code: int, message: str, status: int) -> JSONResponse:
-    headers = {"WWW-Authenticate": 'Basic realm="Parley"'} if status == 401 else None
-    return JSONResponse(error_body(code, message, status), status_code=status, headers=headers)
+def twilio_error(code: int, message: str, status: int, *, retry_after: int | None = None) -> JSONResponse:
+    headers = {"WWW-Authenticate": 'Basic realm="Parley"'} if status == 401 else {}
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return JSONResponse(error_body(code, message, status), status_code=status, headers=headers or None)
 
 
 def validation_message(error: Mapping[str, Any]) -> str:
@@ -60,6 +62,11 @@ def install(app: FastAPI) -> None:
         message = getattr(exc, "headline", None) or str(exc) or exc.message
         if isinstance(exc, AuthenticationFailed):
             return twilio_error(exc.code, message, 401)
+        if isinstance(exc, DependencyUnavailable):
+            # PostgreSQL or Temporal does not answer (storage/db.py): Twilio's 503, and when to try again.
+            log.warning("%s unavailable: %s", exc.dependency, exc.message)
+        if isinstance(exc, ServiceUnavailable):
+            return twilio_error(exc.code, message, exc.status, retry_after=exc.retry_after)
         return twilio_error(exc.code, message, exc.status)
 
     @app.exception_handler(RequestValidationError)

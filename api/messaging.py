@@ -4,12 +4,14 @@ participant, admins as any author."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from datetime import datetime
 
 from api.access import conversation_access
 from api.auth import Principal
 from api.prehooks import PreEvents
+from core.metrics import MESSAGE_SEND_DURATION, MESSAGES_SENT
 from domain.errors import PermissionDenied
 from domain.permissions import Permission, to_delete, to_edit
 from domain.webhooks import Actor, WebhookEvent
@@ -37,6 +39,7 @@ async def post_message(
 ) -> MessageRow:
     """Who writes as whom: token holders write as their own participant, admins as any author. An SDK user's
     message is first shown to the pre-event webhooks listening to onMessageAdd, which may reject or change it."""
+    started = time.perf_counter()
     conversations.check_message(body, attributes, has_media=bool(media_sids))
     hook_author: str | None = None  # an author the pre-event webhook set (a token holder cannot choose one)
     if pre_events is not None and await pre_events.listening(principal.account_sid, WebhookEvent.MESSAGE_ADD):
@@ -71,7 +74,7 @@ async def post_message(
             author = hook_author or participant.identity
         elif author is not None and participant is None:
             participant = await conversations.find_participant(uow, conversation_sid=conversation.sid, identity=author)
-        return await conversations.create_message(
+        message = await conversations.create_message(
             uow,
             conversation_sid=conversation.sid,
             author=author or "system",
@@ -85,6 +88,10 @@ async def post_message(
             date_updated=date_updated if principal.is_admin else None,
             actor=actor,
         )
+    # Committed: counted and timed (a refused or failed message is neither).
+    MESSAGES_SENT.labels(actor.source.value).inc()
+    MESSAGE_SEND_DURATION.labels(actor.source.value).observe(time.perf_counter() - started)
+    return message
 
 
 def _message_add_params(

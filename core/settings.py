@@ -16,6 +16,8 @@ from domain.limits import (
     AUTH_FAILURES_PER_USERNAME,
     CREDENTIAL_REQUEST_BURST,
     CREDENTIAL_REQUESTS_PER_SECOND,
+    DB_ACQUIRE_TIMEOUT,
+    MAX_IN_FLIGHT_REQUESTS,
     WEBCHAT_START_BURST,
     WEBCHAT_STARTS_PER_MINUTE,
 )
@@ -50,6 +52,11 @@ class Settings(BaseSettings):
     # key derived from `secret_key` (refused in production).
     encryption_keys: str | None = None
     db_pool_size: int = 16
+    # Back-pressure (docs/operations.md; defaults in domain/limits.py): seconds an api request waits for a
+    # database connection before it is answered 503 + Retry-After, and the HTTP requests one api process
+    # handles at once (more are answered 503 + Retry-After at once).
+    db_acquire_timeout: float = Field(default=DB_ACQUIRE_TIMEOUT, gt=0)
+    max_in_flight_requests: int = Field(default=MAX_IN_FLIGHT_REQUESTS, ge=1)
     # Seconds a pending outbox row may wait before the sweeper re-drives it.
     outbox_redrive_after: float = 10.0
     # How often the sweeper Schedule runs.
@@ -61,6 +68,11 @@ class Settings(BaseSettings):
     channel_history_limit: int = 2000
     # Where uploaded message media is kept (core/media.py: the local filesystem store).
     media_dir: Path = Path(".data/media")
+    # Prometheus (docs/observability.md). The api's port answers GET /metrics to loopback callers only; this
+    # second port of the api (on `host`) serves /metrics to anyone who reaches it, and nothing else: keep it
+    # on a private network. The worker serves its metrics (Parley's and the Temporal SDK's) on its own port.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
+from temporalio.runtime import Runtime
 
 from core.codec import EncryptionCodec
 from core.keys import KeyRing, keyring
@@ -36,5 +37,6 @@ def dev_server_sqlite_args() -> list[str]:
     return [arg for pragma in DEV_SERVER_SQLITE_PRAGMAS for arg in ("--sqlite-pragma", pragma)]
 
 
-async def connect(address: str, namespace: str) -> Client:
-    return await Client.connect(address, namespace=namespace, data_converter=DATA_CONVERTER)
+async def connect(address: str, namespace: str, *, runtime: Runtime | None = None) -> Client:
+    """A client with Parley's data converter; `runtime` is the worker's when it exports the SDK's metrics."""
+    return await Client.connect(address, namespace=namespace, data_converter=DATA_CONVERTER, runtime=runtime)

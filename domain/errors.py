@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from domain.limits import DEPENDENCY_RETRY_AFTER
+
 
 class ParleyError(Exception):
     code: int = 20001
@@ -51,8 +53,21 @@ class Conflict(ParleyError):
 
 
 class ServiceUnavailable(ParleyError):
+    """Parley cannot serve the request now (Twilio's 20503); retrying after `retry_after` seconds may work."""
+
     code = 20503
     status = 503
+    retry_after: int | None = None
+
+
+class DependencyUnavailable(ServiceUnavailable):
+    """A service Parley depends on (`postgres`, `temporal`) does not answer, or not in time: nothing was done, and
+    the client is told when to retry (a 503 with Retry-After; api/errors.py)."""
+
+    def __init__(self, dependency: str, message: str, *, retry_after: int = DEPENDENCY_RETRY_AFTER) -> None:
+        super().__init__(message)
+        self.dependency = dependency
+        self.retry_after = retry_after
 
 
 class RoutingConfigurationError(InvalidParameter):

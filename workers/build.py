@@ -19,6 +19,7 @@ from activities.webhooks import WebhookActivities
 from core.outbox import OutboxDispatcher
 from core.settings import Settings
 from storage.db import Database
+from workers.metrics import ActivityMetrics
 from workflows.channel_delivery import ChannelDeliveryWorkflow
 from workflows.conversation_timers import ConversationTimersWorkflow
 from workflows.interaction_channel import InteractionChannelWorkflow
@@ -71,6 +72,7 @@ def build_worker(client: Client, db: Database, settings: Settings, *, task_queue
             channels.deliver_channel_message,
             channels.fail_channel_delivery,
         ],
+        interceptors=[ActivityMetrics()],
     )
 
 

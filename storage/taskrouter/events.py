@@ -17,6 +17,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
+from core.metrics import TASKROUTER_EVENTS
 from domain.events import ActorType, EventType, ResourceType, callback_params, wanted
 from domain.outbox import DeliverWebhook
 from domain.sids import SidPrefix, new_sid
@@ -155,6 +156,7 @@ async def record_event(
     )
     if row is None:
         return None
+    TASKROUTER_EVENTS.labels(event_type.value).inc()
     url = row["event_callback_url"]
     if url and wanted(row["events_filter"], event_type.value):
         await _callback(uow, sid, row["account_sid"], url, event_type, resource_type, resource_sid, description, row)
