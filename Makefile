@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: install dev test test-fast lint typecheck mutation bench browser-deps screenshots clean
+.PHONY: install dev test test-fast faults lint typecheck mutation bench browser-deps screenshots clean
 
 install: $(VENV)/.installed
 
@@ -29,6 +29,12 @@ test: install browser-deps
 
 test-fast: install
 	$(PY) -m pytest -q tests/unit
+
+# Fault injection (docs/fault-injection.md): SIGKILL the api, the worker, the Temporal dev server and PostgreSQL
+# mid-send, mid-reservation, mid-transfer, mid-webhook and across continue-as-new; also two apis and two workers.
+# Its own PostgreSQL cluster and Temporal server; `make test` leaves tests/faults out.
+faults: install
+	$(PY) -m pytest -q tests/faults
 
 lint: install
 	$(VENV)/bin/ruff check .
