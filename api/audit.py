@@ -85,7 +85,9 @@ async def _record(scope: Scope, principal: object, status: int, created: bytes) 
         worker_sid=principal.worker_sid,
         method=scope["method"],
         path_template=_CONVERTOR.sub(r"{\1}", template) if isinstance(template, str) else None,
-        path=scope.get("path", ""),
+        path=_recorded_path(
+            scope.get("path_params", {}), scope.get("raw_path", b"").decode("latin-1") or scope.get("path", "")
+        ),
         resource_sid=(_created_sid(created) if status == 201 else None) or _path_sid(scope.get("path_params", {})),
         status_code=status,
         client_ip=client[0] if client else None,
@@ -116,6 +118,15 @@ def _created_sid(body: bytes) -> str | None:
     except (ValueError, AttributeError):
         return None
     return sid if isinstance(sid, str) and is_sid(sid) else None
+
+
+def _recorded_path(path_params: dict[str, Any], path: str) -> str:
+    """The path with its SIDs, and any other path parameter withheld as `{name}`: a conversation named by its
+    unique name (sealed at rest, it may name a customer) is recorded as `/Conversations/{sid}`."""
+    withheld = {
+        value: "{" + name + "}" for name, value in path_params.items() if isinstance(value, str) and not is_sid(value)
+    }
+    return "/".join(withheld.get(segment, segment) for segment in path.split("/"))
 
 
 def _path_sid(path_params: dict[str, Any]) -> str | None:

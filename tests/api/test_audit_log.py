@@ -4,6 +4,7 @@ requests, reads and unauthenticated attempts are not. Only account credentials r
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -122,6 +123,22 @@ async def test_an_api_key_is_recorded_as_the_credential_that_acted(
     [event] = await events(admin_of, ResourceSid=ws)
     assert event["credential_sid"] == tenant.api_key_sid and event["role"] == "admin"
     assert [e["resource_sid"] for e in await events(admin_of, ActorSid=tenant.api_key_sid)] == [ws]
+
+
+async def test_a_conversation_named_by_its_unique_name_is_recorded_by_sid_only(
+    admin_of: httpx.AsyncClient,
+) -> None:
+    """Unique names are sealed at rest (they may name a customer): the audit log withholds a path parameter
+    that is not a SID."""
+    name = "order-4711-for-jane-doe"
+    created = await ok(await admin_of.post("/conversations/v1/Conversations", data={"UniqueName": name}), 201)
+    await ok(await admin_of.post(f"/conversations/v1/Conversations/{name}", data={"FriendlyName": "Renamed"}))
+    recorded = await events(admin_of)
+    assert all(name not in json.dumps(e) for e in recorded), recorded
+    [update] = [e for e in recorded if e["method"] == "POST" and e["path_template"].endswith("/Conversations/{sid}")]
+    assert update["path"] == "/conversations/v1/Conversations/{sid}"
+    creation = [e for e in recorded if e["resource_sid"] == created["sid"]]
+    assert creation and creation[0]["path"] == "/conversations/v1/Conversations"
 
 
 async def test_a_supervisors_state_changes_are_recorded_with_its_identity_refused_ones_too(
