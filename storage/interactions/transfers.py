@@ -32,6 +32,7 @@ from domain.states import (
     InteractionChannelStatus,
     InteractionParticipantStatus,
     InteractionParticipantType,
+    ReservationStatus,
     TaskStatus,
     TransferStatus,
     TransferType,
@@ -245,12 +246,14 @@ async def create_transfer(
     return row
 
 
-# The TaskRouter event of each way a transfer ends (task.transfer-*), recorded on the task it hands over.
+# The TaskRouter event of each step of a transfer (task.transfer-*), recorded on the task it hands over, with
+# the transfer's status after it (an attempt that failed leaves the transfer going: INITIATED) and its words.
 _TRANSFER_STATUS = {
-    EventType.TASK_TRANSFER_INITIATED: "INITIATED",
-    EventType.TASK_TRANSFER_COMPLETED: "COMPLETE",
-    EventType.TASK_TRANSFER_FAILED: "FAILED",
-    EventType.TASK_TRANSFER_CANCELED: "CANCELED",
+    EventType.TASK_TRANSFER_INITIATED: ("INITIATED", "initiated"),
+    EventType.TASK_TRANSFER_ATTEMPT_FAILED: ("INITIATED", "an attempt failed"),
+    EventType.TASK_TRANSFER_COMPLETED: ("COMPLETE", "complete"),
+    EventType.TASK_TRANSFER_FAILED: ("FAILED", "failed"),
+    EventType.TASK_TRANSFER_CANCELED: ("CANCELED", "canceled"),
 }
 
 
@@ -267,14 +270,14 @@ async def _log_transfer(
         resource_type=ResourceType.TASK,
         resource_sid=transfer.from_task_sid,
         description=f"Task {transfer.from_task_sid} {transfer.type.value} transfer to {transfer.to}: "
-        + _TRANSFER_STATUS[event_type].lower(),
+        + _TRANSFER_STATUS[event_type][1],
         task_sid=transfer.from_task_sid,
         data={
             "transfer_sid": transfer.sid,
             "transfer_mode": transfer.type.value.upper(),
             "transfer_type": "WORKER" if transfer.to.startswith(SidPrefix.WORKER) else "QUEUE",
             "transfer_to": transfer.to,
-            "transfer_status": _TRANSFER_STATUS[event_type],
+            "transfer_status": _TRANSFER_STATUS[event_type][0],
             "transfer_task_sid": transfer.task_sid,
             **extra,
         },
@@ -379,6 +382,27 @@ def _failure(reason: str | None) -> str:
     if reason in (TRANSFER_DECLINED_REASON, TRANSFER_CANCELED_REASON, CHANNEL_CLOSED_REASON):
         return reason or ""
     return f"{TRANSFER_TIMEOUT_REASON} ({reason})" if reason else TRANSFER_TIMEOUT_REASON
+
+
+async def on_reservation_lost(uow: UnitOfWork, reservation: ReservationRow, status: ReservationStatus) -> None:
+    """A reservation of a transfer's task rejected or timed out: a transfer to one agent that the agent rejects
+    fails (on_reservation_declined); a transfer that goes on (to a queue, or to an agent who let the offer time
+    out) records `task.transfer-attempt-failed`."""
+    if status is ReservationStatus.REJECTED:
+        await on_reservation_declined(uow, reservation)
+    transfer = await uow.one(
+        InteractionTransferRow,
+        "SELECT * FROM interaction_transfers WHERE task_sid = %s AND status = 'active'",
+        (reservation.task_sid,),
+    )
+    if transfer is not None:
+        await _log_transfer(
+            uow,
+            transfer,
+            reservation.workspace_sid,
+            EventType.TASK_TRANSFER_ATTEMPT_FAILED,
+            transfer_failed_reason=f"reservation {reservation.sid} {status.value} by worker {reservation.worker_sid}",
+        )
 
 
 async def on_reservation_declined(uow: UnitOfWork, reservation: ReservationRow) -> None:

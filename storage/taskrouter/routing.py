@@ -614,8 +614,7 @@ async def update_reservation(
         assert ended is not None
         await _after_reservation_lost(uow, reservation, status)
         await announce_reservation(uow, ended)
-        if status is ReservationStatus.REJECTED:
-            await transfers.on_reservation_declined(uow, reservation)
+        await transfers.on_reservation_lost(uow, reservation, status)
         if status is ReservationStatus.TIMEOUT and worker_activity_sid is None:
             workspace = await uow.fetchone(
                 "SELECT timeout_activity_sid FROM workspaces WHERE sid = %s", (reservation.workspace_sid,)

@@ -245,6 +245,29 @@ async def test_a_declined_warm_transfer_leaves_the_customer_with_the_sender(parl
     assert again["status"] == "active"
 
 
+async def test_a_declined_offer_of_a_transfer_to_a_queue_is_a_failed_attempt_not_a_failed_transfer(parley, admin):
+    center = await _center(admin, chat_capacity=1)  # alice, holding the chat, has no room for its transfer
+    chat = await live_chat(parley, admin, center)
+    await set_activity(admin, center, "bob", "Available")
+    sent = await transfer(admin, chat, type="warm", to=center.queue_sid)
+    offer = await pending_offer(admin, center, "bob", sent["task_sid"])
+    await answer(admin, center, offer, "rejected")
+
+    async def attempt_failed():
+        return (await transfer_events(admin, chat)).get("task.transfer-attempt-failed")
+
+    failed = await eventually(attempt_failed, what="task.transfer-attempt-failed")
+    assert (failed["transfer_sid"], failed["transfer_status"], failed["transfer_type"]) == (
+        sent["sid"],
+        "INITIATED",
+        "QUEUE",
+    )
+    assert offer["sid"] in failed["transfer_failed_reason"] and "rejected" in failed["transfer_failed_reason"]
+    # The transfer goes on: the queue may still find someone.
+    assert (await ok(await admin.get(f"{chat.channel_path}/Transfers/{sent['sid']}")))["status"] == "active"
+    assert "task.transfer-failed" not in await transfer_events(admin, chat)
+
+
 async def test_a_cold_transfer_nobody_takes_puts_the_customer_back_in_the_queue(parley, admin, temporal):
     center = await _center(admin)
     chat = await live_chat(parley, admin, center)
