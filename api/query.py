@@ -46,6 +46,11 @@ class QueryParam:
         return cls(name, description, {"type": "integer", **schema})
 
     @classmethod
+    def boolean(cls, name: str, description: str) -> QueryParam:
+        """`true` or `false` (api/wire.Params.bool also takes 1/0 and yes/no)."""
+        return cls(name, description, {"type": "boolean"})
+
+    @classmethod
     def sid(cls, name: str, prefix: SidPrefix, description: str) -> QueryParam:
         """A SID of one kind (api/wire.Params.sid refuses any other)."""
         return cls.string(name, description, minLength=34, maxLength=34, pattern=f"^{prefix.value}[0-9a-f]{{32}}$")

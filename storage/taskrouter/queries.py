@@ -4,6 +4,7 @@ Python over the SQL-filtered rows."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -90,11 +91,12 @@ async def task_queues(
     worker_sid: str | None,
     worker_attributes: dict[str, Any] | None,
     page: PageRequest,
+    ordering: str = "q.date_created ASC",
 ) -> Page[TaskQueueView]:
     where = Where("q.workspace_sid = %s", workspace_sid)
     where.add(friendly_name, "q.friendly_name = %s")
     where.add(worker_sid, "EXISTS (SELECT 1 FROM queue_members m WHERE m.queue_sid = q.sid AND m.worker_sid = %s)")
-    sql = f"{TASK_QUEUE_SELECT} WHERE {where.sql} ORDER BY q.date_created, q.sid"
+    sql = f"{TASK_QUEUE_SELECT} WHERE {where.sql} ORDER BY {ordering}, q.sid"
     if worker_attributes is None:
         return await fetch_page(uow, TaskQueueView, sql, where.args, page)
     rows = await uow.all(TaskQueueView, sql, where.args)
@@ -127,6 +129,7 @@ class WorkerFilters:
     task_queue_sid: str | None = None
     task_queue_name: str | None = None
     target_workers: Expression | None = None
+    ordering: str = "w.date_created ASC"
 
 
 def worker_context(worker: WorkerView) -> dict[str, Any]:
@@ -157,7 +160,7 @@ async def workers(
         "EXISTS (SELECT 1 FROM queue_members m JOIN task_queues tq "
         "ON tq.sid = m.queue_sid WHERE m.worker_sid = w.sid AND tq.friendly_name = %s)",
     )
-    sql = f"{WORKER_SELECT} WHERE {where.sql} ORDER BY w.date_created, w.sid"
+    sql = f"{WORKER_SELECT} WHERE {where.sql} ORDER BY {filters.ordering}, w.sid"
     if filters.target_workers is None:
         return await fetch_page(uow, WorkerView, sql, where.args, page)
     expression = filters.target_workers
@@ -210,32 +213,53 @@ class TaskOrdering(StrEnum):
     VIRTUAL_START_TIME = "virtualstarttime"
 
 
-_TASK_ORDER_COLUMNS = {
+_TASK_ORDER_COLUMNS: dict[str, str] = {
     TaskOrdering.DATE_CREATED: "t.date_created",
     TaskOrdering.PRIORITY: "t.priority",
     TaskOrdering.VIRTUAL_START_TIME: "t.virtual_start_time",
 }
 
 
-def parse_task_ordering(text: str | None) -> str:
-    """Twilio's `Ordering`: comma-separated `Field:asc|desc` pairs (DateCreated and VirtualStartTime cannot be
-    combined); returned as the ORDER BY clause."""
-    clauses: list[str] = []
-    seen: set[TaskOrdering] = set()
-    for part in (text or "DateCreated:asc").split(","):
+def parse_ordering(text: str | None, columns: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Twilio's `Ordering`: comma-separated `Field:asc|desc` pairs (the direction defaults to asc), each field one
+    of `columns` (lower-cased name → column); default the first field, ascending. Returns (field, clause) pairs."""
+    pairs: list[tuple[str, str]] = []
+    for part in (text or f"{next(iter(columns))}:asc").split(","):
         name, _, direction = part.strip().partition(":")
-        try:
-            field = TaskOrdering(name.strip().lower())
-        except ValueError:
-            raise InvalidParameter(f"Unsupported Ordering '{part.strip()}'") from None
+        field = name.strip().lower()
+        if field not in columns:
+            raise InvalidParameter(f"Unsupported Ordering '{part.strip()}'")
         direction = (direction or "asc").strip().lower()
         if direction not in ("asc", "desc"):
             raise InvalidParameter(f"Ordering direction must be asc or desc, got '{direction}'")
-        seen.add(field)
-        clauses.append(f"{_TASK_ORDER_COLUMNS[field]} {direction.upper()}")
-    if {TaskOrdering.DATE_CREATED, TaskOrdering.VIRTUAL_START_TIME} <= seen:
+        pairs.append((field, f"{columns[field]} {direction.upper()}"))
+    return pairs
+
+
+def parse_task_ordering(text: str | None) -> str:
+    """A task list's `Ordering` (DateCreated and VirtualStartTime cannot be combined), as the ORDER BY clause."""
+    pairs = parse_ordering(text, _TASK_ORDER_COLUMNS)
+    if {TaskOrdering.DATE_CREATED, TaskOrdering.VIRTUAL_START_TIME} <= {TaskOrdering(f) for f, _ in pairs}:
         raise InvalidParameter("Ordering cannot combine DateCreated and VirtualStartTime")
-    return ", ".join(clauses)
+    return ", ".join(clause for _, clause in pairs)
+
+
+# What the Workers and TaskQueues lists order by (`Ordering`; Twilio's spec names the parameter, not its fields).
+WORKER_ORDER_COLUMNS = {
+    "datecreated": "w.date_created",
+    "dateupdated": "w.date_updated",
+    "datestatuschanged": "w.date_status_changed",
+    "friendlyname": "w.friendly_name",
+}
+TASK_QUEUE_ORDER_COLUMNS = {
+    "datecreated": "q.date_created",
+    "dateupdated": "q.date_updated",
+    "friendlyname": "q.friendly_name",
+}
+
+
+def parse_list_ordering(text: str | None, columns: Mapping[str, str]) -> str:
+    return ", ".join(clause for _, clause in parse_ordering(text, columns))
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +272,18 @@ class TaskFilters:
     priority: int | None = None
     offered_to: str | None = None  # an agent sees only tasks reserved to it
     evaluate: Expression | None = None
+    routing_target: str | None = None
+    has_addons: bool | None = None  # whether the attributes carry `addons` (they are sealed: read, not queried)
     ordering: str = "t.date_created ASC"
+
+    def keeps(self, task: TaskView) -> bool:
+        """The filters on the (sealed) attributes, applied to the rows the query found."""
+        if self.evaluate is None and self.has_addons is None:
+            return True
+        attributes = attributes_of(task.attributes)
+        if self.has_addons is not None and bool(attributes.get("addons")) is not self.has_addons:
+            return False
+        return self.evaluate is None or self.evaluate.evaluate(attributes)
 
 
 async def tasks(uow: UnitOfWork, *, workspace_sid: str, filters: TaskFilters, page: PageRequest) -> Page[TaskView]:
@@ -259,15 +294,15 @@ async def tasks(uow: UnitOfWork, *, workspace_sid: str, filters: TaskFilters, pa
     where.add(filters.task_queue_sid, "t.task_queue_sid = %s")
     where.add(filters.task_queue_name, "q.friendly_name = %s")
     where.add(filters.priority, "t.priority = %s")
+    where.add(filters.routing_target, "t.routing_target = %s")
     where.add(
         filters.offered_to, "EXISTS (SELECT 1 FROM reservations r WHERE r.task_sid = t.sid AND r.worker_sid = %s)"
     )
     sql = f"{TASK_SELECT} WHERE {where.sql} ORDER BY {filters.ordering}, t.sid"
-    if filters.evaluate is None:
+    if filters.evaluate is None and filters.has_addons is None:
         return await fetch_page(uow, TaskView, sql, where.args, page)
-    expression = filters.evaluate
     rows = await uow.all(TaskView, sql, where.args)
-    return cut([r for r in rows if expression.evaluate(attributes_of(r.attributes))], page)
+    return cut([r for r in rows if filters.keeps(r)], page)
 
 
 async def get_reservation(

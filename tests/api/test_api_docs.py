@@ -245,9 +245,6 @@ SURFACE = Path(__file__).resolve().parents[2] / "docs" / "reference" / "twilio-s
 _WS = "/taskrouter/v1/Workspaces/{workspace_sid}"
 # Twilio's filters Parley does not implement: not declared, and ignored if sent (as Twilio ignores unknown ones).
 NOT_IMPLEMENTED = {
-    ("get", f"{_WS}/Tasks"): {"HasAddons", "RoutingTarget"},
-    ("get", f"{_WS}/TaskQueues"): {"Ordering"},
-    ("get", f"{_WS}/Workers"): {"Ordering"},
     ("get", "/conversations/v1/Conversations"): {"StartDate", "EndDate"},
     ("get", "/conversations/v1/Services/{ChatServiceSid}/Conversations"): {"StartDate", "EndDate"},
 }

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
 from tests.support.waiting import eventually
@@ -149,3 +149,30 @@ async def test_the_update_names_the_tasks_own_channel(twilio: Client) -> None:
     error = _error(lambda: team.ws.tasks(task.sid).update(task_channel="voice", priority=4))
     assert error.status == 404
     assert team.ws.tasks(task.sid).fetch().priority == 3
+
+
+async def test_the_task_list_filters_by_routing_target_and_add_ons(twilio: Client) -> None:
+    team = Team(twilio)
+    other = team.ws.task_queues.create(friendly_name="Other", target_workers="1==0").sid
+    routed = team.ws.tasks.create(routing_target=other, attributes="{}")
+    with_addons = team.ws.tasks.create(workflow_sid=team.flow, attributes=json.dumps({"addons": {"voicebase": {}}}))
+    plain = team.ws.tasks.create(workflow_sid=team.flow, attributes=json.dumps({"type": "chat"}))
+    assert [t.sid for t in team.ws.tasks.list(routing_target=other)] == [routed.sid]
+    assert [t.sid for t in team.ws.tasks.list(has_addons=True)] == [with_addons.sid]
+    assert {t.sid for t in team.ws.tasks.list(has_addons=False)} == {routed.sid, plain.sid}
+    assert [t.sid for t in team.ws.tasks.list(has_addons=False, routing_target=other)] == [routed.sid]
+
+
+async def test_workers_and_queues_list_in_the_ordering_asked(twilio: Client) -> None:
+    team = Team(twilio)
+    for name in ("mia", "ava", "zoe"):
+        team.worker(name)
+    names = [w.friendly_name for w in team.ws.workers.list()]
+    assert names == ["mia", "ava", "zoe"]  # by date created, the default
+    assert [w.friendly_name for w in team.ws.workers.list(ordering="FriendlyName:asc")] == ["ava", "mia", "zoe"]
+    assert [w.friendly_name for w in team.ws.workers.list(ordering="DateCreated:desc")] == ["zoe", "ava", "mia"]
+    team.ws.task_queues.create(friendly_name="Billing", target_workers="1==1")
+    assert [q.friendly_name for q in team.ws.task_queues.list(ordering="FriendlyName:desc")] == ["Billing", "All"]
+    assert [q.friendly_name for q in team.ws.task_queues.list()] == ["All", "Billing"]
+    with pytest.raises(TwilioException, match="HTTP 400.*Unsupported Ordering 'Salary:asc'"):
+        team.ws.workers.list(ordering="Salary:asc")

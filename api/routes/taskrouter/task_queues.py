@@ -29,6 +29,10 @@ LIST_QUERY = QueryParameters(
         "EvaluateWorkerAttributes", "Only the queues a worker with these attributes (a JSON object) would belong to."
     ),
     QueryParam.sid("WorkerSid", SidPrefix.WORKER, "Only the queues this worker belongs to."),
+    QueryParam.string(
+        "Ordering",
+        "`DateCreated` (the default), `DateUpdated` or `FriendlyName`, each `:asc` or `:desc`, comma-separated.",
+    ),
     page_size=TASKROUTER_MAX_PAGE_SIZE,
 )
 
@@ -47,7 +51,7 @@ async def list_task_queues(
     settings: SettingsDep,
 ) -> TaskQueueList:
     """The workspace's queues. Filters: `FriendlyName`, `WorkerSid` (queues it belongs to),
-    `EvaluateWorkerAttributes` (queues a worker with these attributes would belong to)."""
+    `EvaluateWorkerAttributes` (queues a worker with these attributes would belong to); `Ordering`."""
     page = query.paging()
     worker_attributes = query.json_object("EvaluateWorkerAttributes")
     async with db.read() as q:
@@ -59,6 +63,7 @@ async def list_task_queues(
             worker_sid=query.sid("WorkerSid", SidPrefix.WORKER),
             worker_attributes=json.loads(worker_attributes) if worker_attributes is not None else None,
             page=page.request,
+            ordering=queries.parse_list_ordering(query.str("Ordering"), queries.TASK_QUEUE_ORDER_COLUMNS),
         )
     return TaskQueueList(
         task_queues=[TaskQueuePublic.of(r, settings.base_url) for r in result.items],
@@ -66,7 +71,7 @@ async def list_task_queues(
             key="task_queues",
             url=f"{ws_url(settings.base_url, workspace_sid)}/TaskQueues",
             has_more=result.has_more,
-            filters=query.echo("FriendlyName", "WorkerSid", "EvaluateWorkerAttributes"),
+            filters=query.echo("FriendlyName", "WorkerSid", "EvaluateWorkerAttributes", "Ordering"),
         ),
     )
 

@@ -31,6 +31,8 @@ LIST_QUERY = QueryParameters(
     QueryParam.sid("TaskQueueSid", SidPrefix.TASK_QUEUE, "Only the tasks waiting in this queue."),
     QueryParam.string("TaskQueueName", "Only the tasks waiting in the queue of this friendly name."),
     QueryParam.string("EvaluateTaskAttributes", "Only the tasks whose attributes match this expression."),
+    QueryParam.string("RoutingTarget", "Only the tasks routed straight to this worker or queue (a SID)."),
+    QueryParam.boolean("HasAddons", "Only the tasks whose attributes carry `addons` (true), or those without (false)."),
     QueryParam.string(
         "Ordering",
         "`DateCreated`, `Priority` or `VirtualStartTime`, each `:asc` or `:desc`, comma-separated (not "
@@ -83,7 +85,8 @@ async def list_tasks(
 ) -> TaskList:
     """The workspace's tasks (an agent token: those offered to it). Filters: `AssignmentStatus` (repeatable),
     `WorkflowSid`, `WorkflowName`, `TaskQueueSid`, `TaskQueueName`, `Priority`, `EvaluateTaskAttributes`,
-    `Ordering` (`DateCreated|Priority|VirtualStartTime:asc|desc`, comma-separated)."""
+    `RoutingTarget`, `HasAddons`, `Ordering` (`DateCreated|Priority|VirtualStartTime:asc|desc`,
+    comma-separated)."""
     page = params.paging()
     statuses: list[TaskStatus] = []
     for status in params.list("AssignmentStatus"):
@@ -101,6 +104,8 @@ async def list_tasks(
         priority=params.int("Priority", minimum=0, maximum=MAX_PRIORITY),
         offered_to=principal.worker_sid if principal.role is Role.AGENT else None,
         evaluate=parse_param_expression(evaluate, "EvaluateTaskAttributes") if evaluate else None,
+        routing_target=params.str("RoutingTarget"),
+        has_addons=params.bool("HasAddons"),
         ordering=queries.parse_task_ordering(params.str("Ordering")),
     )
     async with db.read() as q:

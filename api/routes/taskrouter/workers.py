@@ -31,6 +31,11 @@ _LIST_FILTERS = (
     QueryParam.sid("TaskQueueSid", SidPrefix.TASK_QUEUE, "Only the workers eligible for this queue."),
     QueryParam.string("TaskQueueName", "Only the workers eligible for the queue of this friendly name."),
     QueryParam.string("TargetWorkersExpression", "Only the workers this expression matches."),
+    QueryParam.string(
+        "Ordering",
+        "`DateCreated` (the default), `DateUpdated`, `DateStatusChanged` or `FriendlyName`, each `:asc` or `:desc`, "
+        "comma-separated.",
+    ),
 )
 LIST_QUERY = QueryParameters(*_LIST_FILTERS, page_size=TASKROUTER_MAX_PAGE_SIZE)
 
@@ -50,7 +55,7 @@ async def list_workers(
 ) -> WorkerList:
     """The workspace's workers (an agent token reads them too: the transfer directory). Filters:
     `ActivityName`, `ActivitySid`, `Available`, `FriendlyName`, `TaskQueueSid`, `TaskQueueName`,
-    `TargetWorkersExpression`."""
+    `TargetWorkersExpression`; `Ordering`."""
     page = query.paging()
     text = query.str("TargetWorkersExpression")
     filters = queries.WorkerFilters(
@@ -61,6 +66,7 @@ async def list_workers(
         task_queue_sid=query.sid("TaskQueueSid", SidPrefix.TASK_QUEUE),
         task_queue_name=query.str("TaskQueueName"),
         target_workers=parse_param_expression(text, "TargetWorkersExpression") if text is not None else None,
+        ordering=queries.parse_list_ordering(query.str("Ordering"), queries.WORKER_ORDER_COLUMNS),
     )
     async with db.read() as q:
         await workspace_access(q, principal, workspace_sid)
