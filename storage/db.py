@@ -97,10 +97,14 @@ class UnitOfWork:
             return await cur.fetchall()
 
     async def outbox(self, command: OutboxCommand, *, dedupe_key: str) -> None:
-        """Record a side effect to run after commit; the dedupe key makes re-recording it harmless."""
+        """Record a side effect to run after commit; the dedupe key makes re-recording it harmless. Re-recorded
+        while still undispatched (a retried step whose first try committed, and whose process died before the
+        hand-off), it is handed on again after this commit rather than left for the sweeper: every command's
+        receiver de-duplicates (core/outbox.py)."""
         row = await self.fetchone(
             "INSERT INTO outbox (account_sid, kind, dedupe_key, payload) VALUES (%s, %s, %s, %s) "
-            "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+            "ON CONFLICT (dedupe_key) DO UPDATE SET dedupe_key = EXCLUDED.dedupe_key "
+            "WHERE outbox.dispatched_at IS NULL AND outbox.dead_at IS NULL RETURNING id",
             (
                 command.account_sid,
                 command.type,

@@ -16,6 +16,9 @@ from workflows.contracts import ActivityName, RedriveResult, ReleasedAgents
 SWEEPER_ID = "parley-outbox-sweeper"
 # A sweep every 15 s is ~5,800 a day: continue as new well before the history gets long.
 SWEEPS_PER_RUN = 1000
+# A sweep is a few short transactions and hand-offs. A worker that dies mid-sweep leaves its activity to time out
+# before Temporal retries it elsewhere: kept short, so the rows it was re-driving wait seconds, not a minute.
+SWEEP_TIMEOUT = timedelta(seconds=15)
 # Sweepers recorded before the sweep also let go of vanished agents replay without it.
 PATCH_RELEASE_ABSENT = "release-absent-agents"
 
@@ -36,7 +39,7 @@ class OutboxSweeperWorkflow:
             result: RedriveResult = await workflow.execute_activity(
                 ActivityName.REDRIVE_OUTBOX,
                 result_type=RedriveResult,
-                start_to_close_timeout=timedelta(seconds=60),
+                start_to_close_timeout=SWEEP_TIMEOUT,
             )
             dispatched += result.dispatched
             failed += result.failed
@@ -45,7 +48,7 @@ class OutboxSweeperWorkflow:
                 released: ReleasedAgents = await workflow.execute_activity(
                     ActivityName.RELEASE_ABSENT_AGENTS,
                     result_type=ReleasedAgents,
-                    start_to_close_timeout=timedelta(seconds=60),
+                    start_to_close_timeout=SWEEP_TIMEOUT,
                 )
                 if released.worker_sids:
                     workflow.logger.info("released absent agents %s", released.worker_sids)

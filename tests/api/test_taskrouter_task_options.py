@@ -174,5 +174,5 @@ async def test_workers_and_queues_list_in_the_ordering_asked(twilio: Client) -> 
     team.ws.task_queues.create(friendly_name="Billing", target_workers="1==1")
     assert [q.friendly_name for q in team.ws.task_queues.list(ordering="FriendlyName:desc")] == ["Billing", "All"]
     assert [q.friendly_name for q in team.ws.task_queues.list()] == ["All", "Billing"]
-    with pytest.raises(TwilioException, match="HTTP 400.*Unsupported Ordering 'Salary:asc'"):
+    with pytest.raises(TwilioException, match=r"HTTP 400.*Unsupported Ordering 'Salary:asc'"):
         team.ws.workers.list(ordering="Salary:asc")

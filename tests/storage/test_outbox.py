@@ -151,3 +151,23 @@ def outbox_page():
     from storage.paging import PageRequest
 
     return PageRequest(size=50)
+
+
+async def test_a_command_recorded_again_before_its_hand_off_is_handed_on_again(own_db, account_sid):
+    """A retried step whose first try committed, in a process that died before the hand-off, records the same
+    command again: it is handed on after this commit too (its receiver de-duplicates), not left for the sweeper;
+    once dispatched, recording it again hands nothing on."""
+    key = new_sid(SidPrefix.EVENT)
+    command = signal(account_sid)
+    async with own_db.unit() as uow:
+        await uow.outbox(command, dedupe_key=key)
+        [first] = uow.outbox_ids
+    async with own_db.unit() as uow:
+        await uow.outbox(command, dedupe_key=key)
+        assert uow.outbox_ids == [first]
+    async with own_db.unit() as uow:
+        await outbox.mark_dispatched(uow, first)
+    async with own_db.unit() as uow:
+        await uow.outbox(command, dedupe_key=key)
+        assert uow.outbox_ids == []
+    assert len(await rows(own_db, [first])) == 1
