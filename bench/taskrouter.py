@@ -22,6 +22,7 @@ from bench.harness import Arrival, Arrivals, Services, TimedClient, agent_token
 from bench.scenarios import bounded, plural
 from bench.sink import ChildWorkflow, ParentWorkflow, noop
 from bench.stats import Figure, closed_loop
+from domain.limits import MAX_RESERVATION_TIMEOUT
 from tests.support.contact_center import ok
 
 FLOOR_TASK_QUEUE = "parley-bench-routing-floor"
@@ -78,9 +79,14 @@ async def agents_on_sockets(
     available = activities["activities"][0]["sid"]
     queue = await ok(await admin.post(f"{path}/TaskQueues", data={"FriendlyName": "All", "TargetWorkers": "1==1"}), 201)
     config = {"task_routing": {"filters": [], "default_filter": {"queue": queue["sid"]}}}
-    flow = await ok(
-        await admin.post(f"{path}/Workflows", data={"FriendlyName": "All", "Configuration": json.dumps(config)}), 201
-    )
+    # The agents hold their offers (the figure is created → offered): a reservation that timed out would set its
+    # agent Offline (the workspace's TimeoutActivity), so the longest timeout keeps every agent's room for the run.
+    form = {
+        "FriendlyName": "All",
+        "Configuration": json.dumps(config),
+        "TaskReservationTimeout": str(MAX_RESERVATION_TIMEOUT),
+    }
+    flow = await ok(await admin.post(f"{path}/Workflows", data=form), 201)
 
     async def worker(i: int) -> str:
         created = await ok(await admin.post(f"{path}/Workers", data={"FriendlyName": f"{name}-agent-{i}"}), 201)
