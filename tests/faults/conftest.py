@@ -70,7 +70,26 @@ def _kill_group(proc: subprocess.Popen[bytes] | None) -> None:
     raise RuntimeError(f"process group {proc.pid} survived SIGKILL")
 
 
-class Postgres:
+class _Server:
+    """A server process of the suite's own, with its state under `root`: SIGKILLed with its whole process group,
+    started again on the same state."""
+
+    root: Path
+    proc: subprocess.Popen[bytes] | None
+
+    def kill(self) -> None:
+        _kill_group(self.proc)
+        self.proc = None
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def remove(self) -> None:
+        self.kill()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class Postgres(_Server):
     """A PostgreSQL cluster in a temp dir on a free port. `kill()` is a crash: SIGKILL to the postmaster and every
     backend at once, no checkpoint; `start()` runs crash recovery from the WAL."""
 
@@ -139,19 +158,8 @@ class Postgres:
                     raise RuntimeError(f"PostgreSQL did not start; see {self.log_path}") from None
                 time.sleep(0.1)
 
-    def kill(self) -> None:
-        _kill_group(self.proc)
-        self.proc = None
 
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def remove(self) -> None:
-        self.kill()
-        shutil.rmtree(self.root, ignore_errors=True)
-
-
-class Temporal:
+class Temporal(_Server):
     """A Temporal dev server with its state in a SQLite file (WAL), on a fixed port, so a SIGKILLed server comes
     back with every workflow, timer and schedule it had."""
 
@@ -198,17 +206,6 @@ class Temporal:
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"Temporal dev server did not start; see {self.log_path}")
             time.sleep(0.1)
-
-    def kill(self) -> None:
-        _kill_group(self.proc)
-        self.proc = None
-
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def remove(self) -> None:
-        self.kill()
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
 class Faults:
