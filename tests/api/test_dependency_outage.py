@@ -23,7 +23,7 @@ from temporalio.client import Client
 from storage.accounts.service import Credentials
 from tests.conftest import Parley
 from tests.support.contact_center import build_contact_center, ok
-from tests.support.services import Process, free_port, wait_healthy
+from tests.support.services import Process, another_api_env, free_port, wait_healthy
 from tests.support.tcp_proxy import TcpProxy, tcp_proxy
 from tests.support.waiting import eventually
 
@@ -36,8 +36,7 @@ WORKSPACES = "/taskrouter/v1/Workspaces"
 def own_api(parley: Parley, name: str, **env: str) -> Iterator[tuple[str, Process]]:
     """An api process of its own with the session's environment but for `env`; yields its base URL."""
     port = free_port()
-    own = {**parley.env, "PARLEY_PORT": str(port), **env}
-    own.pop("PARLEY_METRICS_PORT", None)  # the session api's: one process may bind it
+    own = another_api_env(parley.env, port, **env)
     api = Process(name, "api", own)
     api.start()
     base_url = f"http://127.0.0.1:{port}"

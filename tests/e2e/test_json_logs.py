@@ -9,15 +9,14 @@ from typing import Any
 import httpx
 
 from storage.bootstrap import Credentials
-from tests.support.services import Process, free_port, wait_healthy
+from tests.support.services import Process, another_api_env, free_port, wait_healthy
 
 
 async def test_a_json_api_writes_one_object_per_line_with_the_request_context(
     parley: Any, account: Credentials
 ) -> None:
     port = free_port()
-    env = {**parley.env, "PARLEY_PORT": str(port), "PARLEY_LOG_FORMAT": "json"}
-    env.pop("PARLEY_METRICS_PORT", None)
+    env = another_api_env(parley.env, port, PARLEY_LOG_FORMAT="json")
     api = Process("api-json", "api", env)
     api.log_path.write_bytes(b"")
     api.start()

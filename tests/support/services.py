@@ -123,6 +123,17 @@ class Process:
             return ""
 
 
+# Ports the session's api and worker bind beside PARLEY_PORT: a process started from the session's environment
+# must not bind them too.
+OWN_PORTS = ("PARLEY_METRICS_PORT", "PARLEY_WORKER_METRICS_PORT")
+
+
+def another_api_env(env: dict[str, str], port: int, **changes: str) -> dict[str, str]:
+    """The environment of another api process beside the session's: `env` without the ports only one process
+    may bind, on `port`, with `changes`."""
+    return {**{k: v for k, v in env.items() if k not in OWN_PORTS}, "PARLEY_PORT": str(port), **changes}
+
+
 def wait_healthy(base_url: str, process: Process, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     last = ""

@@ -11,7 +11,7 @@ from typing import Any
 
 from api.sso import CALLBACK_PATH, DESKTOP_PATH
 from tests.support.oidc_provider import OidcProvider, ProviderClient
-from tests.support.services import Process, free_port, wait_healthy
+from tests.support.services import Process, another_api_env, free_port, wait_healthy
 
 CLIENT_ID = "parley-desktop"
 
@@ -44,15 +44,15 @@ def sso_api(
             post_logout_redirect_uris=[f"{base_url}{DESKTOP_PATH}"],
         )
     )
-    env = {
-        **parley.env,
-        "PARLEY_PORT": str(port),
-        "PARLEY_SSO_ISSUER": provider.issuer,
-        "PARLEY_SSO_CLIENT_ID": client_id,
-        "PARLEY_SSO_WORKSPACE_SID": workspace_sid,
+    env = another_api_env(
+        parley.env,
+        port,
+        PARLEY_SSO_ISSUER=provider.issuer,
+        PARLEY_SSO_CLIENT_ID=client_id,
+        PARLEY_SSO_WORKSPACE_SID=workspace_sid,
         **({"PARLEY_SSO_CLIENT_SECRET": client_secret} if client_secret else {}),
         **{f"PARLEY_SSO_{name.upper()}": value for name, value in settings.items()},
-    }
+    )
     api = Process("api-sso", "api", env)
     api.start()
     try:
